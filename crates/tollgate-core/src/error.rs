@@ -1,0 +1,118 @@
+//! The one error enum of the domain. Each dialect maps it to its own codes in one table.
+
+use crate::version::VersionRejection;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DomainError {
+    // --- input
+    #[error("required fields are missing: {0}")]
+    MissingFields(String),
+    #[error("invalid {field}: {message}")]
+    Validation { field: String, message: String },
+
+    // --- init pipeline (SPEC §4), in pipeline order
+    #[error("owner not found")]
+    OwnerNotFound,
+    #[error("application not found")]
+    AppNotFound,
+    #[error("application is disabled")]
+    AppDisabled,
+    #[error("application is paused")]
+    AppPaused,
+    #[error("ip is blacklisted")]
+    IpBlocked,
+    #[error("ip is not whitelisted")]
+    IpNotWhitelisted,
+    #[error("vpn or proxy connections are not allowed")]
+    VpnBlocked,
+    #[error("country is blocked")]
+    CountryBlocked,
+    #[error("hash is required")]
+    HashRequired,
+    #[error("hash does not match")]
+    InvalidHash,
+    #[error("invalid secret")]
+    InvalidSecret,
+    #[error("client version refused")]
+    VersionRefused(Box<VersionRejection>),
+    #[error("session quota exceeded")]
+    SessionQuotaExceeded,
+
+    // --- sessions
+    #[error("invalid session")]
+    InvalidSession,
+    #[error("session expired")]
+    SessionExpired,
+
+    // --- licenses
+    #[error("license not found")]
+    LicenseNotFound,
+    #[error("license is in use")]
+    LicenseInUse,
+    #[error("license is banned")]
+    LicenseBanned { reason: Option<String> },
+    #[error("license is paused")]
+    LicensePaused,
+    #[error("license has expired")]
+    LicenseExpired,
+
+    // --- users
+    #[error("username is taken")]
+    UsernameTaken,
+    #[error("user not found")]
+    UserNotFound,
+    #[error("invalid password")]
+    InvalidPassword,
+    #[error("user is banned")]
+    UserBanned { reason: Option<String> },
+    #[error("user is suspended")]
+    UserSuspended,
+    #[error("subscription has expired")]
+    UserExpired,
+    #[error("device limit reached")]
+    DeviceLimitReached,
+    #[error("device is blacklisted")]
+    HwidBlocked,
+    #[error("accounts quota exceeded")]
+    AccountsQuotaExceeded,
+    #[error("password change is disabled")]
+    PasswordChangeUnavailable,
+    #[error("new password equals the old one")]
+    PasswordReused,
+
+    // --- variables
+    #[error("variable not found")]
+    VariableNotFound,
+    #[error("variable is read-only")]
+    VariableReadOnly,
+
+    // --- generic resources (admin API)
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+
+    // --- infrastructure
+    #[error("service unavailable")]
+    Unavailable,
+    /// The cause is logged where it happens; this text never reaches a client.
+    #[error("internal error")]
+    Internal,
+}
+
+impl DomainError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

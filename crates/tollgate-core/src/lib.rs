@@ -1,0 +1,19 @@
+//! Tollgate's domain: types and rules with no I/O.
+//!
+//! Dialect adapters (Authly, Authon, Blazeauth) and the admin API call into this crate; it knows
+//! nothing of HTTP, JSON field names of any wire protocol, or status numbers.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod duration;
+pub mod error;
+pub mod ids;
+pub mod keys;
+pub mod model;
+pub mod net;
+pub mod password;
+pub mod settings;
+pub mod time;
+pub mod version;
+
+pub use duration::DurationType;
+pub use error::DomainError;

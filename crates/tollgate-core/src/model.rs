@@ -1,0 +1,278 @@
+//! The dialect-neutral model (SPEC §3).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::DurationType;
+use crate::settings::AppSettings;
+use crate::time::Timestamp;
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl FromStr for $name {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(()) }
+            }
+        }
+    };
+}
+
+string_enum!(AppStatus { Active => "ACTIVE", Paused => "PAUSED", Disabled => "DISABLED" });
+string_enum!(LicenseStatus {
+    Unused => "UNUSED", Used => "USED", Banned => "BANNED", Paused => "PAUSED", Expired => "EXPIRED"
+});
+string_enum!(UserStatus { Active => "ACTIVE", Banned => "BANNED", Paused => "PAUSED" });
+string_enum!(BlacklistKind { Ip => "IP", Hwid => "HWID", Username => "USERNAME", ClientId => "CLIENT_ID" });
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seller {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub plan: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    pub id: String,
+    pub seller_id: String,
+    /// SHA-256 of the token, hex; the token itself is never stored.
+    pub token_hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub api_key: String,
+    pub ws_key: String,
+    pub version: String,
+    pub status: AppStatus,
+    pub settings: AppSettings,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppCounts {
+    pub users: u64,
+    pub licenses: u64,
+}
+
+/// Who made a license: the seller (admin API, CLI) or one of the app's resellers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Creator {
+    Seller(String),
+    Reseller(String),
+}
+
+impl Creator {
+    pub fn id(&self) -> &str {
+        match self {
+            Creator::Seller(id) | Creator::Reseller(id) => id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct License {
+    pub id: String,
+    pub app_id: String,
+    pub key: String,
+    pub status: LicenseStatus,
+    pub level: i64,
+    pub duration: DurationType,
+    pub max_devices: i64,
+    pub note: Option<String>,
+    pub prefix: Option<String>,
+    pub created_by: Creator,
+    pub created_at: Timestamp,
+    pub activated_at: Option<Timestamp>,
+    /// Set at first use from the duration; `None` while unused or for lifetime keys.
+    pub expires_at: Option<Timestamp>,
+    pub user_id: Option<String>,
+    pub devices: Vec<String>,
+    pub ban_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub app_id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub email: Option<String>,
+    pub level: i64,
+    /// `None` means the subscription never ends.
+    pub expires_at: Option<Timestamp>,
+    pub devices: Vec<String>,
+    pub last_ip: Option<String>,
+    pub status: UserStatus,
+    pub ban_reason: Option<String>,
+    pub last_login: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: String,
+    pub app_id: String,
+    /// The bearer value clients send back (Authly `session_id`, Authon `sessionToken`).
+    pub token: String,
+    pub user_id: Option<String>,
+    pub license_id: Option<String>,
+    pub ip: Option<String>,
+    pub hwid: Option<String>,
+    pub client_id: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+/// A live session with the username it belongs to, for the admin list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    pub session: Session,
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppVariable {
+    pub id: String,
+    pub app_id: String,
+    pub key: String,
+    pub value: String,
+    pub read_only: bool,
+    pub auth_required: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserVariable {
+    pub app_id: String,
+    pub user_id: String,
+    pub key: String,
+    pub value: String,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlacklistEntry {
+    pub id: String,
+    pub app_id: String,
+    pub kind: BlacklistKind,
+    /// Normalised: IP entries are CIDRs in canonical form (`1.2.3.4/32`).
+    pub value: String,
+    pub reason: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reseller {
+    pub id: String,
+    pub app_id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub balance: i64,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileMeta {
+    pub id: String,
+    pub app_id: String,
+    pub name: String,
+    /// Plaintext size in bytes.
+    pub size: i64,
+    pub min_level: i64,
+    /// SHA-256 of the plaintext, hex.
+    pub sha256: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    pub id: String,
+    pub app_id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub id: String,
+    pub app_id: String,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub message: String,
+    pub ip: Option<String>,
+    pub hwid: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: String,
+    pub seller_id: String,
+    /// Who acted: a seller id (or `cli` for operator commands).
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub app_id: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Webhook events a seller can subscribe to.
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "user.login",
+    "user.register",
+    "user.ban",
+    "license.activate",
+    "license.expire",
+    "license.delete",
+    "file.download",
+    "session.create",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip() {
+        for s in LicenseStatus::ALL {
+            assert_eq!(s.as_str().parse::<LicenseStatus>(), Ok(*s));
+        }
+        assert_eq!(
+            serde_json::to_string(&BlacklistKind::ClientId).unwrap(),
+            "\"CLIENT_ID\""
+        );
+        assert!("active".parse::<AppStatus>().is_err());
+    }
+}

@@ -1,0 +1,379 @@
+//! The storage boundary: one `Store` trait, grouped by aggregate, that every backend implements.
+//!
+//! Tenant scope is in every signature: per-app rows are reached through `app_id`, apps through
+//! their owner. Unique constraints carry the same names in every backend so a conflict maps the
+//! same way everywhere (see [`constraint`]).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod conformance;
+
+use async_trait::async_trait;
+use tollgate_core::model::*;
+use tollgate_core::time::Timestamp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; `constraint` is one of [`constraint`]'s names.
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    /// The database cannot be reached (connection refused, pool timed out, server restarting).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Unique constraint names, identical in every backend's migrations.
+pub mod constraint {
+    pub const SELLER_EMAIL: &str = "sellers_email_key";
+    pub const APP_OWNER_NAME: &str = "apps_owner_name_key";
+    pub const APP_API_KEY: &str = "apps_api_key_key";
+    pub const APP_WS_KEY: &str = "apps_ws_key_key";
+    pub const LICENSE_APP_KEY: &str = "licenses_app_key_key";
+    pub const USER_APP_USERNAME: &str = "app_users_app_username_key";
+    pub const VARIABLE_APP_KEY: &str = "app_variables_app_key_key";
+    pub const BLACKLIST_APP_KIND_VALUE: &str = "blacklist_app_kind_value_key";
+    pub const RESELLER_APP_USERNAME: &str = "resellers_app_username_key";
+    pub const SESSION_TOKEN: &str = "sessions_token_key";
+    pub const REFRESH_TOKEN_HASH: &str = "refresh_tokens_hash_key";
+    pub const ALL: &[&str] = &[
+        SELLER_EMAIL,
+        APP_OWNER_NAME,
+        APP_API_KEY,
+        APP_WS_KEY,
+        LICENSE_APP_KEY,
+        USER_APP_USERNAME,
+        VARIABLE_APP_KEY,
+        BLACKLIST_APP_KIND_VALUE,
+        RESELLER_APP_USERNAME,
+        SESSION_TOKEN,
+        REFRESH_TOKEN_HASH,
+    ];
+}
+
+/// Page request: `page` from 1, `limit` 1..=100 (callers clamp before calling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page.saturating_sub(1)) * u64::from(self.limit)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LicenseFilter {
+    pub status: Option<LicenseStatus>,
+    /// Substring of the key or the note (case-insensitive).
+    pub search: Option<String>,
+    /// Only licenses made by this creator id (a reseller listing its own keys).
+    pub created_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserFilter {
+    pub status: Option<UserStatus>,
+    /// Substring of the username or the email (case-insensitive).
+    pub search: Option<String>,
+}
+
+/// Fields an admin may change on a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserPatch {
+    pub level: Option<i64>,
+    pub email: Option<Option<String>>,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VariablePatch {
+    pub value: Option<String>,
+    pub read_only: Option<bool>,
+    pub auth_required: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResellerPatch {
+    pub password_hash: Option<String>,
+    pub balance: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+#[async_trait]
+pub trait SellerStore {
+    /// `Conflict(sellers_email_key)` when the email (compared case-insensitively) exists.
+    async fn create_seller(&self, seller: &Seller) -> StoreResult<()>;
+    async fn seller_by_id(&self, id: &str) -> StoreResult<Option<Seller>>;
+    /// Case-insensitive.
+    async fn seller_by_email(&self, email: &str) -> StoreResult<Option<Seller>>;
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// Atomically consume a refresh token: returns its seller id once; a used, unknown or
+    /// expired token gives `None`, and so does every later call with the same hash.
+    async fn consume_refresh_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<String>>;
+}
+
+#[async_trait]
+pub trait AppStore {
+    /// `Conflict(apps_owner_name_key)` when the owner has an app of that exact name.
+    async fn create_app(&self, app: &App) -> StoreResult<()>;
+    /// The owner's apps, oldest first, each with its user and license counts.
+    async fn list_apps(&self, owner_id: &str) -> StoreResult<Vec<(App, AppCounts)>>;
+    /// The app if it belongs to `owner_id`.
+    async fn get_app(&self, owner_id: &str, app_id: &str) -> StoreResult<Option<App>>;
+    /// Case-sensitive name match (Authly init).
+    async fn app_by_owner_and_name(&self, owner_id: &str, name: &str) -> StoreResult<Option<App>>;
+    /// Unscoped lookup for client protocols that identify the app by id and then prove the key.
+    async fn app_by_id(&self, app_id: &str) -> StoreResult<Option<App>>;
+    async fn app_by_ws_key(&self, ws_key: &str) -> StoreResult<Option<App>>;
+    /// Write name, version, status, settings, keys and `updated_at` of an app the owner has.
+    /// `NotFound` if the app is not the owner's; `Conflict(apps_owner_name_key)` on rename clash.
+    async fn update_app(&self, app: &App) -> StoreResult<()>;
+    /// Deletes the app and everything under it. `false` if not the owner's.
+    async fn delete_app(&self, owner_id: &str, app_id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait LicenseStore {
+    /// Insert all or none, in one transaction. `Conflict(licenses_app_key_key)` on a duplicate key.
+    async fn insert_licenses(&self, licenses: &[License]) -> StoreResult<()>;
+    /// Newest first (`created_at DESC, id DESC`).
+    async fn list_licenses(
+        &self,
+        app_id: &str,
+        filter: &LicenseFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<License>>;
+    async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
+    /// Exact key match within the app.
+    async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>>;
+    /// Set status (and the ban reason, cleared unless banning). Returns the updated license.
+    async fn set_license_status(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        status: LicenseStatus,
+        ban_reason: Option<&str>,
+    ) -> StoreResult<Option<License>>;
+    async fn reset_license_devices(
+        &self,
+        app_id: &str,
+        license_id: &str,
+    ) -> StoreResult<Option<License>>;
+    async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait UserStore {
+    /// `Conflict(app_users_app_username_key)` when the username exists in the app
+    /// (usernames compare case-insensitively).
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_users(
+        &self,
+        app_id: &str,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<User>>;
+    async fn get_user(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    async fn user_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<User>>;
+    async fn update_user(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        patch: &UserPatch,
+    ) -> StoreResult<Option<User>>;
+    /// Set status and reason. Banning or pausing deletes the user's sessions in the same
+    /// transaction so the next request of any of them fails.
+    async fn set_user_status(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        status: UserStatus,
+        reason: Option<&str>,
+    ) -> StoreResult<Option<User>>;
+    /// Forget the user's bound devices (idempotent).
+    async fn reset_user_devices(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    /// Atomically add `days` to `max(expires_at, now)`; a user without expiry keeps none.
+    async fn extend_user(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        days: i64,
+        now: Timestamp,
+    ) -> StoreResult<Option<User>>;
+    /// Deletes the user with their sessions and variables.
+    async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<bool>;
+
+    /// Insert or overwrite a user's variable.
+    async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()>;
+    async fn get_user_variable(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<UserVariable>>;
+    /// Sorted by key.
+    async fn list_user_variables(
+        &self,
+        app_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<UserVariable>>;
+    async fn delete_user_variable(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        key: &str,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait VariableStore {
+    /// `Conflict(app_variables_app_key_key)` on a duplicate key.
+    async fn create_variable(&self, var: &AppVariable) -> StoreResult<()>;
+    /// Sorted by key.
+    async fn list_variables(&self, app_id: &str) -> StoreResult<Vec<AppVariable>>;
+    async fn get_variable(&self, app_id: &str, key: &str) -> StoreResult<Option<AppVariable>>;
+    async fn update_variable(
+        &self,
+        app_id: &str,
+        key: &str,
+        patch: &VariablePatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<AppVariable>>;
+    async fn delete_variable(&self, app_id: &str, key: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait BlacklistStore {
+    /// `Conflict(blacklist_app_kind_value_key)` when the same type and value exist.
+    async fn add_blacklist(&self, entry: &BlacklistEntry) -> StoreResult<()>;
+    /// Oldest first.
+    async fn list_blacklist(&self, app_id: &str) -> StoreResult<Vec<BlacklistEntry>>;
+    async fn delete_blacklist(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn session_by_token(&self, app_id: &str, token: &str) -> StoreResult<Option<Session>>;
+    /// Sessions with `expires_at > now`, newest first, with their usernames.
+    async fn list_live_sessions(
+        &self,
+        app_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Vec<SessionView>>;
+    async fn count_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<u64>;
+    /// Record activity: `last_seen = now`, and `expires_at` moved to `expires_at` if later.
+    async fn touch_session(
+        &self,
+        app_id: &str,
+        session_id: &str,
+        now: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> StoreResult<bool>;
+    async fn delete_session(&self, app_id: &str, session_id: &str) -> StoreResult<bool>;
+    /// Kill every session of the app; returns how many.
+    async fn delete_app_sessions(&self, app_id: &str) -> StoreResult<u64>;
+    /// Remove sessions that expired before `now`, across all apps; returns how many.
+    async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait ResellerStore {
+    /// `Conflict(resellers_app_username_key)` on a duplicate username in the app.
+    async fn create_reseller(&self, reseller: &Reseller) -> StoreResult<()>;
+    async fn list_resellers(&self, app_id: &str) -> StoreResult<Vec<Reseller>>;
+    async fn get_reseller(&self, app_id: &str, id: &str) -> StoreResult<Option<Reseller>>;
+    async fn reseller_by_username(
+        &self,
+        app_id: &str,
+        username: &str,
+    ) -> StoreResult<Option<Reseller>>;
+    async fn update_reseller(
+        &self,
+        app_id: &str,
+        id: &str,
+        patch: &ResellerPatch,
+    ) -> StoreResult<Option<Reseller>>;
+    async fn delete_reseller(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait FileStore {
+    async fn create_file(&self, file: &FileMeta) -> StoreResult<()>;
+    async fn list_files(&self, app_id: &str) -> StoreResult<Vec<FileMeta>>;
+    async fn get_file(&self, app_id: &str, id: &str) -> StoreResult<Option<FileMeta>>;
+    async fn delete_file(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait WebhookStore {
+    async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()>;
+    async fn list_webhooks(&self, app_id: &str) -> StoreResult<Vec<Webhook>>;
+    async fn get_webhook(&self, app_id: &str, id: &str) -> StoreResult<Option<Webhook>>;
+    async fn update_webhook(
+        &self,
+        app_id: &str,
+        id: &str,
+        patch: &WebhookPatch,
+    ) -> StoreResult<Option<Webhook>>;
+    async fn delete_webhook(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait LogStore {
+    async fn append_log(&self, entry: &LogEntry) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_logs(&self, app_id: &str, page: PageRequest) -> StoreResult<Page<LogEntry>>;
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// The seller's audit trail, newest first.
+    async fn list_audit(&self, seller_id: &str, page: PageRequest)
+        -> StoreResult<Page<AuditEntry>>;
+}
+
+/// Everything a backend provides.
+#[async_trait]
+pub trait Store:
+    SellerStore
+    + AppStore
+    + LicenseStore
+    + UserStore
+    + VariableStore
+    + BlacklistStore
+    + SessionStore
+    + ResellerStore
+    + FileStore
+    + WebhookStore
+    + LogStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// A cheap round trip to the database (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+    /// Short backend name for logs and metrics (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+}
