@@ -12,7 +12,9 @@ pub mod model;
 pub mod net;
 pub mod password;
 pub mod settings;
+pub mod throttle;
 pub mod time;
+pub mod validate;
 pub mod version;
 
 pub use duration::DurationType;

@@ -1,1 +1,11 @@
+//! The Tollgate server: HTTP (and later WebSocket) on top of `tollgate-core` and a `Store`.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod extract;
+pub mod ops;
+pub mod state;

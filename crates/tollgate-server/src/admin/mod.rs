@@ -1,0 +1,49 @@
+//! The seller, admin and reseller REST API (Authon v1 §2.2–2.4, extended per SPEC §3 and §8).
+//!
+//! Every admin route is scoped to the caller's own apps: an app of another seller, or anything
+//! under it, answers 404 and nothing changes.
+
+pub mod apps;
+pub mod audit;
+pub mod auth;
+pub mod blacklist;
+pub mod files;
+pub mod licenses;
+pub mod logs;
+pub mod resellers;
+pub mod sessions;
+pub mod users;
+pub mod variables;
+pub mod webhooks;
+
+use tollgate_core::model::App;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::SellerAuth;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(auth::router())
+        .merge(apps::router())
+        .merge(licenses::router())
+        .merge(users::router())
+        .merge(variables::router())
+        .merge(blacklist::router())
+        .merge(sessions::router())
+        .merge(resellers::router())
+        .merge(files::router())
+        .merge(webhooks::router())
+        .merge(logs::router())
+        .merge(audit::router())
+}
+
+/// The app if the caller owns it; 404 otherwise (never 403: another seller's app is invisible).
+pub async fn owned_app(state: &AppState, auth: &SellerAuth, app_id: &str) -> ApiResult<App> {
+    state
+        .store
+        .get_app(&auth.seller_id, app_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Application"))
+}

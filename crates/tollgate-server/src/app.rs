@@ -1,0 +1,134 @@
+//! Builds the store, the state and the Router from a `Config`. `tollgate serve` and the tests
+//! build the server the same way.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tollgate_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::{Config, DatabaseKind};
+use crate::crypto::MasterKey;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{admin, ops};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tollgate", description = "Self-hosted licensing and authentication server: seller and admin API."),
+    modifiers(&BearerAuth),
+    tags((name = "auth", description = "Seller accounts"), (name = "apps", description = "Applications and their settings"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// Open the database the URL names, running migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match config.database {
+        DatabaseKind::Sqlite => {
+            let store = tollgate_sqlite::SqliteStore::open(&config.database_url, config.db_pool_size).await?;
+            Ok(Arc::new(store))
+        }
+        DatabaseKind::Postgres => anyhow::bail!("invalid setting `database_url`: the PostgreSQL backend is not built yet"),
+    }
+}
+
+/// Everything a running server needs, from a config.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| anyhow::anyhow!("invalid setting `data_dir`: cannot create {}: {e}", config.data_dir.display()))?;
+    let master = MasterKey::load(&config)?;
+    let store = open_store(&config).await?;
+    Ok(AppState::new(store, config, master))
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(admin::router()).split_for_parts();
+    let openapi = Arc::new(openapi);
+    let body_limit = state.config.max_body_bytes;
+    api.route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { ApiError::not_found("Route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed")
+        })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track_metrics))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| -> Response {
+            tracing::error!("handler panicked");
+            ApiError::internal().into_response()
+        }))
+        .with_state(state)
+}
+
+/// Spawn the background workers (expired-session purge).
+pub fn spawn_workers(state: &AppState) {
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match store.purge_expired_sessions(tollgate_core::time::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "expired sessions removed"),
+                Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
+        }
+    });
+}
+
+/// Serve on an already bound listener until `shutdown` resolves, then drain in-flight requests.
+pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    spawn_workers(&state);
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,361 @@
+//! Configuration: built-in defaults, then a TOML file (`--config`), then `TOLLGATE_*`
+//! environment variables, then command-line flags. Every value is checked at start-up and a bad
+//! one stops the server with a message naming the setting. Secrets are never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// Settings as they arrive from any one layer; `None` leaves the lower layer's value.
+#[derive(Debug, Clone, Default, Deserialize, Args)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, global = true)]
+    pub listen: Option<String>,
+    /// sqlite://PATH or postgres://... [default: sqlite://<data-dir>/tollgate.db]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded database, encrypted files and generated keys live [default: ./tollgate-data]
+    #[arg(long, global = true)]
+    pub data_dir: Option<String>,
+    /// Public base URL, used in download links and built loaders
+    #[arg(long, global = true)]
+    pub public_url: Option<String>,
+    /// CIDR of a reverse proxy whose X-Forwarded-For / CF-Connecting-IP is believed (repeatable)
+    #[arg(long = "trusted-proxy", global = true)]
+    #[serde(default)]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// MaxMind-format country database (.mmdb)
+    #[arg(long, global = true)]
+    pub geoip_db: Option<String>,
+    /// File of VPN/proxy CIDRs, one a line, '#' comments
+    #[arg(long, global = true)]
+    pub vpn_ranges: Option<String>,
+    /// File holding the 32-byte master key (64 hex characters)
+    #[arg(long, global = true)]
+    pub master_key_file: Option<String>,
+    /// The master key itself (64 hex characters); prefer master_key_file
+    #[arg(skip)]
+    pub master_key: Option<String>,
+    /// open: anyone may register a seller account; closed: only `tollgate seller create`
+    #[arg(long, global = true)]
+    pub seller_signup: Option<String>,
+    /// Database connection pool size [default: 16]
+    #[arg(long, global = true)]
+    pub db_pool_size: Option<String>,
+    /// Largest JSON body accepted, in bytes [default: 1048576]
+    #[arg(long, global = true)]
+    pub max_body_bytes: Option<String>,
+    /// Largest file upload accepted, in bytes [default: 536870912]
+    #[arg(long, global = true)]
+    pub max_upload_bytes: Option<String>,
+}
+
+/// Every setting: TOML key, environment variable, flag.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("listen", "TOLLGATE_LISTEN", "--listen"),
+    ("database_url", "TOLLGATE_DATABASE_URL", "--database-url"),
+    ("data_dir", "TOLLGATE_DATA_DIR", "--data-dir"),
+    ("public_url", "TOLLGATE_PUBLIC_URL", "--public-url"),
+    ("trusted_proxies", "TOLLGATE_TRUSTED_PROXIES", "--trusted-proxy"),
+    ("geoip_db", "TOLLGATE_GEOIP_DB", "--geoip-db"),
+    ("vpn_ranges", "TOLLGATE_VPN_RANGES", "--vpn-ranges"),
+    ("master_key_file", "TOLLGATE_MASTER_KEY_FILE", "--master-key-file"),
+    ("master_key", "TOLLGATE_MASTER_KEY", "(none)"),
+    ("seller_signup", "TOLLGATE_SELLER_SIGNUP", "--seller-signup"),
+    ("db_pool_size", "TOLLGATE_DB_POOL_SIZE", "--db-pool-size"),
+    ("max_body_bytes", "TOLLGATE_MAX_BODY_BYTES", "--max-body-bytes"),
+    ("max_upload_bytes", "TOLLGATE_MAX_UPLOAD_BYTES", "--max-upload-bytes"),
+];
+
+impl RawConfig {
+    /// Overlay `top` on `self`: every value `top` sets wins.
+    pub fn merge(mut self, top: RawConfig) -> RawConfig {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if top.$f.is_some() { self.$f = top.$f; } )* };
+        }
+        take!(
+            listen, database_url, data_dir, public_url, trusted_proxies, geoip_db, vpn_ranges,
+            master_key_file, master_key, seller_signup, db_pool_size, max_body_bytes, max_upload_bytes
+        );
+        self
+    }
+
+    pub fn from_toml_file(path: &Path) -> Result<RawConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new("config", format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ConfigError::new("config", format!("{}: {}", path.display(), e.message())))
+    }
+
+    /// Read `TOLLGATE_*` variables through `get` (the process environment in production).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> RawConfig {
+        let v = |name: &str| get(name).filter(|s| !s.is_empty());
+        RawConfig {
+            listen: v("TOLLGATE_LISTEN"),
+            database_url: v("TOLLGATE_DATABASE_URL"),
+            data_dir: v("TOLLGATE_DATA_DIR"),
+            public_url: v("TOLLGATE_PUBLIC_URL"),
+            trusted_proxies: v("TOLLGATE_TRUSTED_PROXIES")
+                .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()),
+            geoip_db: v("TOLLGATE_GEOIP_DB"),
+            vpn_ranges: v("TOLLGATE_VPN_RANGES"),
+            master_key_file: v("TOLLGATE_MASTER_KEY_FILE"),
+            master_key: v("TOLLGATE_MASTER_KEY"),
+            seller_signup: v("TOLLGATE_SELLER_SIGNUP"),
+            db_pool_size: v("TOLLGATE_DB_POOL_SIZE"),
+            max_body_bytes: v("TOLLGATE_MAX_BODY_BYTES"),
+            max_upload_bytes: v("TOLLGATE_MAX_UPLOAD_BYTES"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SellerSignup {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+/// A checked configuration. `Debug` leaves the master key out.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub database: DatabaseKind,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub geoip_db: Option<PathBuf>,
+    pub vpn_ranges: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
+    pub master_key: Option<String>,
+    pub seller_signup: SellerSignup,
+    pub db_pool_size: u32,
+    pub max_body_bytes: usize,
+    pub max_upload_bytes: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &self.database)
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("seller_signup", &self.seller_signup)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting `{setting}`{hint}: {message}")]
+pub struct ConfigError {
+    pub setting: String,
+    hint: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(setting: &str, message: impl Into<String>) -> Self {
+        let hint = SETTINGS
+            .iter()
+            .find(|(k, _, _)| *k == setting)
+            .map(|(_, env, flag)| format!(" ({flag} / {env})"))
+            .unwrap_or_default();
+        ConfigError { setting: setting.to_owned(), hint, message: message.into() }
+    }
+}
+
+impl Config {
+    /// Defaults only: what `tollgate serve` with no flags runs on.
+    pub fn defaults() -> Config {
+        Config::resolve(RawConfig::default()).unwrap_or_else(|_| unreachable!("defaults are valid"))
+    }
+
+    /// Layers in order: defaults, TOML file, environment, flags.
+    pub fn load(config_file: Option<&Path>, env: RawConfig, flags: RawConfig) -> Result<Config, ConfigError> {
+        let file = match config_file {
+            Some(p) => RawConfig::from_toml_file(p)?,
+            None => RawConfig::default(),
+        };
+        Config::resolve(file.merge(env).merge(flags))
+    }
+
+    pub fn resolve(raw: RawConfig) -> Result<Config, ConfigError> {
+        let listen = raw.listen.as_deref().unwrap_or("127.0.0.1:8080");
+        let listen: SocketAddr = listen
+            .parse()
+            .map_err(|_| ConfigError::new("listen", format!("`{listen}` is not an address such as 127.0.0.1:8080")))?;
+        let data_dir = PathBuf::from(raw.data_dir.as_deref().unwrap_or("./tollgate-data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new("data_dir", "must not be empty"));
+        }
+        let database_url = raw
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tollgate.db").display()));
+        let database = if database_url.starts_with("sqlite:") {
+            DatabaseKind::Sqlite
+        } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            DatabaseKind::Postgres
+        } else {
+            let scheme = database_url.split(':').next().unwrap_or("");
+            return Err(ConfigError::new(
+                "database_url",
+                format!("unknown scheme `{scheme}`: use sqlite://PATH or postgres://..."),
+            ));
+        };
+        let public_url = match raw.public_url {
+            None => None,
+            Some(u) => {
+                let parsed = url::Url::parse(&u)
+                    .ok()
+                    .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some());
+                if parsed.is_none() {
+                    return Err(ConfigError::new("public_url", format!("`{u}` is not an http(s) URL")));
+                }
+                Some(u.trim_end_matches('/').to_owned())
+            }
+        };
+        let trusted_proxies = raw
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                tollgate_core::net::parse_cidr(p)
+                    .ok_or_else(|| ConfigError::new("trusted_proxies", format!("`{p}` is not an IP address or CIDR")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let existing_file = |setting: &str, v: Option<String>| -> Result<Option<PathBuf>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some(p) => {
+                    let path = PathBuf::from(&p);
+                    if path.is_file() {
+                        Ok(Some(path))
+                    } else {
+                        Err(ConfigError::new(setting, format!("no such file: {p}")))
+                    }
+                }
+            }
+        };
+        let geoip_db = existing_file("geoip_db", raw.geoip_db)?;
+        let vpn_ranges = existing_file("vpn_ranges", raw.vpn_ranges)?;
+        let master_key_file = raw.master_key_file.map(PathBuf::from);
+        if let Some(k) = &raw.master_key {
+            if crate::crypto::parse_master_key(k).is_none() {
+                // never echo the value
+                return Err(ConfigError::new("master_key", "must be 64 hex characters"));
+            }
+        }
+        let seller_signup = match raw.seller_signup.as_deref().unwrap_or("open") {
+            "open" => SellerSignup::Open,
+            "closed" => SellerSignup::Closed,
+            other => return Err(ConfigError::new("seller_signup", format!("`{other}` is not open or closed"))),
+        };
+        let number = |setting: &str, v: Option<String>, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(s) => s
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| ConfigError::new(setting, format!("`{s}` is not a number from {min} to {max}"))),
+            }
+        };
+        let db_pool_size = number("db_pool_size", raw.db_pool_size, 16, 1, 1024)? as u32;
+        let max_body_bytes = number("max_body_bytes", raw.max_body_bytes, 1 << 20, 1024, 1 << 30)? as usize;
+        let max_upload_bytes = number("max_upload_bytes", raw.max_upload_bytes, 512 << 20, 1024, 1 << 40)?;
+        Ok(Config {
+            listen,
+            database_url,
+            database,
+            data_dir,
+            public_url,
+            trusted_proxies,
+            geoip_db,
+            vpn_ranges,
+            master_key_file,
+            master_key: raw.master_key,
+            seller_signup,
+            db_pool_size,
+            max_body_bytes,
+            max_upload_bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = Config::defaults();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./tollgate-data/tollgate.db");
+        assert_eq!(c.database, DatabaseKind::Sqlite);
+        assert_eq!(c.seller_signup, SellerSignup::Open);
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:1\"\nseller_signup = \"closed\"\ndata_dir = \"/tmp/x\"\n").unwrap();
+        let env = RawConfig::from_env(|k| match k {
+            "TOLLGATE_LISTEN" => Some("127.0.0.1:2".into()),
+            "TOLLGATE_TRUSTED_PROXIES" => Some("10.0.0.0/8, 192.168.1.1".into()),
+            _ => None,
+        });
+        let flags = RawConfig { listen: Some("127.0.0.1:3".into()), ..Default::default() };
+        let c = Config::load(Some(&file), env.clone(), flags).unwrap();
+        assert_eq!(c.listen.port(), 3);
+        assert_eq!(c.seller_signup, SellerSignup::Closed);
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.database_url, "sqlite:///tmp/x/tollgate.db");
+        let c = Config::load(Some(&file), env, RawConfig::default()).unwrap();
+        assert_eq!(c.listen.port(), 2);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases: Vec<(RawConfig, &str)> = vec![
+            (RawConfig { listen: Some("nope".into()), ..Default::default() }, "listen"),
+            (RawConfig { database_url: Some("mysql://x".into()), ..Default::default() }, "database_url"),
+            (RawConfig { trusted_proxies: Some(vec!["1.2.3".into()]), ..Default::default() }, "trusted_proxies"),
+            (RawConfig { geoip_db: Some("/no/such.mmdb".into()), ..Default::default() }, "geoip_db"),
+            (RawConfig { vpn_ranges: Some("/no/such.txt".into()), ..Default::default() }, "vpn_ranges"),
+            (RawConfig { seller_signup: Some("maybe".into()), ..Default::default() }, "seller_signup"),
+            (RawConfig { public_url: Some("ftp://x".into()), ..Default::default() }, "public_url"),
+            (RawConfig { db_pool_size: Some("0".into()), ..Default::default() }, "db_pool_size"),
+            (RawConfig { master_key: Some("secret-value".into()), ..Default::default() }, "master_key"),
+        ];
+        for (raw, setting) in cases {
+            let e = Config::resolve(raw).unwrap_err();
+            assert_eq!(e.setting, setting);
+            assert!(e.to_string().contains(setting));
+            assert!(!e.to_string().contains("secret-value"));
+        }
+    }
+
+    #[test]
+    fn unknown_toml_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let e = Config::load(Some(&file), RawConfig::default(), RawConfig::default()).unwrap_err();
+        assert_eq!(e.setting, "config");
+    }
+}

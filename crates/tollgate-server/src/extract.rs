@@ -1,0 +1,241 @@
+//! Request extractors shared by the seller and admin APIs: validated JSON and query strings
+//! (400 naming the field), the seller's bearer token, and the caller's IP address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Turn a serde error with its path into the API's 400.
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let msg = inner.to_string();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::bad_request("INVALID_JSON", "Request body is not valid JSON");
+    }
+    // "missing field `name` at line 1 column 2": name the field, with its parent path.
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        let full = if path == "." || path.is_empty() { field.to_owned() } else { format!("{path}.{field}") };
+        return ApiError::bad_request("MISSING_FIELDS", format!("Missing field: {full}"));
+    }
+    let field = if path == "." || path.is_empty() { "body".to_owned() } else { path };
+    let detail = msg.split(" at line ").next().unwrap_or(&msg);
+    ApiError::validation(&field, detail)
+}
+
+/// Parse a JSON body into `T` (unknown fields ignored). An empty body parses as `{}`, so
+/// action routes whose fields are all optional need no body.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let v = serde_path_to_error::deserialize(de).map_err(json_error)?;
+    Ok(v)
+}
+
+/// JSON body with the API's errors: 400 naming the field, 413 over the size limit.
+pub struct ValidJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Request body is too large")
+            } else {
+                ApiError::bad_request("INVALID_BODY", "Request body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(ValidJson)
+    }
+}
+
+/// Query string with the API's errors.
+pub struct ValidQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ValidQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ValidQuery).map_err(|e| {
+            let field = e.path().to_string();
+            ApiError::validation(if field == "." { "query" } else { &field }, &e.into_inner().to_string())
+        })
+    }
+}
+
+/// The authenticated seller (a valid, unexpired access token).
+#[derive(Debug, Clone)]
+pub struct SellerAuth {
+    pub seller_id: String,
+}
+
+impl<S> FromRequestParts<S> for SellerAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
+        let seller_id = state.tokens.verify_access(token).ok_or_else(|| ApiError::unauthorized("Invalid or expired token"))?;
+        Ok(SellerAuth { seller_id })
+    }
+}
+
+/// The caller's address: the socket peer, or the forwarded client when the peer is a trusted
+/// proxy (SPEC §2). `CF-Connecting-IP` wins over `X-Forwarded-For`; in the latter the
+/// right-most address that is not itself a trusted proxy is the client.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        Ok(ClientIp(client_ip(peer, &parts.headers, &state.config.trusted_proxies)))
+    }
+}
+
+pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    use tollgate_core::net::{canonical, contains_any};
+    let peer = canonical(peer);
+    if !contains_any(trusted, peer) {
+        return peer;
+    }
+    let header_ip = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(ip) = header_ip("cf-connecting-ip").and_then(|v| v.trim().parse::<IpAddr>().ok()) {
+        return canonical(ip);
+    }
+    if let Some(xff) = header_ip("x-forwarded-for") {
+        let hops: Vec<IpAddr> = xff.split(',').filter_map(|h| h.trim().parse::<IpAddr>().ok()).map(canonical).collect();
+        if let Some(ip) = hops.iter().rev().find(|ip| !contains_any(trusted, **ip)) {
+            return *ip;
+        }
+        if let Some(first) = hops.first() {
+            return *first;
+        }
+    }
+    peer
+}
+
+/// `{success: true, data}`.
+pub fn ok<T: Serialize>(data: T) -> axum::Json<Value> {
+    axum::Json(json!({ "success": true, "data": data }))
+}
+
+/// `{success: true, message, data?}`.
+pub fn ok_message<T: Serialize>(message: &str, data: Option<T>) -> axum::Json<Value> {
+    match data {
+        Some(d) => axum::Json(json!({ "success": true, "message": message, "data": d })),
+        None => axum::Json(json!({ "success": true, "message": message })),
+    }
+}
+
+/// `{success: true, data, pagination{page, limit, total}}`.
+pub fn ok_page<T: Serialize>(data: T, page: tollgate_store::PageRequest, total: u64) -> axum::Json<Value> {
+    axum::Json(json!({
+        "success": true,
+        "data": data,
+        "pagination": { "page": page.page, "limit": page.limit, "total": total }
+    }))
+}
+
+/// `?page=&limit=` with defaults 1 and 20; limit capped at 100.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    pub page: Option<u32>,
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> tollgate_store::PageRequest {
+        tollgate_store::PageRequest {
+            page: self.page.unwrap_or(1).clamp(1, 1_000_000_000),
+            limit: self.limit.unwrap_or(20).clamp(1, 100),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        count: u32,
+        inner: Option<Inner>,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        flag: bool,
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = parse_json::<Body>(br#"{"count": 1}"#).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), ("MISSING_FIELDS", "Missing field: name"));
+        let e = parse_json::<Body>(br#"{"name": "x", "count": "many"}"#).unwrap_err();
+        assert_eq!(e.code, "VALIDATION_ERROR");
+        assert!(e.message.starts_with("count:"), "{}", e.message);
+        let e = parse_json::<Body>(br#"{"name": "x", "count": 1, "inner": {"flag": 3}}"#).unwrap_err();
+        assert!(e.message.starts_with("inner.flag:"), "{}", e.message);
+        let e = parse_json::<Body>(br#"{"name": "x", "#).unwrap_err();
+        assert_eq!(e.code, "INVALID_JSON");
+        assert!(parse_json::<Body>(br#"{"name": "x", "count": 1, "extra": true}"#).is_ok());
+    }
+
+    #[test]
+    fn forwarded_ip_only_from_trusted_proxy() {
+        let trusted = vec![tollgate_core::net::parse_cidr("10.0.0.0/8").unwrap()];
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", "1.1.1.1, 2.2.2.2, 10.0.0.5".parse().unwrap());
+        let untrusted: IpAddr = "9.9.9.9".parse().unwrap();
+        assert_eq!(client_ip(untrusted, &h, &trusted), untrusted);
+        let proxy: IpAddr = "10.1.1.1".parse().unwrap();
+        assert_eq!(client_ip(proxy, &h, &trusted).to_string(), "2.2.2.2");
+        h.insert("cf-connecting-ip", "3.3.3.3".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &trusted).to_string(), "3.3.3.3");
+    }
+}

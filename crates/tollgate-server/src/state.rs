@@ -1,0 +1,138 @@
+//! Shared state handed to every handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tollgate_core::model::AuditEntry;
+use tollgate_core::throttle::FailureThrottle;
+use tollgate_store::Store;
+
+use crate::config::Config;
+use crate::crypto::MasterKey;
+use crate::ops::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub master: Arc<MasterKey>,
+    pub tokens: Arc<TokenService>,
+    pub metrics: Arc<Metrics>,
+    /// Seller logins: per email and per IP.
+    pub seller_throttle: Arc<FailureThrottle>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config, master: MasterKey) -> AppState {
+        let tokens = TokenService::new(&master.derive("jwt"));
+        AppState {
+            store,
+            config: Arc::new(config),
+            master: Arc::new(master),
+            tokens: Arc::new(tokens),
+            metrics: Arc::new(Metrics::default()),
+            seller_throttle: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
+        }
+    }
+
+    /// Record an admin action. A failure to write the trail is logged, not returned: the action
+    /// itself has already happened.
+    pub async fn audit(&self, seller_id: &str, action: &str, app_id: Option<&str>, target: Option<&str>, ip: std::net::IpAddr) {
+        let entry = AuditEntry {
+            id: tollgate_core::ids::new_id(tollgate_core::ids::prefix::AUDIT),
+            seller_id: seller_id.to_owned(),
+            actor: seller_id.to_owned(),
+            action: action.to_owned(),
+            target: target.map(str::to_owned),
+            app_id: app_id.map(str::to_owned),
+            ip: Some(ip.to_string()),
+            created_at: tollgate_core::time::now(),
+        };
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!(error = %e, action, "could not write audit entry");
+        }
+    }
+}
+
+pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+pub const REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+pub const RESELLER_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    /// `access` (seller) or `reseller`; a token of one kind is refused where the other is expected.
+    typ: String,
+    iat: u64,
+    exp: u64,
+    /// App a reseller token is scoped to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    app: Option<String>,
+}
+
+/// Short-lived JWTs (HS256, key derived from the master key so every node accepts them).
+pub struct TokenService {
+    enc: EncodingKey,
+    dec: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenService {
+    pub fn new(key: &[u8; 32]) -> TokenService {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        TokenService { enc: EncodingKey::from_secret(key), dec: DecodingKey::from_secret(key), validation }
+    }
+
+    fn issue(&self, sub: &str, typ: &str, app: Option<&str>, ttl: Duration) -> String {
+        let iat = chrono::Utc::now().timestamp().max(0) as u64;
+        let claims = Claims { sub: sub.to_owned(), typ: typ.to_owned(), iat, exp: iat + ttl.as_secs(), app: app.map(str::to_owned) };
+        // Encoding HS256 with a valid key cannot fail.
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.enc).unwrap_or_default()
+    }
+
+    fn verify(&self, token: &str, typ: &str) -> Option<Claims> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.dec, &self.validation).ok()?;
+        (data.claims.typ == typ).then_some(data.claims)
+    }
+
+    pub fn issue_access(&self, seller_id: &str) -> String {
+        self.issue(seller_id, "access", None, ACCESS_TOKEN_TTL)
+    }
+
+    pub fn verify_access(&self, token: &str) -> Option<String> {
+        self.verify(token, "access").map(|c| c.sub)
+    }
+
+    pub fn issue_reseller(&self, reseller_id: &str, app_id: &str) -> String {
+        self.issue(reseller_id, "reseller", Some(app_id), RESELLER_TOKEN_TTL)
+    }
+
+    /// `(reseller_id, app_id)`.
+    pub fn verify_reseller(&self, token: &str) -> Option<(String, String)> {
+        let c = self.verify(token, "reseller")?;
+        Some((c.sub, c.app?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_only_with_their_kind_and_key() {
+        let t = TokenService::new(&[7u8; 32]);
+        let access = t.issue_access("seller_1");
+        assert_eq!(t.verify_access(&access).as_deref(), Some("seller_1"));
+        assert_eq!(t.verify_reseller(&access), None);
+        let r = t.issue_reseller("rsl_1", "app_1");
+        assert_eq!(t.verify_reseller(&r), Some(("rsl_1".into(), "app_1".into())));
+        assert_eq!(t.verify_access(&r), None);
+        let other = TokenService::new(&[8u8; 32]);
+        assert_eq!(other.verify_access(&access), None);
+        assert_eq!(t.verify_access("garbage"), None);
+    }
+}

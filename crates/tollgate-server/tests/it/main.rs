@@ -1,0 +1,12 @@
+//! One integration-test binary: the real Router on 127.0.0.1:0, a fresh database per test.
+
+mod harness;
+
+mod admin_apps;
+mod admin_files;
+mod admin_licenses;
+mod admin_misc;
+mod admin_users;
+mod cli;
+mod auth;
+mod ops;
