@@ -109,7 +109,7 @@ pub struct AppPatch {
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -166,9 +166,14 @@ pub fn validate_country(field: &str, c: &str) -> Result<String, DomainError> {
 
 pub fn validate_url(field: &str, u: &str) -> Result<String, DomainError> {
     let u = u.trim();
-    let ok = (u.starts_with("https://") || u.starts_with("http://"))
+    let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
+    // the authority (after any `user@`) must name a host
+    let host = rest
+        .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""))
+        .map(|auth| auth.rsplit('@').next().unwrap_or(""))
+        .map(|h| h.split(':').next().unwrap_or(""));
+    let ok = host.is_some_and(|h| !h.is_empty() || rest.is_some_and(|r| r.starts_with('[')))
         && u.len() <= 2048
-        && u.len() > "http://".len()
         && !u.chars().any(|c| c.is_whitespace() || c.is_control());
     if !ok {
         return Err(bad(field, "must be an http(s) URL"));
@@ -390,6 +395,15 @@ mod tests {
         assert_eq!(a.settings.session_quota, Some(5));
         assert_eq!(a.settings.level_name(1), "Premium");
         assert_eq!(a.settings.level_name(2), "Level 2");
+    }
+
+    #[test]
+    fn urls_need_a_host() {
+        assert!(validate_url("u", "https://example.com/x").is_ok());
+        assert!(validate_url("u", "http://[::1]:8080/").is_ok());
+        for bad in ["https://", "http://:80/", "https:///path", "ftp://x.com", "https://a b.com", "javascript:alert(1)"] {
+            assert!(validate_url("u", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -181,6 +181,7 @@ pub fn ok_page<T: Serialize>(data: T, page: tollgate_store::PageRequest, total: 
 
 /// `?page=&limit=` with defaults 1 and 20; limit capped at 100.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub page: Option<u32>,
     pub limit: Option<u32>,

@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod ops;
 pub mod state;

@@ -1,12 +1,18 @@
-//! `tollgate`: the server and its operator commands.
+//! `tollgate`: the server and its operator commands (see `tollgate_server::cli`).
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use tollgate_server::cli::Command;
 use tollgate_server::config::{Config, RawConfig};
 
 #[derive(Parser)]
-#[command(name = "tollgate", version, about = "Self-hosted licensing and authentication server")]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Self-hosted licensing and authentication server",
+    after_help = "Settings come from built-in defaults, then --config FILE, then TOLLGATE_* environment variables, then flags."
+)]
 struct Cli {
     /// TOML configuration file
     #[arg(long, global = true)]
@@ -17,24 +23,21 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Run the server (the default)
-    Serve,
-    /// Apply database migrations and exit
-    Migrate,
-}
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info")),
+            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = match Config::load(cli.config.as_deref(), RawConfig::from_env(|k| std::env::var(k).ok()), cli.flags) {
+    let config = match Config::load(
+        cli.config.as_deref(),
+        RawConfig::from_env(|k| std::env::var(k).ok()),
+        cli.flags,
+    ) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tollgate: {e}");
@@ -48,30 +51,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(run(cli.command.unwrap_or(Command::Serve), config));
+    let result = rt.block_on(tollgate_server::cli::run(
+        cli.command.unwrap_or(Command::Serve),
+        config,
+    ));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tollgate: {e:#}");
             std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    match command {
-        Command::Serve => {
-            let listener = tokio::net::TcpListener::bind(config.listen)
-                .await
-                .map_err(|e| anyhow::anyhow!("invalid setting `listen`: cannot bind {}: {e}", config.listen))?;
-            let state = tollgate_server::app::build_state(config).await?;
-            tracing::info!(addr = %listener.local_addr()?, database = state.store.backend(), "tollgate listening");
-            tollgate_server::app::serve_on(listener, state, tollgate_server::app::shutdown_signal()).await
-        }
-        Command::Migrate => {
-            tollgate_server::app::open_store(&config).await?;
-            println!("migrations applied");
-            Ok(())
         }
     }
 }

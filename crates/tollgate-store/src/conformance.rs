@@ -1,1 +1,2291 @@
-//! placeholder
+//! The conformance suite every backend runs against itself.
+//!
+//! A backend's test calls [`run_all`] with a function that opens a fresh, empty, migrated store:
+//!
+//! ```ignore
+//! conformance::run_all(|| async { MyStore::open(&fresh_url()).await.unwrap() }).await;
+//! ```
+//!
+//! Each area gets its own store, so no area depends on another's rows. The areas are public so
+//! a backend can also run one alone while debugging. Everything here asserts and panics: it is
+//! test code that lives in the library so every backend crate can use it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::Duration;
+use tokio::sync::Barrier;
+use tollgate_core::duration::DurationType;
+use tollgate_core::ids::{self, prefix};
+use tollgate_core::model::*;
+use tollgate_core::net::parse_cidr;
+use tollgate_core::settings::AppSettings;
+use tollgate_core::time::{now, Timestamp};
+use tollgate_core::version::{RuleMode, VersionControl, VersionRule};
+
+use crate::*;
+
+/// Run every area, each against a fresh store from `make`.
+pub async fn run_all<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    basics(&make().await).await;
+    sellers(&make().await).await;
+    apps(&make().await).await;
+    licenses(&make().await).await;
+    users(&make().await).await;
+    user_variables(&make().await).await;
+    variables(&make().await).await;
+    blacklist(&make().await).await;
+    sessions(&make().await).await;
+    resellers(&make().await).await;
+    files(&make().await).await;
+    webhooks(&make().await).await;
+    logs_and_audit(&make().await).await;
+    tenant_scope(&make().await).await;
+    concurrency(Arc::new(make().await)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: every field set to something a round trip could get wrong (mixed case, options
+// filled in, timestamps with milliseconds).
+
+pub fn seller() -> Seller {
+    let id = ids::new_id(prefix::SELLER);
+    Seller {
+        email: format!("Seller.{}@Example.COM", &id[7..]),
+        id,
+        name: "Ada Seller".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        plan: "pro".into(),
+        created_at: now() - Duration::days(3),
+    }
+}
+
+pub fn app(owner_id: &str) -> App {
+    let id = ids::new_id(prefix::APP);
+    App {
+        name: format!("App {}", &id[4..12]),
+        id,
+        owner_id: owner_id.into(),
+        api_key: ids::new_api_key(),
+        ws_key: ids::new_ws_key(),
+        version: "1.0".into(),
+        status: AppStatus::Active,
+        settings: AppSettings::default(),
+        created_at: now() - Duration::days(2),
+        updated_at: now() - Duration::days(1),
+    }
+}
+
+/// Settings with every field away from its default.
+pub fn rich_settings() -> AppSettings {
+    let mut level_names = BTreeMap::new();
+    level_names.insert("1".to_owned(), "Premium".to_owned());
+    AppSettings {
+        hash_check: true,
+        hashes: vec!["ab".repeat(32)],
+        ip_whitelist: vec![
+            parse_cidr("10.0.0.0/8").unwrap(),
+            parse_cidr("::1").unwrap(),
+        ],
+        block_vpn: true,
+        blocked_countries: vec!["KP".into(), "RU".into()],
+        version_control: VersionControl {
+            enabled: true,
+            auto_update: true,
+            download_url: Some("https://dl.example/app.exe".into()),
+            force_update: true,
+            changelog: Some("fixes".into()),
+            rules: vec![VersionRule {
+                version: "0.9".into(),
+                mode: RuleMode::Grace,
+                message: Some("please update".into()),
+                allowed_until: Some(now() + Duration::days(7)),
+            }],
+        },
+        session_quota: Some(5),
+        accounts_quota: Some(100),
+        hwid_lock: false,
+        allow_password_change: false,
+        level_names,
+    }
+}
+
+pub fn license(app_id: &str, key: &str) -> License {
+    License {
+        id: ids::new_id(prefix::LICENSE),
+        app_id: app_id.into(),
+        key: key.into(),
+        status: LicenseStatus::Unused,
+        level: 1,
+        duration: DurationType::Month,
+        max_devices: 1,
+        note: None,
+        prefix: None,
+        created_by: Creator::Seller("seller_fixture".into()),
+        created_at: now() - Duration::hours(1),
+        activated_at: None,
+        expires_at: None,
+        user_id: None,
+        devices: Vec::new(),
+        ban_reason: None,
+    }
+}
+
+pub fn user(app_id: &str, username: &str) -> User {
+    User {
+        id: ids::new_id(prefix::USER),
+        app_id: app_id.into(),
+        username: username.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$dXNlcg$aGFzaA".into(),
+        email: Some(format!("{}@mail.example", username.to_lowercase())),
+        level: 2,
+        expires_at: Some(now() + Duration::days(30)),
+        devices: vec!["HWID-1".into(), "hwid-2".into()],
+        last_ip: Some("203.0.113.7".into()),
+        status: UserStatus::Active,
+        ban_reason: None,
+        last_login: Some(now() - Duration::minutes(5)),
+        created_at: now() - Duration::hours(2),
+    }
+}
+
+pub fn session(app_id: &str, user_id: Option<&str>, expires_at: Timestamp) -> Session {
+    Session {
+        id: ids::new_id(prefix::SESSION),
+        app_id: app_id.into(),
+        token: ids::new_token(),
+        user_id: user_id.map(Into::into),
+        license_id: None,
+        ip: Some("198.51.100.4".into()),
+        hwid: Some("HWID-1".into()),
+        client_id: Some("client-1".into()),
+        created_at: now() - Duration::minutes(10),
+        expires_at,
+        last_seen: now() - Duration::minutes(1),
+    }
+}
+
+pub fn variable(app_id: &str, key: &str) -> AppVariable {
+    AppVariable {
+        id: ids::new_id(prefix::VARIABLE),
+        app_id: app_id.into(),
+        key: key.into(),
+        value: format!("value of {key}"),
+        read_only: true,
+        auth_required: false,
+        created_at: now() - Duration::hours(1),
+        updated_at: now() - Duration::minutes(30),
+    }
+}
+
+pub fn user_variable(app_id: &str, user_id: &str, key: &str) -> UserVariable {
+    UserVariable {
+        app_id: app_id.into(),
+        user_id: user_id.into(),
+        key: key.into(),
+        value: format!("value of {key}"),
+        updated_at: now() - Duration::minutes(3),
+    }
+}
+
+pub fn blacklist_entry(app_id: &str, kind: BlacklistKind, value: &str) -> BlacklistEntry {
+    BlacklistEntry {
+        id: ids::new_id(prefix::BLACKLIST),
+        app_id: app_id.into(),
+        kind,
+        value: value.into(),
+        reason: Some("abuse".into()),
+        created_at: now() - Duration::hours(1),
+    }
+}
+
+pub fn reseller(app_id: &str, username: &str) -> Reseller {
+    Reseller {
+        id: ids::new_id(prefix::RESELLER),
+        app_id: app_id.into(),
+        username: username.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$cnNs$aGFzaA".into(),
+        balance: 250,
+        created_at: now() - Duration::hours(1),
+    }
+}
+
+pub fn file(app_id: &str, name: &str) -> FileMeta {
+    FileMeta {
+        id: ids::new_id(prefix::FILE),
+        app_id: app_id.into(),
+        name: name.into(),
+        size: 5_000_000_123,
+        min_level: 2,
+        sha256: "cd".repeat(32),
+        created_at: now() - Duration::hours(1),
+    }
+}
+
+pub fn webhook(app_id: &str) -> Webhook {
+    Webhook {
+        id: ids::new_id(prefix::WEBHOOK),
+        app_id: app_id.into(),
+        url: "https://hooks.example/tollgate".into(),
+        events: vec!["user.login".into(), "license.activate".into()],
+        secret: ids::new_webhook_secret(),
+        enabled: true,
+        created_at: now() - Duration::hours(1),
+    }
+}
+
+pub fn log_entry(app_id: &str, message: &str, created_at: Timestamp) -> LogEntry {
+    LogEntry {
+        id: ids::new_id(prefix::LOG),
+        app_id: app_id.into(),
+        user_id: Some("usr_fixture".into()),
+        username: Some("alice".into()),
+        message: message.into(),
+        ip: Some("192.0.2.1".into()),
+        hwid: Some("HWID-1".into()),
+        created_at,
+    }
+}
+
+pub fn audit_entry(seller_id: &str, action: &str, created_at: Timestamp) -> AuditEntry {
+    AuditEntry {
+        id: ids::new_id(prefix::AUDIT),
+        seller_id: seller_id.into(),
+        actor: seller_id.into(),
+        action: action.into(),
+        target: Some("lic_target".into()),
+        app_id: Some("app_target".into()),
+        ip: Some("192.0.2.9".into()),
+        created_at,
+    }
+}
+
+pub fn refresh_token(seller_id: &str, token_hash: &str, expires_at: Timestamp) -> RefreshToken {
+    RefreshToken {
+        id: ids::new_id(prefix::REFRESH),
+        seller_id: seller_id.into(),
+        token_hash: token_hash.into(),
+        created_at: now() - Duration::minutes(1),
+        expires_at,
+    }
+}
+
+pub fn page(page: u32, limit: u32) -> PageRequest {
+    PageRequest { page, limit }
+}
+
+/// A seller with one app, both stored.
+pub async fn seller_with_app<S: Store>(s: &S) -> (Seller, App) {
+    let owner = seller();
+    s.create_seller(&owner).await.unwrap();
+    let a = app(&owner.id);
+    s.create_app(&a).await.unwrap();
+    (owner, a)
+}
+
+/// A stored user of `app_id`.
+pub async fn stored_user<S: Store>(s: &S, app_id: &str, username: &str) -> User {
+    let u = user(app_id, username);
+    s.create_user(&u).await.unwrap();
+    u
+}
+
+#[track_caller]
+pub fn assert_conflict<T: std::fmt::Debug>(result: StoreResult<T>, name: &str) {
+    match result {
+        Err(StoreError::Conflict { constraint }) => assert_eq!(constraint, name),
+        other => panic!("expected Conflict({name}), got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_not_found<T: std::fmt::Debug>(result: StoreResult<T>) {
+    match result {
+        Err(StoreError::NotFound) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `items` in the listing order `created_at DESC, id DESC`.
+fn newest_first<T: Clone>(items: &[T], key: impl Fn(&T) -> (Timestamp, String)) -> Vec<T> {
+    let mut v = items.to_vec();
+    v.sort_by_key(|x| std::cmp::Reverse(key(x)));
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Areas
+
+pub async fn basics<S: Store>(s: &S) {
+    s.ping().await.unwrap();
+    let name = s.backend();
+    assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase()));
+}
+
+pub async fn sellers<S: Store>(s: &S) {
+    let a = seller();
+    s.create_seller(&a).await.unwrap();
+    assert_eq!(s.seller_by_id(&a.id).await.unwrap(), Some(a.clone()));
+    // Email lookups ignore case and keep the email as written.
+    assert_eq!(
+        s.seller_by_email(&a.email.to_lowercase()).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        s.seller_by_email(&a.email.to_uppercase()).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(s.seller_by_id("seller_missing").await.unwrap(), None);
+    assert_eq!(s.seller_by_email("nobody@example.com").await.unwrap(), None);
+
+    let mut same_email = seller();
+    same_email.email = a.email.to_uppercase();
+    assert_conflict(s.create_seller(&same_email).await, constraint::SELLER_EMAIL);
+    assert_eq!(s.seller_by_id(&same_email.id).await.unwrap(), None);
+
+    // Refresh tokens are single use and expire.
+    let t = now();
+    let live = refresh_token(&a.id, &"1".repeat(64), t + Duration::days(30));
+    s.insert_refresh_token(&live).await.unwrap();
+    assert_eq!(
+        s.consume_refresh_token(&live.token_hash, t).await.unwrap(),
+        Some(a.id.clone())
+    );
+    assert_eq!(
+        s.consume_refresh_token(&live.token_hash, t).await.unwrap(),
+        None,
+        "a refresh token is consumed once"
+    );
+    assert_eq!(
+        s.consume_refresh_token(&"9".repeat(64), t).await.unwrap(),
+        None
+    );
+
+    let expired = refresh_token(&a.id, &"2".repeat(64), t - Duration::seconds(1));
+    s.insert_refresh_token(&expired).await.unwrap();
+    assert_eq!(
+        s.consume_refresh_token(&expired.token_hash, t)
+            .await
+            .unwrap(),
+        None
+    );
+    let at_edge = refresh_token(&a.id, &"3".repeat(64), t);
+    s.insert_refresh_token(&at_edge).await.unwrap();
+    assert_eq!(
+        s.consume_refresh_token(&at_edge.token_hash, t)
+            .await
+            .unwrap(),
+        None,
+        "a token expiring now is expired"
+    );
+    assert_eq!(
+        s.consume_refresh_token(&at_edge.token_hash, t - Duration::milliseconds(1))
+            .await
+            .unwrap(),
+        Some(a.id.clone()),
+        "a refused consume does not use the token up"
+    );
+
+    let dup = refresh_token(&a.id, &live.token_hash, t + Duration::days(1));
+    assert_conflict(
+        s.insert_refresh_token(&dup).await,
+        constraint::REFRESH_TOKEN_HASH,
+    );
+    let orphan = refresh_token("seller_missing", &"4".repeat(64), t + Duration::days(1));
+    assert!(s.insert_refresh_token(&orphan).await.is_err());
+}
+
+pub async fn apps<S: Store>(s: &S) {
+    let owner = seller();
+    s.create_seller(&owner).await.unwrap();
+    let other = seller();
+    s.create_seller(&other).await.unwrap();
+
+    let mut a1 = app(&owner.id);
+    a1.settings = rich_settings();
+    a1.status = AppStatus::Paused;
+    s.create_app(&a1).await.unwrap();
+
+    assert_eq!(
+        s.get_app(&owner.id, &a1.id).await.unwrap(),
+        Some(a1.clone())
+    );
+    assert_eq!(s.get_app(&other.id, &a1.id).await.unwrap(), None);
+    assert_eq!(s.app_by_id(&a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(s.app_by_id("app_missing").await.unwrap(), None);
+    assert_eq!(s.app_by_ws_key(&a1.ws_key).await.unwrap(), Some(a1.clone()));
+    assert_eq!(s.app_by_ws_key(&ids::new_ws_key()).await.unwrap(), None);
+    assert_eq!(
+        s.app_by_owner_and_name(&owner.id, &a1.name).await.unwrap(),
+        Some(a1.clone())
+    );
+    assert_eq!(
+        s.app_by_owner_and_name(&owner.id, &a1.name.to_uppercase())
+            .await
+            .unwrap(),
+        None,
+        "app names are case-sensitive"
+    );
+    assert_eq!(
+        s.app_by_owner_and_name(&other.id, &a1.name).await.unwrap(),
+        None
+    );
+
+    // Names are unique per owner and case-sensitive; keys are unique everywhere.
+    let mut same_name_other_owner = app(&other.id);
+    same_name_other_owner.name = a1.name.clone();
+    s.create_app(&same_name_other_owner).await.unwrap();
+    let mut same_name = app(&owner.id);
+    same_name.name = a1.name.clone();
+    assert_conflict(s.create_app(&same_name).await, constraint::APP_OWNER_NAME);
+    let mut other_case = app(&owner.id);
+    other_case.name = a1.name.to_uppercase();
+    other_case.created_at = a1.created_at + Duration::seconds(1);
+    s.create_app(&other_case).await.unwrap();
+    let mut same_api_key = app(&owner.id);
+    same_api_key.api_key = a1.api_key.clone();
+    assert_conflict(s.create_app(&same_api_key).await, constraint::APP_API_KEY);
+    let mut same_ws_key = app(&other.id);
+    same_ws_key.ws_key = a1.ws_key.clone();
+    assert_conflict(s.create_app(&same_ws_key).await, constraint::APP_WS_KEY);
+    assert!(
+        s.create_app(&app("seller_missing")).await.is_err(),
+        "an app needs an existing owner"
+    );
+
+    // Listing: oldest first, only the owner's, with counts.
+    let mut a0 = app(&owner.id);
+    a0.created_at = a1.created_at - Duration::seconds(1);
+    s.create_app(&a0).await.unwrap();
+    stored_user(s, &a1.id, "u1").await;
+    stored_user(s, &a1.id, "u2").await;
+    s.insert_licenses(&[
+        license(&a1.id, "K-1"),
+        license(&a1.id, "K-2"),
+        license(&a1.id, "K-3"),
+    ])
+    .await
+    .unwrap();
+    stored_user(s, &a0.id, "u3").await;
+    let listed = s.list_apps(&owner.id).await.unwrap();
+    let got: Vec<(&str, u64, u64)> = listed
+        .iter()
+        .map(|(a, c)| (a.id.as_str(), c.users, c.licenses))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (a0.id.as_str(), 1, 0),
+            (a1.id.as_str(), 2, 3),
+            (other_case.id.as_str(), 0, 0)
+        ]
+    );
+    assert_eq!(listed[1].0, a1);
+    let others = s.list_apps(&other.id).await.unwrap();
+    assert_eq!(others.len(), 1);
+    assert_eq!(others[0].0, same_name_other_owner);
+    assert!(s.list_apps("seller_missing").await.unwrap().is_empty());
+
+    // Update writes every mutable field, only for the owner.
+    let mut changed = a1.clone();
+    changed.name = "Renamed".into();
+    changed.version = "2.1.0".into();
+    changed.status = AppStatus::Disabled;
+    changed.settings = AppSettings::default();
+    changed.api_key = ids::new_api_key();
+    changed.ws_key = ids::new_ws_key();
+    changed.updated_at = now();
+    s.update_app(&changed).await.unwrap();
+    assert_eq!(
+        s.get_app(&owner.id, &a1.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(s.app_by_ws_key(&a1.ws_key).await.unwrap(), None);
+
+    let mut hijack = changed.clone();
+    hijack.owner_id = other.id.clone();
+    hijack.name = "Hijacked".into();
+    assert_not_found(s.update_app(&hijack).await);
+    assert_not_found(s.update_app(&app(&owner.id)).await);
+    assert_eq!(
+        s.get_app(&owner.id, &a1.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    let mut clash = changed.clone();
+    clash.name = a0.name.clone();
+    assert_conflict(s.update_app(&clash).await, constraint::APP_OWNER_NAME);
+    let mut key_clash = changed.clone();
+    key_clash.api_key = a0.api_key.clone();
+    assert_conflict(s.update_app(&key_clash).await, constraint::APP_API_KEY);
+
+    // Delete: only the owner's, and everything under the app goes with it.
+    let u = stored_user(s, &a1.id, "cascade-user").await;
+    let lic = s.license_by_key(&a1.id, "K-1").await.unwrap().unwrap();
+    let mut sess = session(&a1.id, Some(&u.id), now() + Duration::hours(1));
+    sess.license_id = Some(lic.id.clone());
+    s.create_session(&sess).await.unwrap();
+    s.create_variable(&variable(&a1.id, "motd")).await.unwrap();
+    s.set_user_variable(&user_variable(&a1.id, &u.id, "k"))
+        .await
+        .unwrap();
+    s.add_blacklist(&blacklist_entry(&a1.id, BlacklistKind::Hwid, "X"))
+        .await
+        .unwrap();
+    s.create_reseller(&reseller(&a1.id, "r1")).await.unwrap();
+    s.create_file(&file(&a1.id, "f.bin")).await.unwrap();
+    s.create_webhook(&webhook(&a1.id)).await.unwrap();
+    s.append_log(&log_entry(&a1.id, "hello", now()))
+        .await
+        .unwrap();
+
+    assert!(!s.delete_app(&other.id, &a1.id).await.unwrap());
+    assert!(s.get_app(&owner.id, &a1.id).await.unwrap().is_some());
+    assert!(s.delete_app(&owner.id, &a1.id).await.unwrap());
+    assert!(!s.delete_app(&owner.id, &a1.id).await.unwrap());
+    assert_eq!(s.get_app(&owner.id, &a1.id).await.unwrap(), None);
+    assert_eq!(s.app_by_id(&a1.id).await.unwrap(), None);
+
+    let all = page(1, 100);
+    let t = now();
+    assert_eq!(
+        s.list_licenses(&a1.id, &LicenseFilter::default(), all)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        s.list_users(&a1.id, &UserFilter::default(), all)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(s.session_by_token(&a1.id, &sess.token).await.unwrap(), None);
+    assert_eq!(s.count_live_sessions(&a1.id, t).await.unwrap(), 0);
+    assert!(s.list_variables(&a1.id).await.unwrap().is_empty());
+    assert!(s
+        .list_user_variables(&a1.id, &u.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s.list_blacklist(&a1.id).await.unwrap().is_empty());
+    assert!(s.list_resellers(&a1.id).await.unwrap().is_empty());
+    assert!(s.list_files(&a1.id).await.unwrap().is_empty());
+    assert!(s.list_webhooks(&a1.id).await.unwrap().is_empty());
+    assert_eq!(s.list_logs(&a1.id, all).await.unwrap().total, 0);
+    // The owner's other apps are untouched.
+    assert_eq!(
+        s.list_users(&a0.id, &UserFilter::default(), all)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(s.list_apps(&owner.id).await.unwrap().len(), 2);
+}
+
+pub async fn licenses<S: Store>(s: &S) {
+    let (owner, a) = seller_with_app(s).await;
+    let other_app = app(&owner.id);
+    s.create_app(&other_app).await.unwrap();
+    let u = stored_user(s, &a.id, "holder").await;
+    let rsl = reseller(&a.id, "rsl");
+    s.create_reseller(&rsl).await.unwrap();
+
+    // Round trip of every field, filled and empty.
+    let t = now();
+    let mut full = license(&a.id, "TG-FULL-0000-0001");
+    full.status = LicenseStatus::Used;
+    full.level = 3;
+    full.duration = DurationType::Hour;
+    full.max_devices = 2;
+    full.note = Some("customer #7".into());
+    full.prefix = Some("TG".into());
+    full.created_by = Creator::Reseller(rsl.id.clone());
+    full.activated_at = Some(t - Duration::minutes(7));
+    full.expires_at = Some(t + Duration::minutes(53));
+    full.user_id = Some(u.id.clone());
+    full.devices = vec!["HWID-A".into(), "hwid-b".into()];
+    full.ban_reason = Some("kept".into());
+    let mut bare = license(&a.id, "TG-BARE-0000-0002");
+    bare.created_by = Creator::Seller(owner.id.clone());
+    bare.duration = DurationType::Lifetime;
+    s.insert_licenses(&[full.clone(), bare.clone()])
+        .await
+        .unwrap();
+    for l in [&full, &bare] {
+        assert_eq!(s.get_license(&a.id, &l.id).await.unwrap(), Some(l.clone()));
+        assert_eq!(
+            s.license_by_key(&a.id, &l.key).await.unwrap(),
+            Some(l.clone())
+        );
+        assert_eq!(s.get_license(&other_app.id, &l.id).await.unwrap(), None);
+        assert_eq!(s.license_by_key(&other_app.id, &l.key).await.unwrap(), None);
+    }
+    assert_eq!(
+        s.license_by_key(&a.id, &full.key.to_lowercase())
+            .await
+            .unwrap(),
+        None,
+        "key lookup is exact"
+    );
+    assert_eq!(s.get_license(&a.id, "lic_missing").await.unwrap(), None);
+    s.insert_licenses(&[]).await.unwrap();
+
+    // Keys are unique per app; a batch with a duplicate inserts nothing.
+    s.insert_licenses(&[license(&other_app.id, &full.key)])
+        .await
+        .unwrap();
+    let fresh = license(&a.id, "TG-NEW-0000-0003");
+    assert_conflict(
+        s.insert_licenses(&[fresh.clone(), license(&a.id, &full.key)])
+            .await,
+        constraint::LICENSE_APP_KEY,
+    );
+    assert_eq!(s.get_license(&a.id, &fresh.id).await.unwrap(), None);
+    assert!(
+        s.insert_licenses(&[license("app_missing", "TG-ORPHAN")])
+            .await
+            .is_err(),
+        "a license needs an existing app"
+    );
+
+    // Large batches cross the backend's chunking; still all or none.
+    let big_app = app(&owner.id);
+    s.create_app(&big_app).await.unwrap();
+    let mut batch: Vec<License> = (0..1201)
+        .map(|i| license(&big_app.id, &format!("BULK-{i:05}")))
+        .collect();
+    batch.push(license(&big_app.id, "BULK-00000"));
+    assert_conflict(s.insert_licenses(&batch).await, constraint::LICENSE_APP_KEY);
+    let none = LicenseFilter::default();
+    assert_eq!(
+        s.list_licenses(&big_app.id, &none, page(1, 1))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    batch.pop();
+    s.insert_licenses(&batch).await.unwrap();
+    assert_eq!(
+        s.list_licenses(&big_app.id, &none, page(1, 1))
+            .await
+            .unwrap()
+            .total,
+        1201
+    );
+    assert_eq!(
+        s.license_by_key(&big_app.id, "BULK-01200").await.unwrap(),
+        Some(batch[1200].clone())
+    );
+
+    // Listing: order, pagination, filters, search.
+    let list_app = app(&owner.id);
+    s.create_app(&list_app).await.unwrap();
+    let base = now() - Duration::hours(1);
+    let spec: [(&str, LicenseStatus, Option<&str>, bool, i64); 7] = [
+        ("TG-AAAA-0001", LicenseStatus::Unused, None, false, 0),
+        (
+            "TG-BBBB-0002",
+            LicenseStatus::Used,
+            Some("VIP customer"),
+            false,
+            1,
+        ),
+        (
+            "TG-CCCC-0003",
+            LicenseStatus::Banned,
+            Some("50% off"),
+            true,
+            2,
+        ),
+        (
+            "TG-DDDD-0004",
+            LicenseStatus::Unused,
+            Some("500 off"),
+            true,
+            3,
+        ),
+        ("tg-eeee_0005", LicenseStatus::Unused, Some("vip"), false, 3),
+        ("TG-FFFF-0006", LicenseStatus::Paused, None, false, 4),
+        ("TG-GGGG-0007", LicenseStatus::Expired, None, false, 5),
+    ];
+    let all: Vec<License> = spec
+        .iter()
+        .map(|(key, status, note, by_reseller, secs)| {
+            let mut l = license(&list_app.id, key);
+            l.status = *status;
+            l.note = note.map(Into::into);
+            l.created_by = if *by_reseller {
+                Creator::Reseller(rsl.id.clone())
+            } else {
+                Creator::Seller(owner.id.clone())
+            };
+            l.created_at = base + Duration::seconds(*secs);
+            l
+        })
+        .collect();
+    s.insert_licenses(&all).await.unwrap();
+    let ordered = newest_first(&all, |l| (l.created_at, l.id.clone()));
+    let keys = |ls: &[License]| ls.iter().map(|l| l.key.clone()).collect::<Vec<_>>();
+
+    let mut paged = Vec::new();
+    for p in 1..=3 {
+        let got = s
+            .list_licenses(&list_app.id, &none, page(p, 3))
+            .await
+            .unwrap();
+        assert_eq!(got.total, 7);
+        assert!(got.items.len() <= 3);
+        paged.extend(got.items);
+    }
+    assert_eq!(
+        paged, ordered,
+        "newest first, id breaks ties, pages join up"
+    );
+    let beyond = s
+        .list_licenses(&list_app.id, &none, page(4, 3))
+        .await
+        .unwrap();
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.total, 7);
+
+    let expect = |pred: &dyn Fn(&License) -> bool| {
+        keys(
+            &ordered
+                .iter()
+                .filter(|l| pred(l))
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+    };
+    let cases: Vec<(LicenseFilter, Vec<String>)> = vec![
+        (
+            LicenseFilter {
+                status: Some(LicenseStatus::Unused),
+                ..Default::default()
+            },
+            expect(&|l| l.status == LicenseStatus::Unused),
+        ),
+        (
+            LicenseFilter {
+                created_by: Some(rsl.id.clone()),
+                ..Default::default()
+            },
+            expect(&|l| matches!(l.created_by, Creator::Reseller(_))),
+        ),
+        (
+            LicenseFilter {
+                search: Some("vip".into()),
+                ..Default::default()
+            },
+            vec!["tg-eeee_0005".into(), "TG-BBBB-0002".into()],
+        ),
+        (
+            LicenseFilter {
+                search: Some("tg-bbbb".into()),
+                ..Default::default()
+            },
+            vec!["TG-BBBB-0002".into()],
+        ),
+        (
+            LicenseFilter {
+                search: Some("50%".into()),
+                ..Default::default()
+            },
+            vec!["TG-CCCC-0003".into()],
+        ),
+        (
+            LicenseFilter {
+                search: Some("_".into()),
+                ..Default::default()
+            },
+            vec!["tg-eeee_0005".into()],
+        ),
+        (
+            LicenseFilter {
+                search: Some("no such thing".into()),
+                ..Default::default()
+            },
+            vec![],
+        ),
+        (
+            LicenseFilter {
+                status: Some(LicenseStatus::Unused),
+                search: Some("VIP".into()),
+                created_by: None,
+            },
+            vec!["tg-eeee_0005".into()],
+        ),
+        (
+            LicenseFilter {
+                status: Some(LicenseStatus::Unused),
+                search: Some("off".into()),
+                created_by: Some(rsl.id.clone()),
+            },
+            vec!["TG-DDDD-0004".into()],
+        ),
+    ];
+    for (filter, want) in cases {
+        let got = s
+            .list_licenses(&list_app.id, &filter, page(1, 100))
+            .await
+            .unwrap();
+        assert_eq!(keys(&got.items), want, "{filter:?}");
+        assert_eq!(got.total, want.len() as u64, "{filter:?}");
+        let first = s
+            .list_licenses(&list_app.id, &filter, page(1, 1))
+            .await
+            .unwrap();
+        assert_eq!(first.total, want.len() as u64, "total ignores the page");
+        assert_eq!(
+            keys(&first.items),
+            want.into_iter().take(1).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(
+        s.list_licenses(&other_app.id, &none, page(1, 100))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+
+    // Status changes keep a reason only when banning.
+    let banned = s
+        .set_license_status(&a.id, &bare.id, LicenseStatus::Banned, Some("chargeback"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut want = bare.clone();
+    want.status = LicenseStatus::Banned;
+    want.ban_reason = Some("chargeback".into());
+    assert_eq!(banned, want);
+    assert_eq!(s.get_license(&a.id, &bare.id).await.unwrap(), Some(want));
+    let paused = s
+        .set_license_status(&a.id, &bare.id, LicenseStatus::Paused, Some("ignored"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(paused.status, LicenseStatus::Paused);
+    assert_eq!(paused.ban_reason, None);
+    assert_eq!(
+        s.set_license_status(&other_app.id, &bare.id, LicenseStatus::Banned, None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_license(&a.id, &bare.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        LicenseStatus::Paused
+    );
+
+    // Device reset, scoped.
+    assert_eq!(
+        s.reset_license_devices(&other_app.id, &full.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_license(&a.id, &full.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .devices,
+        full.devices
+    );
+    let reset = s
+        .reset_license_devices(&a.id, &full.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut want = full.clone();
+    want.devices.clear();
+    assert_eq!(reset, want);
+    assert_eq!(s.get_license(&a.id, &full.id).await.unwrap(), Some(want));
+
+    // Delete, scoped.
+    assert!(!s.delete_license(&other_app.id, &full.id).await.unwrap());
+    assert!(s.delete_license(&a.id, &full.id).await.unwrap());
+    assert!(!s.delete_license(&a.id, &full.id).await.unwrap());
+    assert_eq!(s.get_license(&a.id, &full.id).await.unwrap(), None);
+    assert!(s.get_license(&a.id, &bare.id).await.unwrap().is_some());
+}
+
+pub async fn users<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+
+    // Round trip, filled and empty.
+    let full = stored_user(s, &a.id, "Alice").await;
+    let mut bare = user(&a.id, "bob");
+    bare.email = None;
+    bare.expires_at = None;
+    bare.devices = Vec::new();
+    bare.last_ip = None;
+    bare.status = UserStatus::Banned;
+    bare.ban_reason = Some("spam".into());
+    bare.last_login = None;
+    s.create_user(&bare).await.unwrap();
+    for u in [&full, &bare] {
+        assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(u.clone()));
+        assert_eq!(s.get_user(&b.id, &u.id).await.unwrap(), None);
+        assert_eq!(
+            s.user_by_username(&a.id, &u.username).await.unwrap(),
+            Some(u.clone())
+        );
+        assert_eq!(s.user_by_username(&b.id, &u.username).await.unwrap(), None);
+    }
+    assert_eq!(
+        s.user_by_username(&a.id, "ALICE").await.unwrap(),
+        Some(full.clone()),
+        "usernames compare case-insensitively"
+    );
+    assert_eq!(s.user_by_username(&a.id, "nobody").await.unwrap(), None);
+    assert_eq!(s.get_user(&a.id, "usr_missing").await.unwrap(), None);
+
+    assert_conflict(
+        s.create_user(&user(&a.id, "aLiCe")).await,
+        constraint::USER_APP_USERNAME,
+    );
+    s.create_user(&user(&b.id, "alice")).await.unwrap();
+    assert!(
+        s.create_user(&user("app_missing", "x")).await.is_err(),
+        "a user needs an existing app"
+    );
+
+    // Listing.
+    let list_app = app(&a.owner_id);
+    s.create_app(&list_app).await.unwrap();
+    let base = now() - Duration::hours(5);
+    let spec: [(&str, Option<&str>, UserStatus, i64); 6] = [
+        ("zed", Some("zed@corp.example"), UserStatus::Active, 0),
+        ("Mallory", None, UserStatus::Banned, 1),
+        (
+            "carol_99",
+            Some("carol@home.example"),
+            UserStatus::Active,
+            2,
+        ),
+        ("carol999", Some("c9@CORP.example"), UserStatus::Paused, 2),
+        ("dave%", Some("dave@home.example"), UserStatus::Active, 3),
+        ("erin", Some("erin@corp.example"), UserStatus::Active, 4),
+    ];
+    let all: Vec<User> = spec
+        .iter()
+        .map(|(name, email, status, secs)| {
+            let mut u = user(&list_app.id, name);
+            u.email = email.map(Into::into);
+            u.status = *status;
+            u.created_at = base + Duration::seconds(*secs);
+            u
+        })
+        .collect();
+    for u in &all {
+        s.create_user(u).await.unwrap();
+    }
+    let ordered = newest_first(&all, |u| (u.created_at, u.id.clone()));
+    let names = |us: &[User]| us.iter().map(|u| u.username.clone()).collect::<Vec<_>>();
+    let none = UserFilter::default();
+    let mut paged = Vec::new();
+    for p in 1..=2 {
+        let got = s.list_users(&list_app.id, &none, page(p, 4)).await.unwrap();
+        assert_eq!(got.total, 6);
+        paged.extend(got.items);
+    }
+    assert_eq!(paged, ordered);
+    let carols: Vec<String> = ordered
+        .iter()
+        .filter(|u| u.username.starts_with("carol"))
+        .map(|u| u.username.clone())
+        .collect();
+    let cases: Vec<(UserFilter, Vec<String>)> = vec![
+        (
+            UserFilter {
+                status: Some(UserStatus::Active),
+                search: None,
+            },
+            strs(&["erin", "dave%", "carol_99", "zed"]),
+        ),
+        (
+            UserFilter {
+                status: None,
+                search: Some("CAROL".into()),
+            },
+            // Both carols share a created_at: the id breaks the tie.
+            carols,
+        ),
+        (
+            UserFilter {
+                status: None,
+                search: Some("l_9".into()),
+            },
+            strs(&["carol_99"]),
+        ),
+        (
+            UserFilter {
+                status: None,
+                search: Some("%".into()),
+            },
+            strs(&["dave%"]),
+        ),
+        (
+            UserFilter {
+                status: None,
+                search: Some("corp.example".into()),
+            },
+            strs(&["erin", "carol999", "zed"]),
+        ),
+        (
+            UserFilter {
+                status: Some(UserStatus::Active),
+                search: Some("CORP".into()),
+            },
+            strs(&["erin", "zed"]),
+        ),
+        (
+            UserFilter {
+                status: Some(UserStatus::Banned),
+                search: None,
+            },
+            strs(&["Mallory"]),
+        ),
+    ];
+    for (filter, want) in cases {
+        let got = s
+            .list_users(&list_app.id, &filter, page(1, 100))
+            .await
+            .unwrap();
+        assert_eq!(names(&got.items), want, "{filter:?}");
+        assert_eq!(got.total, want.len() as u64, "{filter:?}");
+    }
+    assert_eq!(
+        s.list_users(&b.id, &none, page(1, 100))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+
+    // Patches change only what they name.
+    let patched = s
+        .update_user(
+            &a.id,
+            &full.id,
+            &UserPatch {
+                level: Some(9),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut want = full.clone();
+    want.level = 9;
+    assert_eq!(patched, want);
+    let patched = s
+        .update_user(
+            &a.id,
+            &full.id,
+            &UserPatch {
+                email: Some(None),
+                password_hash: Some("$argon2id$new".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    want.email = None;
+    want.password_hash = "$argon2id$new".into();
+    assert_eq!(patched, want);
+    let patched = s
+        .update_user(
+            &a.id,
+            &full.id,
+            &UserPatch {
+                email: Some(Some("new@mail.example".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    want.email = Some("new@mail.example".into());
+    assert_eq!(patched, want);
+    assert_eq!(
+        s.update_user(&a.id, &full.id, &UserPatch::default())
+            .await
+            .unwrap(),
+        Some(want.clone())
+    );
+    assert_eq!(
+        s.update_user(
+            &b.id,
+            &full.id,
+            &UserPatch {
+                level: Some(1),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_user(&a.id, &full.id).await.unwrap(),
+        Some(want.clone())
+    );
+
+    // Status: banning or pausing ends the user's sessions, and only theirs.
+    let t = now();
+    let later = t + Duration::hours(1);
+    let carl = stored_user(s, &a.id, "carl").await;
+    let s_full = session(&a.id, Some(&full.id), later);
+    let s_carl = session(&a.id, Some(&carl.id), later);
+    s.create_session(&s_full).await.unwrap();
+    s.create_session(&s_carl).await.unwrap();
+
+    assert_eq!(
+        s.set_user_status(&b.id, &full.id, UserStatus::Banned, Some("x"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
+    let active = s
+        .set_user_status(&a.id, &full.id, UserStatus::Active, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(active, want);
+    assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
+
+    let banned = s
+        .set_user_status(&a.id, &full.id, UserStatus::Banned, Some("cheating"))
+        .await
+        .unwrap()
+        .unwrap();
+    want.status = UserStatus::Banned;
+    want.ban_reason = Some("cheating".into());
+    assert_eq!(banned, want);
+    assert_eq!(
+        s.get_user(&a.id, &full.id).await.unwrap(),
+        Some(want.clone())
+    );
+    assert_eq!(
+        s.session_by_token(&a.id, &s_full.token).await.unwrap(),
+        None
+    );
+    assert!(s
+        .session_by_token(&a.id, &s_carl.token)
+        .await
+        .unwrap()
+        .is_some());
+
+    let s_carl2 = session(&a.id, Some(&carl.id), later);
+    s.create_session(&s_carl2).await.unwrap();
+    let paused = s
+        .set_user_status(&a.id, &carl.id, UserStatus::Paused, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(paused.status, UserStatus::Paused);
+    assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
+
+    // Devices.
+    assert_eq!(s.reset_user_devices(&b.id, &full.id).await.unwrap(), None);
+    let reset = s
+        .reset_user_devices(&a.id, &full.id)
+        .await
+        .unwrap()
+        .unwrap();
+    want.devices.clear();
+    assert_eq!(reset, want);
+    assert_eq!(
+        s.reset_user_devices(&a.id, &full.id).await.unwrap(),
+        Some(want.clone()),
+        "idempotent"
+    );
+
+    // Extension: from now when expired, from the expiry when in the future, never from none.
+    let t = now();
+    let mut expired = user(&a.id, "expired");
+    expired.expires_at = Some(t - Duration::days(5));
+    let mut future = user(&a.id, "future");
+    future.expires_at = Some(t + Duration::days(10));
+    let mut forever = user(&a.id, "forever");
+    forever.expires_at = None;
+    for u in [&expired, &future, &forever] {
+        s.create_user(u).await.unwrap();
+    }
+    let mut just_now = user(&a.id, "just-now");
+    just_now.expires_at = Some(t);
+    s.create_user(&just_now).await.unwrap();
+    for (u, want) in [
+        (&expired, Some(t + Duration::days(3))),
+        (&future, Some(t + Duration::days(13))),
+        (&forever, None),
+        (&just_now, Some(t + Duration::days(3))),
+    ] {
+        let got = s.extend_user(&a.id, &u.id, 3, t).await.unwrap().unwrap();
+        assert_eq!(got.expires_at, want, "{}", u.username);
+    }
+    assert_eq!(s.extend_user(&b.id, &future.id, 3, t).await.unwrap(), None);
+    assert_eq!(
+        s.get_user(&a.id, &future.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        Some(t + Duration::days(13))
+    );
+    let rest = s.get_user(&a.id, &future.id).await.unwrap().unwrap();
+    let mut want_future = future.clone();
+    want_future.expires_at = Some(t + Duration::days(13));
+    assert_eq!(rest, want_future, "extension touches nothing else");
+
+    // Delete: sessions and variables go, licenses stay unlinked.
+    let doomed = stored_user(s, &a.id, "doomed").await;
+    let sess = session(&a.id, Some(&doomed.id), later);
+    s.create_session(&sess).await.unwrap();
+    s.set_user_variable(&user_variable(&a.id, &doomed.id, "k"))
+        .await
+        .unwrap();
+    let mut lic = license(&a.id, "LINKED-1");
+    lic.user_id = Some(doomed.id.clone());
+    lic.status = LicenseStatus::Used;
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+
+    assert!(!s.delete_user(&b.id, &doomed.id).await.unwrap());
+    assert!(s.get_user(&a.id, &doomed.id).await.unwrap().is_some());
+    assert!(s.delete_user(&a.id, &doomed.id).await.unwrap());
+    assert!(!s.delete_user(&a.id, &doomed.id).await.unwrap());
+    assert_eq!(s.get_user(&a.id, &doomed.id).await.unwrap(), None);
+    assert_eq!(s.session_by_token(&a.id, &sess.token).await.unwrap(), None);
+    assert_eq!(
+        s.get_user_variable(&a.id, &doomed.id, "k").await.unwrap(),
+        None
+    );
+    let mut unlinked = lic.clone();
+    unlinked.user_id = None;
+    assert_eq!(s.get_license(&a.id, &lic.id).await.unwrap(), Some(unlinked));
+}
+
+pub async fn user_variables<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let u = stored_user(s, &a.id, "alice").await;
+    let other = stored_user(s, &a.id, "bob").await;
+    let foreign = stored_user(s, &b.id, "carol").await;
+
+    let v = user_variable(&a.id, &u.id, "theme");
+    s.set_user_variable(&v).await.unwrap();
+    assert_eq!(
+        s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(),
+        Some(v.clone())
+    );
+    assert_eq!(
+        s.get_user_variable(&a.id, &u.id, "THEME").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_user_variable(&a.id, &other.id, "theme")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_user_variable(&b.id, &u.id, "theme").await.unwrap(),
+        None
+    );
+
+    // Overwrite.
+    let mut v2 = v.clone();
+    v2.value = "dark".into();
+    v2.updated_at = now();
+    s.set_user_variable(&v2).await.unwrap();
+    assert_eq!(
+        s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(),
+        Some(v2.clone())
+    );
+
+    // Sorted by key, per user.
+    for key in ["zeta", "alpha", "Mid"] {
+        s.set_user_variable(&user_variable(&a.id, &u.id, key))
+            .await
+            .unwrap();
+    }
+    s.set_user_variable(&user_variable(&a.id, &other.id, "other"))
+        .await
+        .unwrap();
+    let keys: Vec<String> = s
+        .list_user_variables(&a.id, &u.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.key)
+        .collect();
+    assert_eq!(keys, vec!["Mid", "alpha", "theme", "zeta"]);
+    assert!(s
+        .list_user_variables(&b.id, &u.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A user of another app cannot be written through this app.
+    assert_not_found(
+        s.set_user_variable(&user_variable(&a.id, &foreign.id, "x"))
+            .await,
+    );
+    assert_not_found(
+        s.set_user_variable(&user_variable(&a.id, "usr_missing", "x"))
+            .await,
+    );
+    assert!(s
+        .list_user_variables(&b.id, &foreign.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(!s.delete_user_variable(&b.id, &u.id, "theme").await.unwrap());
+    assert!(s.delete_user_variable(&a.id, &u.id, "theme").await.unwrap());
+    assert!(!s.delete_user_variable(&a.id, &u.id, "theme").await.unwrap());
+    assert_eq!(
+        s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(),
+        None
+    );
+    assert_eq!(s.list_user_variables(&a.id, &u.id).await.unwrap().len(), 3);
+}
+
+pub async fn variables<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+
+    let v = variable(&a.id, "motd");
+    s.create_variable(&v).await.unwrap();
+    assert_eq!(
+        s.get_variable(&a.id, "motd").await.unwrap(),
+        Some(v.clone())
+    );
+    assert_eq!(s.get_variable(&b.id, "motd").await.unwrap(), None);
+    assert_eq!(s.get_variable(&a.id, "MOTD").await.unwrap(), None);
+    assert_conflict(
+        s.create_variable(&variable(&a.id, "motd")).await,
+        constraint::VARIABLE_APP_KEY,
+    );
+    s.create_variable(&variable(&b.id, "motd")).await.unwrap();
+
+    let mut flags = variable(&a.id, "beta");
+    flags.read_only = false;
+    flags.auth_required = true;
+    s.create_variable(&flags).await.unwrap();
+    s.create_variable(&variable(&a.id, "Zulu")).await.unwrap();
+    let keys: Vec<String> = s
+        .list_variables(&a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.key)
+        .collect();
+    assert_eq!(keys, vec!["Zulu", "beta", "motd"]);
+    assert_eq!(s.list_variables(&a.id).await.unwrap()[1], flags);
+
+    // Patches change only what they name; updated_at always moves.
+    let t1 = now() + Duration::seconds(1);
+    let got = s
+        .update_variable(
+            &a.id,
+            "motd",
+            &VariablePatch {
+                value: Some("new".into()),
+                ..Default::default()
+            },
+            t1,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut want = v.clone();
+    want.value = "new".into();
+    want.updated_at = t1;
+    assert_eq!(got, want);
+    let t2 = t1 + Duration::seconds(1);
+    let got = s
+        .update_variable(
+            &a.id,
+            "motd",
+            &VariablePatch {
+                value: None,
+                read_only: Some(false),
+                auth_required: Some(true),
+            },
+            t2,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    want.read_only = false;
+    want.auth_required = true;
+    want.updated_at = t2;
+    assert_eq!(got, want);
+    assert_eq!(
+        s.get_variable(&a.id, "motd").await.unwrap(),
+        Some(want.clone())
+    );
+    assert_eq!(
+        s.update_variable(&b.id, "beta", &VariablePatch::default(), t2)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.update_variable(&a.id, "missing", &VariablePatch::default(), t2)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_variable(&b.id, "motd").await.unwrap().unwrap().value,
+        "value of motd"
+    );
+
+    assert!(!s.delete_variable(&b.id, "beta").await.unwrap());
+    assert!(s.delete_variable(&a.id, "beta").await.unwrap());
+    assert!(!s.delete_variable(&a.id, "beta").await.unwrap());
+    assert_eq!(s.get_variable(&a.id, "beta").await.unwrap(), None);
+    assert!(s.get_variable(&b.id, "motd").await.unwrap().is_some());
+}
+
+pub async fn blacklist<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let base = now() - Duration::hours(1);
+    let mut entries = Vec::new();
+    for (i, (kind, value)) in [
+        (BlacklistKind::Ip, "10.0.0.0/8"),
+        (BlacklistKind::Hwid, "HWID-9"),
+        (BlacklistKind::Username, "mallory"),
+        (BlacklistKind::ClientId, "client-x"),
+        (BlacklistKind::Username, "HWID-9"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = blacklist_entry(&a.id, kind, value);
+        // Inserted newest first, listed oldest first.
+        e.created_at = base - Duration::seconds(i as i64);
+        if i == 3 {
+            e.reason = None;
+        }
+        s.add_blacklist(&e).await.unwrap();
+        entries.push(e);
+    }
+    entries.reverse();
+    assert_eq!(s.list_blacklist(&a.id).await.unwrap(), entries);
+    assert!(s.list_blacklist(&b.id).await.unwrap().is_empty());
+
+    assert_conflict(
+        s.add_blacklist(&blacklist_entry(&a.id, BlacklistKind::Hwid, "HWID-9"))
+            .await,
+        constraint::BLACKLIST_APP_KIND_VALUE,
+    );
+    s.add_blacklist(&blacklist_entry(&b.id, BlacklistKind::Hwid, "HWID-9"))
+        .await
+        .unwrap();
+
+    let victim = &entries[0];
+    assert!(!s.delete_blacklist(&b.id, &victim.id).await.unwrap());
+    assert!(s.delete_blacklist(&a.id, &victim.id).await.unwrap());
+    assert!(!s.delete_blacklist(&a.id, &victim.id).await.unwrap());
+    assert_eq!(
+        s.list_blacklist(&a.id).await.unwrap(),
+        entries[1..].to_vec()
+    );
+    assert_eq!(s.list_blacklist(&b.id).await.unwrap().len(), 1);
+}
+
+pub async fn sessions<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let u = stored_user(s, &a.id, "Alice").await;
+    let lic = license(&a.id, "SESS-1");
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+    let t = now();
+
+    // Round trip, filled and empty.
+    let mut s_user = session(&a.id, Some(&u.id), t + Duration::hours(24));
+    s_user.created_at = t - Duration::minutes(2);
+    let mut s_lic = session(&a.id, None, t + Duration::hours(2));
+    s_lic.license_id = Some(lic.id.clone());
+    s_lic.ip = None;
+    s_lic.hwid = None;
+    s_lic.client_id = None;
+    s_lic.created_at = t - Duration::minutes(1);
+    let mut s_dead = session(&a.id, Some(&u.id), t - Duration::seconds(1));
+    s_dead.created_at = t - Duration::minutes(3);
+    let mut s_edge = session(&a.id, None, t);
+    s_edge.created_at = t - Duration::minutes(4);
+    let s_other = session(&b.id, None, t + Duration::hours(1));
+    for x in [&s_user, &s_lic, &s_dead, &s_edge, &s_other] {
+        s.create_session(x).await.unwrap();
+    }
+    for x in [&s_user, &s_lic, &s_dead] {
+        assert_eq!(
+            s.session_by_token(&a.id, &x.token).await.unwrap(),
+            Some(x.clone())
+        );
+        assert_eq!(s.session_by_token(&b.id, &x.token).await.unwrap(), None);
+    }
+    assert_eq!(
+        s.session_by_token(&a.id, &ids::new_token()).await.unwrap(),
+        None
+    );
+    let mut dup = session(&b.id, None, t + Duration::hours(1));
+    dup.token = s_user.token.clone();
+    assert_conflict(s.create_session(&dup).await, constraint::SESSION_TOKEN);
+
+    // Live means `expires_at > now`; newest first, with the username when there is a user.
+    let live = s.list_live_sessions(&a.id, t).await.unwrap();
+    assert_eq!(
+        live,
+        vec![
+            SessionView {
+                session: s_lic.clone(),
+                username: None
+            },
+            SessionView {
+                session: s_user.clone(),
+                username: Some("Alice".into())
+            },
+        ]
+    );
+    assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
+    assert_eq!(
+        s.count_live_sessions(&a.id, t - Duration::milliseconds(1))
+            .await
+            .unwrap(),
+        3,
+        "the edge session is live one millisecond earlier"
+    );
+    assert_eq!(s.count_live_sessions(&b.id, t).await.unwrap(), 1);
+    assert_eq!(s.list_live_sessions(&b.id, t).await.unwrap().len(), 1);
+
+    // Touch: last_seen always, expiry only forward.
+    let t1 = t + Duration::seconds(5);
+    let further = t + Duration::hours(48);
+    assert!(s
+        .touch_session(&a.id, &s_lic.id, t1, Some(further))
+        .await
+        .unwrap());
+    let mut want = s_lic.clone();
+    want.last_seen = t1;
+    want.expires_at = further;
+    assert_eq!(
+        s.session_by_token(&a.id, &s_lic.token).await.unwrap(),
+        Some(want.clone())
+    );
+    let t2 = t1 + Duration::seconds(5);
+    assert!(s
+        .touch_session(&a.id, &s_lic.id, t2, Some(t + Duration::hours(1)))
+        .await
+        .unwrap());
+    want.last_seen = t2;
+    assert_eq!(
+        s.session_by_token(&a.id, &s_lic.token).await.unwrap(),
+        Some(want.clone()),
+        "an earlier expiry does not shorten the session"
+    );
+    let t3 = t2 + Duration::seconds(5);
+    assert!(s.touch_session(&a.id, &s_lic.id, t3, None).await.unwrap());
+    want.last_seen = t3;
+    assert_eq!(
+        s.session_by_token(&a.id, &s_lic.token).await.unwrap(),
+        Some(want.clone())
+    );
+    assert!(!s
+        .touch_session(&b.id, &s_lic.id, t3, Some(further))
+        .await
+        .unwrap());
+    assert!(!s
+        .touch_session(&a.id, "sess_missing", t3, None)
+        .await
+        .unwrap());
+
+    // Delete one, scoped.
+    assert!(!s.delete_session(&b.id, &s_user.id).await.unwrap());
+    assert!(s.delete_session(&a.id, &s_user.id).await.unwrap());
+    assert!(!s.delete_session(&a.id, &s_user.id).await.unwrap());
+    assert_eq!(
+        s.session_by_token(&a.id, &s_user.token).await.unwrap(),
+        None
+    );
+
+    // Purge: expired sessions of every app, nothing live.
+    let s_other_dead = session(&b.id, None, t - Duration::hours(1));
+    s.create_session(&s_other_dead).await.unwrap();
+    assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 3);
+    assert_eq!(
+        s.session_by_token(&a.id, &s_dead.token).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.session_by_token(&a.id, &s_edge.token).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.session_by_token(&b.id, &s_other_dead.token)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(s
+        .session_by_token(&a.id, &s_lic.token)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 0);
+
+    // Kill every session of one app.
+    s.create_session(&session(&a.id, Some(&u.id), t + Duration::hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(s.delete_app_sessions(&a.id).await.unwrap(), 2);
+    assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
+    assert_eq!(s.count_live_sessions(&b.id, t).await.unwrap(), 1);
+    assert_eq!(s.delete_app_sessions(&a.id).await.unwrap(), 0);
+}
+
+pub async fn resellers<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let mut first = reseller(&a.id, "Rita");
+    first.created_at = now() - Duration::hours(2);
+    let second = reseller(&a.id, "sam");
+    s.create_reseller(&second).await.unwrap();
+    s.create_reseller(&first).await.unwrap();
+
+    assert_eq!(
+        s.get_reseller(&a.id, &first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(s.get_reseller(&b.id, &first.id).await.unwrap(), None);
+    assert_eq!(
+        s.reseller_by_username(&a.id, "RITA").await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(s.reseller_by_username(&b.id, "rita").await.unwrap(), None);
+    assert_eq!(
+        s.list_resellers(&a.id).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert!(s.list_resellers(&b.id).await.unwrap().is_empty());
+
+    assert_conflict(
+        s.create_reseller(&reseller(&a.id, "rita")).await,
+        constraint::RESELLER_APP_USERNAME,
+    );
+    s.create_reseller(&reseller(&b.id, "rita")).await.unwrap();
+
+    let got = s
+        .update_reseller(
+            &a.id,
+            &first.id,
+            &ResellerPatch {
+                balance: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut want = first.clone();
+    want.balance = 0;
+    assert_eq!(got, want);
+    let got = s
+        .update_reseller(
+            &a.id,
+            &first.id,
+            &ResellerPatch {
+                password_hash: Some("$argon2id$rotated".into()),
+                balance: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    want.password_hash = "$argon2id$rotated".into();
+    assert_eq!(got, want);
+    assert_eq!(
+        s.update_reseller(
+            &b.id,
+            &first.id,
+            &ResellerPatch {
+                balance: Some(1_000_000),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_reseller(&a.id, &first.id).await.unwrap(),
+        Some(want.clone())
+    );
+
+    assert!(!s.delete_reseller(&b.id, &first.id).await.unwrap());
+    assert!(s.delete_reseller(&a.id, &first.id).await.unwrap());
+    assert!(!s.delete_reseller(&a.id, &first.id).await.unwrap());
+    assert_eq!(s.list_resellers(&a.id).await.unwrap(), vec![second]);
+}
+
+pub async fn files<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let newer = file(&a.id, "loader.exe");
+    let mut older = file(&a.id, "readme.txt");
+    older.created_at = newer.created_at - Duration::minutes(1);
+    older.size = 0;
+    older.min_level = 0;
+    s.create_file(&newer).await.unwrap();
+    s.create_file(&older).await.unwrap();
+
+    assert_eq!(
+        s.get_file(&a.id, &newer.id).await.unwrap(),
+        Some(newer.clone())
+    );
+    assert_eq!(s.get_file(&b.id, &newer.id).await.unwrap(), None);
+    assert_eq!(
+        s.list_files(&a.id).await.unwrap(),
+        vec![older.clone(), newer.clone()]
+    );
+    assert!(s.list_files(&b.id).await.unwrap().is_empty());
+
+    assert!(!s.delete_file(&b.id, &newer.id).await.unwrap());
+    assert!(s.delete_file(&a.id, &newer.id).await.unwrap());
+    assert!(!s.delete_file(&a.id, &newer.id).await.unwrap());
+    assert_eq!(s.list_files(&a.id).await.unwrap(), vec![older]);
+}
+
+pub async fn webhooks<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let first = webhook(&a.id);
+    let mut second = webhook(&a.id);
+    second.created_at = first.created_at + Duration::seconds(1);
+    second.events = Vec::new();
+    second.enabled = false;
+    s.create_webhook(&second).await.unwrap();
+    s.create_webhook(&first).await.unwrap();
+
+    assert_eq!(
+        s.get_webhook(&a.id, &first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(s.get_webhook(&b.id, &first.id).await.unwrap(), None);
+    assert_eq!(
+        s.list_webhooks(&a.id).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert!(s.list_webhooks(&b.id).await.unwrap().is_empty());
+
+    let got = s
+        .update_webhook(
+            &a.id,
+            &first.id,
+            &WebhookPatch {
+                url: Some("https://new.example/hook".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut want = first.clone();
+    want.url = "https://new.example/hook".into();
+    assert_eq!(got, want);
+    let got = s
+        .update_webhook(
+            &a.id,
+            &first.id,
+            &WebhookPatch {
+                url: None,
+                events: Some(vec!["user.ban".into()]),
+                enabled: Some(false),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    want.events = vec!["user.ban".into()];
+    want.enabled = false;
+    assert_eq!(got, want);
+    let got = s
+        .update_webhook(
+            &a.id,
+            &first.id,
+            &WebhookPatch {
+                events: Some(Vec::new()),
+                enabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    want.events = Vec::new();
+    want.enabled = true;
+    assert_eq!(got, want);
+    assert_eq!(
+        s.update_webhook(
+            &b.id,
+            &first.id,
+            &WebhookPatch {
+                enabled: Some(false),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_webhook(&a.id, &first.id).await.unwrap(),
+        Some(want.clone())
+    );
+
+    assert!(!s.delete_webhook(&b.id, &first.id).await.unwrap());
+    assert!(s.delete_webhook(&a.id, &first.id).await.unwrap());
+    assert!(!s.delete_webhook(&a.id, &first.id).await.unwrap());
+    assert_eq!(s.list_webhooks(&a.id).await.unwrap(), vec![second]);
+}
+
+pub async fn logs_and_audit<S: Store>(s: &S) {
+    let (owner, a) = seller_with_app(s).await;
+    let (other_owner, b) = seller_with_app(s).await;
+    let base = now() - Duration::hours(1);
+
+    let mut logs = Vec::new();
+    for i in 0..7i64 {
+        // Two entries share each timestamp: the id breaks the tie.
+        let mut e = log_entry(
+            &a.id,
+            &format!("message {i}"),
+            base + Duration::seconds(i / 2),
+        );
+        if i == 3 {
+            e.user_id = None;
+            e.username = None;
+            e.ip = None;
+            e.hwid = None;
+        }
+        s.append_log(&e).await.unwrap();
+        logs.push(e);
+    }
+    s.append_log(&log_entry(&b.id, "elsewhere", base))
+        .await
+        .unwrap();
+    let ordered = newest_first(&logs, |e| (e.created_at, e.id.clone()));
+    let mut paged = Vec::new();
+    for p in 1..=3 {
+        let got = s.list_logs(&a.id, page(p, 3)).await.unwrap();
+        assert_eq!(got.total, 7);
+        paged.extend(got.items);
+    }
+    assert_eq!(paged, ordered);
+    let beyond = s.list_logs(&a.id, page(9, 3)).await.unwrap();
+    assert_eq!((beyond.items.len(), beyond.total), (0, 7));
+    assert_eq!(s.list_logs(&b.id, page(1, 10)).await.unwrap().total, 1);
+
+    let mut trail = Vec::new();
+    for i in 0..5i64 {
+        let mut e = audit_entry(
+            &owner.id,
+            &format!("license.create.{i}"),
+            base + Duration::seconds(i % 3),
+        );
+        if i == 0 {
+            e.actor = "cli".into();
+            e.target = None;
+            e.app_id = None;
+            e.ip = None;
+        }
+        s.append_audit(&e).await.unwrap();
+        trail.push(e);
+    }
+    s.append_audit(&audit_entry(&other_owner.id, "app.delete", base))
+        .await
+        .unwrap();
+    let ordered = newest_first(&trail, |e| (e.created_at, e.id.clone()));
+    let mut paged = Vec::new();
+    for p in 1..=3 {
+        let got = s.list_audit(&owner.id, page(p, 2)).await.unwrap();
+        assert_eq!(got.total, 5);
+        assert_eq!(got.items.len(), if p < 3 { 2 } else { 1 });
+        paged.extend(got.items);
+    }
+    assert_eq!(paged, ordered);
+    assert_eq!(
+        s.list_audit(&other_owner.id, page(1, 10))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        s.list_audit("seller_missing", page(1, 10))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+}
+
+/// Every per-app read and write, given one app's object ids and another app's id, misses; and
+/// an owner never reaches another owner's app.
+pub async fn tenant_scope<S: Store>(s: &S) {
+    let (owner_a, a) = seller_with_app(s).await;
+    let (owner_b, b) = seller_with_app(s).await;
+    let t = now();
+
+    let u = stored_user(s, &a.id, "alice").await;
+    let lic = license(&a.id, "SCOPE-1");
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+    let sess = session(&a.id, Some(&u.id), t + Duration::hours(1));
+    s.create_session(&sess).await.unwrap();
+    s.create_variable(&variable(&a.id, "k")).await.unwrap();
+    s.set_user_variable(&user_variable(&a.id, &u.id, "k"))
+        .await
+        .unwrap();
+    let bl = blacklist_entry(&a.id, BlacklistKind::Ip, "192.0.2.0/24");
+    s.add_blacklist(&bl).await.unwrap();
+    let rsl = reseller(&a.id, "rita");
+    s.create_reseller(&rsl).await.unwrap();
+    let f = file(&a.id, "x.bin");
+    s.create_file(&f).await.unwrap();
+    let wh = webhook(&a.id);
+    s.create_webhook(&wh).await.unwrap();
+    s.append_log(&log_entry(&a.id, "m", t)).await.unwrap();
+    s.append_audit(&audit_entry(&owner_a.id, "a", t))
+        .await
+        .unwrap();
+
+    // Apps through the wrong owner.
+    assert_eq!(s.get_app(&owner_b.id, &a.id).await.unwrap(), None);
+    assert_eq!(
+        s.app_by_owner_and_name(&owner_b.id, &a.name).await.unwrap(),
+        None
+    );
+    let mut stolen = a.clone();
+    stolen.owner_id = owner_b.id.clone();
+    assert_not_found(s.update_app(&stolen).await);
+    assert!(!s.delete_app(&owner_b.id, &a.id).await.unwrap());
+    assert!(s
+        .list_apps(&owner_b.id)
+        .await
+        .unwrap()
+        .iter()
+        .all(|(x, _)| x.id != a.id));
+
+    // Everything under app A, addressed through app B.
+    let x = &b.id;
+    let all = page(1, 100);
+    assert_eq!(s.get_license(x, &lic.id).await.unwrap(), None);
+    assert_eq!(s.license_by_key(x, &lic.key).await.unwrap(), None);
+    assert_eq!(
+        s.set_license_status(x, &lic.id, LicenseStatus::Banned, None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.reset_license_devices(x, &lic.id).await.unwrap(), None);
+    assert!(!s.delete_license(x, &lic.id).await.unwrap());
+    assert_eq!(
+        s.list_licenses(x, &LicenseFilter::default(), all)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    assert_eq!(s.get_user(x, &u.id).await.unwrap(), None);
+    assert_eq!(s.user_by_username(x, &u.username).await.unwrap(), None);
+    assert_eq!(
+        s.update_user(
+            x,
+            &u.id,
+            &UserPatch {
+                level: Some(7),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.set_user_status(x, &u.id, UserStatus::Banned, None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.reset_user_devices(x, &u.id).await.unwrap(), None);
+    assert_eq!(s.extend_user(x, &u.id, 1, t).await.unwrap(), None);
+    assert!(!s.delete_user(x, &u.id).await.unwrap());
+    assert_eq!(
+        s.list_users(x, &UserFilter::default(), all)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_not_found(s.set_user_variable(&user_variable(x, &u.id, "k2")).await);
+    assert_eq!(s.get_user_variable(x, &u.id, "k").await.unwrap(), None);
+    assert!(s.list_user_variables(x, &u.id).await.unwrap().is_empty());
+    assert!(!s.delete_user_variable(x, &u.id, "k").await.unwrap());
+
+    assert_eq!(s.get_variable(x, "k").await.unwrap(), None);
+    assert_eq!(
+        s.update_variable(
+            x,
+            "k",
+            &VariablePatch {
+                value: Some("pwned".into()),
+                ..Default::default()
+            },
+            t
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert!(!s.delete_variable(x, "k").await.unwrap());
+    assert!(s.list_variables(x).await.unwrap().is_empty());
+
+    assert!(!s.delete_blacklist(x, &bl.id).await.unwrap());
+    assert!(s.list_blacklist(x).await.unwrap().is_empty());
+
+    assert_eq!(s.session_by_token(x, &sess.token).await.unwrap(), None);
+    assert!(!s.touch_session(x, &sess.id, t, None).await.unwrap());
+    assert!(!s.delete_session(x, &sess.id).await.unwrap());
+    assert_eq!(s.delete_app_sessions(x).await.unwrap(), 0);
+    assert!(s.list_live_sessions(x, t).await.unwrap().is_empty());
+    assert_eq!(s.count_live_sessions(x, t).await.unwrap(), 0);
+
+    assert_eq!(s.get_reseller(x, &rsl.id).await.unwrap(), None);
+    assert_eq!(
+        s.reseller_by_username(x, &rsl.username).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.update_reseller(
+            x,
+            &rsl.id,
+            &ResellerPatch {
+                balance: Some(9),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert!(!s.delete_reseller(x, &rsl.id).await.unwrap());
+    assert!(s.list_resellers(x).await.unwrap().is_empty());
+
+    assert_eq!(s.get_file(x, &f.id).await.unwrap(), None);
+    assert!(!s.delete_file(x, &f.id).await.unwrap());
+    assert!(s.list_files(x).await.unwrap().is_empty());
+
+    assert_eq!(s.get_webhook(x, &wh.id).await.unwrap(), None);
+    assert_eq!(
+        s.update_webhook(
+            x,
+            &wh.id,
+            &WebhookPatch {
+                enabled: Some(false),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert!(!s.delete_webhook(x, &wh.id).await.unwrap());
+    assert!(s.list_webhooks(x).await.unwrap().is_empty());
+
+    assert_eq!(s.list_logs(x, all).await.unwrap().total, 0);
+    assert_eq!(s.list_audit(&owner_b.id, all).await.unwrap().total, 0);
+
+    // And everything under A is still there, unchanged.
+    assert_eq!(
+        s.get_app(&owner_a.id, &a.id).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(s.get_license(&a.id, &lic.id).await.unwrap(), Some(lic));
+    assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(u.clone()));
+    assert_eq!(
+        s.session_by_token(&a.id, &sess.token).await.unwrap(),
+        Some(sess)
+    );
+    assert_eq!(
+        s.get_variable(&a.id, "k").await.unwrap(),
+        Some(s.list_variables(&a.id).await.unwrap()[0].clone())
+    );
+    assert_eq!(
+        s.get_variable(&a.id, "k").await.unwrap().unwrap().value,
+        "value of k"
+    );
+    assert_eq!(s.list_user_variables(&a.id, &u.id).await.unwrap().len(), 1);
+    assert_eq!(s.list_blacklist(&a.id).await.unwrap(), vec![bl]);
+    assert_eq!(s.get_reseller(&a.id, &rsl.id).await.unwrap(), Some(rsl));
+    assert_eq!(s.get_file(&a.id, &f.id).await.unwrap(), Some(f));
+    assert_eq!(s.get_webhook(&a.id, &wh.id).await.unwrap(), Some(wh));
+    assert_eq!(s.list_logs(&a.id, all).await.unwrap().total, 1);
+    assert_eq!(s.list_audit(&owner_a.id, all).await.unwrap().total, 1);
+}
+
+/// Single-use and uniqueness under real concurrency: tasks start together behind a barrier.
+pub async fn concurrency<S: Store>(s: Arc<S>) {
+    const N: usize = 40;
+    let (owner, a) = seller_with_app(s.as_ref()).await;
+    let owner = owner.id;
+
+    // One refresh token, 40 consumers: exactly one wins, nobody errors.
+    let token = refresh_token(&owner, &"7".repeat(64), now() + Duration::days(1));
+    s.insert_refresh_token(&token).await.unwrap();
+    let barrier = Arc::new(Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|_| {
+            let (s, barrier, hash) = (s.clone(), barrier.clone(), token.token_hash.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                s.consume_refresh_token(&hash, now()).await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in futures::future::join_all(tasks).await {
+        match t.unwrap() {
+            Ok(Some(id)) => {
+                assert_eq!(id, owner);
+                winners += 1;
+            }
+            Ok(None) => {}
+            Err(e) => panic!("consume_refresh_token failed under concurrency: {e:?}"),
+        }
+    }
+    assert_eq!(winners, 1, "a refresh token is consumed exactly once");
+
+    // One username (in any case), 40 registrations: exactly one is taken.
+    let barrier = Arc::new(Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let (s, barrier) = (s.clone(), barrier.clone());
+            let name = if i % 2 == 0 { "Racer" } else { "rACER" };
+            let u = user(&a.id, name);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                s.create_user(&u).await
+            })
+        })
+        .collect();
+    let (mut ok, mut conflicts) = (0, 0);
+    for t in futures::future::join_all(tasks).await {
+        match t.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict { constraint }) => {
+                assert_eq!(constraint, constraint::USER_APP_USERNAME);
+                conflicts += 1;
+            }
+            Err(e) => panic!("create_user failed under concurrency: {e:?}"),
+        }
+    }
+    assert_eq!((ok, conflicts), (1, N - 1));
+    assert_eq!(
+        s.list_users(&a.id, &UserFilter::default(), page(1, 100))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+
+    // One key, 10 batches: exactly one batch lands.
+    let barrier = Arc::new(Barrier::new(10));
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let (s, barrier) = (s.clone(), barrier.clone());
+            let batch = vec![
+                license(&a.id, &format!("RACE-OWN-{i}")),
+                license(&a.id, "RACE-SHARED"),
+            ];
+            tokio::spawn(async move {
+                barrier.wait().await;
+                s.insert_licenses(&batch).await
+            })
+        })
+        .collect();
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|t| t.unwrap())
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    for r in results.into_iter().filter(|r| r.is_err()) {
+        assert_conflict(r, constraint::LICENSE_APP_KEY);
+    }
+    assert_eq!(
+        s.list_licenses(&a.id, &LicenseFilter::default(), page(1, 100))
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+
+    // 20 concurrent one-day extensions add up to 20 days.
+    let t = now();
+    let mut sub = user(&a.id, "subscriber");
+    sub.expires_at = Some(t + Duration::days(1));
+    s.create_user(&sub).await.unwrap();
+    let barrier = Arc::new(Barrier::new(20));
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (s, barrier, app_id, id) =
+                (s.clone(), barrier.clone(), a.id.clone(), sub.id.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                s.extend_user(&app_id, &id, 1, t).await
+            })
+        })
+        .collect();
+    for t in futures::future::join_all(tasks).await {
+        assert!(t.unwrap().unwrap().is_some());
+    }
+    assert_eq!(
+        s.get_user(&a.id, &sub.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        Some(t + Duration::days(21))
+    );
+}

@@ -1,9 +1,141 @@
-//! blacklist (being written)
+//! Blacklist: IP addresses or ranges, HWIDs, usernames and client ids refused by the app.
 
-use utoipa_axum::router::OpenApiRouter;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use tollgate_core::model::{BlacklistEntry, BlacklistKind};
+use tollgate_core::time::{now, serde_ts, Timestamp};
+use tollgate_core::{ids, rules, validate};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::owned_app;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
 use crate::state::AppState;
+
+pub const MAX_REASON_LEN: usize = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(add_entry, list_entries))
+        .routes(routes!(remove_entry))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlacklistView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: BlacklistKind,
+    pub value: String,
+    pub reason: Option<String>,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+}
+
+impl From<BlacklistEntry> for BlacklistView {
+    fn from(e: BlacklistEntry) -> Self {
+        BlacklistView {
+            id: e.id,
+            kind: e.kind,
+            value: e.value,
+            reason: e.reason,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AddBlacklistBody {
+    /// `IP`, `HWID`, `USERNAME` or `CLIENT_ID`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For `IP`: an address or a CIDR range, stored as a canonical CIDR (`1.2.3.4/32`).
+    pub value: String,
+    pub reason: Option<String>,
+}
+
+/// Add a blacklist entry.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/blacklist", tag = "blacklist", security(("bearer" = [])),
+    params(("appId" = String, Path)), request_body = AddBlacklistBody,
+    responses((status = 201, description = "The new entry, value normalised"), (status = 400, description = "Invalid field, named"),
+              (status = 404, description = "App not yours or absent"), (status = 409, description = "Already blacklisted")))]
+async fn add_entry(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<AddBlacklistBody>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let kind = rules::blacklist_kind("type", &body.kind)?;
+    let value = rules::blacklist_value("value", kind, &body.value)?;
+    let reason = match body.reason.as_deref().map(str::trim) {
+        Some(r) if !r.is_empty() => Some(validate::text("reason", r, MAX_REASON_LEN)?),
+        _ => None,
+    };
+    let entry = BlacklistEntry {
+        id: ids::new_id(ids::prefix::BLACKLIST),
+        app_id: app_id.clone(),
+        kind,
+        value,
+        reason,
+        created_at: now(),
+    };
+    state.store.add_blacklist(&entry).await?;
+    state
+        .audit(
+            &auth.seller_id,
+            "blacklist.add",
+            Some(&app_id),
+            Some(&entry.id),
+            ip,
+        )
+        .await;
+    Ok((StatusCode::CREATED, ok(BlacklistView::from(entry))))
+}
+
+/// List the app's blacklist, oldest first.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/blacklist", tag = "blacklist", security(("bearer" = [])),
+    params(("appId" = String, Path)),
+    responses((status = 200, description = "Entries, oldest first"), (status = 404, description = "App not yours or absent")))]
+async fn list_entries(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path(app_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let entries = state.store.list_blacklist(&app_id).await?;
+    Ok(ok(entries
+        .into_iter()
+        .map(BlacklistView::from)
+        .collect::<Vec<_>>()))
+}
+
+/// Remove a blacklist entry.
+#[utoipa::path(delete, path = "/v1/admin/apps/{appId}/blacklist/{id}", tag = "blacklist", security(("bearer" = [])),
+    params(("appId" = String, Path), ("id" = String, Path)),
+    responses((status = 200, description = "Removed"), (status = 404, description = "App or entry absent or not yours")))]
+async fn remove_entry(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    if !state.store.delete_blacklist(&app_id, &id).await? {
+        return Err(ApiError::not_found("Blacklist entry"));
+    }
+    state
+        .audit(
+            &auth.seller_id,
+            "blacklist.remove",
+            Some(&app_id),
+            Some(&id),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("Blacklist entry removed", None))
 }

@@ -1,9 +1,272 @@
-//! files (being written)
+//! Files: upload (multipart, streamed to disk and encrypted as it arrives), list, delete.
+//!
+//! The upload size limit is `max_upload_bytes`, a runtime setting, so the route turns axum's
+//! default body limit off and enforces its own while streaming: the file part may hold at most
+//! `max_upload_bytes`, the whole body that plus [`FORM_OVERHEAD`] for the other parts and the
+//! multipart envelope. A body announced larger by its `Content-Length` is refused before a byte
+//! is read. Over the limit → 413 `PAYLOAD_TOO_LARGE`, and nothing is kept.
 
-use utoipa_axum::router::OpenApiRouter;
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use tollgate_core::model::FileMeta;
+use tollgate_core::time::{now, serde_ts, Timestamp};
+use tollgate_core::{ids, DomainError};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::owned_app;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ok, ok_message, ClientIp, SellerAuth};
+use crate::files::{parse_min_level, validate_file_name, FileVault};
 use crate::state::AppState;
+
+/// Room for the `name` and `minLevel` parts and the multipart boundaries and headers.
+pub const FORM_OVERHEAD: u64 = 64 * 1024;
+/// Largest text part read (`name`, `minLevel`); text parts are small by nature.
+const TEXT_PART_MAX: usize = 4096;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(upload_file, list_files))
+        .routes(routes!(delete_file))
+        // The upload enforces `max_upload_bytes` itself (see the module doc).
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// A file as the admin API shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileView {
+    pub id: String,
+    pub name: String,
+    /// Plaintext size in bytes.
+    pub size: i64,
+    pub min_level: i64,
+    /// SHA-256 of the plaintext, hex.
+    pub sha256: String,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&FileMeta> for FileView {
+    fn from(f: &FileMeta) -> Self {
+        FileView {
+            id: f.id.clone(),
+            name: f.name.clone(),
+            size: f.size,
+            min_level: f.min_level,
+            sha256: f.sha256.clone(),
+            created_at: f.created_at,
+        }
+    }
+}
+
+/// The form `POST .../files` takes (documentation only; the handler streams the parts).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file's content.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Display name, 1-255 characters, no `/`, `\` or control characters; defaults to the uploaded filename.
+    name: Option<String>,
+    /// Lowest user level allowed to download it (integer ≥ 0, default 0).
+    #[schema(rename = "minLevel")]
+    min_level: Option<String>,
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        "Upload exceeds the size limit",
+    )
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::bad_request("INVALID_BODY", "Malformed multipart/form-data body")
+    }
+}
+
+fn io_internal(e: std::io::Error) -> ApiError {
+    tracing::error!(error = %e, "file storage failed");
+    ApiError::internal()
+}
+
+/// A small text part, refused past `TEXT_PART_MAX` bytes without reading further.
+async fn read_text(field: &mut Field<'_>, name: &str) -> ApiResult<String> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > TEXT_PART_MAX {
+            return Err(ApiError::validation(name, "is too long"));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| ApiError::validation(name, "must be UTF-8 text"))
+}
+
+/// Upload a file: `multipart/form-data` with a `file` part and optional `name` and `minLevel`
+/// parts. The content is encrypted at rest as it streams in; its SHA-256 and size are recorded.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/files", tag = "files", security(("bearer" = [])),
+    params(("appId" = String, Path)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, description = "`{id, name, size, minLevel, sha256, createdAt}`", body = FileView),
+              (status = 400, description = "Not multipart, no `file` part, or an invalid field, named"),
+              (status = 404, description = "Not yours or absent"),
+              (status = 413, description = "Over `max_upload_bytes`")))]
+async fn upload_file(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path(app_id): Path<String>,
+    req: Request,
+) -> ApiResult<impl IntoResponse> {
+    let app = owned_app(&state, &auth, &app_id).await?;
+    let limit = state.config.max_upload_bytes;
+    let body_limit = limit.saturating_add(FORM_OVERHEAD);
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > body_limit) {
+        return Err(too_large());
+    }
+    let req = req.map(|b| {
+        Body::new(http_body_util::Limited::new(
+            b,
+            usize::try_from(body_limit).unwrap_or(usize::MAX),
+        ))
+    });
+    let mut form = Multipart::from_request(req, &state).await.map_err(|_| {
+        ApiError::bad_request(
+            "INVALID_BODY",
+            "Expected a multipart/form-data body with a `file` part",
+        )
+    })?;
+
+    let vault = FileVault::from_state(&state);
+    let file_id = ids::new_id(ids::prefix::FILE);
+    let mut blob = None;
+    let mut name = None;
+    let mut min_level = None;
+    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => {
+                if blob.is_some() {
+                    return Err(ApiError::validation(
+                        "file",
+                        "only one file may be uploaded at a time",
+                    ));
+                }
+                let filename = field.file_name().map(str::to_owned);
+                // Dropped on any early return (including the client going away): the
+                // temporary file goes with it.
+                let mut writer = vault.create(&app.id, &file_id).await.map_err(io_internal)?;
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    if writer.size() + chunk.len() as u64 > limit {
+                        return Err(too_large());
+                    }
+                    writer.write(&chunk).await.map_err(io_internal)?;
+                }
+                blob = Some((writer, filename));
+            }
+            Some("name") => name = Some(read_text(&mut field, "name").await?),
+            Some("minLevel") => min_level = Some(read_text(&mut field, "minLevel").await?),
+            // Unknown parts are ignored, like unknown JSON fields; the body limit still counts them.
+            _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
+        }
+    }
+    let min_level = match min_level {
+        Some(raw) => parse_min_level("minLevel", &raw)?,
+        None => 0,
+    };
+    let (writer, filename) = blob.ok_or_else(|| DomainError::MissingFields("file".into()))?;
+    let name = name
+        .or(filename)
+        .ok_or_else(|| DomainError::MissingFields("name".into()))?;
+    let name = validate_file_name("name", &name)?;
+
+    let stored = writer.finish().await.map_err(io_internal)?;
+    let meta = FileMeta {
+        id: file_id,
+        app_id: app.id.clone(),
+        name,
+        size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+        min_level,
+        sha256: stored.sha256,
+        created_at: now(),
+    };
+    if let Err(e) = state.store.create_file(&meta).await {
+        if let Err(rm) = vault.remove(&app.id, &meta.id).await {
+            tracing::error!(error = %rm, file = %meta.id, "could not remove the blob of a failed upload");
+        }
+        return Err(e.into());
+    }
+    state
+        .audit(
+            &auth.seller_id,
+            "file.upload",
+            Some(&app.id),
+            Some(&meta.id),
+            ip,
+        )
+        .await;
+    Ok((StatusCode::CREATED, ok(FileView::from(&meta))))
+}
+
+/// List an application's files.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/files", tag = "files", security(("bearer" = [])),
+    params(("appId" = String, Path)),
+    responses((status = 200, description = "`[{id, name, size, minLevel, sha256, createdAt}]`", body = [FileView]),
+              (status = 404, description = "Not yours or absent")))]
+async fn list_files(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path(app_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let app = owned_app(&state, &auth, &app_id).await?;
+    let files = state.store.list_files(&app.id).await?;
+    Ok(ok(files.iter().map(FileView::from).collect::<Vec<_>>()))
+}
+
+/// Delete a file and its encrypted content.
+#[utoipa::path(delete, path = "/v1/admin/apps/{appId}/files/{fileId}", tag = "files", security(("bearer" = [])),
+    params(("appId" = String, Path), ("fileId" = String, Path)),
+    responses((status = 200, description = "File deleted"), (status = 404, description = "Not yours or absent")))]
+async fn delete_file(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, file_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let app = owned_app(&state, &auth, &app_id).await?;
+    if !state.store.delete_file(&app.id, &file_id).await? {
+        return Err(ApiError::not_found("File"));
+    }
+    // The row is gone, so the file is gone for every reader; a blob left behind is only space.
+    if let Err(e) = FileVault::from_state(&state)
+        .remove(&app.id, &file_id)
+        .await
+    {
+        tracing::error!(error = %e, file = %file_id, "could not remove a deleted file's blob");
+    }
+    state
+        .audit(
+            &auth.seller_id,
+            "file.delete",
+            Some(&app.id),
+            Some(&file_id),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("File deleted", None))
 }

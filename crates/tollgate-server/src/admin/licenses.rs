@@ -1,9 +1,458 @@
-//! licenses (being written)
+//! Licenses: generate in batches, list and search, show, delete, ban/unban, pause/unpause, and
+//! forget bound devices.
 
-use utoipa_axum::router::OpenApiRouter;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use tollgate_core::license::{self as rules, LicenseSpec, StatusAction};
+use tollgate_core::model::{Creator, License, LicenseStatus};
+use tollgate_core::time::{now, serde_ts, Timestamp};
+use tollgate_core::{validate, DurationType};
+use tollgate_store::{constraint, LicenseFilter, StoreError};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::owned_app;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{
+    ok, ok_message, ok_page, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery,
+};
 use crate::state::AppState;
+
+/// Fresh batches tried when a generated key collides with an existing one.
+const GENERATE_ATTEMPTS: usize = 5;
+const MAX_SEARCH_LEN: usize = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(generate_licenses, list_licenses))
+        .routes(routes!(get_license, delete_license))
+        .routes(routes!(ban_license))
+        .routes(routes!(unban_license))
+        .routes(routes!(pause_license))
+        .routes(routes!(unpause_license))
+        .routes(routes!(reset_devices))
+}
+
+#[derive(Serialize)]
+pub struct CreatorView {
+    /// `seller` or `reseller`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: String,
+}
+
+/// The license object of the admin API.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseView {
+    pub id: String,
+    pub key: String,
+    pub status: LicenseStatus,
+    pub duration_type: DurationType,
+    pub level: i64,
+    pub max_devices: i64,
+    pub note: Option<String>,
+    pub prefix: Option<String>,
+    pub app_id: String,
+    pub created_by: CreatorView,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts::option")]
+    pub activated_at: Option<Timestamp>,
+    #[serde(with = "serde_ts::option")]
+    pub expires_at: Option<Timestamp>,
+    pub user_id: Option<String>,
+    pub devices: Vec<String>,
+    pub ban_reason: Option<String>,
+}
+
+impl From<License> for LicenseView {
+    fn from(l: License) -> Self {
+        let created_by = match l.created_by {
+            Creator::Seller(id) => CreatorView { kind: "seller", id },
+            Creator::Reseller(id) => CreatorView {
+                kind: "reseller",
+                id,
+            },
+        };
+        LicenseView {
+            id: l.id,
+            key: l.key,
+            status: l.status,
+            duration_type: l.duration,
+            level: l.level,
+            max_devices: l.max_devices,
+            note: l.note,
+            prefix: l.prefix,
+            app_id: l.app_id,
+            created_by,
+            created_at: l.created_at,
+            activated_at: l.activated_at,
+            expires_at: l.expires_at,
+            user_id: l.user_id,
+            devices: l.devices,
+            ban_reason: l.ban_reason,
+        }
+    }
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateBody {
+    /// 1 to 100.
+    pub count: i64,
+    /// `1h`, `1d`, `7d`, `30d`, `90d`, `365d` or `lifetime`; the clock starts at first use.
+    pub duration_type: String,
+    /// 0 to 1000000 (default 1).
+    #[serde(default = "one")]
+    pub level: i64,
+    /// 1 to 1000 (default 1).
+    #[serde(default = "one")]
+    pub max_devices: i64,
+    /// Keys look like `PREFIX-XXXX-XXXX-XXXX` (1-16 letters, digits or `_`).
+    pub prefix: Option<String>,
+    /// A whole key shape, e.g. `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX` (each `X` random; at least 12).
+    pub mask: Option<String>,
+    /// At most 500 characters.
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LicenseListQuery {
+    /// `UNUSED`, `USED`, `BANNED`, `PAUSED` or `EXPIRED`.
+    pub status: Option<String>,
+    /// Part of the key or the note (case-insensitive).
+    pub search: Option<String>,
+    /// From 1 (default 1).
+    pub page: Option<u32>,
+    /// 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LicenseBanBody {
+    /// At most 500 characters.
+    pub reason: Option<String>,
+}
+
+/// Make `count` licenses of `spec` for `app_id` and store them all or none (also used by
+/// `tollgate license generate`). A generated key that collides with an existing one (or with
+/// another of the batch) makes a fresh batch, a few times over.
+pub async fn generate(
+    state: &AppState,
+    app_id: &str,
+    spec: &LicenseSpec,
+    creator: Creator,
+    count: usize,
+) -> ApiResult<Vec<License>> {
+    spec.validate()?;
+    let mut attempt = 1;
+    loop {
+        let batch = rules::new_licenses(app_id, spec, creator.clone(), count, now());
+        match state.store.insert_licenses(&batch).await {
+            Ok(()) => return Ok(batch),
+            Err(StoreError::Conflict { constraint: c })
+                if c == constraint::LICENSE_APP_KEY && attempt < GENERATE_ATTEMPTS =>
+            {
+                tracing::warn!(
+                    app_id,
+                    attempt,
+                    "generated license key collided; making a new batch"
+                );
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn owned_license(state: &AppState, app_id: &str, license_id: &str) -> ApiResult<License> {
+    state
+        .store
+        .get_license(app_id, license_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("License"))
+}
+
+/// Apply a ban/unban/pause/unpause to a license of one of the caller's apps.
+async fn change_status(
+    state: &AppState,
+    auth: &SellerAuth,
+    ip: std::net::IpAddr,
+    app_id: &str,
+    license_id: &str,
+    action: StatusAction,
+    reason: Option<String>,
+) -> ApiResult<()> {
+    owned_app(state, auth, app_id).await?;
+    let license = owned_license(state, app_id, license_id).await?;
+    if let Some(status) = rules::next_status(&license, action)? {
+        state
+            .store
+            .set_license_status(app_id, license_id, status, reason.as_deref())
+            .await?
+            .ok_or_else(|| ApiError::not_found("License"))?;
+    }
+    let name = match action {
+        StatusAction::Ban => "license.ban",
+        StatusAction::Unban => "license.unban",
+        StatusAction::Pause => "license.pause",
+        StatusAction::Unpause => "license.unpause",
+    };
+    state
+        .audit(&auth.seller_id, name, Some(app_id), Some(license_id), ip)
+        .await;
+    Ok(())
+}
+
+/// Generate license keys in bulk (up to 100 at a time).
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path)), request_body = GenerateBody,
+    responses((status = 201, description = "The new licenses, all UNUSED"), (status = 400, description = "Invalid field, named"),
+              (status = 404, description = "App not yours or absent")))]
+async fn generate_licenses(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<GenerateBody>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let count = rules::batch_count("count", body.count, rules::ADMIN_MAX_BATCH)?;
+    let spec = LicenseSpec {
+        duration: rules::parse_duration("durationType", &body.duration_type)?,
+        level: body.level,
+        max_devices: body.max_devices,
+        prefix: body.prefix,
+        mask: body.mask,
+        note: body.note,
+    };
+    let licenses = generate(
+        &state,
+        &app_id,
+        &spec,
+        Creator::Seller(auth.seller_id.clone()),
+        count,
+    )
+    .await?;
+    state
+        .audit(&auth.seller_id, "license.generate", Some(&app_id), None, ip)
+        .await;
+    let data: Vec<LicenseView> = licenses.into_iter().map(LicenseView::from).collect();
+    Ok((StatusCode::CREATED, ok(data)))
+}
+
+/// List licenses, newest first, with a status filter and a search over key and note.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/licenses", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), LicenseListQuery),
+    responses((status = 200, description = "A page of licenses with `pagination{page, limit, total}`"),
+              (status = 400, description = "Invalid query parameter, named"), (status = 404, description = "App not yours or absent")))]
+async fn list_licenses(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path(app_id): Path<String>,
+    ValidQuery(q): ValidQuery<LicenseListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            s.to_ascii_uppercase()
+                .parse::<LicenseStatus>()
+                .map_err(|()| {
+                    ApiError::validation(
+                        "status",
+                        "must be one of UNUSED, USED, BANNED, PAUSED, EXPIRED",
+                    )
+                })?,
+        ),
+    };
+    let search = match q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
+    };
+    let page = PageQuery {
+        page: q.page,
+        limit: q.limit,
+    }
+    .page();
+    let filter = LicenseFilter {
+        status,
+        search,
+        created_by: None,
+    };
+    let found = state.store.list_licenses(&app_id, &filter, page).await?;
+    let data: Vec<LicenseView> = found.items.into_iter().map(LicenseView::from).collect();
+    Ok(ok_page(data, page, found.total))
+}
+
+/// Show one license.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/licenses/{licenseId}", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)),
+    responses((status = 200, description = "The license"), (status = 404, description = "App or license absent or not yours")))]
+async fn get_license(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path((app_id, license_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let license = owned_license(&state, &app_id, &license_id).await?;
+    Ok(ok(LicenseView::from(license)))
+}
+
+/// Permanently delete a license key.
+#[utoipa::path(delete, path = "/v1/admin/apps/{appId}/licenses/{licenseId}", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)),
+    responses((status = 200, description = "License deleted"), (status = 404, description = "App or license absent or not yours")))]
+async fn delete_license(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, license_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    if !state.store.delete_license(&app_id, &license_id).await? {
+        return Err(ApiError::not_found("License"));
+    }
+    state
+        .audit(
+            &auth.seller_id,
+            "license.delete",
+            Some(&app_id),
+            Some(&license_id),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("License deleted", None))
+}
+
+/// Ban a license key: any further use is refused with its reason.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses/{licenseId}/ban", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)), request_body = LicenseBanBody,
+    responses((status = 200, description = "License banned"), (status = 400, description = "Invalid reason"),
+              (status = 404, description = "App or license absent or not yours")))]
+async fn ban_license(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, license_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<LicenseBanBody>,
+) -> ApiResult<impl IntoResponse> {
+    let reason = rules::ban_reason("reason", body.reason.as_deref())?;
+    change_status(
+        &state,
+        &auth,
+        ip,
+        &app_id,
+        &license_id,
+        StatusAction::Ban,
+        reason,
+    )
+    .await?;
+    Ok(ok_message::<()>("License banned", None))
+}
+
+/// Lift a ban: the key goes back to USED if it was ever activated, else UNUSED.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses/{licenseId}/unban", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)),
+    responses((status = 200, description = "License unbanned"), (status = 404, description = "App or license absent or not yours")))]
+async fn unban_license(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, license_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    change_status(
+        &state,
+        &auth,
+        ip,
+        &app_id,
+        &license_id,
+        StatusAction::Unban,
+        None,
+    )
+    .await?;
+    Ok(ok_message::<()>("License unbanned", None))
+}
+
+/// Suspend a license key until it is unpaused.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses/{licenseId}/pause", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)),
+    responses((status = 200, description = "License paused"), (status = 404, description = "App or license absent or not yours"),
+              (status = 409, description = "The license is banned")))]
+async fn pause_license(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, license_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    change_status(
+        &state,
+        &auth,
+        ip,
+        &app_id,
+        &license_id,
+        StatusAction::Pause,
+        None,
+    )
+    .await?;
+    Ok(ok_message::<()>("License paused", None))
+}
+
+/// Resume a paused license key: back to USED if it was ever activated, else UNUSED.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses/{licenseId}/unpause", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)),
+    responses((status = 200, description = "License unpaused"), (status = 404, description = "App or license absent or not yours")))]
+async fn unpause_license(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, license_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    change_status(
+        &state,
+        &auth,
+        ip,
+        &app_id,
+        &license_id,
+        StatusAction::Unpause,
+        None,
+    )
+    .await?;
+    Ok(ok_message::<()>("License unpaused", None))
+}
+
+/// Forget the devices a license is bound to, so it can be used on a new machine.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses/{licenseId}/reset-devices", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)),
+    responses((status = 200, description = "Devices reset"), (status = 404, description = "App or license absent or not yours")))]
+async fn reset_devices(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, license_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    state
+        .store
+        .reset_license_devices(&app_id, &license_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("License"))?;
+    state
+        .audit(
+            &auth.seller_id,
+            "license.reset_devices",
+            Some(&app_id),
+            Some(&license_id),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("Devices reset", None))
 }

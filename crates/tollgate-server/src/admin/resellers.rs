@@ -1,9 +1,195 @@
-//! resellers (being written)
+//! Resellers of an app: create, list, change password or balance, delete. Passwords are stored
+//! as argon2id hashes and never returned.
 
-use utoipa_axum::router::OpenApiRouter;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use tollgate_core::model::Reseller;
+use tollgate_core::time::{now, serde_ts, Timestamp};
+use tollgate_core::{ids, rules, validate};
+use tollgate_store::ResellerPatch;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::auth::hash_password;
+use super::owned_app;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(create_reseller, list_resellers))
+        .routes(routes!(update_reseller, delete_reseller))
+}
+
+/// A reseller as the admin API shows it: never the password hash.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResellerView {
+    pub id: String,
+    pub username: String,
+    pub balance: i64,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+}
+
+impl From<Reseller> for ResellerView {
+    fn from(r: Reseller) -> Self {
+        ResellerView {
+            id: r.id,
+            username: r.username,
+            balance: r.balance,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateResellerBody {
+    pub username: String,
+    /// 8 characters or more.
+    pub password: String,
+    /// Credits, 0 to 1,000,000,000 (default 0).
+    #[serde(default)]
+    pub balance: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateResellerBody {
+    pub password: Option<String>,
+    /// The new balance (set, not added).
+    pub balance: Option<i64>,
+}
+
+/// Create a reseller for the app.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/resellers", tag = "resellers", security(("bearer" = [])),
+    params(("appId" = String, Path)), request_body = CreateResellerBody,
+    responses((status = 201, description = "The new reseller"), (status = 400, description = "Invalid field, named"),
+              (status = 404, description = "App not yours or absent"), (status = 409, description = "Username already used in this app")))]
+async fn create_reseller(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<CreateResellerBody>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let username = validate::username("username", &body.username)?;
+    validate::strong_password("password", &body.password)?;
+    let balance = rules::reseller_balance("balance", body.balance)?;
+    let reseller = Reseller {
+        id: ids::new_id(ids::prefix::RESELLER),
+        app_id: app_id.clone(),
+        username,
+        password_hash: hash_password(body.password).await?,
+        balance,
+        created_at: now(),
+    };
+    state.store.create_reseller(&reseller).await?;
+    state
+        .audit(
+            &auth.seller_id,
+            "reseller.create",
+            Some(&app_id),
+            Some(&reseller.id),
+            ip,
+        )
+        .await;
+    Ok((StatusCode::CREATED, ok(ResellerView::from(reseller))))
+}
+
+/// List the app's resellers.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/resellers", tag = "resellers", security(("bearer" = [])),
+    params(("appId" = String, Path)),
+    responses((status = 200, description = "Resellers with their balances"), (status = 404, description = "App not yours or absent")))]
+async fn list_resellers(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path(app_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let resellers = state.store.list_resellers(&app_id).await?;
+    Ok(ok(resellers
+        .into_iter()
+        .map(ResellerView::from)
+        .collect::<Vec<_>>()))
+}
+
+/// Change a reseller's password or set their balance.
+#[utoipa::path(patch, path = "/v1/admin/apps/{appId}/resellers/{resellerId}", tag = "resellers", security(("bearer" = [])),
+    params(("appId" = String, Path), ("resellerId" = String, Path)), request_body = UpdateResellerBody,
+    responses((status = 200, description = "The updated reseller"), (status = 400, description = "Invalid field, named"),
+              (status = 404, description = "App or reseller absent or not yours")))]
+async fn update_reseller(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, reseller_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<UpdateResellerBody>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let balance = body
+        .balance
+        .map(|b| rules::reseller_balance("balance", b))
+        .transpose()?;
+    if let Some(p) = &body.password {
+        validate::strong_password("password", p)?;
+    }
+    // Check existence before paying for a password hash.
+    state
+        .store
+        .get_reseller(&app_id, &reseller_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Reseller"))?;
+    let password_hash = match body.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let patch = ResellerPatch {
+        password_hash,
+        balance,
+    };
+    let reseller = state
+        .store
+        .update_reseller(&app_id, &reseller_id, &patch)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Reseller"))?;
+    state
+        .audit(
+            &auth.seller_id,
+            "reseller.update",
+            Some(&app_id),
+            Some(&reseller.id),
+            ip,
+        )
+        .await;
+    Ok(ok(ResellerView::from(reseller)))
+}
+
+/// Delete a reseller.
+#[utoipa::path(delete, path = "/v1/admin/apps/{appId}/resellers/{resellerId}", tag = "resellers", security(("bearer" = [])),
+    params(("appId" = String, Path), ("resellerId" = String, Path)),
+    responses((status = 200, description = "Deleted"), (status = 404, description = "App or reseller absent or not yours")))]
+async fn delete_reseller(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, reseller_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    if !state.store.delete_reseller(&app_id, &reseller_id).await? {
+        return Err(ApiError::not_found("Reseller"));
+    }
+    state
+        .audit(
+            &auth.seller_id,
+            "reseller.delete",
+            Some(&app_id),
+            Some(&reseller_id),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("Reseller deleted", None))
 }

@@ -1,9 +1,542 @@
-//! users (being written)
+//! End users of an app: list and search, show, update, delete, ban/unban, pause/unpause, reset
+//! the bound device, extend the subscription, and their per-user variables.
+//!
+//! End users are created by the client protocols (register, license login), never here.
 
-use utoipa_axum::router::OpenApiRouter;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tollgate_core::license as license_rules;
+use tollgate_core::model::{User, UserStatus, UserVariable};
+use tollgate_core::time::{now, rfc3339, serde_ts, Timestamp};
+use tollgate_core::validate;
+use tollgate_store::{UserFilter, UserPatch};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::auth::hash_password;
+use super::owned_app;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{
+    ok, ok_message, ok_page, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery,
+};
 use crate::state::AppState;
+
+const MAX_SEARCH_LEN: usize = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(ban_user))
+        .routes(routes!(unban_user))
+        .routes(routes!(pause_user))
+        .routes(routes!(unpause_user))
+        .routes(routes!(reset_hwid))
+        .routes(routes!(extend_user))
+        .routes(routes!(list_user_variables))
+        .routes(routes!(delete_user_variable))
+}
+
+/// The user object of the admin API. Never carries the password hash.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    /// The first bound device, as the seed's `hwid`.
+    pub hwid: Option<String>,
+    pub devices: Vec<String>,
+    pub ip: Option<String>,
+    pub level: i64,
+    pub status: UserStatus,
+    pub ban_reason: Option<String>,
+    #[serde(with = "serde_ts::option")]
+    pub last_login: Option<Timestamp>,
+    #[serde(with = "serde_ts::option")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            hwid: u.devices.first().cloned(),
+            devices: u.devices,
+            ip: u.last_ip,
+            level: u.level,
+            status: u.status,
+            ban_reason: u.ban_reason,
+            last_login: u.last_login,
+            expires_at: u.expires_at,
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserVariableView {
+    pub key: String,
+    pub value: String,
+    #[serde(with = "serde_ts")]
+    pub updated_at: Timestamp,
+}
+
+impl From<UserVariable> for UserVariableView {
+    fn from(v: UserVariable) -> Self {
+        UserVariableView {
+            key: v.key,
+            value: v.value,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    /// Part of the username or the email (case-insensitive).
+    pub search: Option<String>,
+    /// `ACTIVE`, `BANNED` or `PAUSED`.
+    pub status: Option<String>,
+    /// From 1 (default 1).
+    pub page: Option<u32>,
+    /// 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateUserBody {
+    /// 0 to 1000000.
+    pub level: Option<i64>,
+    /// An email address, or `null` to remove it.
+    #[serde(default, deserialize_with = "tollgate_core::settings::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// A new password (1 to 1024 characters).
+    pub password: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UserBanBody {
+    /// At most 500 characters.
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ExtendBody {
+    /// 1 to 36500, added to the later of the current expiry and now.
+    pub days: i64,
+}
+
+async fn owned_user(state: &AppState, app_id: &str, user_id: &str) -> ApiResult<User> {
+    state
+        .store
+        .get_user(app_id, user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))
+}
+
+#[derive(Clone, Copy)]
+enum UserAction {
+    Ban,
+    Unban,
+    Pause,
+    Unpause,
+}
+
+/// The status an action gives a user; `None` when it changes nothing. A ban outranks a pause,
+/// so an unpause can never lift a ban.
+fn next_user_status(current: UserStatus, action: UserAction) -> ApiResult<Option<UserStatus>> {
+    use UserStatus as S;
+    Ok(match (action, current) {
+        (UserAction::Ban, _) => Some(S::Banned),
+        (UserAction::Unban, S::Banned) => Some(S::Active),
+        (UserAction::Unban, _) => None,
+        (UserAction::Pause, S::Banned) => {
+            return Err(ApiError::conflict(
+                "A banned user cannot be paused; unban them first",
+            ))
+        }
+        (UserAction::Pause, S::Paused) => None,
+        (UserAction::Pause, S::Active) => Some(S::Paused),
+        (UserAction::Unpause, S::Paused) => Some(S::Active),
+        (UserAction::Unpause, _) => None,
+    })
+}
+
+async fn change_status(
+    state: &AppState,
+    auth: &SellerAuth,
+    ip: std::net::IpAddr,
+    app_id: &str,
+    user_id: &str,
+    action: UserAction,
+    reason: Option<String>,
+) -> ApiResult<()> {
+    owned_app(state, auth, app_id).await?;
+    let user = owned_user(state, app_id, user_id).await?;
+    if let Some(status) = next_user_status(user.status, action)? {
+        state
+            .store
+            .set_user_status(app_id, user_id, status, reason.as_deref())
+            .await?
+            .ok_or_else(|| ApiError::not_found("User"))?;
+    }
+    let name = match action {
+        UserAction::Ban => "user.ban",
+        UserAction::Unban => "user.unban",
+        UserAction::Pause => "user.pause",
+        UserAction::Unpause => "user.unpause",
+    };
+    state
+        .audit(&auth.seller_id, name, Some(app_id), Some(user_id), ip)
+        .await;
+    Ok(())
+}
+
+/// List the app's users, newest first, with a search over username and email.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/users", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), UserListQuery),
+    responses((status = 200, description = "A page of users with `pagination{page, limit, total}`"),
+              (status = 400, description = "Invalid query parameter, named"), (status = 404, description = "App not yours or absent")))]
+async fn list_users(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path(app_id): Path<String>,
+    ValidQuery(q): ValidQuery<UserListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.to_ascii_uppercase().parse::<UserStatus>().map_err(|()| {
+            ApiError::validation("status", "must be one of ACTIVE, BANNED, PAUSED")
+        })?),
+    };
+    let search = match q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
+    };
+    let page = PageQuery {
+        page: q.page,
+        limit: q.limit,
+    }
+    .page();
+    let found = state
+        .store
+        .list_users(&app_id, &UserFilter { status, search }, page)
+        .await?;
+    let data: Vec<UserView> = found.items.into_iter().map(UserView::from).collect();
+    Ok(ok_page(data, page, found.total))
+}
+
+/// Show one user.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/users/{userId}", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "The user"), (status = 404, description = "App or user absent or not yours")))]
+async fn get_user(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    Ok(ok(UserView::from(
+        owned_user(&state, &app_id, &user_id).await?,
+    )))
+}
+
+/// Change a user's level, email (`null` removes it) or password. Every field is validated before
+/// anything is written.
+#[utoipa::path(patch, path = "/v1/admin/apps/{appId}/users/{userId}", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)), request_body = UpdateUserBody,
+    responses((status = 200, description = "The updated user"), (status = 400, description = "Invalid field, named"),
+              (status = 404, description = "App or user absent or not yours")))]
+async fn update_user(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<UpdateUserBody>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let level = body
+        .level
+        .map(|l| license_rules::level("level", l))
+        .transpose()?;
+    let email = match body.email {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(e)) => Some(Some(validate::email("email", &e)?)),
+    };
+    if let Some(p) = &body.password {
+        validate::user_password("password", p)?;
+    }
+    // Existence first, so a patch of an absent user does not cost an argon2 hash.
+    owned_user(&state, &app_id, &user_id).await?;
+    let password_hash = match body.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let patch = UserPatch {
+        level,
+        email,
+        password_hash,
+    };
+    let user = state
+        .store
+        .update_user(&app_id, &user_id, &patch)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
+    state
+        .audit(
+            &auth.seller_id,
+            "user.update",
+            Some(&app_id),
+            Some(&user_id),
+            ip,
+        )
+        .await;
+    Ok(ok(UserView::from(user)))
+}
+
+/// Permanently delete a user with their sessions and variables.
+#[utoipa::path(delete, path = "/v1/admin/apps/{appId}/users/{userId}", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "User deleted"), (status = 404, description = "App or user absent or not yours")))]
+async fn delete_user(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    if !state.store.delete_user(&app_id, &user_id).await? {
+        return Err(ApiError::not_found("User"));
+    }
+    state
+        .audit(
+            &auth.seller_id,
+            "user.delete",
+            Some(&app_id),
+            Some(&user_id),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("User deleted", None))
+}
+
+/// Ban a user and end all their sessions.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/users/{userId}/ban", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)), request_body = UserBanBody,
+    responses((status = 200, description = "User banned"), (status = 400, description = "Invalid reason"),
+              (status = 404, description = "App or user absent or not yours")))]
+async fn ban_user(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<UserBanBody>,
+) -> ApiResult<impl IntoResponse> {
+    let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
+    change_status(
+        &state,
+        &auth,
+        ip,
+        &app_id,
+        &user_id,
+        UserAction::Ban,
+        reason,
+    )
+    .await?;
+    Ok(ok_message::<()>("User banned", None))
+}
+
+/// Lift a user's ban.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/users/{userId}/unban", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "User unbanned"), (status = 404, description = "App or user absent or not yours")))]
+async fn unban_user(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    change_status(
+        &state,
+        &auth,
+        ip,
+        &app_id,
+        &user_id,
+        UserAction::Unban,
+        None,
+    )
+    .await?;
+    Ok(ok_message::<()>("User unbanned", None))
+}
+
+/// Suspend a user and end all their sessions until they are unpaused.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/users/{userId}/pause", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "User paused"), (status = 404, description = "App or user absent or not yours"),
+              (status = 409, description = "The user is banned")))]
+async fn pause_user(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    change_status(
+        &state,
+        &auth,
+        ip,
+        &app_id,
+        &user_id,
+        UserAction::Pause,
+        None,
+    )
+    .await?;
+    Ok(ok_message::<()>("User paused", None))
+}
+
+/// Resume a paused user.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/users/{userId}/unpause", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "User unpaused"), (status = 404, description = "App or user absent or not yours")))]
+async fn unpause_user(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    change_status(
+        &state,
+        &auth,
+        ip,
+        &app_id,
+        &user_id,
+        UserAction::Unpause,
+        None,
+    )
+    .await?;
+    Ok(ok_message::<()>("User unpaused", None))
+}
+
+/// Forget a user's bound devices so they can log in from a new machine (idempotent).
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/users/{userId}/reset-hwid", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "HWID reset"), (status = 404, description = "App or user absent or not yours")))]
+async fn reset_hwid(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    state
+        .store
+        .reset_user_devices(&app_id, &user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
+    state
+        .audit(
+            &auth.seller_id,
+            "user.reset_hwid",
+            Some(&app_id),
+            Some(&user_id),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("HWID reset", None))
+}
+
+/// Extend a user's subscription by a number of days, counted from the later of the current
+/// expiry and now. A user whose subscription never ends keeps no expiry.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/users/{userId}/extend", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)), request_body = ExtendBody,
+    responses((status = 200, description = "`data{expiresAt}`"), (status = 400, description = "Invalid days"),
+              (status = 404, description = "App or user absent or not yours")))]
+async fn extend_user(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<ExtendBody>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let days = license_rules::extend_days("days", body.days)?;
+    let user = state
+        .store
+        .extend_user(&app_id, &user_id, days, now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
+    state
+        .audit(
+            &auth.seller_id,
+            "user.extend",
+            Some(&app_id),
+            Some(&user_id),
+            ip,
+        )
+        .await;
+    let expires_at = user.expires_at.as_ref().map(rfc3339);
+    Ok(ok_message(
+        &format!("Subscription extended by {days} days"),
+        Some(json!({ "expiresAt": expires_at })),
+    ))
+}
+
+/// A user's own variables (written by the client), sorted by key.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/users/{userId}/variables", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "`[{key, value, updatedAt}]`"), (status = 404, description = "App or user absent or not yours")))]
+async fn list_user_variables(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    owned_user(&state, &app_id, &user_id).await?;
+    let vars = state.store.list_user_variables(&app_id, &user_id).await?;
+    Ok(ok(vars
+        .into_iter()
+        .map(UserVariableView::from)
+        .collect::<Vec<_>>()))
+}
+
+/// Delete one of a user's variables.
+#[utoipa::path(delete, path = "/v1/admin/apps/{appId}/users/{userId}/variables/{key}", tag = "users", security(("bearer" = [])),
+    params(("appId" = String, Path), ("userId" = String, Path), ("key" = String, Path)),
+    responses((status = 200, description = "Variable deleted"), (status = 404, description = "App, user or variable absent or not yours")))]
+async fn delete_user_variable(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, user_id, key)): Path<(String, String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    if !state
+        .store
+        .delete_user_variable(&app_id, &user_id, &key)
+        .await?
+    {
+        return Err(ApiError::not_found("Variable"));
+    }
+    state
+        .audit(
+            &auth.seller_id,
+            "user.variable.delete",
+            Some(&app_id),
+            Some(&user_id),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("Variable deleted", None))
 }

@@ -1,9 +1,194 @@
-//! variables (being written)
+//! App variables: create, list, update and delete, addressed by key.
 
-use utoipa_axum::router::OpenApiRouter;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use tollgate_core::model::AppVariable;
+use tollgate_core::time::{now, serde_ts, Timestamp};
+use tollgate_core::{ids, rules};
+use tollgate_store::VariablePatch;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::owned_app;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(create_variable, list_variables))
+        .routes(routes!(update_variable, delete_variable))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariableView {
+    pub id: String,
+    pub key: String,
+    pub value: String,
+    pub read_only: bool,
+    pub auth_required: bool,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    pub updated_at: Timestamp,
+}
+
+impl From<AppVariable> for VariableView {
+    fn from(v: AppVariable) -> Self {
+        VariableView {
+            id: v.id,
+            key: v.key,
+            value: v.value,
+            read_only: v.read_only,
+            auth_required: v.auth_required,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateVariableBody {
+    /// 1-128 characters of `A-Z a-z 0-9 _ . -`.
+    pub key: String,
+    /// At most 64 KiB.
+    pub value: String,
+    /// Clients may read but never write it (default false).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Only a signed-in client session may read it (default false).
+    #[serde(default)]
+    pub auth_required: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateVariableBody {
+    pub value: Option<String>,
+    pub read_only: Option<bool>,
+    pub auth_required: Option<bool>,
+}
+
+/// Create an app variable.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/variables", tag = "variables", security(("bearer" = [])),
+    params(("appId" = String, Path)), request_body = CreateVariableBody,
+    responses((status = 201, description = "The new variable"), (status = 400, description = "Invalid field, named"),
+              (status = 404, description = "App not yours or absent"), (status = 409, description = "Key already used")))]
+async fn create_variable(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<CreateVariableBody>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let key = rules::variable_key("key", &body.key)?;
+    rules::variable_value("value", &body.value)?;
+    let t = now();
+    let var = AppVariable {
+        id: ids::new_id(ids::prefix::VARIABLE),
+        app_id: app_id.clone(),
+        key,
+        value: body.value,
+        read_only: body.read_only,
+        auth_required: body.auth_required,
+        created_at: t,
+        updated_at: t,
+    };
+    state.store.create_variable(&var).await?;
+    state
+        .audit(
+            &auth.seller_id,
+            "variable.create",
+            Some(&app_id),
+            Some(&var.key),
+            ip,
+        )
+        .await;
+    Ok((StatusCode::CREATED, ok(VariableView::from(var))))
+}
+
+/// List the app's variables, sorted by key.
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/variables", tag = "variables", security(("bearer" = [])),
+    params(("appId" = String, Path)),
+    responses((status = 200, description = "Variables sorted by key"), (status = 404, description = "App not yours or absent")))]
+async fn list_variables(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path(app_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    let vars = state.store.list_variables(&app_id).await?;
+    Ok(ok(vars
+        .into_iter()
+        .map(VariableView::from)
+        .collect::<Vec<_>>()))
+}
+
+/// Change a variable's value or flags.
+#[utoipa::path(patch, path = "/v1/admin/apps/{appId}/variables/{key}", tag = "variables", security(("bearer" = [])),
+    params(("appId" = String, Path), ("key" = String, Path)), request_body = UpdateVariableBody,
+    responses((status = 200, description = "The updated variable"), (status = 400, description = "Invalid field, named"),
+              (status = 404, description = "App or variable absent or not yours")))]
+async fn update_variable(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, key)): Path<(String, String)>,
+    ValidJson(body): ValidJson<UpdateVariableBody>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    if let Some(v) = &body.value {
+        rules::variable_value("value", v)?;
+    }
+    let patch = VariablePatch {
+        value: body.value,
+        read_only: body.read_only,
+        auth_required: body.auth_required,
+    };
+    let var = state
+        .store
+        .update_variable(&app_id, &key, &patch, now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("Variable"))?;
+    state
+        .audit(
+            &auth.seller_id,
+            "variable.update",
+            Some(&app_id),
+            Some(&var.key),
+            ip,
+        )
+        .await;
+    Ok(ok(VariableView::from(var)))
+}
+
+/// Delete a variable.
+#[utoipa::path(delete, path = "/v1/admin/apps/{appId}/variables/{key}", tag = "variables", security(("bearer" = [])),
+    params(("appId" = String, Path), ("key" = String, Path)),
+    responses((status = 200, description = "Deleted"), (status = 404, description = "App or variable absent or not yours")))]
+async fn delete_variable(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path((app_id, key)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    owned_app(&state, &auth, &app_id).await?;
+    if !state.store.delete_variable(&app_id, &key).await? {
+        return Err(ApiError::not_found("Variable"));
+    }
+    state
+        .audit(
+            &auth.seller_id,
+            "variable.delete",
+            Some(&app_id),
+            Some(&key),
+            ip,
+        )
+        .await;
+    Ok(ok_message::<()>("Variable deleted", None))
 }

@@ -1,0 +1,430 @@
+//! `tollgate-bench`: measures the real `tollgate` release binary and prints the figures as
+//! Markdown (recorded by hand in `docs/benchmarks.md`). It asserts nothing about speed.
+//!
+//! ```text
+//! cargo build --release -p tollgate-server -p tollgate-bench
+//! target/release/tollgate-bench all
+//! ```
+
+mod generate;
+mod list;
+mod proc;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use generate::{BenchState, GenerateResult};
+use list::{ListOptions, ListResult};
+use proc::Tollgate;
+
+#[derive(Parser)]
+#[command(
+    name = "tollgate-bench",
+    about = "Benchmarks of the real tollgate release binary"
+)]
+struct Cli {
+    /// The tollgate binary to measure [default: target/release/tollgate]
+    #[arg(long, global = true)]
+    tollgate: Option<PathBuf>,
+    /// Data dir to use and keep (created if absent). `all` and `list-licenses` reuse the
+    /// licenses a previous run left there; without it a temporary dir is used and removed.
+    #[arg(long, global = true, value_name = "DIR")]
+    keep: Option<PathBuf>,
+    /// Keys to generate
+    #[arg(long, global = true, default_value_t = 1_000_000)]
+    count: u64,
+    /// Measured requests per listing series
+    #[arg(long, global = true, default_value_t = 200)]
+    requests: usize,
+    /// Unmeasured warm-up requests before each series
+    #[arg(long, global = true, default_value_t = 20)]
+    warmup: usize,
+    /// Concurrency of the second round of series (1 = sequential only)
+    #[arg(long, global = true, default_value_t = 8)]
+    concurrency: usize,
+    /// Page size of the listing
+    #[arg(long, global = true, default_value_t = 100)]
+    limit: u64,
+    /// The deep page (clamped to the last page)
+    #[arg(long, global = true, default_value_t = 10_000)]
+    deep_page: u64,
+    /// Port of the server [default: a free one]
+    #[arg(long, global = true)]
+    port: Option<u16>,
+    /// Query parameter that carries a cursor, when the listing offers `pagination.nextCursor`
+    #[arg(long, global = true, default_value = "cursor")]
+    cursor_param: String,
+    /// Skip the cursor walk even if the listing offers a cursor
+    #[arg(long, global = true)]
+    no_cursor: bool,
+    /// Also write the Markdown report to this file
+    #[arg(long, global = true, value_name = "FILE")]
+    report: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    /// `tollgate license generate --count N` in a fresh data dir: keys/s, peak RSS
+    LicenseGenerate,
+    /// Listing latency (page 1, deep page, cursor) on a data dir kept by an earlier run
+    ListLicenses,
+    /// Both, on one data dir
+    All,
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tollgate-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn find_tollgate(given: Option<PathBuf>) -> Result<PathBuf> {
+    let path = match given {
+        Some(p) => p,
+        None => {
+            let default = PathBuf::from("target/release/tollgate");
+            let beside_us = std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(Path::to_path_buf))
+                .filter(|d| d.file_name().is_some_and(|n| n == "release"))
+                .map(|d| d.join("tollgate"));
+            match beside_us {
+                Some(p) if !default.exists() && p.exists() => p,
+                _ => default,
+            }
+        }
+    };
+    if !path.is_file() {
+        bail!("{} not found: build it with `cargo build --release -p tollgate-server` or pass --tollgate PATH", path.display());
+    }
+    if path.components().any(|c| c.as_os_str() == "debug") {
+        eprintln!(
+            "tollgate-bench: warning: {} looks like a debug build; the figures will not mean much",
+            path.display()
+        );
+    }
+    path.canonicalize()
+        .with_context(|| format!("resolving {}", path.display()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let bin = find_tollgate(cli.tollgate.clone())?;
+    let (_temp, data_dir) = match &cli.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            (
+                None,
+                dir.canonicalize()
+                    .with_context(|| format!("resolving {}", dir.display()))?,
+            )
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("tollgate-bench-")
+                .tempdir()
+                .context("creating a temporary data dir")?;
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    };
+    let tg = Tollgate { bin, data_dir };
+    let mut notes = Vec::new();
+
+    let mut state = BenchState::load(&tg.data_dir)?;
+    let mut gen = None;
+    match cli.command {
+        Cmd::LicenseGenerate => {
+            generate::ensure_fresh(&tg.data_dir)?;
+            let mut s = generate::prepare(&tg)?;
+            gen = Some(generate::generate(&tg, &mut s, cli.count)?);
+            state = Some(s);
+        }
+        Cmd::ListLicenses => {
+            if state.is_none() {
+                bail!(
+                    "list-licenses needs a data dir with licenses: run `license-generate --keep DIR` (or `all --keep DIR`) \
+                     first, then `list-licenses --keep DIR`"
+                );
+            }
+        }
+        Cmd::All => match &state {
+            Some(s) if s.licenses > 0 => notes.push(format!(
+                "license-generate skipped: {} already holds {} generated licenses (remove it to regenerate)",
+                tg.data_dir.display(),
+                group(s.licenses)
+            )),
+            _ => {
+                generate::ensure_fresh(&tg.data_dir)?;
+                let mut s = generate::prepare(&tg)?;
+                gen = Some(generate::generate(&tg, &mut s, cli.count)?);
+                state = Some(s);
+            }
+        },
+    }
+
+    let mut listed = None;
+    if cli.command != Cmd::LicenseGenerate {
+        let state = state.as_ref().context("no bench state")?;
+        let opts = ListOptions {
+            port: cli.port,
+            limit: cli.limit.max(1),
+            deep_page: cli.deep_page.max(1),
+            requests: cli.requests.max(1),
+            warmup: cli.warmup,
+            concurrency: cli.concurrency,
+            cursor: !cli.no_cursor,
+            cursor_param: cli.cursor_param.clone(),
+            startup_timeout: Duration::from_secs(120),
+        };
+        listed = Some(list::run(&tg, state, &opts)?);
+    }
+    if cli.keep.is_none() {
+        notes.push(
+            "data dir was temporary and has been removed (use --keep DIR to keep it)".to_owned(),
+        );
+    }
+
+    let report = render(&tg, gen.as_ref(), listed.as_ref(), &notes);
+    print!("{report}");
+    if let Some(p) = &cli.report {
+        std::fs::write(p, &report).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+/// `1234567` → `1,234,567`.
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        let left = s.len() - i;
+        if i > 0 && left % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+fn first_line_of(path: &str, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    Some(line.split_once(':')?.1.trim().to_owned())
+}
+
+fn command_output(cmd: &mut std::process::Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn machine(tg: &Tollgate) -> String {
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu =
+        first_line_of("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown CPU".to_owned());
+    let mem = first_line_of("/proc/meminfo", "MemTotal")
+        .and_then(|m| {
+            m.split_whitespace()
+                .next()
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or_else(
+            || "? GiB".to_owned(),
+            |k| format!("{:.1} GiB", k as f64 / (1024.0 * 1024.0)),
+        );
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "?".to_owned(), |s| s.trim().to_owned());
+    let version = command_output(std::process::Command::new(&tg.bin).arg("--version"))
+        .unwrap_or_else(|| "?".to_owned());
+    let dir = tg.bin.parent().unwrap_or(Path::new("."));
+    let rev = command_output(std::process::Command::new("git").arg("-C").arg(dir).args([
+        "rev-parse",
+        "--short",
+        "HEAD",
+    ]));
+    let dirty = command_output(std::process::Command::new("git").arg("-C").arg(dir).args([
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+    ]))
+    .is_some_and(|s| !s.is_empty());
+    let rev = match rev {
+        Some(r) if dirty => format!("git {r} + uncommitted changes"),
+        Some(r) => format!("git {r}"),
+        None => "git revision unknown".to_owned(),
+    };
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
+    format!(
+        "- date: {date}\n- machine: {nproc} CPUs ({cpu}), {mem} RAM, Linux {kernel}\n- tollgate: `{version}`, {rev}\n- binary: `{}`\n- data dir: `{}`\n",
+        tg.bin.display(),
+        tg.data_dir.display()
+    )
+}
+
+fn render(
+    tg: &Tollgate,
+    gen: Option<&GenerateResult>,
+    listed: Option<&ListResult>,
+    notes: &[String],
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## Tollgate benchmark results\n");
+    s.push_str(&machine(tg));
+    for n in notes {
+        let _ = writeln!(s, "- note: {n}");
+    }
+    if let Some(g) = gen {
+        let secs = g.wall.as_secs_f64();
+        let _ = writeln!(
+            s,
+            "\n### `tollgate license generate --count {}`\n",
+            group(g.count)
+        );
+        let _ = writeln!(s, "| figure | value |\n|---|---|");
+        let _ = writeln!(
+            s,
+            "| keys generated (lines output) | {} ({}) |",
+            group(g.count),
+            group(g.keys_output)
+        );
+        let _ = writeln!(s, "| wall time | {secs:.2} s |");
+        let _ = writeln!(
+            s,
+            "| throughput | {} keys/s |",
+            group((g.count as f64 / secs) as u64)
+        );
+        let _ = writeln!(
+            s,
+            "| peak RSS of the process | {} ({} KiB) |",
+            mib(g.max_rss_kib),
+            group(g.max_rss_kib)
+        );
+        let _ = writeln!(
+            s,
+            "| CPU time, user + sys | {:.2} s + {:.2} s |",
+            g.user_cpu.as_secs_f64(),
+            g.sys_cpu.as_secs_f64()
+        );
+        let _ = writeln!(
+            s,
+            "| database on disk after (`tollgate.db*`) | {} |",
+            mib(g.db_bytes / 1024)
+        );
+    }
+    if let Some(l) = listed {
+        let total = l.total_licenses.map_or_else(|| "unknown".to_owned(), group);
+        let _ = writeln!(
+            s,
+            "\n### `GET /v1/admin/apps/{{appId}}/licenses`\n\n{total} licenses in the app (`pagination.total`); deep page = page {} \
+             (offset {}). Server start-up to a healthy `/healthz`: {} ms.\n",
+            group(l.deep_page),
+            group(l.deep_offset),
+            ms(l.startup)
+        );
+        let _ = writeln!(
+            s,
+            "| request | concurrency | n | p50 ms | p99 ms | mean ms | min ms | max ms | req/s |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for x in &l.series {
+            let t = &x.stats;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+                x.label,
+                x.concurrency,
+                t.n,
+                ms(t.p50),
+                ms(t.p99),
+                ms(t.mean),
+                ms(t.min),
+                ms(t.max),
+                x.throughput
+            );
+        }
+        // Deep page versus page 1, per concurrency.
+        let mut ratios = Vec::new();
+        for c in l
+            .series
+            .iter()
+            .map(|x| x.concurrency)
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            let find = |prefix: &str| {
+                l.series
+                    .iter()
+                    .find(|x| x.concurrency == c && x.label.starts_with(prefix))
+            };
+            if let (Some(a), Some(b)) = (find("page 1"), find("deep page (")) {
+                let r = b.stats.p50.as_secs_f64() / a.stats.p50.as_secs_f64().max(1e-9);
+                ratios.push(format!("{r:.1}× at concurrency {c}"));
+            }
+        }
+        if !ratios.is_empty() {
+            let _ = writeln!(
+                s,
+                "\np50 of the deep page / p50 of page 1: {}.",
+                ratios.join(", ")
+            );
+        }
+        if let Some(w) = &l.cursor_walk {
+            let _ = writeln!(
+                s,
+                "\nCursor walk from page 1 to page {}: {} requests in {:.2} s (per request p50 {} ms, p99 {} ms, max {} ms).",
+                group(l.deep_page),
+                group(w.steps as u64),
+                w.total.as_secs_f64(),
+                ms(w.step_stats.p50),
+                ms(w.step_stats.p99),
+                ms(w.step_stats.max)
+            );
+        }
+        if let Some(n) = &l.cursor_note {
+            let _ = writeln!(s, "\nCursor: {n}.");
+        }
+        let rss = l
+            .server_peak_rss_kib
+            .map_or_else(|| "unknown".to_owned(), mib);
+        let down = l.shutdown.map_or_else(|| "?".to_owned(), ms);
+        let _ = writeln!(
+            s,
+            "\nServer peak RSS over the run: {rss}; exit after SIGTERM: {down} ms."
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1_000_000), "1,000,000");
+    }
+}

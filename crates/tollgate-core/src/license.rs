@@ -1,0 +1,404 @@
+//! License batches and license/subscription field rules, shared by every surface that makes or
+//! manages licenses: the admin API, `tollgate license generate` and the reseller API.
+
+use crate::duration::DurationType;
+use crate::error::DomainError;
+use crate::ids;
+use crate::keys::{KeyShape, KeyShapeError};
+use crate::model::{Creator, License, LicenseStatus};
+use crate::time::Timestamp;
+use crate::validate;
+
+pub const MAX_LEVEL: i64 = 1_000_000;
+pub const MAX_DEVICES: i64 = 1000;
+pub const MAX_NOTE_LEN: usize = 500;
+/// Ban reasons, for licenses and users alike.
+pub const MAX_REASON_LEN: usize = 500;
+/// Keys per admin API request.
+pub const ADMIN_MAX_BATCH: i64 = 100;
+/// Keys per reseller API request.
+pub const RESELLER_MAX_BATCH: i64 = 50;
+/// Longest single subscription extension: 100 years.
+pub const MAX_EXTEND_DAYS: i64 = 36_500;
+
+fn bad(field: &str, message: &str) -> DomainError {
+    DomainError::validation(field, message)
+}
+
+/// What a batch of licenses is made of: everything but the keys and ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseSpec {
+    pub duration: DurationType,
+    pub level: i64,
+    pub max_devices: i64,
+    /// Ignored for key generation when a mask is given (the mask says the whole shape).
+    pub prefix: Option<String>,
+    pub mask: Option<String>,
+    pub note: Option<String>,
+}
+
+impl LicenseSpec {
+    /// Check every field; errors name the wire field (`level`, `maxDevices`, `note`, `prefix`,
+    /// `mask`).
+    pub fn validate(&self) -> Result<(), DomainError> {
+        level("level", self.level)?;
+        if !(1..=MAX_DEVICES).contains(&self.max_devices) {
+            return Err(bad("maxDevices", "must be between 1 and 1000"));
+        }
+        if let Some(note) = &self.note {
+            validate::text("note", note, MAX_NOTE_LEN)?;
+        }
+        if let Some(prefix) = &self.prefix {
+            KeyShape::new(Some(prefix), None).map_err(shape_error)?;
+        }
+        if let Some(mask) = &self.mask {
+            KeyShape::new(None, Some(mask)).map_err(shape_error)?;
+        }
+        Ok(())
+    }
+
+    /// The key shape this spec describes.
+    pub fn key_shape(&self) -> Result<KeyShape, DomainError> {
+        KeyShape::new(self.prefix.as_deref(), self.mask.as_deref()).map_err(shape_error)
+    }
+}
+
+fn shape_error(e: KeyShapeError) -> DomainError {
+    let field = match e {
+        KeyShapeError::BadPrefix => "prefix",
+        KeyShapeError::BadMask => "mask",
+    };
+    bad(field, &e.to_string())
+}
+
+/// `durationType` from the wire.
+pub fn parse_duration(field: &str, s: &str) -> Result<DurationType, DomainError> {
+    s.trim()
+        .parse()
+        .map_err(|()| bad(field, "must be one of 1h, 1d, 7d, 30d, 90d, 365d, lifetime"))
+}
+
+/// A license or user level: 0 to 1,000,000.
+pub fn level(field: &str, level: i64) -> Result<i64, DomainError> {
+    if !(0..=MAX_LEVEL).contains(&level) {
+        return Err(bad(field, "must be between 0 and 1000000"));
+    }
+    Ok(level)
+}
+
+/// How many keys one request may ask for: 1 to `max`.
+pub fn batch_count(field: &str, count: i64, max: i64) -> Result<usize, DomainError> {
+    if count < 1 || count > max {
+        return Err(bad(field, &format!("must be between 1 and {max}")));
+    }
+    usize::try_from(count).map_err(|_| bad(field, "is out of range"))
+}
+
+/// Days added to a subscription by an admin: 1 to 36,500.
+pub fn extend_days(field: &str, days: i64) -> Result<i64, DomainError> {
+    if !(1..=MAX_EXTEND_DAYS).contains(&days) {
+        return Err(bad(field, "must be between 1 and 36500"));
+    }
+    Ok(days)
+}
+
+/// An optional ban reason, at most 500 characters; blank means none.
+pub fn ban_reason(field: &str, reason: Option<&str>) -> Result<Option<String>, DomainError> {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) => validate::text(field, r, MAX_REASON_LEN).map(Some),
+    }
+}
+
+/// `count` fresh, unused licenses of `spec`, each with its own id and random key.
+///
+/// The spec must have passed [`LicenseSpec::validate`]. Keys are unique with overwhelming
+/// probability but not checked here: the store's unique constraint is the judge, and a caller
+/// that meets a conflict makes a new batch.
+pub fn new_licenses(
+    app_id: &str,
+    spec: &LicenseSpec,
+    creator: Creator,
+    count: usize,
+    now: Timestamp,
+) -> Vec<License> {
+    // A spec that skipped validation gets default-shaped keys rather than a failure half-way.
+    let shape = spec.key_shape().unwrap_or(KeyShape::Prefixed(None));
+    let prefix = match &shape {
+        KeyShape::Prefixed(p) => p.clone(),
+        KeyShape::Mask(_) => None,
+    };
+    let note = spec.note.clone().filter(|n| !n.is_empty());
+    (0..count)
+        .map(|_| License {
+            id: ids::new_id(ids::prefix::LICENSE),
+            app_id: app_id.to_owned(),
+            key: shape.generate(),
+            status: LicenseStatus::Unused,
+            level: spec.level,
+            duration: spec.duration,
+            max_devices: spec.max_devices,
+            note: note.clone(),
+            prefix: prefix.clone(),
+            created_by: creator.clone(),
+            created_at: now,
+            activated_at: None,
+            expires_at: None,
+            user_id: None,
+            devices: Vec::new(),
+            ban_reason: None,
+        })
+        .collect()
+}
+
+/// Admin actions that move a license between statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusAction {
+    Ban,
+    Unban,
+    Pause,
+    Unpause,
+}
+
+/// The status a license goes back to when a ban or pause is lifted: `USED` once it has been
+/// activated or linked to a user, `UNUSED` otherwise. Expiry is checked at use, so an expired
+/// key restored to `USED` still answers `LICENSE_EXPIRED`.
+pub fn restored_status(license: &License) -> LicenseStatus {
+    if license.user_id.is_some() || license.activated_at.is_some() {
+        LicenseStatus::Used
+    } else {
+        LicenseStatus::Unused
+    }
+}
+
+/// The status `action` gives `license`; `None` when it changes nothing (unbanning a key that is
+/// not banned, pausing a paused one, ...). A ban outranks a pause: a banned key cannot be paused,
+/// so that a later unpause can never lift a ban.
+pub fn next_status(
+    license: &License,
+    action: StatusAction,
+) -> Result<Option<LicenseStatus>, DomainError> {
+    use LicenseStatus as S;
+    Ok(match (action, license.status) {
+        (StatusAction::Ban, _) => Some(S::Banned),
+        (StatusAction::Unban, S::Banned) => Some(restored_status(license)),
+        (StatusAction::Unban, _) => None,
+        (StatusAction::Pause, S::Banned) => {
+            return Err(DomainError::Conflict(
+                "A banned license cannot be paused; unban it first".into(),
+            ))
+        }
+        (StatusAction::Pause, S::Paused) => None,
+        (StatusAction::Pause, _) => Some(S::Paused),
+        (StatusAction::Unpause, S::Paused) => Some(restored_status(license)),
+        (StatusAction::Unpause, _) => None,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::time::now;
+
+    fn spec() -> LicenseSpec {
+        LicenseSpec {
+            duration: DurationType::Month,
+            level: 1,
+            max_devices: 1,
+            prefix: Some("VIP".into()),
+            mask: None,
+            note: Some("batch".into()),
+        }
+    }
+
+    fn field_of(e: DomainError) -> String {
+        match e {
+            DomainError::Validation { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_spec_passes_at_the_bounds() {
+        assert!(spec().validate().is_ok());
+        for (level, devices) in [(0, 1), (MAX_LEVEL, MAX_DEVICES)] {
+            let s = LicenseSpec {
+                level,
+                max_devices: devices,
+                ..spec()
+            };
+            assert!(s.validate().is_ok(), "{level} {devices}");
+        }
+        let s = LicenseSpec {
+            prefix: None,
+            mask: Some("XXXXX-XXXXX-XXXXX".into()),
+            note: Some("n".repeat(MAX_NOTE_LEN)),
+            ..spec()
+        };
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases = [
+            (
+                LicenseSpec {
+                    level: -1,
+                    ..spec()
+                },
+                "level",
+            ),
+            (
+                LicenseSpec {
+                    level: MAX_LEVEL + 1,
+                    ..spec()
+                },
+                "level",
+            ),
+            (
+                LicenseSpec {
+                    max_devices: 0,
+                    ..spec()
+                },
+                "maxDevices",
+            ),
+            (
+                LicenseSpec {
+                    max_devices: 1001,
+                    ..spec()
+                },
+                "maxDevices",
+            ),
+            (
+                LicenseSpec {
+                    note: Some("n".repeat(MAX_NOTE_LEN + 1)),
+                    ..spec()
+                },
+                "note",
+            ),
+            (
+                LicenseSpec {
+                    prefix: Some("bad prefix".into()),
+                    ..spec()
+                },
+                "prefix",
+            ),
+            (
+                LicenseSpec {
+                    prefix: Some("P".repeat(17)),
+                    mask: Some("X".repeat(12)),
+                    ..spec()
+                },
+                "prefix",
+            ),
+            (
+                LicenseSpec {
+                    mask: Some("XXXX-XXXX".into()),
+                    ..spec()
+                },
+                "mask",
+            ),
+        ];
+        for (s, field) in cases {
+            assert_eq!(field_of(s.validate().unwrap_err()), field, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn durations_counts_and_days() {
+        assert_eq!(
+            parse_duration("durationType", "30d"),
+            Ok(DurationType::Month)
+        );
+        assert_eq!(
+            parse_duration("durationType", "lifetime"),
+            Ok(DurationType::Lifetime)
+        );
+        assert_eq!(
+            field_of(parse_duration("durationType", "2d").unwrap_err()),
+            "durationType"
+        );
+        assert_eq!(batch_count("count", 1, ADMIN_MAX_BATCH), Ok(1));
+        assert_eq!(batch_count("count", 100, ADMIN_MAX_BATCH), Ok(100));
+        for n in [0, -5, 101] {
+            assert_eq!(
+                field_of(batch_count("count", n, ADMIN_MAX_BATCH).unwrap_err()),
+                "count"
+            );
+        }
+        assert!(batch_count("count", 51, RESELLER_MAX_BATCH).is_err());
+        assert_eq!(extend_days("days", 36_500), Ok(36_500));
+        assert!(extend_days("days", 0).is_err());
+        assert!(extend_days("days", 36_501).is_err());
+        assert_eq!(ban_reason("reason", Some("  ")), Ok(None));
+        assert_eq!(
+            ban_reason("reason", Some(" abuse ")),
+            Ok(Some("abuse".into()))
+        );
+        assert!(ban_reason("reason", Some(&"r".repeat(501))).is_err());
+    }
+
+    #[test]
+    fn batch_has_fresh_unused_licenses_of_the_shape() {
+        let t = now();
+        let lics = new_licenses("app_1", &spec(), Creator::Seller("seller_1".into()), 50, t);
+        assert_eq!(lics.len(), 50);
+        let keys: std::collections::HashSet<&str> = lics.iter().map(|l| l.key.as_str()).collect();
+        let ids: std::collections::HashSet<&str> = lics.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!((keys.len(), ids.len()), (50, 50));
+        for l in &lics {
+            assert!(l.id.starts_with("lic_"));
+            assert!(l.key.starts_with("VIP-") && l.key.len() == 18, "{}", l.key);
+            assert_eq!(l.status, LicenseStatus::Unused);
+            assert_eq!(l.app_id, "app_1");
+            assert_eq!(l.duration, DurationType::Month);
+            assert_eq!(l.prefix.as_deref(), Some("VIP"));
+            assert_eq!(l.note.as_deref(), Some("batch"));
+            assert_eq!(l.created_by, Creator::Seller("seller_1".into()));
+            assert_eq!(l.created_at, t);
+            assert!(l.activated_at.is_none() && l.expires_at.is_none() && l.user_id.is_none());
+            assert!(l.devices.is_empty());
+        }
+        let masked = LicenseSpec {
+            mask: Some("ZZ-XXXXXX-XXXXXX".into()),
+            note: Some(String::new()),
+            ..spec()
+        };
+        let l = &new_licenses("app_1", &masked, Creator::Reseller("rsl_1".into()), 1, t)[0];
+        assert!(l.key.starts_with("ZZ-") && l.key.len() == 16, "{}", l.key);
+        assert_eq!(l.prefix, None, "the mask, not the prefix, shaped the key");
+        assert_eq!(l.note, None);
+        assert!(new_licenses("app_1", &spec(), Creator::Seller("s".into()), 0, t).is_empty());
+    }
+
+    #[test]
+    fn status_transitions() {
+        let t = now();
+        let mut l = new_licenses("app_1", &spec(), Creator::Seller("s".into()), 1, t).remove(0);
+        use LicenseStatus as S;
+        use StatusAction as A;
+        assert_eq!(next_status(&l, A::Ban), Ok(Some(S::Banned)));
+        assert_eq!(next_status(&l, A::Unban), Ok(None));
+        assert_eq!(next_status(&l, A::Pause), Ok(Some(S::Paused)));
+        assert_eq!(next_status(&l, A::Unpause), Ok(None));
+
+        l.status = S::Banned;
+        assert_eq!(next_status(&l, A::Unban), Ok(Some(S::Unused)));
+        assert!(matches!(
+            next_status(&l, A::Pause),
+            Err(DomainError::Conflict(_))
+        ));
+        assert_eq!(next_status(&l, A::Unpause), Ok(None));
+        l.activated_at = Some(t);
+        assert_eq!(next_status(&l, A::Unban), Ok(Some(S::Used)));
+
+        l.status = S::Paused;
+        l.activated_at = None;
+        assert_eq!(next_status(&l, A::Unpause), Ok(Some(S::Unused)));
+        l.user_id = Some("usr_1".into());
+        assert_eq!(next_status(&l, A::Unpause), Ok(Some(S::Used)));
+        assert_eq!(next_status(&l, A::Pause), Ok(None));
+        assert_eq!(next_status(&l, A::Ban), Ok(Some(S::Banned)));
+    }
+}

@@ -1,0 +1,416 @@
+//! The operator commands of the `tollgate` binary. Each one parses its flags with clap, runs
+//! the same functions the admin API runs (so the same rules apply), prints what it made, and
+//! answers an error with a message on stderr and a non-zero exit.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use tollgate_core::license::LicenseSpec;
+use tollgate_core::model::Creator;
+use tollgate_core::DurationType;
+
+use crate::config::{Config, DatabaseKind};
+use crate::error::ApiError;
+use crate::files::FileVault;
+use crate::state::AppState;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given)
+    Serve,
+    /// Apply database migrations and exit
+    Migrate,
+    /// Seller accounts
+    #[command(subcommand)]
+    Seller(SellerCommand),
+    /// Applications
+    #[command(subcommand)]
+    App(AppCommand),
+    /// License keys
+    #[command(subcommand)]
+    License(LicenseCommand),
+    /// Write a consistent copy of the SQLite database, safe while the server runs
+    ///
+    /// The copy is one snapshot of the live database (SQLite `VACUUM INTO`). To restore, stop the
+    /// server and put the file back as the database (`<data-dir>/tollgate.db` by default). The
+    /// copy does not hold the master key or uploaded files: keep `<data-dir>/master.key` and
+    /// `<data-dir>/files/` with it. For PostgreSQL use `pg_dump`.
+    Backup(BackupArgs),
+}
+
+#[derive(Subcommand)]
+pub enum SellerCommand {
+    /// Create a seller account and print its id
+    ///
+    /// Works whatever `seller_signup` says, so a closed server can still get accounts.
+    Create(SellerCreateArgs),
+}
+
+#[derive(Args)]
+pub struct SellerCreateArgs {
+    /// Login email
+    #[arg(long)]
+    pub email: String,
+    /// Password, 8 to 1024 characters (other local users can see it in the process list:
+    /// prefer --password-stdin)
+    #[arg(
+        long,
+        required_unless_present = "password_stdin",
+        conflicts_with = "password_stdin"
+    )]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Display name
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Subcommand)]
+pub enum AppCommand {
+    /// Create an application for a seller and print its id, API key, WebSocket key and owner
+    Create(AppCreateArgs),
+}
+
+#[derive(Args)]
+pub struct AppCreateArgs {
+    /// Id of the owning seller (from `tollgate seller create`)
+    #[arg(long)]
+    pub seller: String,
+    /// Application name, unique per seller
+    #[arg(long)]
+    pub name: String,
+    /// Current version [default: 1.0.0]
+    #[arg(long)]
+    pub version: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum LicenseCommand {
+    /// Generate license keys in bulk and print them, one a line
+    ///
+    /// Keys are stored in batches, one transaction each, and a batch's keys are printed only
+    /// after it is committed: what is printed is what is stored, even if the command is
+    /// interrupted. Progress goes to stderr when it is a terminal; a summary line always does.
+    Generate(LicenseGenerateArgs),
+}
+
+#[derive(Args)]
+pub struct LicenseGenerateArgs {
+    /// Application id
+    #[arg(long)]
+    pub app: String,
+    /// How many keys to make (1 to 1,000,000,000)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub count: u64,
+    /// 1h, 1d, 7d, 30d, 90d, 365d or lifetime; the clock starts at first use
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    pub duration: DurationType,
+    /// Level granted by the key (0 to 1000000)
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub level: i64,
+    /// Devices the key may be bound to (1 to 1000)
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub max_devices: i64,
+    /// Keys look like PREFIX-XXXX-XXXX-XXXX (1-16 letters, digits or _)
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Whole key shape, e.g. XXXXX-XXXXX-XXXXX-XXXXX (each X random; at least 12)
+    #[arg(long)]
+    pub mask: Option<String>,
+    /// Note stored with every key (at most 500 characters)
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Write the keys to this new file (mode 0600; an existing file is not overwritten) instead
+    /// of stdout
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Keys per transaction
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub batch_size: u64,
+}
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; must not exist yet
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+fn parse_duration(s: &str) -> Result<DurationType, String> {
+    tollgate_core::license::parse_duration("duration", s)
+        .map_err(|_| "use one of 1h, 1d, 7d, 30d, 90d, 365d, lifetime".to_owned())
+}
+
+/// The API's error as a command-line message; field names become the flags that set them.
+fn cli_error(e: ApiError) -> anyhow::Error {
+    if e.code == "VALIDATION_ERROR" {
+        if let Some((field, msg)) = e.message.split_once(": ") {
+            let flag = match field {
+                "maxDevices" => "max-devices".to_owned(),
+                "durationType" => "duration".to_owned(),
+                other => other.to_owned(),
+            };
+            return anyhow!("invalid --{flag}: {msg}");
+        }
+    }
+    anyhow!("{}", e.message)
+}
+
+pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            crate::app::open_store(&config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seller(SellerCommand::Create(args)) => seller_create(config, args).await,
+        Command::App(AppCommand::Create(args)) => app_create(config, args).await,
+        Command::License(LicenseCommand::Generate(args)) => license_generate(config, args).await,
+        Command::Backup(args) => backup(config, args).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "invalid setting `listen`: cannot bind {}: {e}",
+                config.listen
+            )
+        })?;
+    let state = crate::app::build_state(config).await?;
+    // Uploads cut short by a crash leave temporary files; an hour-old one is nobody's.
+    match FileVault::from_state(&state).sweep_temp(Duration::from_secs(3600)) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "removed unfinished uploads"),
+        Err(e) => tracing::warn!(error = %e, "could not sweep unfinished uploads"),
+    }
+    tracing::info!(addr = %listener.local_addr()?, database = state.store.backend(), "tollgate listening");
+    crate::app::serve_on(listener, state, crate::app::shutdown_signal()).await
+}
+
+async fn seller_create(config: Config, args: SellerCreateArgs) -> anyhow::Result<()> {
+    let password = match args.password {
+        Some(p) => p,
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let state = crate::app::build_state(config).await?;
+    let seller = crate::admin::auth::create_seller(&state, &args.email, &password, &args.name)
+        .await
+        .map_err(cli_error)?;
+    println!("{}", seller.id);
+    Ok(())
+}
+
+async fn app_create(config: Config, args: AppCreateArgs) -> anyhow::Result<()> {
+    let state = crate::app::build_state(config).await?;
+    if state.store.seller_by_id(&args.seller).await?.is_none() {
+        bail!("no seller with id `{}`", args.seller);
+    }
+    let app = crate::admin::apps::create(&state, &args.seller, &args.name, args.version.as_deref())
+        .await
+        .map_err(cli_error)?;
+    println!(
+        "id: {}\napiKey: {}\nwsKey: {}\nownerId: {}",
+        app.id, app.api_key, app.ws_key, app.owner_id
+    );
+    Ok(())
+}
+
+/// Where keys go: stdout, or a new private file.
+fn key_sink(output: Option<&Path>) -> anyhow::Result<Box<dyn Write + Send>> {
+    match output {
+        None => Ok(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(path) => {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let file = opts
+                .open(path)
+                .with_context(|| format!("cannot create --output {}", path.display()))?;
+            Ok(Box::new(std::io::BufWriter::new(file)))
+        }
+    }
+}
+
+async fn license_generate(config: Config, args: LicenseGenerateArgs) -> anyhow::Result<()> {
+    let spec = LicenseSpec {
+        duration: args.duration,
+        level: args.level,
+        max_devices: args.max_devices,
+        prefix: args.prefix,
+        mask: args.mask,
+        note: args.note,
+    };
+    spec.validate().map_err(|e| cli_error(e.into()))?;
+    let state = crate::app::build_state(config).await?;
+    let app = state
+        .store
+        .app_by_id(&args.app)
+        .await?
+        .ok_or_else(|| anyhow!("no application with id `{}`", args.app))?;
+    let mut out = key_sink(args.output.as_deref())?;
+
+    let total = args.count;
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} keys  {per_sec}  eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    let started = Instant::now();
+    let mut done: u64 = 0;
+    while done < total {
+        let n = (total - done).min(args.batch_size);
+        let result = generate_batch(&state, &app.id, &spec, &app.owner_id, n, &mut out).await;
+        if let Err(e) = result {
+            bar.abandon();
+            return Err(e.context(format!(
+                "stopped after {done} of {total} licenses (every key printed is stored)"
+            )));
+        }
+        done += n;
+        bar.set_position(done);
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "generated {done} licenses for {} in {secs:.2}s ({:.0} keys/s)",
+        app.id,
+        done as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+/// One transaction's worth: store, then print and flush.
+async fn generate_batch(
+    state: &AppState,
+    app_id: &str,
+    spec: &LicenseSpec,
+    owner: &str,
+    n: u64,
+    out: &mut Box<dyn Write + Send>,
+) -> anyhow::Result<()> {
+    let n = usize::try_from(n).context("batch too large")?;
+    let licenses =
+        crate::admin::licenses::generate(state, app_id, spec, Creator::Seller(owner.to_owned()), n)
+            .await
+            .map_err(cli_error)?;
+    let mut text = String::with_capacity(licenses.len() * 40);
+    for l in &licenses {
+        text.push_str(&l.key);
+        text.push('\n');
+    }
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write the keys")?;
+    Ok(())
+}
+
+/// `sqlite://PATH`, `sqlite:PATH` (query string dropped) → PATH.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+async fn backup(config: Config, args: BackupArgs) -> anyhow::Result<()> {
+    if config.database == DatabaseKind::Postgres {
+        bail!("`tollgate backup` copies SQLite databases; for PostgreSQL use pg_dump (e.g. `pg_dump --format=custom --file=tollgate.dump \"$TOLLGATE_DATABASE_URL\"`)");
+    }
+    let db = sqlite_path(&config.database_url)
+        .ok_or_else(|| anyhow!("invalid setting `database_url`: not a SQLite file"))?;
+    if !db.is_file() {
+        bail!(
+            "no database at {} (check --data-dir / --database-url)",
+            db.display()
+        );
+    }
+    if args.to.exists() {
+        bail!(
+            "--to {} already exists; choose a new file",
+            args.to.display()
+        );
+    }
+    if let Some(dir) = args.to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            bail!(
+                "--to {}: no such directory {}",
+                args.to.display(),
+                dir.display()
+            );
+        }
+    }
+    let store = tollgate_sqlite::SqliteStore::open(&config.database_url, 1).await?;
+    let result = store.backup_to(&args.to).await;
+    store.close().await;
+    result.with_context(|| format!("backup to {} failed", args.to.display()))?;
+    eprintln!(
+        "backup written to {}; keep {} and {} with it",
+        args.to.display(),
+        config
+            .data_dir
+            .join(crate::crypto::MASTER_KEY_FILE)
+            .display(),
+        config.data_dir.join("files").display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite://./d/tollgate.db"),
+            Some(PathBuf::from("./d/tollgate.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///abs/t.db?mode=rwc"),
+            Some(PathBuf::from("/abs/t.db"))
+        );
+        assert_eq!(sqlite_path("sqlite:t.db"), Some(PathBuf::from("t.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x"), None);
+    }
+
+    #[test]
+    fn validation_errors_name_the_flag() {
+        let e = cli_error(
+            tollgate_core::DomainError::validation("maxDevices", "must be between 1 and 1000")
+                .into(),
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid --max-devices: must be between 1 and 1000"
+        );
+        assert_eq!(parse_duration("30d"), Ok(DurationType::Month));
+        assert!(parse_duration("2d").is_err());
+    }
+}

@@ -1,0 +1,538 @@
+//! Uploaded files, encrypted at rest.
+//!
+//! Layout: `<data_dir>/files/<app_id>/<file_id>.bin`. An upload is written to
+//! `.<file_id>.bin.tmp` in the same folder, fsynced, then renamed into place (and the folder
+//! fsynced), so a failed or aborted upload leaves no blob behind.
+//!
+//! Blob format: a 12-byte header — magic `TGFE`, format version `1`, the 7-byte random STREAM
+//! nonce prefix — then the plaintext in 64 KiB chunks, each sealed with AES-256-GCM in the
+//! STREAM construction (`EncryptorBE32`: 32-bit big-endian chunk counter plus a last-chunk flag in
+//! the nonce, so chunks cannot be reordered, dropped or the file truncated undetected). Every
+//! chunk is a full 64 KiB + 16-byte tag except the last, which holds 0..=64 KiB; the header is
+//! the associated data of every chunk.
+//!
+//! Keys: the key-encryption key is `master.derive("files")`; each file's key is
+//! HKDF-SHA256(KEK, info = `tollgate/file/v1` ‖ 0 ‖ app_id ‖ 0 ‖ file_id). Nothing secret is
+//! stored with the blob, and a blob copied under another app or id does not decrypt.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use aes_gcm::aead::stream::{DecryptorBE32, EncryptorBE32};
+use aes_gcm::aead::KeyInit;
+use aes_gcm::Aes256Gcm;
+use bytes::Bytes;
+use futures::Stream;
+use hkdf::Hkdf;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::crypto::MasterKey;
+use crate::state::AppState;
+
+/// Plaintext bytes per encrypted chunk.
+pub const CHUNK: usize = 64 * 1024;
+const TAG: usize = 16;
+const MAGIC: &[u8; 4] = b"TGFE";
+const VERSION: u8 = 1;
+const NONCE_PREFIX: usize = 7;
+pub const HEADER_LEN: usize = MAGIC.len() + 1 + NONCE_PREFIX;
+
+/// The plaintext of a stored file, chunk by chunk. A chunk that fails authentication ends the
+/// stream with an `InvalidData` error; its bytes are never yielded.
+pub type PlaintextStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// What an upload wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext, lowercase hex.
+    pub sha256: String,
+}
+
+/// Where blobs live and the key they are sealed under.
+#[derive(Clone)]
+pub struct FileVault {
+    root: PathBuf,
+    kek: [u8; 32],
+}
+
+impl std::fmt::Debug for FileVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileVault")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid_data(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.to_owned())
+}
+
+/// Ids become path components: only the characters our id generator produces are accepted.
+fn safe_id(id: &str) -> io::Result<&str> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(id)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a valid id",
+        ))
+    }
+}
+
+impl FileVault {
+    pub fn new(data_dir: &Path, master: &MasterKey) -> FileVault {
+        FileVault {
+            root: data_dir.join("files"),
+            kek: master.derive("files"),
+        }
+    }
+
+    pub fn from_state(state: &AppState) -> FileVault {
+        FileVault::new(&state.config.data_dir, &state.master)
+    }
+
+    /// `<data_dir>/files`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn app_dir(&self, app_id: &str) -> io::Result<PathBuf> {
+        Ok(self.root.join(safe_id(app_id)?))
+    }
+
+    /// Where a committed blob lives.
+    pub fn blob_path(&self, app_id: &str, file_id: &str) -> io::Result<PathBuf> {
+        Ok(self
+            .app_dir(app_id)?
+            .join(format!("{}.bin", safe_id(file_id)?)))
+    }
+
+    fn file_key(&self, app_id: &str, file_id: &str) -> aes_gcm::Key<Aes256Gcm> {
+        let hk = Hkdf::<Sha256>::new(None, &self.kek);
+        let mut info = Vec::with_capacity(32 + app_id.len() + file_id.len());
+        info.extend_from_slice(b"tollgate/file/v1\0");
+        info.extend_from_slice(app_id.as_bytes());
+        info.push(0);
+        info.extend_from_slice(file_id.as_bytes());
+        let mut key = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's output limit.
+        let _ = hk.expand(&info, &mut key);
+        key.into()
+    }
+
+    /// Start writing a new blob. Nothing is visible under the final name until
+    /// [`BlobWriter::finish`]; dropping the writer before that removes the temporary file.
+    pub async fn create(&self, app_id: &str, file_id: &str) -> io::Result<BlobWriter> {
+        let dir = self.app_dir(app_id)?;
+        let dest = self.blob_path(app_id, file_id)?;
+        let tmp = dir.join(format!(".{file_id}.bin.tmp"));
+        tokio::fs::create_dir_all(&dir).await?;
+        let mut opts = tokio::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut file = opts.open(&tmp).await?;
+        let mut writer_guard = TmpGuard(Some(tmp.clone()));
+        let mut header = [0u8; HEADER_LEN];
+        header[..4].copy_from_slice(MAGIC);
+        header[4] = VERSION;
+        tollgate_core::ids::fill_random(&mut header[5..]);
+        file.write_all(&header).await?;
+        let key = self.file_key(app_id, file_id);
+        let enc = EncryptorBE32::<Aes256Gcm>::from_aead(Aes256Gcm::new(&key), header[5..].into());
+        writer_guard.0 = None;
+        Ok(BlobWriter {
+            file: Some(file),
+            enc: Some(enc),
+            header,
+            pending: Vec::with_capacity(CHUNK + TAG),
+            hasher: Sha256::new(),
+            size: 0,
+            tmp,
+            dest,
+            committed: false,
+        })
+    }
+
+    /// Stream a blob's plaintext back. Errors: `NotFound` if there is no blob, `InvalidData` if
+    /// the header is not ours or a chunk fails authentication (tampering, wrong key, truncation).
+    pub async fn open_decrypted(&self, app_id: &str, file_id: &str) -> io::Result<PlaintextStream> {
+        let path = self.blob_path(app_id, file_id)?;
+        let mut file = tokio::fs::File::open(&path).await?;
+        let len = file.metadata().await?.len();
+        let mut header = [0u8; HEADER_LEN];
+        if len < (HEADER_LEN + TAG) as u64 {
+            return Err(invalid_data("encrypted file is truncated"));
+        }
+        file.read_exact(&mut header).await?;
+        if &header[..4] != MAGIC || header[4] != VERSION {
+            return Err(invalid_data("not a Tollgate encrypted file"));
+        }
+        let key = self.file_key(app_id, file_id);
+        let dec = DecryptorBE32::<Aes256Gcm>::from_aead(Aes256Gcm::new(&key), header[5..].into());
+        let state = ReadState {
+            file,
+            dec: Some(dec),
+            remaining: len - HEADER_LEN as u64,
+            header,
+        };
+        let stream = futures::stream::try_unfold(state, |mut st| async move {
+            let Some(mut dec) = st.dec.take() else {
+                return Ok(None);
+            };
+            let last = st.remaining <= (CHUNK + TAG) as u64;
+            // Non-last chunks are exactly CHUNK + TAG; the last is what remains (at most that).
+            let n = if last {
+                st.remaining as usize
+            } else {
+                CHUNK + TAG
+            };
+            if n < TAG {
+                return Err(invalid_data("encrypted file is truncated"));
+            }
+            let mut buf = vec![0u8; n];
+            st.file.read_exact(&mut buf).await?;
+            st.remaining -= n as u64;
+            let auth_failed = |_| invalid_data("encrypted file failed authentication");
+            if last {
+                dec.decrypt_last_in_place(&st.header, &mut buf)
+                    .map_err(auth_failed)?;
+            } else {
+                dec.decrypt_next_in_place(&st.header, &mut buf)
+                    .map_err(auth_failed)?;
+                st.dec = Some(dec);
+            }
+            Ok(Some((Bytes::from(buf), st)))
+        });
+        Ok(Box::pin(stream))
+    }
+
+    /// Remove a blob; a blob that is already gone is not an error.
+    pub async fn remove(&self, app_id: &str, file_id: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(self.blob_path(app_id, file_id)?).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Remove every blob of an app (after the app itself is deleted).
+    pub async fn remove_app(&self, app_id: &str) -> io::Result<()> {
+        match tokio::fs::remove_dir_all(self.app_dir(app_id)?).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Delete temporary files of uploads that died with the process (untouched for `older_than`,
+    /// so an upload in flight on another node sharing the folder is left alone). Returns how many.
+    pub fn sweep_temp(&self, older_than: Duration) -> io::Result<usize> {
+        let apps = match std::fs::read_dir(&self.root) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let cutoff = SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut removed = 0;
+        for app in apps.flatten() {
+            let Ok(entries) = std::fs::read_dir(app.path()) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let is_tmp = name
+                    .to_str()
+                    .is_some_and(|n| n.starts_with('.') && n.ends_with(".bin.tmp"));
+                let old = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t <= cutoff);
+                if is_tmp && old && std::fs::remove_file(e.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+struct ReadState {
+    file: tokio::fs::File,
+    dec: Option<DecryptorBE32<Aes256Gcm>>,
+    remaining: u64,
+    header: [u8; HEADER_LEN],
+}
+
+/// Removes a path on drop unless disarmed.
+struct TmpGuard(Option<PathBuf>);
+
+impl Drop for TmpGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// An upload in progress: plaintext in, sealed chunks out, SHA-256 and size counted on the way.
+pub struct BlobWriter {
+    file: Option<tokio::fs::File>,
+    enc: Option<EncryptorBE32<Aes256Gcm>>,
+    header: [u8; HEADER_LEN],
+    /// Plaintext not yet sealed; at most `CHUNK` bytes. A full chunk is sealed only once more
+    /// data arrives, so the last chunk is known when `finish` is called.
+    pending: Vec<u8>,
+    hasher: Sha256,
+    size: u64,
+    tmp: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl BlobWriter {
+    /// Plaintext bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub async fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        while !data.is_empty() {
+            if self.pending.len() == CHUNK {
+                self.seal_pending().await?;
+            }
+            let take = (CHUNK - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    async fn seal_pending(&mut self) -> io::Result<()> {
+        let enc = self
+            .enc
+            .as_mut()
+            .ok_or_else(|| io::Error::other("writer already finished"))?;
+        enc.encrypt_next_in_place(&self.header, &mut self.pending)
+            .map_err(|_| io::Error::other("file too large to encrypt"))?;
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("writer already finished"))?;
+        file.write_all(&self.pending).await?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Seal the last chunk, fsync, and move the blob under its final name.
+    pub async fn finish(mut self) -> io::Result<StoredBlob> {
+        let enc = self
+            .enc
+            .take()
+            .ok_or_else(|| io::Error::other("writer already finished"))?;
+        enc.encrypt_last_in_place(&self.header, &mut self.pending)
+            .map_err(|_| io::Error::other("file too large to encrypt"))?;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("writer already finished"))?;
+        file.write_all(&self.pending).await?;
+        file.flush().await?;
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&self.tmp, &self.dest).await?;
+        self.committed = true;
+        if let Err(e) = sync_dir(self.dest.parent()).await {
+            let _ = tokio::fs::remove_file(&self.dest).await;
+            return Err(e);
+        }
+        let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        Ok(StoredBlob {
+            size: self.size,
+            sha256,
+        })
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Make a rename durable: fsync the folder that holds the entry.
+async fn sync_dir(dir: Option<&Path>) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = dir {
+        let dir = dir.to_owned();
+        tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+            .await
+            .map_err(io::Error::other)??;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// File names: 1 to 255 characters after trimming, no `/`, `\` or control characters.
+pub fn validate_file_name(field: &str, name: &str) -> Result<String, tollgate_core::DomainError> {
+    let name = name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > 255 {
+        return Err(tollgate_core::DomainError::validation(
+            field,
+            "must be 1 to 255 characters",
+        ));
+    }
+    if name
+        .chars()
+        .any(|c| c == '/' || c == '\\' || c.is_control())
+    {
+        return Err(tollgate_core::DomainError::validation(
+            field,
+            "must not contain '/', '\\' or control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// `minLevel` as sent in a form: an integer of 0 or more.
+pub fn parse_min_level(field: &str, raw: &str) -> Result<i64, tollgate_core::DomainError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| {
+            tollgate_core::DomainError::validation(field, "must be an integer of 0 or more")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+
+    fn vault(dir: &Path) -> FileVault {
+        let master = crate::crypto::parse_master_key(&"11".repeat(32)).unwrap();
+        FileVault::new(dir, &master)
+    }
+
+    async fn read_all(v: &FileVault, app: &str, id: &str) -> io::Result<Vec<u8>> {
+        let chunks: Vec<Bytes> = v.open_decrypted(app, id).await?.try_collect().await?;
+        Ok(chunks.concat())
+    }
+
+    #[tokio::test]
+    async fn round_trips_at_chunk_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        for (i, len) in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK + 17]
+            .into_iter()
+            .enumerate()
+        {
+            let data: Vec<u8> = (0..len).map(|j| (j * 31 + i) as u8).collect();
+            let id = format!("file_{i}");
+            let mut w = v.create("app_x", &id).await.unwrap();
+            // odd write sizes so chunks straddle writes
+            for part in data.chunks(1000) {
+                w.write(part).await.unwrap();
+            }
+            let stored = w.finish().await.unwrap();
+            assert_eq!(stored.size, len as u64);
+            assert_eq!(stored.sha256, hex::encode(Sha256::digest(&data)));
+            assert_eq!(read_all(&v, "app_x", &id).await.unwrap(), data, "len {len}");
+            let on_disk = std::fs::metadata(v.blob_path("app_x", &id).unwrap())
+                .unwrap()
+                .len();
+            let chunks = if len == 0 { 1 } else { len.div_ceil(CHUNK) };
+            assert_eq!(on_disk, (HEADER_LEN + len + chunks * TAG) as u64);
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_place_truncation_and_dropped_writer_fail_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let data = vec![7u8; 2 * CHUNK + 5];
+        let mut w = v.create("app_x", "file_a").await.unwrap();
+        w.write(&data).await.unwrap();
+        w.finish().await.unwrap();
+        let path = v.blob_path("app_x", "file_a").unwrap();
+        // moved under another id: the key differs
+        std::fs::create_dir_all(dir.path().join("files/app_y")).unwrap();
+        std::fs::copy(&path, v.blob_path("app_y", "file_a").unwrap()).unwrap();
+        assert_eq!(
+            read_all(&v, "app_y", "file_a").await.unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        // truncated at a chunk boundary: the last-chunk flag is missing
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..HEADER_LEN + CHUNK + TAG]).unwrap();
+        assert_eq!(
+            read_all(&v, "app_x", "file_a").await.unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        // other master key
+        let other = FileVault::new(
+            dir.path(),
+            &crate::crypto::parse_master_key(&"22".repeat(32)).unwrap(),
+        );
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(read_all(&v, "app_x", "file_a").await.is_ok());
+        assert!(read_all(&other, "app_x", "file_a").await.is_err());
+        // an unfinished writer leaves nothing
+        let mut w = v.create("app_x", "file_b").await.unwrap();
+        w.write(&data).await.unwrap();
+        drop(w);
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("files/app_x"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("file_a.bin")]);
+        assert!(v.blob_path("app_x", "../x").is_err());
+    }
+
+    #[test]
+    fn sweep_removes_only_old_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let app = dir.path().join("files/app_x");
+        std::fs::create_dir_all(&app).unwrap();
+        std::fs::write(app.join(".file_a.bin.tmp"), b"x").unwrap();
+        std::fs::write(app.join("file_b.bin"), b"x").unwrap();
+        assert_eq!(v.sweep_temp(Duration::from_secs(3600)).unwrap(), 0);
+        assert_eq!(v.sweep_temp(Duration::ZERO).unwrap(), 1);
+        assert!(app.join("file_b.bin").exists());
+    }
+
+    #[test]
+    fn names_and_levels() {
+        assert_eq!(
+            validate_file_name("name", " module.exe ").unwrap(),
+            "module.exe"
+        );
+        for bad in ["", "  ", "a/b", "a\\b", "a\nb", &"x".repeat(256)] {
+            assert!(validate_file_name("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_file_name("name", &"é".repeat(255)).is_ok());
+        assert_eq!(parse_min_level("minLevel", " 3 ").unwrap(), 3);
+        for bad in ["-1", "x", "", "1.5"] {
+            assert!(parse_min_level("minLevel", bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Licenses, scoped by app.
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite};
+use tollgate_core::model::{Creator, License, LicenseStatus};
+use tollgate_store::{LicenseFilter, LicenseStore, Page, PageRequest, StoreError, StoreResult};
+
+use crate::error::db_err;
+use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, parsed, to_json};
+use crate::row::{ts, ts_opt};
+use crate::SqliteStore;
+
+/// Rows per multi-row INSERT: 500 rows x 17 columns = 8,500 variables, well under SQLite's
+/// limit of 32,766, and few enough statements that a million keys insert in seconds.
+const INSERT_CHUNK: usize = 500;
+
+fn creator(row: &SqliteRow) -> StoreResult<Creator> {
+    let kind: String = col(row, "created_by_kind")?;
+    let id: String = col(row, "created_by")?;
+    match kind.as_str() {
+        "seller" => Ok(Creator::Seller(id)),
+        "reseller" => Ok(Creator::Reseller(id)),
+        _ => Err(StoreError::Other(
+            "unexpected value in column created_by_kind".into(),
+        )),
+    }
+}
+
+fn creator_kind(c: &Creator) -> &'static str {
+    match c {
+        Creator::Seller(_) => "seller",
+        Creator::Reseller(_) => "reseller",
+    }
+}
+
+fn license(row: &SqliteRow) -> StoreResult<License> {
+    Ok(License {
+        id: col(row, "id")?,
+        app_id: col(row, "app_id")?,
+        key: col(row, "key")?,
+        status: parsed(row, "status")?,
+        level: col(row, "level")?,
+        duration: parsed(row, "duration")?,
+        max_devices: col(row, "max_devices")?,
+        note: col(row, "note")?,
+        prefix: col(row, "prefix")?,
+        created_by: creator(row)?,
+        created_at: ts(row, "created_at")?,
+        activated_at: ts_opt(row, "activated_at")?,
+        expires_at: ts_opt(row, "expires_at")?,
+        user_id: col(row, "user_id")?,
+        devices: json(row, "devices")?,
+        ban_reason: col(row, "ban_reason")?,
+    })
+}
+
+/// `WHERE ...` of a license listing; the same for the page and its total.
+fn push_filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, app_id: &'a str, filter: &'a LicenseFilter) {
+    qb.push(" WHERE app_id = ").push_bind(app_id);
+    if let Some(status) = filter.status {
+        qb.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(creator) = &filter.created_by {
+        qb.push(" AND created_by = ").push_bind(creator.as_str());
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        // LIKE is case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE).
+        let pattern = like_escaped(search);
+        qb.push(" AND (key LIKE '%' || ")
+            .push_bind(pattern.clone())
+            .push(" || '%' ESCAPE '\\' OR note LIKE '%' || ")
+            .push_bind(pattern)
+            .push(" || '%' ESCAPE '\\')");
+    }
+}
+
+#[async_trait]
+impl LicenseStore for SqliteStore {
+    async fn insert_licenses(&self, licenses: &[License]) -> StoreResult<()> {
+        // All or none: one IMMEDIATE transaction (takes the write lock up front, so it waits
+        // for other writers under busy_timeout instead of failing half way).
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        for chunk in licenses.chunks(INSERT_CHUNK) {
+            let devices: Vec<String> = chunk
+                .iter()
+                .map(|l| to_json(&l.devices))
+                .collect::<StoreResult<_>>()?;
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO licenses
+                    (id, app_id, key, status, level, duration, max_devices, note, prefix,
+                     created_by_kind, created_by, created_at, activated_at, expires_at,
+                     user_id, devices, ban_reason) ",
+            );
+            qb.push_values(chunk.iter().zip(devices), |mut row, (l, devices)| {
+                row.push_bind(&l.id)
+                    .push_bind(&l.app_id)
+                    .push_bind(&l.key)
+                    .push_bind(l.status.as_str())
+                    .push_bind(l.level)
+                    .push_bind(l.duration.as_str())
+                    .push_bind(l.max_devices)
+                    .push_bind(&l.note)
+                    .push_bind(&l.prefix)
+                    .push_bind(creator_kind(&l.created_by))
+                    .push_bind(l.created_by.id())
+                    .push_bind(ms(&l.created_at))
+                    .push_bind(ms_opt(&l.activated_at))
+                    .push_bind(ms_opt(&l.expires_at))
+                    .push_bind(&l.user_id)
+                    .push_bind(devices)
+                    .push_bind(&l.ban_reason);
+            });
+            qb.build().execute(&self.pool).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_licenses(
+        &self,
+        app_id: &str,
+        filter: &LicenseFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<License>> {
+        let mut total = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM licenses");
+        push_filter(&mut total, app_id, filter);
+        let total: i64 = total
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+
+        let (limit, offset) = limit_offset(page);
+        let mut items = QueryBuilder::<Sqlite>::new("SELECT * FROM licenses");
+        push_filter(&mut items, app_id, filter);
+        items
+            .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let items = items
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(license)
+            .collect::<StoreResult<_>>()?;
+
+        Ok(Page {
+            items,
+            total: count(total),
+        })
+    }
+
+    async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {
+        sqlx::query("SELECT * FROM licenses WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(license_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(license)
+            .transpose()
+    }
+
+    async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>> {
+        sqlx::query("SELECT * FROM licenses WHERE app_id = $1 AND key = $2")
+            .bind(app_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(license)
+            .transpose()
+    }
+
+    async fn set_license_status(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        status: LicenseStatus,
+        ban_reason: Option<&str>,
+    ) -> StoreResult<Option<License>> {
+        let ban_reason = if status == LicenseStatus::Banned {
+            ban_reason
+        } else {
+            None
+        };
+        sqlx::query(
+            "UPDATE licenses SET status = $1, ban_reason = $2
+             WHERE app_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(status.as_str())
+        .bind(ban_reason)
+        .bind(app_id)
+        .bind(license_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(license)
+        .transpose()
+    }
+
+    async fn reset_license_devices(
+        &self,
+        app_id: &str,
+        license_id: &str,
+    ) -> StoreResult<Option<License>> {
+        sqlx::query(
+            "UPDATE licenses SET devices = '[]'
+             WHERE app_id = $1 AND id = $2
+             RETURNING *",
+        )
+        .bind(app_id)
+        .bind(license_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(license)
+        .transpose()
+    }
+
+    async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM licenses WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(license_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

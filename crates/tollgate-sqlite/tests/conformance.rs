@@ -1,0 +1,208 @@
+//! The backend-generic conformance suite on SQLite, plus what only SQLite has: the file, its
+//! pragmas, migrations and online backup.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use sqlx::{Connection, SqliteConnection};
+use tempfile::TempDir;
+use tollgate_sqlite::SqliteStore;
+use tollgate_store::conformance::{self, license, page, seller, seller_with_app};
+use tollgate_store::{AppStore, LicenseFilter, LicenseStore, SellerStore, Store, StoreError};
+
+fn url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+async fn open(path: &Path) -> SqliteStore {
+    SqliteStore::open(&url(path), 8).await.unwrap()
+}
+
+/// A plain connection beside the store's pool, to look at the file from outside.
+async fn raw(path: &Path) -> SqliteConnection {
+    SqliteConnection::connect(&url(path)).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite() {
+    let dir = TempDir::new().unwrap();
+    let n = AtomicUsize::new(0);
+    // A fresh database file per area.
+    conformance::run_all(|| {
+        let path = dir
+            .path()
+            .join(format!("area-{}.db", n.fetch_add(1, Ordering::Relaxed)));
+        async move { open(&path).await }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn backend_is_sqlite() {
+    let dir = TempDir::new().unwrap();
+    let store = open(&dir.path().join("t.db")).await;
+    assert_eq!(store.backend(), "sqlite");
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn wal_and_foreign_keys_are_on() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("t.db");
+    let store = open(&path).await;
+
+    // WAL is recorded in the file itself, so a connection from outside sees it.
+    let mut conn = raw(&path).await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert!(dir.path().join("t.db-wal").exists());
+
+    // Foreign keys are per connection: check them through the store's own connections.
+    for _ in 0..3 {
+        let orphan = license("app_missing", "K-1");
+        match store.insert_licenses(&[orphan]).await {
+            Err(StoreError::Other(msg)) => assert!(msg.contains("FOREIGN KEY"), "{msg}"),
+            other => panic!("expected a foreign key error, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn creates_parent_directories_and_accepts_both_url_forms() {
+    let dir = TempDir::new().unwrap();
+    let nested = dir.path().join("a/b/c/tollgate.db");
+    let store = SqliteStore::open(&format!("sqlite://{}", nested.display()), 2)
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert!(nested.exists());
+
+    let short = dir.path().join("d/e/short.db");
+    let store = SqliteStore::open(&format!("sqlite:{}", short.display()), 2)
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert!(short.exists());
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_migrating_again_is_harmless() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("t.db");
+    let store = open(&path).await;
+    let (owner, app) = seller_with_app(&store).await;
+    store
+        .insert_licenses(&[license(&app.id, "KEEP-1")])
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    store.close().await;
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+
+    let again = open(&path).await;
+    again.migrate().await.unwrap();
+    assert_eq!(again.seller_by_id(&owner.id).await.unwrap(), Some(owner));
+    assert!(again
+        .license_by_key(&app.id, "KEEP-1")
+        .await
+        .unwrap()
+        .is_some());
+
+    // Exactly one migration recorded per file, however often it ran.
+    let mut conn = raw(&path).await;
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+        .unwrap()
+        .count();
+    assert_eq!(applied as usize, files);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_under_concurrent_writes_is_consistent() {
+    const BATCH: usize = 50;
+    let dir = TempDir::new().unwrap();
+    let store = Arc::new(open(&dir.path().join("live.db")).await);
+    let (_, app) = seller_with_app(store.as_ref()).await;
+
+    // A writer inserting batches of licenses, each batch one transaction.
+    let writer = {
+        let (store, app_id) = (store.clone(), app.id.clone());
+        tokio::spawn(async move {
+            for b in 0..40 {
+                let batch: Vec<_> = (0..BATCH)
+                    .map(|i| license(&app_id, &format!("B{b:03}-{i:03}")))
+                    .collect();
+                store.insert_licenses(&batch).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+
+    let mut backups: Vec<PathBuf> = Vec::new();
+    for i in 0..4 {
+        let target = dir.path().join(format!("backup-{i}.db"));
+        store.backup_to(&target).await.unwrap();
+        backups.push(target);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    writer.await.unwrap();
+
+    let all = LicenseFilter::default();
+    let live_total = store
+        .list_licenses(&app.id, &all, page(1, 1))
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(live_total, (40 * BATCH) as u64);
+    for path in &backups {
+        let copy = open(path).await;
+        let total = copy
+            .list_licenses(&app.id, &all, page(1, 1))
+            .await
+            .unwrap()
+            .total;
+        // A snapshot: whole batches only, never part of one.
+        assert_eq!(total % BATCH as u64, 0, "{}", path.display());
+        assert!(total <= live_total);
+        let listed = copy.list_apps(&app.owner_id).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].1.licenses, total);
+        let mut conn = raw(path).await;
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+
+    // The target must not exist: a backup never overwrites.
+    match store.backup_to(&backups[0]).await {
+        Err(StoreError::Other(msg)) => assert!(msg.contains("already exists"), "{msg}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_conflict_names_the_constraint_and_not_the_value() {
+    let dir = TempDir::new().unwrap();
+    let store = open(&dir.path().join("t.db")).await;
+    let a = seller();
+    store.create_seller(&a).await.unwrap();
+    let mut b = seller();
+    b.email = a.email.clone();
+    let err = store.create_seller(&b).await.unwrap_err();
+    let text = err.to_string();
+    assert_eq!(text, "conflict on sellers_email_key");
+    assert!(!text.contains(&a.email));
+}
