@@ -25,10 +25,7 @@ fn app(row: &SqliteRow) -> StoreResult<App> {
 }
 
 fn app_with_counts(row: &SqliteRow) -> StoreResult<(App, AppCounts)> {
-    let counts = AppCounts {
-        users: count(col(row, "user_count")?),
-        licenses: count(col(row, "license_count")?),
-    };
+    let counts = AppCounts { users: count(col(row, "user_count")?), licenses: count(col(row, "license_count")?) };
     Ok((app(row)?, counts))
 }
 

@@ -13,22 +13,10 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("apps.api_key", constraint::APP_API_KEY),
     ("apps.ws_key", constraint::APP_WS_KEY),
     ("licenses.app_id, licenses.key", constraint::LICENSE_APP_KEY),
-    (
-        "app_users.app_id, app_users.username_norm",
-        constraint::USER_APP_USERNAME,
-    ),
-    (
-        "app_variables.app_id, app_variables.key",
-        constraint::VARIABLE_APP_KEY,
-    ),
-    (
-        "blacklist.app_id, blacklist.kind, blacklist.value",
-        constraint::BLACKLIST_APP_KIND_VALUE,
-    ),
-    (
-        "resellers.app_id, resellers.username_norm",
-        constraint::RESELLER_APP_USERNAME,
-    ),
+    ("app_users.app_id, app_users.username_norm", constraint::USER_APP_USERNAME),
+    ("app_variables.app_id, app_variables.key", constraint::VARIABLE_APP_KEY),
+    ("blacklist.app_id, blacklist.kind, blacklist.value", constraint::BLACKLIST_APP_KIND_VALUE),
+    ("resellers.app_id, resellers.username_norm", constraint::RESELLER_APP_USERNAME),
     ("sessions.token", constraint::SESSION_TOKEN),
 ];
 
@@ -46,27 +34,22 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::Database(d) => {
             if d.kind() == ErrorKind::UniqueViolation {
-                let columns = d
-                    .message()
-                    .strip_prefix("UNIQUE constraint failed: ")
-                    .unwrap_or_default();
+                let columns = d.message().strip_prefix("UNIQUE constraint failed: ").unwrap_or_default();
                 if let Some((_, name)) = UNIQUE_CONSTRAINTS.iter().find(|(c, _)| *c == columns) {
-                    return StoreError::Conflict {
-                        constraint: (*name).to_owned(),
-                    };
+                    return StoreError::Conflict { constraint: (*name).to_owned() };
                 }
             }
             let code = d.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
             match code & 0xff {
-                SQLITE_BUSY | SQLITE_LOCKED | SQLITE_NOMEM | SQLITE_IOERR | SQLITE_FULL
-                | SQLITE_CANTOPEN => StoreError::Unavailable(d.message().to_owned()),
+                SQLITE_BUSY | SQLITE_LOCKED | SQLITE_NOMEM | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN => {
+                    StoreError::Unavailable(d.message().to_owned())
+                }
                 _ => StoreError::Other(d.message().to_owned()),
             }
         }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
         other => StoreError::Other(other.to_string()),
     }
 }

@@ -24,9 +24,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tollgate_store::{Store, StoreError, StoreResult};
 
 use error::db_err;
@@ -80,27 +78,11 @@ impl SqliteStore {
     pub async fn backup_to(&self, path: &Path) -> StoreResult<()> {
         match tokio::fs::try_exists(path).await {
             Ok(false) => {}
-            Ok(true) => {
-                return Err(StoreError::Other(format!(
-                    "backup target {} already exists",
-                    path.display()
-                )))
-            }
-            Err(e) => {
-                return Err(StoreError::Other(format!(
-                    "cannot check backup target {}: {e}",
-                    path.display()
-                )))
-            }
+            Ok(true) => return Err(StoreError::Other(format!("backup target {} already exists", path.display()))),
+            Err(e) => return Err(StoreError::Other(format!("cannot check backup target {}: {e}", path.display()))),
         }
-        let target = path
-            .to_str()
-            .ok_or_else(|| StoreError::Other("backup path is not valid UTF-8".into()))?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(target)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let target = path.to_str().ok_or_else(|| StoreError::Other("backup path is not valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await.map_err(db_err)?;
         Ok(())
     }
 
@@ -122,10 +104,7 @@ fn create_parent_dir(file: &Path) -> StoreResult<()> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
         Ok(())
     }
 

@@ -21,9 +21,7 @@ fn creator(row: &SqliteRow) -> StoreResult<Creator> {
     match kind.as_str() {
         "seller" => Ok(Creator::Seller(id)),
         "reseller" => Ok(Creator::Reseller(id)),
-        _ => Err(StoreError::Other(
-            "unexpected value in column created_by_kind".into(),
-        )),
+        _ => Err(StoreError::Other("unexpected value in column created_by_kind".into())),
     }
 }
 
@@ -80,16 +78,9 @@ impl LicenseStore for SqliteStore {
     async fn insert_licenses(&self, licenses: &[License]) -> StoreResult<()> {
         // All or none: one IMMEDIATE transaction (takes the write lock up front, so it waits
         // for other writers under busy_timeout instead of failing half way).
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         for chunk in licenses.chunks(INSERT_CHUNK) {
-            let devices: Vec<String> = chunk
-                .iter()
-                .map(|l| to_json(&l.devices))
-                .collect::<StoreResult<_>>()?;
+            let devices: Vec<String> = chunk.iter().map(|l| to_json(&l.devices)).collect::<StoreResult<_>>()?;
             let mut qb = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO licenses
                     (id, app_id, key, status, level, duration, max_devices, note, prefix,
@@ -115,7 +106,7 @@ impl LicenseStore for SqliteStore {
                     .push_bind(devices)
                     .push_bind(&l.ban_reason);
             });
-            qb.build().execute(&self.pool).await.map_err(db_err)?;
+            qb.build().execute(&mut *tx).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)
     }
@@ -128,20 +119,12 @@ impl LicenseStore for SqliteStore {
     ) -> StoreResult<Page<License>> {
         let mut total = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM licenses");
         push_filter(&mut total, app_id, filter);
-        let total: i64 = total
-            .build_query_scalar()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let total: i64 = total.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?;
 
         let (limit, offset) = limit_offset(page);
         let mut items = QueryBuilder::<Sqlite>::new("SELECT * FROM licenses");
         push_filter(&mut items, app_id, filter);
-        items
-            .push(" ORDER BY created_at DESC, id DESC LIMIT ")
-            .push_bind(limit)
-            .push(" OFFSET ")
-            .push_bind(offset);
+        items.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
         let items = items
             .build()
             .fetch_all(&self.pool)
@@ -151,10 +134,7 @@ impl LicenseStore for SqliteStore {
             .map(license)
             .collect::<StoreResult<_>>()?;
 
-        Ok(Page {
-            items,
-            total: count(total),
-        })
+        Ok(Page { items, total: count(total) })
     }
 
     async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {
@@ -188,11 +168,7 @@ impl LicenseStore for SqliteStore {
         status: LicenseStatus,
         ban_reason: Option<&str>,
     ) -> StoreResult<Option<License>> {
-        let ban_reason = if status == LicenseStatus::Banned {
-            ban_reason
-        } else {
-            None
-        };
+        let ban_reason = if status == LicenseStatus::Banned { ban_reason } else { None };
         sqlx::query(
             "UPDATE licenses SET status = $1, ban_reason = $2
              WHERE app_id = $3 AND id = $4
@@ -210,11 +186,7 @@ impl LicenseStore for SqliteStore {
         .transpose()
     }
 
-    async fn reset_license_devices(
-        &self,
-        app_id: &str,
-        license_id: &str,
-    ) -> StoreResult<Option<License>> {
+    async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {
         sqlx::query(
             "UPDATE licenses SET devices = '[]'
              WHERE app_id = $1 AND id = $2

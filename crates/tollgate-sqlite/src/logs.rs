@@ -77,10 +77,7 @@ impl LogStore for SqliteStore {
         .iter()
         .map(log_entry)
         .collect::<StoreResult<_>>()?;
-        Ok(Page {
-            items,
-            total: count(total),
-        })
+        Ok(Page { items, total: count(total) })
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
@@ -102,11 +99,7 @@ impl LogStore for SqliteStore {
         Ok(())
     }
 
-    async fn list_audit(
-        &self,
-        seller_id: &str,
-        page: PageRequest,
-    ) -> StoreResult<Page<AuditEntry>> {
+    async fn list_audit(&self, seller_id: &str, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE seller_id = $1")
             .bind(seller_id)
             .fetch_one(&self.pool)
@@ -127,9 +120,6 @@ impl LogStore for SqliteStore {
         .iter()
         .map(audit_entry)
         .collect::<StoreResult<_>>()?;
-        Ok(Page {
-            items,
-            total: count(total),
-        })
+        Ok(Page { items, total: count(total) })
     }
 }

@@ -64,11 +64,7 @@ impl ResellerStore for SqliteStore {
             .transpose()
     }
 
-    async fn reseller_by_username(
-        &self,
-        app_id: &str,
-        username: &str,
-    ) -> StoreResult<Option<Reseller>> {
+    async fn reseller_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<Reseller>> {
         sqlx::query("SELECT * FROM resellers WHERE app_id = $1 AND username_norm = $2")
             .bind(app_id)
             .bind(norm(username))
@@ -80,12 +76,7 @@ impl ResellerStore for SqliteStore {
             .transpose()
     }
 
-    async fn update_reseller(
-        &self,
-        app_id: &str,
-        id: &str,
-        patch: &ResellerPatch,
-    ) -> StoreResult<Option<Reseller>> {
+    async fn update_reseller(&self, app_id: &str, id: &str, patch: &ResellerPatch) -> StoreResult<Option<Reseller>> {
         sqlx::query(
             "UPDATE resellers
              SET password_hash = COALESCE($1, password_hash),

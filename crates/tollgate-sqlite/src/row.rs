@@ -37,14 +37,12 @@ pub(crate) fn ts_opt(row: &SqliteRow, name: &str) -> StoreResult<Option<Timestam
 /// An enum stored as its `as_str()` name.
 pub(crate) fn parsed<T: FromStr>(row: &SqliteRow, name: &str) -> StoreResult<T> {
     let text: String = col(row, name)?;
-    text.parse()
-        .map_err(|_| StoreError::Other(format!("unexpected value in column {name}")))
+    text.parse().map_err(|_| StoreError::Other(format!("unexpected value in column {name}")))
 }
 
 pub(crate) fn json<T: DeserializeOwned>(row: &SqliteRow, name: &str) -> StoreResult<T> {
     let text: String = col(row, name)?;
-    serde_json::from_str(&text)
-        .map_err(|e| StoreError::Other(format!("invalid JSON in column {name}: {e}")))
+    serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("invalid JSON in column {name}: {e}")))
 }
 
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
@@ -71,10 +69,7 @@ pub(crate) fn like_escaped(search: &str) -> String {
 
 /// `LIMIT` and `OFFSET` as SQLite integers.
 pub(crate) fn limit_offset(page: PageRequest) -> (i64, i64) {
-    (
-        i64::from(page.limit),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
-    )
+    (i64::from(page.limit), i64::try_from(page.offset()).unwrap_or(i64::MAX))
 }
 
 pub(crate) fn count(n: i64) -> u64 {

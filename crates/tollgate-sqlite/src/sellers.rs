@@ -79,11 +79,7 @@ impl SellerStore for SqliteStore {
         Ok(())
     }
 
-    async fn consume_refresh_token(
-        &self,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> StoreResult<Option<String>> {
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>> {
         // One conditional statement: of any number of concurrent callers, exactly one sees
         // `used_at IS NULL` and gets the row back.
         sqlx::query_scalar(

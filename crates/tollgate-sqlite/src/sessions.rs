@@ -27,10 +27,7 @@ fn session(row: &SqliteRow) -> StoreResult<Session> {
 }
 
 fn session_view(row: &SqliteRow) -> StoreResult<SessionView> {
-    Ok(SessionView {
-        session: session(row)?,
-        username: col(row, "username")?,
-    })
+    Ok(SessionView { session: session(row)?, username: col(row, "username")? })
 }
 
 #[async_trait]
@@ -72,11 +69,7 @@ impl SessionStore for SqliteStore {
             .transpose()
     }
 
-    async fn list_live_sessions(
-        &self,
-        app_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<Vec<SessionView>> {
+    async fn list_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<Vec<SessionView>> {
         sqlx::query(
             "SELECT s.*, u.username AS username
              FROM sessions s
@@ -95,14 +88,12 @@ impl SessionStore for SqliteStore {
     }
 
     async fn count_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sessions WHERE app_id = $1 AND expires_at > $2",
-        )
-        .bind(app_id)
-        .bind(ms(&now))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE app_id = $1 AND expires_at > $2")
+            .bind(app_id)
+            .bind(ms(&now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(count(n))
     }
 

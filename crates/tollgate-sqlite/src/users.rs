@@ -5,9 +5,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
 use tollgate_core::model::{User, UserStatus, UserVariable};
 use tollgate_core::time::Timestamp;
-use tollgate_store::{
-    Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore,
-};
+use tollgate_store::{Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore};
 
 use crate::error::db_err;
 use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, norm, parsed};
@@ -90,41 +88,19 @@ impl UserStore for SqliteStore {
         Ok(())
     }
 
-    async fn list_users(
-        &self,
-        app_id: &str,
-        filter: &UserFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<User>> {
+    async fn list_users(&self, app_id: &str, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
         let mut total = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM app_users");
         push_filter(&mut total, app_id, filter);
-        let total: i64 = total
-            .build_query_scalar()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let total: i64 = total.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?;
 
         let (limit, offset) = limit_offset(page);
         let mut items = QueryBuilder::<Sqlite>::new("SELECT * FROM app_users");
         push_filter(&mut items, app_id, filter);
-        items
-            .push(" ORDER BY created_at DESC, id DESC LIMIT ")
-            .push_bind(limit)
-            .push(" OFFSET ")
-            .push_bind(offset);
-        let items = items
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(user)
-            .collect::<StoreResult<_>>()?;
+        items.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+        let items =
+            items.build().fetch_all(&self.pool).await.map_err(db_err)?.iter().map(user).collect::<StoreResult<_>>()?;
 
-        Ok(Page {
-            items,
-            total: count(total),
-        })
+        Ok(Page { items, total: count(total) })
     }
 
     async fn get_user(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>> {
@@ -152,12 +128,7 @@ impl UserStore for SqliteStore {
             .transpose()
     }
 
-    async fn update_user(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        patch: &UserPatch,
-    ) -> StoreResult<Option<User>> {
+    async fn update_user(&self, app_id: &str, user_id: &str, patch: &UserPatch) -> StoreResult<Option<User>> {
         // `email` is `Option<Option<_>>`: $3 says whether to write it, $4 is the new value.
         sqlx::query(
             "UPDATE app_users
@@ -188,11 +159,7 @@ impl UserStore for SqliteStore {
         status: UserStatus,
         reason: Option<&str>,
     ) -> StoreResult<Option<User>> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let updated = sqlx::query(
             "UPDATE app_users SET status = $1, ban_reason = $2
              WHERE app_id = $3 AND id = $4
@@ -238,16 +205,8 @@ impl UserStore for SqliteStore {
         .transpose()
     }
 
-    async fn extend_user(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        days: i64,
-        now: Timestamp,
-    ) -> StoreResult<Option<User>> {
-        let add = days
-            .checked_mul(DAY_MS)
-            .ok_or_else(|| StoreError::Other("extension out of range".into()))?;
+    async fn extend_user(&self, app_id: &str, user_id: &str, days: i64, now: Timestamp) -> StoreResult<Option<User>> {
+        let add = days.checked_mul(DAY_MS).ok_or_else(|| StoreError::Other("extension out of range".into()))?;
         // One statement, so two concurrent extensions both count.
         sqlx::query(
             "UPDATE app_users
@@ -304,12 +263,7 @@ impl UserStore for SqliteStore {
         Ok(())
     }
 
-    async fn get_user_variable(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        key: &str,
-    ) -> StoreResult<Option<UserVariable>> {
+    async fn get_user_variable(&self, app_id: &str, user_id: &str, key: &str) -> StoreResult<Option<UserVariable>> {
         sqlx::query("SELECT * FROM user_variables WHERE app_id = $1 AND user_id = $2 AND key = $3")
             .bind(app_id)
             .bind(user_id)
@@ -322,11 +276,7 @@ impl UserStore for SqliteStore {
             .transpose()
     }
 
-    async fn list_user_variables(
-        &self,
-        app_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Vec<UserVariable>> {
+    async fn list_user_variables(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<UserVariable>> {
         sqlx::query("SELECT * FROM user_variables WHERE app_id = $1 AND user_id = $2 ORDER BY key")
             .bind(app_id)
             .bind(user_id)
@@ -338,21 +288,14 @@ impl UserStore for SqliteStore {
             .collect()
     }
 
-    async fn delete_user_variable(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        key: &str,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM user_variables WHERE app_id = $1 AND user_id = $2 AND key = $3",
-        )
-        .bind(app_id)
-        .bind(user_id)
-        .bind(key)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
+    async fn delete_user_variable(&self, app_id: &str, user_id: &str, key: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM user_variables WHERE app_id = $1 AND user_id = $2 AND key = $3")
+            .bind(app_id)
+            .bind(user_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -64,12 +64,7 @@ impl WebhookStore for SqliteStore {
             .transpose()
     }
 
-    async fn update_webhook(
-        &self,
-        app_id: &str,
-        id: &str,
-        patch: &WebhookPatch,
-    ) -> StoreResult<Option<Webhook>> {
+    async fn update_webhook(&self, app_id: &str, id: &str, patch: &WebhookPatch) -> StoreResult<Option<Webhook>> {
         let events = patch.events.as_ref().map(to_json).transpose()?;
         sqlx::query(
             "UPDATE webhooks

@@ -30,9 +30,7 @@ async fn conformance_suite() {
     let n = AtomicUsize::new(0);
     // A fresh database file per area.
     conformance::run_all(|| {
-        let path = dir
-            .path()
-            .join(format!("area-{}.db", n.fetch_add(1, Ordering::Relaxed)));
+        let path = dir.path().join(format!("area-{}.db", n.fetch_add(1, Ordering::Relaxed)));
         async move { open(&path).await }
     })
     .await;
@@ -54,10 +52,7 @@ async fn wal_and_foreign_keys_are_on() {
 
     // WAL is recorded in the file itself, so a connection from outside sees it.
     let mut conn = raw(&path).await;
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
     assert_eq!(mode, "wal");
     assert!(dir.path().join("t.db-wal").exists());
 
@@ -75,16 +70,12 @@ async fn wal_and_foreign_keys_are_on() {
 async fn creates_parent_directories_and_accepts_both_url_forms() {
     let dir = TempDir::new().unwrap();
     let nested = dir.path().join("a/b/c/tollgate.db");
-    let store = SqliteStore::open(&format!("sqlite://{}", nested.display()), 2)
-        .await
-        .unwrap();
+    let store = SqliteStore::open(&format!("sqlite://{}", nested.display()), 2).await.unwrap();
     store.ping().await.unwrap();
     assert!(nested.exists());
 
     let short = dir.path().join("d/e/short.db");
-    let store = SqliteStore::open(&format!("sqlite:{}", short.display()), 2)
-        .await
-        .unwrap();
+    let store = SqliteStore::open(&format!("sqlite:{}", short.display()), 2).await.unwrap();
     store.ping().await.unwrap();
     assert!(short.exists());
 }
@@ -95,36 +86,21 @@ async fn reopening_keeps_data_and_migrating_again_is_harmless() {
     let path = dir.path().join("t.db");
     let store = open(&path).await;
     let (owner, app) = seller_with_app(&store).await;
-    store
-        .insert_licenses(&[license(&app.id, "KEEP-1")])
-        .await
-        .unwrap();
+    store.insert_licenses(&[license(&app.id, "KEEP-1")]).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     store.close().await;
-    assert!(matches!(
-        store.ping().await,
-        Err(StoreError::Unavailable(_))
-    ));
+    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
 
     let again = open(&path).await;
     again.migrate().await.unwrap();
     assert_eq!(again.seller_by_id(&owner.id).await.unwrap(), Some(owner));
-    assert!(again
-        .license_by_key(&app.id, "KEEP-1")
-        .await
-        .unwrap()
-        .is_some());
+    assert!(again.license_by_key(&app.id, "KEEP-1").await.unwrap().is_some());
 
     // Exactly one migration recorded per file, however often it ran.
     let mut conn = raw(&path).await;
-    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
-        .unwrap()
-        .count();
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
+    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")).unwrap().count();
     assert_eq!(applied as usize, files);
 }
 
@@ -140,9 +116,7 @@ async fn backup_under_concurrent_writes_is_consistent() {
         let (store, app_id) = (store.clone(), app.id.clone());
         tokio::spawn(async move {
             for b in 0..40 {
-                let batch: Vec<_> = (0..BATCH)
-                    .map(|i| license(&app_id, &format!("B{b:03}-{i:03}")))
-                    .collect();
+                let batch: Vec<_> = (0..BATCH).map(|i| license(&app_id, &format!("B{b:03}-{i:03}"))).collect();
                 store.insert_licenses(&batch).await.unwrap();
                 tokio::task::yield_now().await;
             }
@@ -159,19 +133,11 @@ async fn backup_under_concurrent_writes_is_consistent() {
     writer.await.unwrap();
 
     let all = LicenseFilter::default();
-    let live_total = store
-        .list_licenses(&app.id, &all, page(1, 1))
-        .await
-        .unwrap()
-        .total;
+    let live_total = store.list_licenses(&app.id, &all, page(1, 1)).await.unwrap().total;
     assert_eq!(live_total, (40 * BATCH) as u64);
     for path in &backups {
         let copy = open(path).await;
-        let total = copy
-            .list_licenses(&app.id, &all, page(1, 1))
-            .await
-            .unwrap()
-            .total;
+        let total = copy.list_licenses(&app.id, &all, page(1, 1)).await.unwrap().total;
         // A snapshot: whole batches only, never part of one.
         assert_eq!(total % BATCH as u64, 0, "{}", path.display());
         assert!(total <= live_total);
@@ -179,10 +145,7 @@ async fn backup_under_concurrent_writes_is_consistent() {
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].1.licenses, total);
         let mut conn = raw(path).await;
-        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut conn).await.unwrap();
         assert_eq!(check, "ok");
     }
 

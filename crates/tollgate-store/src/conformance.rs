@@ -90,10 +90,7 @@ pub fn rich_settings() -> AppSettings {
     AppSettings {
         hash_check: true,
         hashes: vec!["ab".repeat(32)],
-        ip_whitelist: vec![
-            parse_cidr("10.0.0.0/8").unwrap(),
-            parse_cidr("::1").unwrap(),
-        ],
+        ip_whitelist: vec![parse_cidr("10.0.0.0/8").unwrap(), parse_cidr("::1").unwrap()],
         block_vpn: true,
         blocked_countries: vec!["KP".into(), "RU".into()],
         version_control: VersionControl {
@@ -338,14 +335,8 @@ pub async fn sellers<S: Store>(s: &S) {
     s.create_seller(&a).await.unwrap();
     assert_eq!(s.seller_by_id(&a.id).await.unwrap(), Some(a.clone()));
     // Email lookups ignore case and keep the email as written.
-    assert_eq!(
-        s.seller_by_email(&a.email.to_lowercase()).await.unwrap(),
-        Some(a.clone())
-    );
-    assert_eq!(
-        s.seller_by_email(&a.email.to_uppercase()).await.unwrap(),
-        Some(a.clone())
-    );
+    assert_eq!(s.seller_by_email(&a.email.to_lowercase()).await.unwrap(), Some(a.clone()));
+    assert_eq!(s.seller_by_email(&a.email.to_uppercase()).await.unwrap(), Some(a.clone()));
     assert_eq!(s.seller_by_id("seller_missing").await.unwrap(), None);
     assert_eq!(s.seller_by_email("nobody@example.com").await.unwrap(), None);
 
@@ -358,50 +349,24 @@ pub async fn sellers<S: Store>(s: &S) {
     let t = now();
     let live = refresh_token(&a.id, &"1".repeat(64), t + Duration::days(30));
     s.insert_refresh_token(&live).await.unwrap();
-    assert_eq!(
-        s.consume_refresh_token(&live.token_hash, t).await.unwrap(),
-        Some(a.id.clone())
-    );
-    assert_eq!(
-        s.consume_refresh_token(&live.token_hash, t).await.unwrap(),
-        None,
-        "a refresh token is consumed once"
-    );
-    assert_eq!(
-        s.consume_refresh_token(&"9".repeat(64), t).await.unwrap(),
-        None
-    );
+    assert_eq!(s.consume_refresh_token(&live.token_hash, t).await.unwrap(), Some(a.id.clone()));
+    assert_eq!(s.consume_refresh_token(&live.token_hash, t).await.unwrap(), None, "a refresh token is consumed once");
+    assert_eq!(s.consume_refresh_token(&"9".repeat(64), t).await.unwrap(), None);
 
     let expired = refresh_token(&a.id, &"2".repeat(64), t - Duration::seconds(1));
     s.insert_refresh_token(&expired).await.unwrap();
-    assert_eq!(
-        s.consume_refresh_token(&expired.token_hash, t)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.consume_refresh_token(&expired.token_hash, t).await.unwrap(), None);
     let at_edge = refresh_token(&a.id, &"3".repeat(64), t);
     s.insert_refresh_token(&at_edge).await.unwrap();
+    assert_eq!(s.consume_refresh_token(&at_edge.token_hash, t).await.unwrap(), None, "a token expiring now is expired");
     assert_eq!(
-        s.consume_refresh_token(&at_edge.token_hash, t)
-            .await
-            .unwrap(),
-        None,
-        "a token expiring now is expired"
-    );
-    assert_eq!(
-        s.consume_refresh_token(&at_edge.token_hash, t - Duration::milliseconds(1))
-            .await
-            .unwrap(),
+        s.consume_refresh_token(&at_edge.token_hash, t - Duration::milliseconds(1)).await.unwrap(),
         Some(a.id.clone()),
         "a refused consume does not use the token up"
     );
 
     let dup = refresh_token(&a.id, &live.token_hash, t + Duration::days(1));
-    assert_conflict(
-        s.insert_refresh_token(&dup).await,
-        constraint::REFRESH_TOKEN_HASH,
-    );
+    assert_conflict(s.insert_refresh_token(&dup).await, constraint::REFRESH_TOKEN_HASH);
     let orphan = refresh_token("seller_missing", &"4".repeat(64), t + Duration::days(1));
     assert!(s.insert_refresh_token(&orphan).await.is_err());
 }
@@ -417,30 +382,19 @@ pub async fn apps<S: Store>(s: &S) {
     a1.status = AppStatus::Paused;
     s.create_app(&a1).await.unwrap();
 
-    assert_eq!(
-        s.get_app(&owner.id, &a1.id).await.unwrap(),
-        Some(a1.clone())
-    );
+    assert_eq!(s.get_app(&owner.id, &a1.id).await.unwrap(), Some(a1.clone()));
     assert_eq!(s.get_app(&other.id, &a1.id).await.unwrap(), None);
     assert_eq!(s.app_by_id(&a1.id).await.unwrap(), Some(a1.clone()));
     assert_eq!(s.app_by_id("app_missing").await.unwrap(), None);
     assert_eq!(s.app_by_ws_key(&a1.ws_key).await.unwrap(), Some(a1.clone()));
     assert_eq!(s.app_by_ws_key(&ids::new_ws_key()).await.unwrap(), None);
+    assert_eq!(s.app_by_owner_and_name(&owner.id, &a1.name).await.unwrap(), Some(a1.clone()));
     assert_eq!(
-        s.app_by_owner_and_name(&owner.id, &a1.name).await.unwrap(),
-        Some(a1.clone())
-    );
-    assert_eq!(
-        s.app_by_owner_and_name(&owner.id, &a1.name.to_uppercase())
-            .await
-            .unwrap(),
+        s.app_by_owner_and_name(&owner.id, &a1.name.to_uppercase()).await.unwrap(),
         None,
         "app names are case-sensitive"
     );
-    assert_eq!(
-        s.app_by_owner_and_name(&other.id, &a1.name).await.unwrap(),
-        None
-    );
+    assert_eq!(s.app_by_owner_and_name(&other.id, &a1.name).await.unwrap(), None);
 
     // Names are unique per owner and case-sensitive; keys are unique everywhere.
     let mut same_name_other_owner = app(&other.id);
@@ -459,10 +413,7 @@ pub async fn apps<S: Store>(s: &S) {
     let mut same_ws_key = app(&other.id);
     same_ws_key.ws_key = a1.ws_key.clone();
     assert_conflict(s.create_app(&same_ws_key).await, constraint::APP_WS_KEY);
-    assert!(
-        s.create_app(&app("seller_missing")).await.is_err(),
-        "an app needs an existing owner"
-    );
+    assert!(s.create_app(&app("seller_missing")).await.is_err(), "an app needs an existing owner");
 
     // Listing: oldest first, only the owner's, with counts.
     let mut a0 = app(&owner.id);
@@ -470,27 +421,11 @@ pub async fn apps<S: Store>(s: &S) {
     s.create_app(&a0).await.unwrap();
     stored_user(s, &a1.id, "u1").await;
     stored_user(s, &a1.id, "u2").await;
-    s.insert_licenses(&[
-        license(&a1.id, "K-1"),
-        license(&a1.id, "K-2"),
-        license(&a1.id, "K-3"),
-    ])
-    .await
-    .unwrap();
+    s.insert_licenses(&[license(&a1.id, "K-1"), license(&a1.id, "K-2"), license(&a1.id, "K-3")]).await.unwrap();
     stored_user(s, &a0.id, "u3").await;
     let listed = s.list_apps(&owner.id).await.unwrap();
-    let got: Vec<(&str, u64, u64)> = listed
-        .iter()
-        .map(|(a, c)| (a.id.as_str(), c.users, c.licenses))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            (a0.id.as_str(), 1, 0),
-            (a1.id.as_str(), 2, 3),
-            (other_case.id.as_str(), 0, 0)
-        ]
-    );
+    let got: Vec<(&str, u64, u64)> = listed.iter().map(|(a, c)| (a.id.as_str(), c.users, c.licenses)).collect();
+    assert_eq!(got, vec![(a0.id.as_str(), 1, 0), (a1.id.as_str(), 2, 3), (other_case.id.as_str(), 0, 0)]);
     assert_eq!(listed[1].0, a1);
     let others = s.list_apps(&other.id).await.unwrap();
     assert_eq!(others.len(), 1);
@@ -507,10 +442,7 @@ pub async fn apps<S: Store>(s: &S) {
     changed.ws_key = ids::new_ws_key();
     changed.updated_at = now();
     s.update_app(&changed).await.unwrap();
-    assert_eq!(
-        s.get_app(&owner.id, &a1.id).await.unwrap(),
-        Some(changed.clone())
-    );
+    assert_eq!(s.get_app(&owner.id, &a1.id).await.unwrap(), Some(changed.clone()));
     assert_eq!(s.app_by_ws_key(&a1.ws_key).await.unwrap(), None);
 
     let mut hijack = changed.clone();
@@ -518,10 +450,7 @@ pub async fn apps<S: Store>(s: &S) {
     hijack.name = "Hijacked".into();
     assert_not_found(s.update_app(&hijack).await);
     assert_not_found(s.update_app(&app(&owner.id)).await);
-    assert_eq!(
-        s.get_app(&owner.id, &a1.id).await.unwrap(),
-        Some(changed.clone())
-    );
+    assert_eq!(s.get_app(&owner.id, &a1.id).await.unwrap(), Some(changed.clone()));
     let mut clash = changed.clone();
     clash.name = a0.name.clone();
     assert_conflict(s.update_app(&clash).await, constraint::APP_OWNER_NAME);
@@ -536,18 +465,12 @@ pub async fn apps<S: Store>(s: &S) {
     sess.license_id = Some(lic.id.clone());
     s.create_session(&sess).await.unwrap();
     s.create_variable(&variable(&a1.id, "motd")).await.unwrap();
-    s.set_user_variable(&user_variable(&a1.id, &u.id, "k"))
-        .await
-        .unwrap();
-    s.add_blacklist(&blacklist_entry(&a1.id, BlacklistKind::Hwid, "X"))
-        .await
-        .unwrap();
+    s.set_user_variable(&user_variable(&a1.id, &u.id, "k")).await.unwrap();
+    s.add_blacklist(&blacklist_entry(&a1.id, BlacklistKind::Hwid, "X")).await.unwrap();
     s.create_reseller(&reseller(&a1.id, "r1")).await.unwrap();
     s.create_file(&file(&a1.id, "f.bin")).await.unwrap();
     s.create_webhook(&webhook(&a1.id)).await.unwrap();
-    s.append_log(&log_entry(&a1.id, "hello", now()))
-        .await
-        .unwrap();
+    s.append_log(&log_entry(&a1.id, "hello", now())).await.unwrap();
 
     assert!(!s.delete_app(&other.id, &a1.id).await.unwrap());
     assert!(s.get_app(&owner.id, &a1.id).await.unwrap().is_some());
@@ -558,41 +481,19 @@ pub async fn apps<S: Store>(s: &S) {
 
     let all = page(1, 100);
     let t = now();
-    assert_eq!(
-        s.list_licenses(&a1.id, &LicenseFilter::default(), all)
-            .await
-            .unwrap()
-            .total,
-        0
-    );
-    assert_eq!(
-        s.list_users(&a1.id, &UserFilter::default(), all)
-            .await
-            .unwrap()
-            .total,
-        0
-    );
+    assert_eq!(s.list_licenses(&a1.id, &LicenseFilter::default(), all).await.unwrap().total, 0);
+    assert_eq!(s.list_users(&a1.id, &UserFilter::default(), all).await.unwrap().total, 0);
     assert_eq!(s.session_by_token(&a1.id, &sess.token).await.unwrap(), None);
     assert_eq!(s.count_live_sessions(&a1.id, t).await.unwrap(), 0);
     assert!(s.list_variables(&a1.id).await.unwrap().is_empty());
-    assert!(s
-        .list_user_variables(&a1.id, &u.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(s.list_user_variables(&a1.id, &u.id).await.unwrap().is_empty());
     assert!(s.list_blacklist(&a1.id).await.unwrap().is_empty());
     assert!(s.list_resellers(&a1.id).await.unwrap().is_empty());
     assert!(s.list_files(&a1.id).await.unwrap().is_empty());
     assert!(s.list_webhooks(&a1.id).await.unwrap().is_empty());
     assert_eq!(s.list_logs(&a1.id, all).await.unwrap().total, 0);
     // The owner's other apps are untouched.
-    assert_eq!(
-        s.list_users(&a0.id, &UserFilter::default(), all)
-            .await
-            .unwrap()
-            .total,
-        1
-    );
+    assert_eq!(s.list_users(&a0.id, &UserFilter::default(), all).await.unwrap().total, 1);
     assert_eq!(s.list_apps(&owner.id).await.unwrap().len(), 2);
 }
 
@@ -622,75 +523,39 @@ pub async fn licenses<S: Store>(s: &S) {
     let mut bare = license(&a.id, "TG-BARE-0000-0002");
     bare.created_by = Creator::Seller(owner.id.clone());
     bare.duration = DurationType::Lifetime;
-    s.insert_licenses(&[full.clone(), bare.clone()])
-        .await
-        .unwrap();
+    s.insert_licenses(&[full.clone(), bare.clone()]).await.unwrap();
     for l in [&full, &bare] {
         assert_eq!(s.get_license(&a.id, &l.id).await.unwrap(), Some(l.clone()));
-        assert_eq!(
-            s.license_by_key(&a.id, &l.key).await.unwrap(),
-            Some(l.clone())
-        );
+        assert_eq!(s.license_by_key(&a.id, &l.key).await.unwrap(), Some(l.clone()));
         assert_eq!(s.get_license(&other_app.id, &l.id).await.unwrap(), None);
         assert_eq!(s.license_by_key(&other_app.id, &l.key).await.unwrap(), None);
     }
-    assert_eq!(
-        s.license_by_key(&a.id, &full.key.to_lowercase())
-            .await
-            .unwrap(),
-        None,
-        "key lookup is exact"
-    );
+    assert_eq!(s.license_by_key(&a.id, &full.key.to_lowercase()).await.unwrap(), None, "key lookup is exact");
     assert_eq!(s.get_license(&a.id, "lic_missing").await.unwrap(), None);
     s.insert_licenses(&[]).await.unwrap();
 
     // Keys are unique per app; a batch with a duplicate inserts nothing.
-    s.insert_licenses(&[license(&other_app.id, &full.key)])
-        .await
-        .unwrap();
+    s.insert_licenses(&[license(&other_app.id, &full.key)]).await.unwrap();
     let fresh = license(&a.id, "TG-NEW-0000-0003");
-    assert_conflict(
-        s.insert_licenses(&[fresh.clone(), license(&a.id, &full.key)])
-            .await,
-        constraint::LICENSE_APP_KEY,
-    );
+    assert_conflict(s.insert_licenses(&[fresh.clone(), license(&a.id, &full.key)]).await, constraint::LICENSE_APP_KEY);
     assert_eq!(s.get_license(&a.id, &fresh.id).await.unwrap(), None);
     assert!(
-        s.insert_licenses(&[license("app_missing", "TG-ORPHAN")])
-            .await
-            .is_err(),
+        s.insert_licenses(&[license("app_missing", "TG-ORPHAN")]).await.is_err(),
         "a license needs an existing app"
     );
 
     // Large batches cross the backend's chunking; still all or none.
     let big_app = app(&owner.id);
     s.create_app(&big_app).await.unwrap();
-    let mut batch: Vec<License> = (0..1201)
-        .map(|i| license(&big_app.id, &format!("BULK-{i:05}")))
-        .collect();
+    let mut batch: Vec<License> = (0..1201).map(|i| license(&big_app.id, &format!("BULK-{i:05}"))).collect();
     batch.push(license(&big_app.id, "BULK-00000"));
     assert_conflict(s.insert_licenses(&batch).await, constraint::LICENSE_APP_KEY);
     let none = LicenseFilter::default();
-    assert_eq!(
-        s.list_licenses(&big_app.id, &none, page(1, 1))
-            .await
-            .unwrap()
-            .total,
-        0
-    );
+    assert_eq!(s.list_licenses(&big_app.id, &none, page(1, 1)).await.unwrap().total, 0);
     batch.pop();
     s.insert_licenses(&batch).await.unwrap();
-    assert_eq!(
-        s.list_licenses(&big_app.id, &none, page(1, 1))
-            .await
-            .unwrap()
-            .total,
-        1201
-    );
-    assert_eq!(
-        s.license_by_key(&big_app.id, "BULK-01200").await.unwrap(),
-        Some(batch[1200].clone())
-    );
+    assert_eq!(s.list_licenses(&big_app.id, &none, page(1, 1)).await.unwrap().total, 1201);
+    assert_eq!(s.license_by_key(&big_app.id, "BULK-01200").await.unwrap(), Some(batch[1200].clone()));
 
     // Listing: order, pagination, filters, search.
     let list_app = app(&owner.id);
@@ -698,27 +563,9 @@ pub async fn licenses<S: Store>(s: &S) {
     let base = now() - Duration::hours(1);
     let spec: [(&str, LicenseStatus, Option<&str>, bool, i64); 7] = [
         ("TG-AAAA-0001", LicenseStatus::Unused, None, false, 0),
-        (
-            "TG-BBBB-0002",
-            LicenseStatus::Used,
-            Some("VIP customer"),
-            false,
-            1,
-        ),
-        (
-            "TG-CCCC-0003",
-            LicenseStatus::Banned,
-            Some("50% off"),
-            true,
-            2,
-        ),
-        (
-            "TG-DDDD-0004",
-            LicenseStatus::Unused,
-            Some("500 off"),
-            true,
-            3,
-        ),
+        ("TG-BBBB-0002", LicenseStatus::Used, Some("VIP customer"), false, 1),
+        ("TG-CCCC-0003", LicenseStatus::Banned, Some("50% off"), true, 2),
+        ("TG-DDDD-0004", LicenseStatus::Unused, Some("500 off"), true, 3),
         ("tg-eeee_0005", LicenseStatus::Unused, Some("vip"), false, 3),
         ("TG-FFFF-0006", LicenseStatus::Paused, None, false, 4),
         ("TG-GGGG-0007", LicenseStatus::Expired, None, false, 5),
@@ -729,11 +576,8 @@ pub async fn licenses<S: Store>(s: &S) {
             let mut l = license(&list_app.id, key);
             l.status = *status;
             l.note = note.map(Into::into);
-            l.created_by = if *by_reseller {
-                Creator::Reseller(rsl.id.clone())
-            } else {
-                Creator::Seller(owner.id.clone())
-            };
+            l.created_by =
+                if *by_reseller { Creator::Reseller(rsl.id.clone()) } else { Creator::Seller(owner.id.clone()) };
             l.created_at = base + Duration::seconds(*secs);
             l
         })
@@ -744,90 +588,37 @@ pub async fn licenses<S: Store>(s: &S) {
 
     let mut paged = Vec::new();
     for p in 1..=3 {
-        let got = s
-            .list_licenses(&list_app.id, &none, page(p, 3))
-            .await
-            .unwrap();
+        let got = s.list_licenses(&list_app.id, &none, page(p, 3)).await.unwrap();
         assert_eq!(got.total, 7);
         assert!(got.items.len() <= 3);
         paged.extend(got.items);
     }
-    assert_eq!(
-        paged, ordered,
-        "newest first, id breaks ties, pages join up"
-    );
-    let beyond = s
-        .list_licenses(&list_app.id, &none, page(4, 3))
-        .await
-        .unwrap();
+    assert_eq!(paged, ordered, "newest first, id breaks ties, pages join up");
+    let beyond = s.list_licenses(&list_app.id, &none, page(4, 3)).await.unwrap();
     assert!(beyond.items.is_empty());
     assert_eq!(beyond.total, 7);
 
-    let expect = |pred: &dyn Fn(&License) -> bool| {
-        keys(
-            &ordered
-                .iter()
-                .filter(|l| pred(l))
-                .cloned()
-                .collect::<Vec<_>>(),
-        )
-    };
+    let expect =
+        |pred: &dyn Fn(&License) -> bool| keys(&ordered.iter().filter(|l| pred(l)).cloned().collect::<Vec<_>>());
     let cases: Vec<(LicenseFilter, Vec<String>)> = vec![
         (
-            LicenseFilter {
-                status: Some(LicenseStatus::Unused),
-                ..Default::default()
-            },
+            LicenseFilter { status: Some(LicenseStatus::Unused), ..Default::default() },
             expect(&|l| l.status == LicenseStatus::Unused),
         ),
         (
-            LicenseFilter {
-                created_by: Some(rsl.id.clone()),
-                ..Default::default()
-            },
+            LicenseFilter { created_by: Some(rsl.id.clone()), ..Default::default() },
             expect(&|l| matches!(l.created_by, Creator::Reseller(_))),
         ),
         (
-            LicenseFilter {
-                search: Some("vip".into()),
-                ..Default::default()
-            },
+            LicenseFilter { search: Some("vip".into()), ..Default::default() },
             vec!["tg-eeee_0005".into(), "TG-BBBB-0002".into()],
         ),
+        (LicenseFilter { search: Some("tg-bbbb".into()), ..Default::default() }, vec!["TG-BBBB-0002".into()]),
+        (LicenseFilter { search: Some("50%".into()), ..Default::default() }, vec!["TG-CCCC-0003".into()]),
+        (LicenseFilter { search: Some("_".into()), ..Default::default() }, vec!["tg-eeee_0005".into()]),
+        (LicenseFilter { search: Some("no such thing".into()), ..Default::default() }, vec![]),
         (
-            LicenseFilter {
-                search: Some("tg-bbbb".into()),
-                ..Default::default()
-            },
-            vec!["TG-BBBB-0002".into()],
-        ),
-        (
-            LicenseFilter {
-                search: Some("50%".into()),
-                ..Default::default()
-            },
-            vec!["TG-CCCC-0003".into()],
-        ),
-        (
-            LicenseFilter {
-                search: Some("_".into()),
-                ..Default::default()
-            },
-            vec!["tg-eeee_0005".into()],
-        ),
-        (
-            LicenseFilter {
-                search: Some("no such thing".into()),
-                ..Default::default()
-            },
-            vec![],
-        ),
-        (
-            LicenseFilter {
-                status: Some(LicenseStatus::Unused),
-                search: Some("VIP".into()),
-                created_by: None,
-            },
+            LicenseFilter { status: Some(LicenseStatus::Unused), search: Some("VIP".into()), created_by: None },
             vec!["tg-eeee_0005".into()],
         ),
         (
@@ -840,83 +631,33 @@ pub async fn licenses<S: Store>(s: &S) {
         ),
     ];
     for (filter, want) in cases {
-        let got = s
-            .list_licenses(&list_app.id, &filter, page(1, 100))
-            .await
-            .unwrap();
+        let got = s.list_licenses(&list_app.id, &filter, page(1, 100)).await.unwrap();
         assert_eq!(keys(&got.items), want, "{filter:?}");
         assert_eq!(got.total, want.len() as u64, "{filter:?}");
-        let first = s
-            .list_licenses(&list_app.id, &filter, page(1, 1))
-            .await
-            .unwrap();
+        let first = s.list_licenses(&list_app.id, &filter, page(1, 1)).await.unwrap();
         assert_eq!(first.total, want.len() as u64, "total ignores the page");
-        assert_eq!(
-            keys(&first.items),
-            want.into_iter().take(1).collect::<Vec<_>>()
-        );
+        assert_eq!(keys(&first.items), want.into_iter().take(1).collect::<Vec<_>>());
     }
-    assert_eq!(
-        s.list_licenses(&other_app.id, &none, page(1, 100))
-            .await
-            .unwrap()
-            .total,
-        1
-    );
+    assert_eq!(s.list_licenses(&other_app.id, &none, page(1, 100)).await.unwrap().total, 1);
 
     // Status changes keep a reason only when banning.
-    let banned = s
-        .set_license_status(&a.id, &bare.id, LicenseStatus::Banned, Some("chargeback"))
-        .await
-        .unwrap()
-        .unwrap();
+    let banned =
+        s.set_license_status(&a.id, &bare.id, LicenseStatus::Banned, Some("chargeback")).await.unwrap().unwrap();
     let mut want = bare.clone();
     want.status = LicenseStatus::Banned;
     want.ban_reason = Some("chargeback".into());
     assert_eq!(banned, want);
     assert_eq!(s.get_license(&a.id, &bare.id).await.unwrap(), Some(want));
-    let paused = s
-        .set_license_status(&a.id, &bare.id, LicenseStatus::Paused, Some("ignored"))
-        .await
-        .unwrap()
-        .unwrap();
+    let paused = s.set_license_status(&a.id, &bare.id, LicenseStatus::Paused, Some("ignored")).await.unwrap().unwrap();
     assert_eq!(paused.status, LicenseStatus::Paused);
     assert_eq!(paused.ban_reason, None);
-    assert_eq!(
-        s.set_license_status(&other_app.id, &bare.id, LicenseStatus::Banned, None)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get_license(&a.id, &bare.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        LicenseStatus::Paused
-    );
+    assert_eq!(s.set_license_status(&other_app.id, &bare.id, LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(s.get_license(&a.id, &bare.id).await.unwrap().unwrap().status, LicenseStatus::Paused);
 
     // Device reset, scoped.
-    assert_eq!(
-        s.reset_license_devices(&other_app.id, &full.id)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get_license(&a.id, &full.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .devices,
-        full.devices
-    );
-    let reset = s
-        .reset_license_devices(&a.id, &full.id)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(s.reset_license_devices(&other_app.id, &full.id).await.unwrap(), None);
+    assert_eq!(s.get_license(&a.id, &full.id).await.unwrap().unwrap().devices, full.devices);
+    let reset = s.reset_license_devices(&a.id, &full.id).await.unwrap().unwrap();
     let mut want = full.clone();
     want.devices.clear();
     assert_eq!(reset, want);
@@ -948,10 +689,7 @@ pub async fn users<S: Store>(s: &S) {
     for u in [&full, &bare] {
         assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(u.clone()));
         assert_eq!(s.get_user(&b.id, &u.id).await.unwrap(), None);
-        assert_eq!(
-            s.user_by_username(&a.id, &u.username).await.unwrap(),
-            Some(u.clone())
-        );
+        assert_eq!(s.user_by_username(&a.id, &u.username).await.unwrap(), Some(u.clone()));
         assert_eq!(s.user_by_username(&b.id, &u.username).await.unwrap(), None);
     }
     assert_eq!(
@@ -962,15 +700,9 @@ pub async fn users<S: Store>(s: &S) {
     assert_eq!(s.user_by_username(&a.id, "nobody").await.unwrap(), None);
     assert_eq!(s.get_user(&a.id, "usr_missing").await.unwrap(), None);
 
-    assert_conflict(
-        s.create_user(&user(&a.id, "aLiCe")).await,
-        constraint::USER_APP_USERNAME,
-    );
+    assert_conflict(s.create_user(&user(&a.id, "aLiCe")).await, constraint::USER_APP_USERNAME);
     s.create_user(&user(&b.id, "alice")).await.unwrap();
-    assert!(
-        s.create_user(&user("app_missing", "x")).await.is_err(),
-        "a user needs an existing app"
-    );
+    assert!(s.create_user(&user("app_missing", "x")).await.is_err(), "a user needs an existing app");
 
     // Listing.
     let list_app = app(&a.owner_id);
@@ -979,12 +711,7 @@ pub async fn users<S: Store>(s: &S) {
     let spec: [(&str, Option<&str>, UserStatus, i64); 6] = [
         ("zed", Some("zed@corp.example"), UserStatus::Active, 0),
         ("Mallory", None, UserStatus::Banned, 1),
-        (
-            "carol_99",
-            Some("carol@home.example"),
-            UserStatus::Active,
-            2,
-        ),
+        ("carol_99", Some("carol@home.example"), UserStatus::Active, 2),
         ("carol999", Some("c9@CORP.example"), UserStatus::Paused, 2),
         ("dave%", Some("dave@home.example"), UserStatus::Active, 3),
         ("erin", Some("erin@corp.example"), UserStatus::Active, 4),
@@ -1012,92 +739,31 @@ pub async fn users<S: Store>(s: &S) {
         paged.extend(got.items);
     }
     assert_eq!(paged, ordered);
-    let carols: Vec<String> = ordered
-        .iter()
-        .filter(|u| u.username.starts_with("carol"))
-        .map(|u| u.username.clone())
-        .collect();
+    let carols: Vec<String> =
+        ordered.iter().filter(|u| u.username.starts_with("carol")).map(|u| u.username.clone()).collect();
     let cases: Vec<(UserFilter, Vec<String>)> = vec![
+        (UserFilter { status: Some(UserStatus::Active), search: None }, strs(&["erin", "dave%", "carol_99", "zed"])),
         (
-            UserFilter {
-                status: Some(UserStatus::Active),
-                search: None,
-            },
-            strs(&["erin", "dave%", "carol_99", "zed"]),
-        ),
-        (
-            UserFilter {
-                status: None,
-                search: Some("CAROL".into()),
-            },
+            UserFilter { status: None, search: Some("CAROL".into()) },
             // Both carols share a created_at: the id breaks the tie.
             carols,
         ),
-        (
-            UserFilter {
-                status: None,
-                search: Some("l_9".into()),
-            },
-            strs(&["carol_99"]),
-        ),
-        (
-            UserFilter {
-                status: None,
-                search: Some("%".into()),
-            },
-            strs(&["dave%"]),
-        ),
-        (
-            UserFilter {
-                status: None,
-                search: Some("corp.example".into()),
-            },
-            strs(&["erin", "carol999", "zed"]),
-        ),
-        (
-            UserFilter {
-                status: Some(UserStatus::Active),
-                search: Some("CORP".into()),
-            },
-            strs(&["erin", "zed"]),
-        ),
-        (
-            UserFilter {
-                status: Some(UserStatus::Banned),
-                search: None,
-            },
-            strs(&["Mallory"]),
-        ),
+        (UserFilter { status: None, search: Some("l_9".into()) }, strs(&["carol_99"])),
+        (UserFilter { status: None, search: Some("%".into()) }, strs(&["dave%"])),
+        (UserFilter { status: None, search: Some("corp.example".into()) }, strs(&["erin", "carol999", "zed"])),
+        (UserFilter { status: Some(UserStatus::Active), search: Some("CORP".into()) }, strs(&["erin", "zed"])),
+        (UserFilter { status: Some(UserStatus::Banned), search: None }, strs(&["Mallory"])),
     ];
     for (filter, want) in cases {
-        let got = s
-            .list_users(&list_app.id, &filter, page(1, 100))
-            .await
-            .unwrap();
+        let got = s.list_users(&list_app.id, &filter, page(1, 100)).await.unwrap();
         assert_eq!(names(&got.items), want, "{filter:?}");
         assert_eq!(got.total, want.len() as u64, "{filter:?}");
     }
-    assert_eq!(
-        s.list_users(&b.id, &none, page(1, 100))
-            .await
-            .unwrap()
-            .total,
-        1
-    );
+    assert_eq!(s.list_users(&b.id, &none, page(1, 100)).await.unwrap().total, 1);
 
     // Patches change only what they name.
-    let patched = s
-        .update_user(
-            &a.id,
-            &full.id,
-            &UserPatch {
-                level: Some(9),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let patched =
+        s.update_user(&a.id, &full.id, &UserPatch { level: Some(9), ..Default::default() }).await.unwrap().unwrap();
     let mut want = full.clone();
     want.level = 9;
     assert_eq!(patched, want);
@@ -1105,11 +771,7 @@ pub async fn users<S: Store>(s: &S) {
         .update_user(
             &a.id,
             &full.id,
-            &UserPatch {
-                email: Some(None),
-                password_hash: Some("$argon2id$new".into()),
-                ..Default::default()
-            },
+            &UserPatch { email: Some(None), password_hash: Some("$argon2id$new".into()), ..Default::default() },
         )
         .await
         .unwrap()
@@ -1118,42 +780,18 @@ pub async fn users<S: Store>(s: &S) {
     want.password_hash = "$argon2id$new".into();
     assert_eq!(patched, want);
     let patched = s
-        .update_user(
-            &a.id,
-            &full.id,
-            &UserPatch {
-                email: Some(Some("new@mail.example".into())),
-                ..Default::default()
-            },
-        )
+        .update_user(&a.id, &full.id, &UserPatch { email: Some(Some("new@mail.example".into())), ..Default::default() })
         .await
         .unwrap()
         .unwrap();
     want.email = Some("new@mail.example".into());
     assert_eq!(patched, want);
+    assert_eq!(s.update_user(&a.id, &full.id, &UserPatch::default()).await.unwrap(), Some(want.clone()));
     assert_eq!(
-        s.update_user(&a.id, &full.id, &UserPatch::default())
-            .await
-            .unwrap(),
-        Some(want.clone())
-    );
-    assert_eq!(
-        s.update_user(
-            &b.id,
-            &full.id,
-            &UserPatch {
-                level: Some(1),
-                ..Default::default()
-            }
-        )
-        .await
-        .unwrap(),
+        s.update_user(&b.id, &full.id, &UserPatch { level: Some(1), ..Default::default() }).await.unwrap(),
         None
     );
-    assert_eq!(
-        s.get_user(&a.id, &full.id).await.unwrap(),
-        Some(want.clone())
-    );
+    assert_eq!(s.get_user(&a.id, &full.id).await.unwrap(), Some(want.clone()));
 
     // Status: banning or pausing ends the user's sessions, and only theirs.
     let t = now();
@@ -1164,67 +802,32 @@ pub async fn users<S: Store>(s: &S) {
     s.create_session(&s_full).await.unwrap();
     s.create_session(&s_carl).await.unwrap();
 
-    assert_eq!(
-        s.set_user_status(&b.id, &full.id, UserStatus::Banned, Some("x"))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.set_user_status(&b.id, &full.id, UserStatus::Banned, Some("x")).await.unwrap(), None);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
-    let active = s
-        .set_user_status(&a.id, &full.id, UserStatus::Active, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let active = s.set_user_status(&a.id, &full.id, UserStatus::Active, None).await.unwrap().unwrap();
     assert_eq!(active, want);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
 
-    let banned = s
-        .set_user_status(&a.id, &full.id, UserStatus::Banned, Some("cheating"))
-        .await
-        .unwrap()
-        .unwrap();
+    let banned = s.set_user_status(&a.id, &full.id, UserStatus::Banned, Some("cheating")).await.unwrap().unwrap();
     want.status = UserStatus::Banned;
     want.ban_reason = Some("cheating".into());
     assert_eq!(banned, want);
-    assert_eq!(
-        s.get_user(&a.id, &full.id).await.unwrap(),
-        Some(want.clone())
-    );
-    assert_eq!(
-        s.session_by_token(&a.id, &s_full.token).await.unwrap(),
-        None
-    );
-    assert!(s
-        .session_by_token(&a.id, &s_carl.token)
-        .await
-        .unwrap()
-        .is_some());
+    assert_eq!(s.get_user(&a.id, &full.id).await.unwrap(), Some(want.clone()));
+    assert_eq!(s.session_by_token(&a.id, &s_full.token).await.unwrap(), None);
+    assert!(s.session_by_token(&a.id, &s_carl.token).await.unwrap().is_some());
 
     let s_carl2 = session(&a.id, Some(&carl.id), later);
     s.create_session(&s_carl2).await.unwrap();
-    let paused = s
-        .set_user_status(&a.id, &carl.id, UserStatus::Paused, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let paused = s.set_user_status(&a.id, &carl.id, UserStatus::Paused, None).await.unwrap().unwrap();
     assert_eq!(paused.status, UserStatus::Paused);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
 
     // Devices.
     assert_eq!(s.reset_user_devices(&b.id, &full.id).await.unwrap(), None);
-    let reset = s
-        .reset_user_devices(&a.id, &full.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let reset = s.reset_user_devices(&a.id, &full.id).await.unwrap().unwrap();
     want.devices.clear();
     assert_eq!(reset, want);
-    assert_eq!(
-        s.reset_user_devices(&a.id, &full.id).await.unwrap(),
-        Some(want.clone()),
-        "idempotent"
-    );
+    assert_eq!(s.reset_user_devices(&a.id, &full.id).await.unwrap(), Some(want.clone()), "idempotent");
 
     // Extension: from now when expired, from the expiry when in the future, never from none.
     let t = now();
@@ -1250,14 +853,7 @@ pub async fn users<S: Store>(s: &S) {
         assert_eq!(got.expires_at, want, "{}", u.username);
     }
     assert_eq!(s.extend_user(&b.id, &future.id, 3, t).await.unwrap(), None);
-    assert_eq!(
-        s.get_user(&a.id, &future.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .expires_at,
-        Some(t + Duration::days(13))
-    );
+    assert_eq!(s.get_user(&a.id, &future.id).await.unwrap().unwrap().expires_at, Some(t + Duration::days(13)));
     let rest = s.get_user(&a.id, &future.id).await.unwrap().unwrap();
     let mut want_future = future.clone();
     want_future.expires_at = Some(t + Duration::days(13));
@@ -1267,9 +863,7 @@ pub async fn users<S: Store>(s: &S) {
     let doomed = stored_user(s, &a.id, "doomed").await;
     let sess = session(&a.id, Some(&doomed.id), later);
     s.create_session(&sess).await.unwrap();
-    s.set_user_variable(&user_variable(&a.id, &doomed.id, "k"))
-        .await
-        .unwrap();
+    s.set_user_variable(&user_variable(&a.id, &doomed.id, "k")).await.unwrap();
     let mut lic = license(&a.id, "LINKED-1");
     lic.user_id = Some(doomed.id.clone());
     lic.status = LicenseStatus::Used;
@@ -1281,10 +875,7 @@ pub async fn users<S: Store>(s: &S) {
     assert!(!s.delete_user(&a.id, &doomed.id).await.unwrap());
     assert_eq!(s.get_user(&a.id, &doomed.id).await.unwrap(), None);
     assert_eq!(s.session_by_token(&a.id, &sess.token).await.unwrap(), None);
-    assert_eq!(
-        s.get_user_variable(&a.id, &doomed.id, "k").await.unwrap(),
-        None
-    );
+    assert_eq!(s.get_user_variable(&a.id, &doomed.id, "k").await.unwrap(), None);
     let mut unlinked = lic.clone();
     unlinked.user_id = None;
     assert_eq!(s.get_license(&a.id, &lic.id).await.unwrap(), Some(unlinked));
@@ -1299,80 +890,36 @@ pub async fn user_variables<S: Store>(s: &S) {
 
     let v = user_variable(&a.id, &u.id, "theme");
     s.set_user_variable(&v).await.unwrap();
-    assert_eq!(
-        s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(),
-        Some(v.clone())
-    );
-    assert_eq!(
-        s.get_user_variable(&a.id, &u.id, "THEME").await.unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get_user_variable(&a.id, &other.id, "theme")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get_user_variable(&b.id, &u.id, "theme").await.unwrap(),
-        None
-    );
+    assert_eq!(s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(), Some(v.clone()));
+    assert_eq!(s.get_user_variable(&a.id, &u.id, "THEME").await.unwrap(), None);
+    assert_eq!(s.get_user_variable(&a.id, &other.id, "theme").await.unwrap(), None);
+    assert_eq!(s.get_user_variable(&b.id, &u.id, "theme").await.unwrap(), None);
 
     // Overwrite.
     let mut v2 = v.clone();
     v2.value = "dark".into();
     v2.updated_at = now();
     s.set_user_variable(&v2).await.unwrap();
-    assert_eq!(
-        s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(),
-        Some(v2.clone())
-    );
+    assert_eq!(s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(), Some(v2.clone()));
 
     // Sorted by key, per user.
     for key in ["zeta", "alpha", "Mid"] {
-        s.set_user_variable(&user_variable(&a.id, &u.id, key))
-            .await
-            .unwrap();
+        s.set_user_variable(&user_variable(&a.id, &u.id, key)).await.unwrap();
     }
-    s.set_user_variable(&user_variable(&a.id, &other.id, "other"))
-        .await
-        .unwrap();
-    let keys: Vec<String> = s
-        .list_user_variables(&a.id, &u.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|v| v.key)
-        .collect();
+    s.set_user_variable(&user_variable(&a.id, &other.id, "other")).await.unwrap();
+    let keys: Vec<String> = s.list_user_variables(&a.id, &u.id).await.unwrap().into_iter().map(|v| v.key).collect();
     assert_eq!(keys, vec!["Mid", "alpha", "theme", "zeta"]);
-    assert!(s
-        .list_user_variables(&b.id, &u.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(s.list_user_variables(&b.id, &u.id).await.unwrap().is_empty());
 
     // A user of another app cannot be written through this app.
-    assert_not_found(
-        s.set_user_variable(&user_variable(&a.id, &foreign.id, "x"))
-            .await,
-    );
-    assert_not_found(
-        s.set_user_variable(&user_variable(&a.id, "usr_missing", "x"))
-            .await,
-    );
-    assert!(s
-        .list_user_variables(&b.id, &foreign.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_not_found(s.set_user_variable(&user_variable(&a.id, &foreign.id, "x")).await);
+    assert_not_found(s.set_user_variable(&user_variable(&a.id, "usr_missing", "x")).await);
+    assert!(s.list_user_variables(&b.id, &foreign.id).await.unwrap().is_empty());
 
     assert!(!s.delete_user_variable(&b.id, &u.id, "theme").await.unwrap());
     assert!(s.delete_user_variable(&a.id, &u.id, "theme").await.unwrap());
     assert!(!s.delete_user_variable(&a.id, &u.id, "theme").await.unwrap());
-    assert_eq!(
-        s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(),
-        None
-    );
+    assert_eq!(s.get_user_variable(&a.id, &u.id, "theme").await.unwrap(), None);
     assert_eq!(s.list_user_variables(&a.id, &u.id).await.unwrap().len(), 3);
 }
 
@@ -1382,16 +929,10 @@ pub async fn variables<S: Store>(s: &S) {
 
     let v = variable(&a.id, "motd");
     s.create_variable(&v).await.unwrap();
-    assert_eq!(
-        s.get_variable(&a.id, "motd").await.unwrap(),
-        Some(v.clone())
-    );
+    assert_eq!(s.get_variable(&a.id, "motd").await.unwrap(), Some(v.clone()));
     assert_eq!(s.get_variable(&b.id, "motd").await.unwrap(), None);
     assert_eq!(s.get_variable(&a.id, "MOTD").await.unwrap(), None);
-    assert_conflict(
-        s.create_variable(&variable(&a.id, "motd")).await,
-        constraint::VARIABLE_APP_KEY,
-    );
+    assert_conflict(s.create_variable(&variable(&a.id, "motd")).await, constraint::VARIABLE_APP_KEY);
     s.create_variable(&variable(&b.id, "motd")).await.unwrap();
 
     let mut flags = variable(&a.id, "beta");
@@ -1399,28 +940,14 @@ pub async fn variables<S: Store>(s: &S) {
     flags.auth_required = true;
     s.create_variable(&flags).await.unwrap();
     s.create_variable(&variable(&a.id, "Zulu")).await.unwrap();
-    let keys: Vec<String> = s
-        .list_variables(&a.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|v| v.key)
-        .collect();
+    let keys: Vec<String> = s.list_variables(&a.id).await.unwrap().into_iter().map(|v| v.key).collect();
     assert_eq!(keys, vec!["Zulu", "beta", "motd"]);
     assert_eq!(s.list_variables(&a.id).await.unwrap()[1], flags);
 
     // Patches change only what they name; updated_at always moves.
     let t1 = now() + Duration::seconds(1);
     let got = s
-        .update_variable(
-            &a.id,
-            "motd",
-            &VariablePatch {
-                value: Some("new".into()),
-                ..Default::default()
-            },
-            t1,
-        )
+        .update_variable(&a.id, "motd", &VariablePatch { value: Some("new".into()), ..Default::default() }, t1)
         .await
         .unwrap()
         .unwrap();
@@ -1433,11 +960,7 @@ pub async fn variables<S: Store>(s: &S) {
         .update_variable(
             &a.id,
             "motd",
-            &VariablePatch {
-                value: None,
-                read_only: Some(false),
-                auth_required: Some(true),
-            },
+            &VariablePatch { value: None, read_only: Some(false), auth_required: Some(true) },
             t2,
         )
         .await
@@ -1447,26 +970,10 @@ pub async fn variables<S: Store>(s: &S) {
     want.auth_required = true;
     want.updated_at = t2;
     assert_eq!(got, want);
-    assert_eq!(
-        s.get_variable(&a.id, "motd").await.unwrap(),
-        Some(want.clone())
-    );
-    assert_eq!(
-        s.update_variable(&b.id, "beta", &VariablePatch::default(), t2)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.update_variable(&a.id, "missing", &VariablePatch::default(), t2)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.get_variable(&b.id, "motd").await.unwrap().unwrap().value,
-        "value of motd"
-    );
+    assert_eq!(s.get_variable(&a.id, "motd").await.unwrap(), Some(want.clone()));
+    assert_eq!(s.update_variable(&b.id, "beta", &VariablePatch::default(), t2).await.unwrap(), None);
+    assert_eq!(s.update_variable(&a.id, "missing", &VariablePatch::default(), t2).await.unwrap(), None);
+    assert_eq!(s.get_variable(&b.id, "motd").await.unwrap().unwrap().value, "value of motd");
 
     assert!(!s.delete_variable(&b.id, "beta").await.unwrap());
     assert!(s.delete_variable(&a.id, "beta").await.unwrap());
@@ -1504,22 +1011,16 @@ pub async fn blacklist<S: Store>(s: &S) {
     assert!(s.list_blacklist(&b.id).await.unwrap().is_empty());
 
     assert_conflict(
-        s.add_blacklist(&blacklist_entry(&a.id, BlacklistKind::Hwid, "HWID-9"))
-            .await,
+        s.add_blacklist(&blacklist_entry(&a.id, BlacklistKind::Hwid, "HWID-9")).await,
         constraint::BLACKLIST_APP_KIND_VALUE,
     );
-    s.add_blacklist(&blacklist_entry(&b.id, BlacklistKind::Hwid, "HWID-9"))
-        .await
-        .unwrap();
+    s.add_blacklist(&blacklist_entry(&b.id, BlacklistKind::Hwid, "HWID-9")).await.unwrap();
 
     let victim = &entries[0];
     assert!(!s.delete_blacklist(&b.id, &victim.id).await.unwrap());
     assert!(s.delete_blacklist(&a.id, &victim.id).await.unwrap());
     assert!(!s.delete_blacklist(&a.id, &victim.id).await.unwrap());
-    assert_eq!(
-        s.list_blacklist(&a.id).await.unwrap(),
-        entries[1..].to_vec()
-    );
+    assert_eq!(s.list_blacklist(&a.id).await.unwrap(), entries[1..].to_vec());
     assert_eq!(s.list_blacklist(&b.id).await.unwrap().len(), 1);
 }
 
@@ -1549,16 +1050,10 @@ pub async fn sessions<S: Store>(s: &S) {
         s.create_session(x).await.unwrap();
     }
     for x in [&s_user, &s_lic, &s_dead] {
-        assert_eq!(
-            s.session_by_token(&a.id, &x.token).await.unwrap(),
-            Some(x.clone())
-        );
+        assert_eq!(s.session_by_token(&a.id, &x.token).await.unwrap(), Some(x.clone()));
         assert_eq!(s.session_by_token(&b.id, &x.token).await.unwrap(), None);
     }
-    assert_eq!(
-        s.session_by_token(&a.id, &ids::new_token()).await.unwrap(),
-        None
-    );
+    assert_eq!(s.session_by_token(&a.id, &ids::new_token()).await.unwrap(), None);
     let mut dup = session(&b.id, None, t + Duration::hours(1));
     dup.token = s_user.token.clone();
     assert_conflict(s.create_session(&dup).await, constraint::SESSION_TOKEN);
@@ -1568,21 +1063,13 @@ pub async fn sessions<S: Store>(s: &S) {
     assert_eq!(
         live,
         vec![
-            SessionView {
-                session: s_lic.clone(),
-                username: None
-            },
-            SessionView {
-                session: s_user.clone(),
-                username: Some("Alice".into())
-            },
+            SessionView { session: s_lic.clone(), username: None },
+            SessionView { session: s_user.clone(), username: Some("Alice".into()) },
         ]
     );
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
     assert_eq!(
-        s.count_live_sessions(&a.id, t - Duration::milliseconds(1))
-            .await
-            .unwrap(),
+        s.count_live_sessions(&a.id, t - Duration::milliseconds(1)).await.unwrap(),
         3,
         "the edge session is live one millisecond earlier"
     );
@@ -1592,22 +1079,13 @@ pub async fn sessions<S: Store>(s: &S) {
     // Touch: last_seen always, expiry only forward.
     let t1 = t + Duration::seconds(5);
     let further = t + Duration::hours(48);
-    assert!(s
-        .touch_session(&a.id, &s_lic.id, t1, Some(further))
-        .await
-        .unwrap());
+    assert!(s.touch_session(&a.id, &s_lic.id, t1, Some(further)).await.unwrap());
     let mut want = s_lic.clone();
     want.last_seen = t1;
     want.expires_at = further;
-    assert_eq!(
-        s.session_by_token(&a.id, &s_lic.token).await.unwrap(),
-        Some(want.clone())
-    );
+    assert_eq!(s.session_by_token(&a.id, &s_lic.token).await.unwrap(), Some(want.clone()));
     let t2 = t1 + Duration::seconds(5);
-    assert!(s
-        .touch_session(&a.id, &s_lic.id, t2, Some(t + Duration::hours(1)))
-        .await
-        .unwrap());
+    assert!(s.touch_session(&a.id, &s_lic.id, t2, Some(t + Duration::hours(1))).await.unwrap());
     want.last_seen = t2;
     assert_eq!(
         s.session_by_token(&a.id, &s_lic.token).await.unwrap(),
@@ -1617,57 +1095,28 @@ pub async fn sessions<S: Store>(s: &S) {
     let t3 = t2 + Duration::seconds(5);
     assert!(s.touch_session(&a.id, &s_lic.id, t3, None).await.unwrap());
     want.last_seen = t3;
-    assert_eq!(
-        s.session_by_token(&a.id, &s_lic.token).await.unwrap(),
-        Some(want.clone())
-    );
-    assert!(!s
-        .touch_session(&b.id, &s_lic.id, t3, Some(further))
-        .await
-        .unwrap());
-    assert!(!s
-        .touch_session(&a.id, "sess_missing", t3, None)
-        .await
-        .unwrap());
+    assert_eq!(s.session_by_token(&a.id, &s_lic.token).await.unwrap(), Some(want.clone()));
+    assert!(!s.touch_session(&b.id, &s_lic.id, t3, Some(further)).await.unwrap());
+    assert!(!s.touch_session(&a.id, "sess_missing", t3, None).await.unwrap());
 
     // Delete one, scoped.
     assert!(!s.delete_session(&b.id, &s_user.id).await.unwrap());
     assert!(s.delete_session(&a.id, &s_user.id).await.unwrap());
     assert!(!s.delete_session(&a.id, &s_user.id).await.unwrap());
-    assert_eq!(
-        s.session_by_token(&a.id, &s_user.token).await.unwrap(),
-        None
-    );
+    assert_eq!(s.session_by_token(&a.id, &s_user.token).await.unwrap(), None);
 
     // Purge: expired sessions of every app, nothing live.
     let s_other_dead = session(&b.id, None, t - Duration::hours(1));
     s.create_session(&s_other_dead).await.unwrap();
     assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 3);
-    assert_eq!(
-        s.session_by_token(&a.id, &s_dead.token).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        s.session_by_token(&a.id, &s_edge.token).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        s.session_by_token(&b.id, &s_other_dead.token)
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(s
-        .session_by_token(&a.id, &s_lic.token)
-        .await
-        .unwrap()
-        .is_some());
+    assert_eq!(s.session_by_token(&a.id, &s_dead.token).await.unwrap(), None);
+    assert_eq!(s.session_by_token(&a.id, &s_edge.token).await.unwrap(), None);
+    assert_eq!(s.session_by_token(&b.id, &s_other_dead.token).await.unwrap(), None);
+    assert!(s.session_by_token(&a.id, &s_lic.token).await.unwrap().is_some());
     assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 0);
 
     // Kill every session of one app.
-    s.create_session(&session(&a.id, Some(&u.id), t + Duration::hours(1)))
-        .await
-        .unwrap();
+    s.create_session(&session(&a.id, Some(&u.id), t + Duration::hours(1))).await.unwrap();
     assert_eq!(s.delete_app_sessions(&a.id).await.unwrap(), 2);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
     assert_eq!(s.count_live_sessions(&b.id, t).await.unwrap(), 1);
@@ -1683,37 +1132,18 @@ pub async fn resellers<S: Store>(s: &S) {
     s.create_reseller(&second).await.unwrap();
     s.create_reseller(&first).await.unwrap();
 
-    assert_eq!(
-        s.get_reseller(&a.id, &first.id).await.unwrap(),
-        Some(first.clone())
-    );
+    assert_eq!(s.get_reseller(&a.id, &first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(s.get_reseller(&b.id, &first.id).await.unwrap(), None);
-    assert_eq!(
-        s.reseller_by_username(&a.id, "RITA").await.unwrap(),
-        Some(first.clone())
-    );
+    assert_eq!(s.reseller_by_username(&a.id, "RITA").await.unwrap(), Some(first.clone()));
     assert_eq!(s.reseller_by_username(&b.id, "rita").await.unwrap(), None);
-    assert_eq!(
-        s.list_resellers(&a.id).await.unwrap(),
-        vec![first.clone(), second.clone()]
-    );
+    assert_eq!(s.list_resellers(&a.id).await.unwrap(), vec![first.clone(), second.clone()]);
     assert!(s.list_resellers(&b.id).await.unwrap().is_empty());
 
-    assert_conflict(
-        s.create_reseller(&reseller(&a.id, "rita")).await,
-        constraint::RESELLER_APP_USERNAME,
-    );
+    assert_conflict(s.create_reseller(&reseller(&a.id, "rita")).await, constraint::RESELLER_APP_USERNAME);
     s.create_reseller(&reseller(&b.id, "rita")).await.unwrap();
 
     let got = s
-        .update_reseller(
-            &a.id,
-            &first.id,
-            &ResellerPatch {
-                balance: Some(0),
-                ..Default::default()
-            },
-        )
+        .update_reseller(&a.id, &first.id, &ResellerPatch { balance: Some(0), ..Default::default() })
         .await
         .unwrap()
         .unwrap();
@@ -1724,10 +1154,7 @@ pub async fn resellers<S: Store>(s: &S) {
         .update_reseller(
             &a.id,
             &first.id,
-            &ResellerPatch {
-                password_hash: Some("$argon2id$rotated".into()),
-                balance: None,
-            },
+            &ResellerPatch { password_hash: Some("$argon2id$rotated".into()), balance: None },
         )
         .await
         .unwrap()
@@ -1735,22 +1162,12 @@ pub async fn resellers<S: Store>(s: &S) {
     want.password_hash = "$argon2id$rotated".into();
     assert_eq!(got, want);
     assert_eq!(
-        s.update_reseller(
-            &b.id,
-            &first.id,
-            &ResellerPatch {
-                balance: Some(1_000_000),
-                ..Default::default()
-            }
-        )
-        .await
-        .unwrap(),
+        s.update_reseller(&b.id, &first.id, &ResellerPatch { balance: Some(1_000_000), ..Default::default() })
+            .await
+            .unwrap(),
         None
     );
-    assert_eq!(
-        s.get_reseller(&a.id, &first.id).await.unwrap(),
-        Some(want.clone())
-    );
+    assert_eq!(s.get_reseller(&a.id, &first.id).await.unwrap(), Some(want.clone()));
 
     assert!(!s.delete_reseller(&b.id, &first.id).await.unwrap());
     assert!(s.delete_reseller(&a.id, &first.id).await.unwrap());
@@ -1769,15 +1186,9 @@ pub async fn files<S: Store>(s: &S) {
     s.create_file(&newer).await.unwrap();
     s.create_file(&older).await.unwrap();
 
-    assert_eq!(
-        s.get_file(&a.id, &newer.id).await.unwrap(),
-        Some(newer.clone())
-    );
+    assert_eq!(s.get_file(&a.id, &newer.id).await.unwrap(), Some(newer.clone()));
     assert_eq!(s.get_file(&b.id, &newer.id).await.unwrap(), None);
-    assert_eq!(
-        s.list_files(&a.id).await.unwrap(),
-        vec![older.clone(), newer.clone()]
-    );
+    assert_eq!(s.list_files(&a.id).await.unwrap(), vec![older.clone(), newer.clone()]);
     assert!(s.list_files(&b.id).await.unwrap().is_empty());
 
     assert!(!s.delete_file(&b.id, &newer.id).await.unwrap());
@@ -1797,25 +1208,16 @@ pub async fn webhooks<S: Store>(s: &S) {
     s.create_webhook(&second).await.unwrap();
     s.create_webhook(&first).await.unwrap();
 
-    assert_eq!(
-        s.get_webhook(&a.id, &first.id).await.unwrap(),
-        Some(first.clone())
-    );
+    assert_eq!(s.get_webhook(&a.id, &first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(s.get_webhook(&b.id, &first.id).await.unwrap(), None);
-    assert_eq!(
-        s.list_webhooks(&a.id).await.unwrap(),
-        vec![first.clone(), second.clone()]
-    );
+    assert_eq!(s.list_webhooks(&a.id).await.unwrap(), vec![first.clone(), second.clone()]);
     assert!(s.list_webhooks(&b.id).await.unwrap().is_empty());
 
     let got = s
         .update_webhook(
             &a.id,
             &first.id,
-            &WebhookPatch {
-                url: Some("https://new.example/hook".into()),
-                ..Default::default()
-            },
+            &WebhookPatch { url: Some("https://new.example/hook".into()), ..Default::default() },
         )
         .await
         .unwrap()
@@ -1827,11 +1229,7 @@ pub async fn webhooks<S: Store>(s: &S) {
         .update_webhook(
             &a.id,
             &first.id,
-            &WebhookPatch {
-                url: None,
-                events: Some(vec!["user.ban".into()]),
-                enabled: Some(false),
-            },
+            &WebhookPatch { url: None, events: Some(vec!["user.ban".into()]), enabled: Some(false) },
         )
         .await
         .unwrap()
@@ -1843,11 +1241,7 @@ pub async fn webhooks<S: Store>(s: &S) {
         .update_webhook(
             &a.id,
             &first.id,
-            &WebhookPatch {
-                events: Some(Vec::new()),
-                enabled: Some(true),
-                ..Default::default()
-            },
+            &WebhookPatch { events: Some(Vec::new()), enabled: Some(true), ..Default::default() },
         )
         .await
         .unwrap()
@@ -1856,22 +1250,10 @@ pub async fn webhooks<S: Store>(s: &S) {
     want.enabled = true;
     assert_eq!(got, want);
     assert_eq!(
-        s.update_webhook(
-            &b.id,
-            &first.id,
-            &WebhookPatch {
-                enabled: Some(false),
-                ..Default::default()
-            }
-        )
-        .await
-        .unwrap(),
+        s.update_webhook(&b.id, &first.id, &WebhookPatch { enabled: Some(false), ..Default::default() }).await.unwrap(),
         None
     );
-    assert_eq!(
-        s.get_webhook(&a.id, &first.id).await.unwrap(),
-        Some(want.clone())
-    );
+    assert_eq!(s.get_webhook(&a.id, &first.id).await.unwrap(), Some(want.clone()));
 
     assert!(!s.delete_webhook(&b.id, &first.id).await.unwrap());
     assert!(s.delete_webhook(&a.id, &first.id).await.unwrap());
@@ -1887,11 +1269,7 @@ pub async fn logs_and_audit<S: Store>(s: &S) {
     let mut logs = Vec::new();
     for i in 0..7i64 {
         // Two entries share each timestamp: the id breaks the tie.
-        let mut e = log_entry(
-            &a.id,
-            &format!("message {i}"),
-            base + Duration::seconds(i / 2),
-        );
+        let mut e = log_entry(&a.id, &format!("message {i}"), base + Duration::seconds(i / 2));
         if i == 3 {
             e.user_id = None;
             e.username = None;
@@ -1901,9 +1279,7 @@ pub async fn logs_and_audit<S: Store>(s: &S) {
         s.append_log(&e).await.unwrap();
         logs.push(e);
     }
-    s.append_log(&log_entry(&b.id, "elsewhere", base))
-        .await
-        .unwrap();
+    s.append_log(&log_entry(&b.id, "elsewhere", base)).await.unwrap();
     let ordered = newest_first(&logs, |e| (e.created_at, e.id.clone()));
     let mut paged = Vec::new();
     for p in 1..=3 {
@@ -1918,11 +1294,7 @@ pub async fn logs_and_audit<S: Store>(s: &S) {
 
     let mut trail = Vec::new();
     for i in 0..5i64 {
-        let mut e = audit_entry(
-            &owner.id,
-            &format!("license.create.{i}"),
-            base + Duration::seconds(i % 3),
-        );
+        let mut e = audit_entry(&owner.id, &format!("license.create.{i}"), base + Duration::seconds(i % 3));
         if i == 0 {
             e.actor = "cli".into();
             e.target = None;
@@ -1932,9 +1304,7 @@ pub async fn logs_and_audit<S: Store>(s: &S) {
         s.append_audit(&e).await.unwrap();
         trail.push(e);
     }
-    s.append_audit(&audit_entry(&other_owner.id, "app.delete", base))
-        .await
-        .unwrap();
+    s.append_audit(&audit_entry(&other_owner.id, "app.delete", base)).await.unwrap();
     let ordered = newest_first(&trail, |e| (e.created_at, e.id.clone()));
     let mut paged = Vec::new();
     for p in 1..=3 {
@@ -1944,20 +1314,8 @@ pub async fn logs_and_audit<S: Store>(s: &S) {
         paged.extend(got.items);
     }
     assert_eq!(paged, ordered);
-    assert_eq!(
-        s.list_audit(&other_owner.id, page(1, 10))
-            .await
-            .unwrap()
-            .total,
-        1
-    );
-    assert_eq!(
-        s.list_audit("seller_missing", page(1, 10))
-            .await
-            .unwrap()
-            .total,
-        0
-    );
+    assert_eq!(s.list_audit(&other_owner.id, page(1, 10)).await.unwrap().total, 1);
+    assert_eq!(s.list_audit("seller_missing", page(1, 10)).await.unwrap().total, 0);
 }
 
 /// Every per-app read and write, given one app's object ids and another app's id, misses; and
@@ -1973,9 +1331,7 @@ pub async fn tenant_scope<S: Store>(s: &S) {
     let sess = session(&a.id, Some(&u.id), t + Duration::hours(1));
     s.create_session(&sess).await.unwrap();
     s.create_variable(&variable(&a.id, "k")).await.unwrap();
-    s.set_user_variable(&user_variable(&a.id, &u.id, "k"))
-        .await
-        .unwrap();
+    s.set_user_variable(&user_variable(&a.id, &u.id, "k")).await.unwrap();
     let bl = blacklist_entry(&a.id, BlacklistKind::Ip, "192.0.2.0/24");
     s.add_blacklist(&bl).await.unwrap();
     let rsl = reseller(&a.id, "rita");
@@ -1985,79 +1341,35 @@ pub async fn tenant_scope<S: Store>(s: &S) {
     let wh = webhook(&a.id);
     s.create_webhook(&wh).await.unwrap();
     s.append_log(&log_entry(&a.id, "m", t)).await.unwrap();
-    s.append_audit(&audit_entry(&owner_a.id, "a", t))
-        .await
-        .unwrap();
+    s.append_audit(&audit_entry(&owner_a.id, "a", t)).await.unwrap();
 
     // Apps through the wrong owner.
     assert_eq!(s.get_app(&owner_b.id, &a.id).await.unwrap(), None);
-    assert_eq!(
-        s.app_by_owner_and_name(&owner_b.id, &a.name).await.unwrap(),
-        None
-    );
+    assert_eq!(s.app_by_owner_and_name(&owner_b.id, &a.name).await.unwrap(), None);
     let mut stolen = a.clone();
     stolen.owner_id = owner_b.id.clone();
     assert_not_found(s.update_app(&stolen).await);
     assert!(!s.delete_app(&owner_b.id, &a.id).await.unwrap());
-    assert!(s
-        .list_apps(&owner_b.id)
-        .await
-        .unwrap()
-        .iter()
-        .all(|(x, _)| x.id != a.id));
+    assert!(s.list_apps(&owner_b.id).await.unwrap().iter().all(|(x, _)| x.id != a.id));
 
     // Everything under app A, addressed through app B.
     let x = &b.id;
     let all = page(1, 100);
     assert_eq!(s.get_license(x, &lic.id).await.unwrap(), None);
     assert_eq!(s.license_by_key(x, &lic.key).await.unwrap(), None);
-    assert_eq!(
-        s.set_license_status(x, &lic.id, LicenseStatus::Banned, None)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.set_license_status(x, &lic.id, LicenseStatus::Banned, None).await.unwrap(), None);
     assert_eq!(s.reset_license_devices(x, &lic.id).await.unwrap(), None);
     assert!(!s.delete_license(x, &lic.id).await.unwrap());
-    assert_eq!(
-        s.list_licenses(x, &LicenseFilter::default(), all)
-            .await
-            .unwrap()
-            .total,
-        0
-    );
+    assert_eq!(s.list_licenses(x, &LicenseFilter::default(), all).await.unwrap().total, 0);
 
     assert_eq!(s.get_user(x, &u.id).await.unwrap(), None);
     assert_eq!(s.user_by_username(x, &u.username).await.unwrap(), None);
-    assert_eq!(
-        s.update_user(
-            x,
-            &u.id,
-            &UserPatch {
-                level: Some(7),
-                ..Default::default()
-            }
-        )
-        .await
-        .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.set_user_status(x, &u.id, UserStatus::Banned, None)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.update_user(x, &u.id, &UserPatch { level: Some(7), ..Default::default() }).await.unwrap(), None);
+    assert_eq!(s.set_user_status(x, &u.id, UserStatus::Banned, None).await.unwrap(), None);
     assert_eq!(s.reset_user_devices(x, &u.id).await.unwrap(), None);
     assert_eq!(s.extend_user(x, &u.id, 1, t).await.unwrap(), None);
     assert!(!s.delete_user(x, &u.id).await.unwrap());
-    assert_eq!(
-        s.list_users(x, &UserFilter::default(), all)
-            .await
-            .unwrap()
-            .total,
-        0
-    );
+    assert_eq!(s.list_users(x, &UserFilter::default(), all).await.unwrap().total, 0);
     assert_not_found(s.set_user_variable(&user_variable(x, &u.id, "k2")).await);
     assert_eq!(s.get_user_variable(x, &u.id, "k").await.unwrap(), None);
     assert!(s.list_user_variables(x, &u.id).await.unwrap().is_empty());
@@ -2065,17 +1377,9 @@ pub async fn tenant_scope<S: Store>(s: &S) {
 
     assert_eq!(s.get_variable(x, "k").await.unwrap(), None);
     assert_eq!(
-        s.update_variable(
-            x,
-            "k",
-            &VariablePatch {
-                value: Some("pwned".into()),
-                ..Default::default()
-            },
-            t
-        )
-        .await
-        .unwrap(),
+        s.update_variable(x, "k", &VariablePatch { value: Some("pwned".into()), ..Default::default() }, t)
+            .await
+            .unwrap(),
         None
     );
     assert!(!s.delete_variable(x, "k").await.unwrap());
@@ -2092,21 +1396,9 @@ pub async fn tenant_scope<S: Store>(s: &S) {
     assert_eq!(s.count_live_sessions(x, t).await.unwrap(), 0);
 
     assert_eq!(s.get_reseller(x, &rsl.id).await.unwrap(), None);
+    assert_eq!(s.reseller_by_username(x, &rsl.username).await.unwrap(), None);
     assert_eq!(
-        s.reseller_by_username(x, &rsl.username).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        s.update_reseller(
-            x,
-            &rsl.id,
-            &ResellerPatch {
-                balance: Some(9),
-                ..Default::default()
-            }
-        )
-        .await
-        .unwrap(),
+        s.update_reseller(x, &rsl.id, &ResellerPatch { balance: Some(9), ..Default::default() }).await.unwrap(),
         None
     );
     assert!(!s.delete_reseller(x, &rsl.id).await.unwrap());
@@ -2118,16 +1410,7 @@ pub async fn tenant_scope<S: Store>(s: &S) {
 
     assert_eq!(s.get_webhook(x, &wh.id).await.unwrap(), None);
     assert_eq!(
-        s.update_webhook(
-            x,
-            &wh.id,
-            &WebhookPatch {
-                enabled: Some(false),
-                ..Default::default()
-            }
-        )
-        .await
-        .unwrap(),
+        s.update_webhook(x, &wh.id, &WebhookPatch { enabled: Some(false), ..Default::default() }).await.unwrap(),
         None
     );
     assert!(!s.delete_webhook(x, &wh.id).await.unwrap());
@@ -2137,24 +1420,12 @@ pub async fn tenant_scope<S: Store>(s: &S) {
     assert_eq!(s.list_audit(&owner_b.id, all).await.unwrap().total, 0);
 
     // And everything under A is still there, unchanged.
-    assert_eq!(
-        s.get_app(&owner_a.id, &a.id).await.unwrap(),
-        Some(a.clone())
-    );
+    assert_eq!(s.get_app(&owner_a.id, &a.id).await.unwrap(), Some(a.clone()));
     assert_eq!(s.get_license(&a.id, &lic.id).await.unwrap(), Some(lic));
     assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(u.clone()));
-    assert_eq!(
-        s.session_by_token(&a.id, &sess.token).await.unwrap(),
-        Some(sess)
-    );
-    assert_eq!(
-        s.get_variable(&a.id, "k").await.unwrap(),
-        Some(s.list_variables(&a.id).await.unwrap()[0].clone())
-    );
-    assert_eq!(
-        s.get_variable(&a.id, "k").await.unwrap().unwrap().value,
-        "value of k"
-    );
+    assert_eq!(s.session_by_token(&a.id, &sess.token).await.unwrap(), Some(sess));
+    assert_eq!(s.get_variable(&a.id, "k").await.unwrap(), Some(s.list_variables(&a.id).await.unwrap()[0].clone()));
+    assert_eq!(s.get_variable(&a.id, "k").await.unwrap().unwrap().value, "value of k");
     assert_eq!(s.list_user_variables(&a.id, &u.id).await.unwrap().len(), 1);
     assert_eq!(s.list_blacklist(&a.id).await.unwrap(), vec![bl]);
     assert_eq!(s.get_reseller(&a.id, &rsl.id).await.unwrap(), Some(rsl));
@@ -2221,45 +1492,26 @@ pub async fn concurrency<S: Store>(s: Arc<S>) {
         }
     }
     assert_eq!((ok, conflicts), (1, N - 1));
-    assert_eq!(
-        s.list_users(&a.id, &UserFilter::default(), page(1, 100))
-            .await
-            .unwrap()
-            .total,
-        1
-    );
+    assert_eq!(s.list_users(&a.id, &UserFilter::default(), page(1, 100)).await.unwrap().total, 1);
 
     // One key, 10 batches: exactly one batch lands.
     let barrier = Arc::new(Barrier::new(10));
     let tasks: Vec<_> = (0..10)
         .map(|i| {
             let (s, barrier) = (s.clone(), barrier.clone());
-            let batch = vec![
-                license(&a.id, &format!("RACE-OWN-{i}")),
-                license(&a.id, "RACE-SHARED"),
-            ];
+            let batch = vec![license(&a.id, &format!("RACE-OWN-{i}")), license(&a.id, "RACE-SHARED")];
             tokio::spawn(async move {
                 barrier.wait().await;
                 s.insert_licenses(&batch).await
             })
         })
         .collect();
-    let results: Vec<_> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(|t| t.unwrap())
-        .collect();
+    let results: Vec<_> = futures::future::join_all(tasks).await.into_iter().map(|t| t.unwrap()).collect();
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
     for r in results.into_iter().filter(|r| r.is_err()) {
         assert_conflict(r, constraint::LICENSE_APP_KEY);
     }
-    assert_eq!(
-        s.list_licenses(&a.id, &LicenseFilter::default(), page(1, 100))
-            .await
-            .unwrap()
-            .total,
-        2
-    );
+    assert_eq!(s.list_licenses(&a.id, &LicenseFilter::default(), page(1, 100)).await.unwrap().total, 2);
 
     // 20 concurrent one-day extensions add up to 20 days.
     let t = now();
@@ -2269,8 +1521,7 @@ pub async fn concurrency<S: Store>(s: Arc<S>) {
     let barrier = Arc::new(Barrier::new(20));
     let tasks: Vec<_> = (0..20)
         .map(|_| {
-            let (s, barrier, app_id, id) =
-                (s.clone(), barrier.clone(), a.id.clone(), sub.id.clone());
+            let (s, barrier, app_id, id) = (s.clone(), barrier.clone(), a.id.clone(), sub.id.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
                 s.extend_user(&app_id, &id, 1, t).await
@@ -2280,12 +1531,5 @@ pub async fn concurrency<S: Store>(s: Arc<S>) {
     for t in futures::future::join_all(tasks).await {
         assert!(t.unwrap().unwrap().is_some());
     }
-    assert_eq!(
-        s.get_user(&a.id, &sub.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .expires_at,
-        Some(t + Duration::days(21))
-    );
+    assert_eq!(s.get_user(&a.id, &sub.id).await.unwrap().unwrap().expires_at, Some(t + Duration::days(21)));
 }
