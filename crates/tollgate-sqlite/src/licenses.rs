@@ -169,7 +169,10 @@ impl LicenseStore for SqliteStore {
         ban_reason: Option<&str>,
     ) -> StoreResult<Option<License>> {
         let ban_reason = if status == LicenseStatus::Banned { ban_reason } else { None };
-        sqlx::query(
+        // Banning or pausing ends the license's sessions in the same transaction, so the next
+        // request made with any of them fails.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let row = sqlx::query(
             "UPDATE licenses SET status = $1, ban_reason = $2
              WHERE app_id = $3 AND id = $4
              RETURNING *",
@@ -178,12 +181,19 @@ impl LicenseStore for SqliteStore {
         .bind(ban_reason)
         .bind(app_id)
         .bind(license_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db_err)?
-        .as_ref()
-        .map(license)
-        .transpose()
+        .map_err(db_err)?;
+        if row.is_some() && matches!(status, LicenseStatus::Banned | LicenseStatus::Paused) {
+            sqlx::query("DELETE FROM sessions WHERE app_id = $1 AND license_id = $2")
+                .bind(app_id)
+                .bind(license_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        row.as_ref().map(license).transpose()
     }
 
     async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {

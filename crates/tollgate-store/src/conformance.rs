@@ -640,6 +640,13 @@ pub async fn licenses<S: Store>(s: &S) {
     }
     assert_eq!(s.list_licenses(&other_app.id, &none, page(1, 100)).await.unwrap().total, 1);
 
+    // Banning a license ends the sessions opened with it; other sessions live on.
+    let mut lic_session = session(&a.id, None, now() + Duration::hours(1));
+    lic_session.license_id = Some(bare.id.clone());
+    let bystander = session(&a.id, None, now() + Duration::hours(1));
+    s.create_session(&lic_session).await.unwrap();
+    s.create_session(&bystander).await.unwrap();
+
     // Status changes keep a reason only when banning.
     let banned =
         s.set_license_status(&a.id, &bare.id, LicenseStatus::Banned, Some("chargeback")).await.unwrap().unwrap();
@@ -648,6 +655,8 @@ pub async fn licenses<S: Store>(s: &S) {
     want.ban_reason = Some("chargeback".into());
     assert_eq!(banned, want);
     assert_eq!(s.get_license(&a.id, &bare.id).await.unwrap(), Some(want));
+    assert_eq!(s.session_by_token(&a.id, &lic_session.token).await.unwrap(), None);
+    assert!(s.session_by_token(&a.id, &bystander.token).await.unwrap().is_some());
     let paused = s.set_license_status(&a.id, &bare.id, LicenseStatus::Paused, Some("ignored")).await.unwrap().unwrap();
     assert_eq!(paused.status, LicenseStatus::Paused);
     assert_eq!(paused.ban_reason, None);

@@ -169,7 +169,8 @@ pub trait LicenseStore {
     async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
     /// Exact key match within the app.
     async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>>;
-    /// Set status (and the ban reason, cleared unless banning). Returns the updated license.
+    /// Set status (and the ban reason, cleared unless banning). Banning or pausing deletes the
+    /// license's sessions in the same transaction. Returns the updated license.
     async fn set_license_status(
         &self,
         app_id: &str,
