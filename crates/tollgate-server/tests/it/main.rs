@@ -10,3 +10,4 @@ mod admin_users;
 mod cli;
 mod auth;
 mod ops;
+mod tenant_isolation;
