@@ -29,7 +29,20 @@ use crate::{admin, ops};
 #[openapi(
     info(title = "Tollgate", description = "Self-hosted licensing and authentication server: seller and admin API."),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Seller accounts"), (name = "apps", description = "Applications and their settings"))
+    tags(
+        (name = "auth", description = "Seller accounts"),
+        (name = "apps", description = "Applications and their settings"),
+        (name = "licenses", description = "License keys"),
+        (name = "users", description = "End users of an app"),
+        (name = "variables", description = "App variables"),
+        (name = "blacklist", description = "Blocked IPs, HWIDs, usernames, client ids"),
+        (name = "sessions", description = "Live client sessions"),
+        (name = "resellers", description = "Resellers and their balances"),
+        (name = "files", description = "Encrypted downloadable files"),
+        (name = "webhooks", description = "Webhook definitions"),
+        (name = "logs", description = "Client log messages"),
+        (name = "audit", description = "The audit trail of admin actions")
+    )
 )]
 struct ApiDoc;
 

@@ -57,11 +57,7 @@ pub struct SellerCreateArgs {
     pub email: String,
     /// Password, 8 to 1024 characters (other local users can see it in the process list:
     /// prefer --password-stdin)
-    #[arg(
-        long,
-        required_unless_present = "password_stdin",
-        conflicts_with = "password_stdin"
-    )]
+    #[arg(long, required_unless_present = "password_stdin", conflicts_with = "password_stdin")]
     pub password: Option<String>,
     /// Read the password from the first line of standard input
     #[arg(long)]
@@ -180,12 +176,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|e| {
-            anyhow!(
-                "invalid setting `listen`: cannot bind {}: {e}",
-                config.listen
-            )
-        })?;
+        .map_err(|e| anyhow!("invalid setting `listen`: cannot bind {}: {e}", config.listen))?;
     let state = crate::app::build_state(config).await?;
     // Uploads cut short by a crash leave temporary files; an hour-old one is nobody's.
     match FileVault::from_state(&state).sweep_temp(Duration::from_secs(3600)) {
@@ -202,16 +193,13 @@ async fn seller_create(config: Config, args: SellerCreateArgs) -> anyhow::Result
         Some(p) => p,
         None => {
             let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .context("cannot read the password from stdin")?;
+            std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
     let state = crate::app::build_state(config).await?;
-    let seller = crate::admin::auth::create_seller(&state, &args.email, &password, &args.name)
-        .await
-        .map_err(cli_error)?;
+    let seller =
+        crate::admin::auth::create_seller(&state, &args.email, &password, &args.name).await.map_err(cli_error)?;
     println!("{}", seller.id);
     Ok(())
 }
@@ -224,10 +212,7 @@ async fn app_create(config: Config, args: AppCreateArgs) -> anyhow::Result<()> {
     let app = crate::admin::apps::create(&state, &args.seller, &args.name, args.version.as_deref())
         .await
         .map_err(cli_error)?;
-    println!(
-        "id: {}\napiKey: {}\nwsKey: {}\nownerId: {}",
-        app.id, app.api_key, app.ws_key, app.owner_id
-    );
+    println!("id: {}\napiKey: {}\nwsKey: {}\nownerId: {}", app.id, app.api_key, app.ws_key, app.owner_id);
     Ok(())
 }
 
@@ -243,9 +228,7 @@ fn key_sink(output: Option<&Path>) -> anyhow::Result<Box<dyn Write + Send>> {
                 use std::os::unix::fs::OpenOptionsExt;
                 opts.mode(0o600);
             }
-            let file = opts
-                .open(path)
-                .with_context(|| format!("cannot create --output {}", path.display()))?;
+            let file = opts.open(path).with_context(|| format!("cannot create --output {}", path.display()))?;
             Ok(Box::new(std::io::BufWriter::new(file)))
         }
     }
@@ -262,23 +245,16 @@ async fn license_generate(config: Config, args: LicenseGenerateArgs) -> anyhow::
     };
     spec.validate().map_err(|e| cli_error(e.into()))?;
     let state = crate::app::build_state(config).await?;
-    let app = state
-        .store
-        .app_by_id(&args.app)
-        .await?
-        .ok_or_else(|| anyhow!("no application with id `{}`", args.app))?;
+    let app =
+        state.store.app_by_id(&args.app).await?.ok_or_else(|| anyhow!("no application with id `{}`", args.app))?;
     let mut out = key_sink(args.output.as_deref())?;
 
     let total = args.count;
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(total)
-    } else {
-        ProgressBar::hidden()
-    };
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} keys  {per_sec}  eta {eta}")
-    {
-        bar.set_style(style);
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} keys  {rate}  eta {eta}") {
+        bar.set_style(style.with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} keys/s", s.per_sec());
+        }));
     }
     let started = Instant::now();
     let mut done: u64 = 0;
@@ -287,20 +263,14 @@ async fn license_generate(config: Config, args: LicenseGenerateArgs) -> anyhow::
         let result = generate_batch(&state, &app.id, &spec, &app.owner_id, n, &mut out).await;
         if let Err(e) = result {
             bar.abandon();
-            return Err(e.context(format!(
-                "stopped after {done} of {total} licenses (every key printed is stored)"
-            )));
+            return Err(e.context(format!("stopped after {done} of {total} licenses (every key printed is stored)")));
         }
         done += n;
         bar.set_position(done);
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    eprintln!(
-        "generated {done} licenses for {} in {secs:.2}s ({:.0} keys/s)",
-        app.id,
-        done as f64 / secs.max(1e-9)
-    );
+    eprintln!("generated {done} licenses for {} in {secs:.2}s ({:.0} keys/s)", app.id, done as f64 / secs.max(1e-9));
     Ok(())
 }
 
@@ -314,26 +284,21 @@ async fn generate_batch(
     out: &mut Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let n = usize::try_from(n).context("batch too large")?;
-    let licenses =
-        crate::admin::licenses::generate(state, app_id, spec, Creator::Seller(owner.to_owned()), n)
-            .await
-            .map_err(cli_error)?;
+    let licenses = crate::admin::licenses::generate(state, app_id, spec, Creator::Seller(owner.to_owned()), n)
+        .await
+        .map_err(cli_error)?;
     let mut text = String::with_capacity(licenses.len() * 40);
     for l in &licenses {
         text.push_str(&l.key);
         text.push('\n');
     }
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .context("cannot write the keys")?;
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("cannot write the keys")?;
     Ok(())
 }
 
 /// `sqlite://PATH`, `sqlite:PATH` (query string dropped) → PATH.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
@@ -345,37 +310,31 @@ async fn backup(config: Config, args: BackupArgs) -> anyhow::Result<()> {
     let db = sqlite_path(&config.database_url)
         .ok_or_else(|| anyhow!("invalid setting `database_url`: not a SQLite file"))?;
     if !db.is_file() {
-        bail!(
-            "no database at {} (check --data-dir / --database-url)",
-            db.display()
-        );
+        bail!("no database at {} (check --data-dir / --database-url)", db.display());
     }
     if args.to.exists() {
-        bail!(
-            "--to {} already exists; choose a new file",
-            args.to.display()
-        );
+        bail!("--to {} already exists; choose a new file", args.to.display());
     }
     if let Some(dir) = args.to.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
-            bail!(
-                "--to {}: no such directory {}",
-                args.to.display(),
-                dir.display()
-            );
+            bail!("--to {}: no such directory {}", args.to.display(), dir.display());
         }
     }
     let store = tollgate_sqlite::SqliteStore::open(&config.database_url, 1).await?;
     let result = store.backup_to(&args.to).await;
     store.close().await;
     result.with_context(|| format!("backup to {} failed", args.to.display()))?;
+    // The copy holds every secret the database does.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&args.to, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", args.to.display()))?;
+    }
     eprintln!(
         "backup written to {}; keep {} and {} with it",
         args.to.display(),
-        config
-            .data_dir
-            .join(crate::crypto::MASTER_KEY_FILE)
-            .display(),
+        config.data_dir.join(crate::crypto::MASTER_KEY_FILE).display(),
         config.data_dir.join("files").display()
     );
     Ok(())
@@ -387,14 +346,8 @@ mod tests {
 
     #[test]
     fn sqlite_paths() {
-        assert_eq!(
-            sqlite_path("sqlite://./d/tollgate.db"),
-            Some(PathBuf::from("./d/tollgate.db"))
-        );
-        assert_eq!(
-            sqlite_path("sqlite:///abs/t.db?mode=rwc"),
-            Some(PathBuf::from("/abs/t.db"))
-        );
+        assert_eq!(sqlite_path("sqlite://./d/tollgate.db"), Some(PathBuf::from("./d/tollgate.db")));
+        assert_eq!(sqlite_path("sqlite:///abs/t.db?mode=rwc"), Some(PathBuf::from("/abs/t.db")));
         assert_eq!(sqlite_path("sqlite:t.db"), Some(PathBuf::from("t.db")));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x"), None);
@@ -402,14 +355,8 @@ mod tests {
 
     #[test]
     fn validation_errors_name_the_flag() {
-        let e = cli_error(
-            tollgate_core::DomainError::validation("maxDevices", "must be between 1 and 1000")
-                .into(),
-        );
-        assert_eq!(
-            e.to_string(),
-            "invalid --max-devices: must be between 1 and 1000"
-        );
+        let e = cli_error(tollgate_core::DomainError::validation("maxDevices", "must be between 1 and 1000").into());
+        assert_eq!(e.to_string(), "invalid --max-devices: must be between 1 and 1000");
         assert_eq!(parse_duration("30d"), Ok(DurationType::Month));
         assert!(parse_duration("2d").is_err());
     }

@@ -62,9 +62,7 @@ pub struct FileVault {
 
 impl std::fmt::Debug for FileVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileVault")
-            .field("root", &self.root)
-            .finish_non_exhaustive()
+        f.debug_struct("FileVault").field("root", &self.root).finish_non_exhaustive()
     }
 }
 
@@ -74,27 +72,18 @@ fn invalid_data(msg: &str) -> io::Error {
 
 /// Ids become path components: only the characters our id generator produces are accepted.
 fn safe_id(id: &str) -> io::Result<&str> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(id)
     } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a valid id",
-        ))
+        Err(io::Error::new(io::ErrorKind::InvalidInput, "not a valid id"))
     }
 }
 
 impl FileVault {
     pub fn new(data_dir: &Path, master: &MasterKey) -> FileVault {
-        FileVault {
-            root: data_dir.join("files"),
-            kek: master.derive("files"),
-        }
+        FileVault { root: data_dir.join("files"), kek: master.derive("files") }
     }
 
     pub fn from_state(state: &AppState) -> FileVault {
@@ -112,9 +101,7 @@ impl FileVault {
 
     /// Where a committed blob lives.
     pub fn blob_path(&self, app_id: &str, file_id: &str) -> io::Result<PathBuf> {
-        Ok(self
-            .app_dir(app_id)?
-            .join(format!("{}.bin", safe_id(file_id)?)))
+        Ok(self.app_dir(app_id)?.join(format!("{}.bin", safe_id(file_id)?)))
     }
 
     fn file_key(&self, app_id: &str, file_id: &str) -> aes_gcm::Key<Aes256Gcm> {
@@ -180,23 +167,14 @@ impl FileVault {
         }
         let key = self.file_key(app_id, file_id);
         let dec = DecryptorBE32::<Aes256Gcm>::from_aead(Aes256Gcm::new(&key), header[5..].into());
-        let state = ReadState {
-            file,
-            dec: Some(dec),
-            remaining: len - HEADER_LEN as u64,
-            header,
-        };
+        let state = ReadState { file, dec: Some(dec), remaining: len - HEADER_LEN as u64, header };
         let stream = futures::stream::try_unfold(state, |mut st| async move {
             let Some(mut dec) = st.dec.take() else {
                 return Ok(None);
             };
             let last = st.remaining <= (CHUNK + TAG) as u64;
             // Non-last chunks are exactly CHUNK + TAG; the last is what remains (at most that).
-            let n = if last {
-                st.remaining as usize
-            } else {
-                CHUNK + TAG
-            };
+            let n = if last { st.remaining as usize } else { CHUNK + TAG };
             if n < TAG {
                 return Err(invalid_data("encrypted file is truncated"));
             }
@@ -205,11 +183,9 @@ impl FileVault {
             st.remaining -= n as u64;
             let auth_failed = |_| invalid_data("encrypted file failed authentication");
             if last {
-                dec.decrypt_last_in_place(&st.header, &mut buf)
-                    .map_err(auth_failed)?;
+                dec.decrypt_last_in_place(&st.header, &mut buf).map_err(auth_failed)?;
             } else {
-                dec.decrypt_next_in_place(&st.header, &mut buf)
-                    .map_err(auth_failed)?;
+                dec.decrypt_next_in_place(&st.header, &mut buf).map_err(auth_failed)?;
                 st.dec = Some(dec);
             }
             Ok(Some((Bytes::from(buf), st)))
@@ -241,9 +217,7 @@ impl FileVault {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(e),
         };
-        let cutoff = SystemTime::now()
-            .checked_sub(older_than)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let cutoff = SystemTime::now().checked_sub(older_than).unwrap_or(SystemTime::UNIX_EPOCH);
         let mut removed = 0;
         for app in apps.flatten() {
             let Ok(entries) = std::fs::read_dir(app.path()) else {
@@ -251,13 +225,8 @@ impl FileVault {
             };
             for e in entries.flatten() {
                 let name = e.file_name();
-                let is_tmp = name
-                    .to_str()
-                    .is_some_and(|n| n.starts_with('.') && n.ends_with(".bin.tmp"));
-                let old = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t <= cutoff);
+                let is_tmp = name.to_str().is_some_and(|n| n.starts_with('.') && n.ends_with(".bin.tmp"));
+                let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t <= cutoff);
                 if is_tmp && old && std::fs::remove_file(e.path()).is_ok() {
                     removed += 1;
                 }
@@ -321,16 +290,10 @@ impl BlobWriter {
     }
 
     async fn seal_pending(&mut self) -> io::Result<()> {
-        let enc = self
-            .enc
-            .as_mut()
-            .ok_or_else(|| io::Error::other("writer already finished"))?;
+        let enc = self.enc.as_mut().ok_or_else(|| io::Error::other("writer already finished"))?;
         enc.encrypt_next_in_place(&self.header, &mut self.pending)
             .map_err(|_| io::Error::other("file too large to encrypt"))?;
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| io::Error::other("writer already finished"))?;
+        let file = self.file.as_mut().ok_or_else(|| io::Error::other("writer already finished"))?;
         file.write_all(&self.pending).await?;
         self.pending.clear();
         Ok(())
@@ -338,16 +301,10 @@ impl BlobWriter {
 
     /// Seal the last chunk, fsync, and move the blob under its final name.
     pub async fn finish(mut self) -> io::Result<StoredBlob> {
-        let enc = self
-            .enc
-            .take()
-            .ok_or_else(|| io::Error::other("writer already finished"))?;
+        let enc = self.enc.take().ok_or_else(|| io::Error::other("writer already finished"))?;
         enc.encrypt_last_in_place(&self.header, &mut self.pending)
             .map_err(|_| io::Error::other("file too large to encrypt"))?;
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("writer already finished"))?;
+        let mut file = self.file.take().ok_or_else(|| io::Error::other("writer already finished"))?;
         file.write_all(&self.pending).await?;
         file.flush().await?;
         file.sync_all().await?;
@@ -359,10 +316,7 @@ impl BlobWriter {
             return Err(e);
         }
         let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
-        Ok(StoredBlob {
-            size: self.size,
-            sha256,
-        })
+        Ok(StoredBlob { size: self.size, sha256 })
     }
 }
 
@@ -379,9 +333,7 @@ async fn sync_dir(dir: Option<&Path>) -> io::Result<()> {
     #[cfg(unix)]
     if let Some(dir) = dir {
         let dir = dir.to_owned();
-        tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-            .await
-            .map_err(io::Error::other)??;
+        tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all()).await.map_err(io::Error::other)??;
     }
     #[cfg(not(unix))]
     let _ = dir;
@@ -393,19 +345,10 @@ pub fn validate_file_name(field: &str, name: &str) -> Result<String, tollgate_co
     let name = name.trim();
     let n = name.chars().count();
     if n == 0 || n > 255 {
-        return Err(tollgate_core::DomainError::validation(
-            field,
-            "must be 1 to 255 characters",
-        ));
+        return Err(tollgate_core::DomainError::validation(field, "must be 1 to 255 characters"));
     }
-    if name
-        .chars()
-        .any(|c| c == '/' || c == '\\' || c.is_control())
-    {
-        return Err(tollgate_core::DomainError::validation(
-            field,
-            "must not contain '/', '\\' or control characters",
-        ));
+    if name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
+        return Err(tollgate_core::DomainError::validation(field, "must not contain '/', '\\' or control characters"));
     }
     Ok(name.to_owned())
 }
@@ -416,9 +359,7 @@ pub fn parse_min_level(field: &str, raw: &str) -> Result<i64, tollgate_core::Dom
         .parse::<i64>()
         .ok()
         .filter(|n| *n >= 0)
-        .ok_or_else(|| {
-            tollgate_core::DomainError::validation(field, "must be an integer of 0 or more")
-        })
+        .ok_or_else(|| tollgate_core::DomainError::validation(field, "must be an integer of 0 or more"))
 }
 
 #[cfg(test)]
@@ -440,10 +381,7 @@ mod tests {
     async fn round_trips_at_chunk_boundaries() {
         let dir = tempfile::tempdir().unwrap();
         let v = vault(dir.path());
-        for (i, len) in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK + 17]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, len) in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK + 17].into_iter().enumerate() {
             let data: Vec<u8> = (0..len).map(|j| (j * 31 + i) as u8).collect();
             let id = format!("file_{i}");
             let mut w = v.create("app_x", &id).await.unwrap();
@@ -455,9 +393,7 @@ mod tests {
             assert_eq!(stored.size, len as u64);
             assert_eq!(stored.sha256, hex::encode(Sha256::digest(&data)));
             assert_eq!(read_all(&v, "app_x", &id).await.unwrap(), data, "len {len}");
-            let on_disk = std::fs::metadata(v.blob_path("app_x", &id).unwrap())
-                .unwrap()
-                .len();
+            let on_disk = std::fs::metadata(v.blob_path("app_x", &id).unwrap()).unwrap().len();
             let chunks = if len == 0 { 1 } else { len.div_ceil(CHUNK) };
             assert_eq!(on_disk, (HEADER_LEN + len + chunks * TAG) as u64);
         }
@@ -475,22 +411,13 @@ mod tests {
         // moved under another id: the key differs
         std::fs::create_dir_all(dir.path().join("files/app_y")).unwrap();
         std::fs::copy(&path, v.blob_path("app_y", "file_a").unwrap()).unwrap();
-        assert_eq!(
-            read_all(&v, "app_y", "file_a").await.unwrap_err().kind(),
-            io::ErrorKind::InvalidData
-        );
+        assert_eq!(read_all(&v, "app_y", "file_a").await.unwrap_err().kind(), io::ErrorKind::InvalidData);
         // truncated at a chunk boundary: the last-chunk flag is missing
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..HEADER_LEN + CHUNK + TAG]).unwrap();
-        assert_eq!(
-            read_all(&v, "app_x", "file_a").await.unwrap_err().kind(),
-            io::ErrorKind::InvalidData
-        );
+        assert_eq!(read_all(&v, "app_x", "file_a").await.unwrap_err().kind(), io::ErrorKind::InvalidData);
         // other master key
-        let other = FileVault::new(
-            dir.path(),
-            &crate::crypto::parse_master_key(&"22".repeat(32)).unwrap(),
-        );
+        let other = FileVault::new(dir.path(), &crate::crypto::parse_master_key(&"22".repeat(32)).unwrap());
         std::fs::write(&path, &bytes).unwrap();
         assert!(read_all(&v, "app_x", "file_a").await.is_ok());
         assert!(read_all(&other, "app_x", "file_a").await.is_err());
@@ -498,11 +425,8 @@ mod tests {
         let mut w = v.create("app_x", "file_b").await.unwrap();
         w.write(&data).await.unwrap();
         drop(w);
-        let left: Vec<_> = std::fs::read_dir(dir.path().join("files/app_x"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
+        let left: Vec<_> =
+            std::fs::read_dir(dir.path().join("files/app_x")).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(left, vec![std::ffi::OsString::from("file_a.bin")]);
         assert!(v.blob_path("app_x", "../x").is_err());
     }
@@ -522,10 +446,7 @@ mod tests {
 
     #[test]
     fn names_and_levels() {
-        assert_eq!(
-            validate_file_name("name", " module.exe ").unwrap(),
-            "module.exe"
-        );
+        assert_eq!(validate_file_name("name", " module.exe ").unwrap(), "module.exe");
         for bad in ["", "  ", "a/b", "a\\b", "a\nb", &"x".repeat(256)] {
             assert!(validate_file_name("name", bad).is_err(), "{bad:?}");
         }

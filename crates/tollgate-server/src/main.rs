@@ -15,9 +15,9 @@ use tollgate_server::config::{Config, RawConfig};
 )]
 struct Cli {
     /// TOML configuration file
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Settings (also TOLLGATE_* variables and --config)")]
     config: Option<PathBuf>,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Settings (also TOLLGATE_* variables and --config)")]
     flags: RawConfig,
     #[command(subcommand)]
     command: Option<Command>,
@@ -27,17 +27,13 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info")
-            }),
+            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = match Config::load(
-        cli.config.as_deref(),
-        RawConfig::from_env(|k| std::env::var(k).ok()),
-        cli.flags,
-    ) {
+    let config = match Config::load(cli.config.as_deref(), RawConfig::from_env(|k| std::env::var(k).ok()), cli.flags) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tollgate: {e}");
@@ -51,10 +47,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(tollgate_server::cli::run(
-        cli.command.unwrap_or(Command::Serve),
-        config,
-    ));
+    let result = rt.block_on(tollgate_server::cli::run(cli.command.unwrap_or(Command::Serve), config));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

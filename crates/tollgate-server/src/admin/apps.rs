@@ -145,6 +145,10 @@ async fn delete_app(State(state): State<AppState>, auth: SellerAuth, ClientIp(ip
     if !state.store.delete_app(&auth.seller_id, &app_id).await? {
         return Err(crate::error::ApiError::not_found("Application"));
     }
+    // The rows are gone; now the encrypted blobs. A failure leaves orphaned ciphertext only.
+    if let Err(e) = crate::files::FileVault::from_state(&state).remove_app(&app_id).await {
+        tracing::warn!(error = %e, app_id, "could not remove the deleted app's files");
+    }
     state.audit(&auth.seller_id, "app.delete", None, Some(&app_id), ip).await;
     Ok(ok_message::<()>("Application deleted", None))
 }

@@ -38,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A file as the admin API shows it.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileView {
     pub id: String,
@@ -49,7 +49,6 @@ pub struct FileView {
     /// SHA-256 of the plaintext, hex.
     pub sha256: String,
     #[serde(with = "serde_ts")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
@@ -81,11 +80,7 @@ pub struct UploadForm {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
-        "Upload exceeds the size limit",
-    )
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Upload exceeds the size limit")
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
@@ -118,7 +113,7 @@ async fn read_text(field: &mut Field<'_>, name: &str) -> ApiResult<String> {
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/files", tag = "files", security(("bearer" = [])),
     params(("appId" = String, Path)),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, description = "`{id, name, size, minLevel, sha256, createdAt}`", body = FileView),
+    responses((status = 201, description = "`{id, name, size, minLevel, sha256, createdAt}`"),
               (status = 400, description = "Not multipart, no `file` part, or an invalid field, named"),
               (status = 404, description = "Not yours or absent"),
               (status = 413, description = "Over `max_upload_bytes`")))]
@@ -132,26 +127,16 @@ async fn upload_file(
     let app = owned_app(&state, &auth, &app_id).await?;
     let limit = state.config.max_upload_bytes;
     let body_limit = limit.saturating_add(FORM_OVERHEAD);
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let announced =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > body_limit) {
         return Err(too_large());
     }
-    let req = req.map(|b| {
-        Body::new(http_body_util::Limited::new(
-            b,
-            usize::try_from(body_limit).unwrap_or(usize::MAX),
-        ))
-    });
-    let mut form = Multipart::from_request(req, &state).await.map_err(|_| {
-        ApiError::bad_request(
-            "INVALID_BODY",
-            "Expected a multipart/form-data body with a `file` part",
-        )
-    })?;
+    let req =
+        req.map(|b| Body::new(http_body_util::Limited::new(b, usize::try_from(body_limit).unwrap_or(usize::MAX))));
+    let mut form = Multipart::from_request(req, &state)
+        .await
+        .map_err(|_| ApiError::bad_request("INVALID_BODY", "Expected a multipart/form-data body with a `file` part"))?;
 
     let vault = FileVault::from_state(&state);
     let file_id = ids::new_id(ids::prefix::FILE);
@@ -162,10 +147,7 @@ async fn upload_file(
         match field.name() {
             Some("file") => {
                 if blob.is_some() {
-                    return Err(ApiError::validation(
-                        "file",
-                        "only one file may be uploaded at a time",
-                    ));
+                    return Err(ApiError::validation("file", "only one file may be uploaded at a time"));
                 }
                 let filename = field.file_name().map(str::to_owned);
                 // Dropped on any early return (including the client going away): the
@@ -190,9 +172,7 @@ async fn upload_file(
         None => 0,
     };
     let (writer, filename) = blob.ok_or_else(|| DomainError::MissingFields("file".into()))?;
-    let name = name
-        .or(filename)
-        .ok_or_else(|| DomainError::MissingFields("name".into()))?;
+    let name = name.or(filename).ok_or_else(|| DomainError::MissingFields("name".into()))?;
     let name = validate_file_name("name", &name)?;
 
     let stored = writer.finish().await.map_err(io_internal)?;
@@ -211,22 +191,14 @@ async fn upload_file(
         }
         return Err(e.into());
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "file.upload",
-            Some(&app.id),
-            Some(&meta.id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "file.upload", Some(&app.id), Some(&meta.id), ip).await;
     Ok((StatusCode::CREATED, ok(FileView::from(&meta))))
 }
 
 /// List an application's files.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/files", tag = "files", security(("bearer" = [])),
     params(("appId" = String, Path)),
-    responses((status = 200, description = "`[{id, name, size, minLevel, sha256, createdAt}]`", body = [FileView]),
+    responses((status = 200, description = "`[{id, name, size, minLevel, sha256, createdAt}]`"),
               (status = 404, description = "Not yours or absent")))]
 async fn list_files(
     State(state): State<AppState>,
@@ -253,20 +225,9 @@ async fn delete_file(
         return Err(ApiError::not_found("File"));
     }
     // The row is gone, so the file is gone for every reader; a blob left behind is only space.
-    if let Err(e) = FileVault::from_state(&state)
-        .remove(&app.id, &file_id)
-        .await
-    {
+    if let Err(e) = FileVault::from_state(&state).remove(&app.id, &file_id).await {
         tracing::error!(error = %e, file = %file_id, "could not remove a deleted file's blob");
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "file.delete",
-            Some(&app.id),
-            Some(&file_id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "file.delete", Some(&app.id), Some(&file_id), ip).await;
     Ok(ok_message::<()>("File deleted", None))
 }

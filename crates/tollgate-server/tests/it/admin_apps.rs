@@ -121,7 +121,7 @@ async fn bad_input_names_the_field_and_changes_nothing() {
     s.post("/v1/admin/apps", &seller.token, json!({})).await.assert_error(400, "MISSING_FIELDS");
     s.post("/v1/admin/apps", &seller.token, json!({"name": 5})).await.assert_error(400, "VALIDATION_ERROR");
     s.post("/v1/admin/apps", &seller.token, json!({"name": "x", "version": "one"})).await.assert_error(400, "VALIDATION_ERROR");
-    s.raw(Method::POST, "/v1/admin/apps", Some(&seller.token), b"[1,2".to_vec()).await.assert_error(400, "INVALID_JSON");
+    s.raw(Method::POST, "/v1/admin/apps", Some(&seller.token), b"{\"name\": ".to_vec()).await.assert_error(400, "INVALID_JSON");
 
     let app = s.create_app(&seller, "Strict").await;
     let path = format!("/v1/admin/apps/{}", app["id"].as_str().unwrap());

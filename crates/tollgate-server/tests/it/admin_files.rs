@@ -37,9 +37,7 @@ async fn upload(s: &TestServer, token: &str, app_id: &str, form: Form) -> Resp {
 }
 
 async fn list(s: &TestServer, token: &str, app_id: &str) -> Vec<Value> {
-    let r = s
-        .get(&format!("/v1/admin/apps/{app_id}/files"), token)
-        .await;
+    let r = s.get(&format!("/v1/admin/apps/{app_id}/files"), token).await;
     r.assert_status(200);
     r.data().as_array().unwrap().clone()
 }
@@ -64,11 +62,7 @@ fn files_on_disk(s: &TestServer) -> Vec<PathBuf> {
 
 async fn decrypt(s: &TestServer, app_id: &str, file_id: &str) -> std::io::Result<Vec<u8>> {
     let vault = FileVault::from_state(&s.state);
-    let chunks: Vec<bytes::Bytes> = vault
-        .open_decrypted(app_id, file_id)
-        .await?
-        .try_collect()
-        .await?;
+    let chunks: Vec<bytes::Bytes> = vault.open_decrypted(app_id, file_id).await?.try_collect().await?;
     Ok(chunks.concat())
 }
 
@@ -106,20 +100,12 @@ async fn upload_several_mib_round_trips_encrypted() {
     assert_eq!(d.as_object().unwrap().len(), 6, "{d}");
 
     // the blob is where it should be, and holds none of the plaintext
-    let blob_path = s
-        .dir
-        .path()
-        .join("files")
-        .join(&app_id)
-        .join(format!("{id}.bin"));
+    let blob_path = s.dir.path().join("files").join(&app_id).join(format!("{id}.bin"));
     assert_eq!(files_on_disk(&s), vec![blob_path.clone()]);
     let blob = std::fs::read(&blob_path).unwrap();
     assert!(blob.len() > data.len());
     for at in [0, 65536 * 3 + 7, data.len() - 40] {
-        assert!(
-            !contains(&blob, &data[at..at + 32]),
-            "plaintext at {at} found in the blob"
-        );
+        assert!(!contains(&blob, &data[at..at + 32]), "plaintext at {at} found in the blob");
     }
 
     // decrypting through the vault gives the bytes back
@@ -132,45 +118,30 @@ async fn upload_several_mib_round_trips_encrypted() {
     assert_eq!(files, vec![d.clone()]);
 
     // delete removes row and blob
-    let del = s
-        .delete(
-            &format!("/v1/admin/apps/{app_id}/files/{id}"),
-            &seller.token,
-        )
-        .await;
+    let del = s.delete(&format!("/v1/admin/apps/{app_id}/files/{id}"), &seller.token).await;
     del.assert_status(200);
-    assert_eq!(
-        del.body,
-        json!({"success": true, "message": "File deleted"})
-    );
+    assert_eq!(del.body, json!({"success": true, "message": "File deleted"}));
     assert!(list(&s, &seller.token, &app_id).await.is_empty());
     assert!(files_on_disk(&s).is_empty());
-    assert_eq!(
-        decrypt(&s, &app_id, &id).await.unwrap_err().kind(),
-        std::io::ErrorKind::NotFound
-    );
-    s.delete(
-        &format!("/v1/admin/apps/{app_id}/files/{id}"),
-        &seller.token,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
+    assert_eq!(decrypt(&s, &app_id, &id).await.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+    s.delete(&format!("/v1/admin/apps/{app_id}/files/{id}"), &seller.token).await.assert_error(404, "NOT_FOUND");
+
+    // both actions are in the audit trail, naming the file
+    let audit = s.get("/v1/admin/audit?limit=100", &seller.token).await;
+    audit.assert_status(200);
+    for action in ["file.upload", "file.delete"] {
+        let found =
+            audit.data().as_array().unwrap().iter().any(|e| e["action"] == action && e["target"] == id.as_str());
+        assert!(found, "{action} not audited: {}", audit.body);
+    }
 }
 
 #[tokio::test]
 async fn text_is_not_readable_on_disk_and_defaults_apply() {
     let s = TestServer::start().await;
     let (seller, app_id) = setup(&s).await;
-    let text = "the secret plaintext of a loader module\n"
-        .repeat(100)
-        .into_bytes();
-    let r = upload(
-        &s,
-        &seller.token,
-        &app_id,
-        Form::new().part("file", file_part(text.clone(), "notes.txt")),
-    )
-    .await;
+    let text = "the secret plaintext of a loader module\n".repeat(100).into_bytes();
+    let r = upload(&s, &seller.token, &app_id, Form::new().part("file", file_part(text.clone(), "notes.txt"))).await;
     r.assert_status(201);
     let d = r.data();
     assert_eq!(d["name"], "notes.txt");
@@ -182,22 +153,11 @@ async fn text_is_not_readable_on_disk_and_defaults_apply() {
     assert_eq!(decrypt(&s, &app_id, id).await.unwrap(), text);
 
     // an empty file is a file too
-    let r = upload(
-        &s,
-        &seller.token,
-        &app_id,
-        Form::new().part("file", file_part(Vec::new(), "empty.dat")),
-    )
-    .await;
+    let r = upload(&s, &seller.token, &app_id, Form::new().part("file", file_part(Vec::new(), "empty.dat"))).await;
     r.assert_status(201);
     assert_eq!(r.data()["size"], 0);
     assert_eq!(r.data()["sha256"], sha_hex(b""));
-    assert_eq!(
-        decrypt(&s, &app_id, r.data()["id"].as_str().unwrap())
-            .await
-            .unwrap(),
-        b""
-    );
+    assert_eq!(decrypt(&s, &app_id, r.data()["id"].as_str().unwrap()).await.unwrap(), b"");
     assert_eq!(list(&s, &seller.token, &app_id).await.len(), 2);
 }
 
@@ -206,13 +166,7 @@ async fn tampered_blob_fails_to_decrypt() {
     let s = TestServer::start().await;
     let (seller, app_id) = setup(&s).await;
     let data = random_bytes(200_000);
-    let r = upload(
-        &s,
-        &seller.token,
-        &app_id,
-        Form::new().part("file", file_part(data.clone(), "a.bin")),
-    )
-    .await;
+    let r = upload(&s, &seller.token, &app_id, Form::new().part("file", file_part(data.clone(), "a.bin"))).await;
     r.assert_status(201);
     let id = r.data()["id"].as_str().unwrap().to_owned();
     let path = files_on_disk(&s)[0].clone();
@@ -241,91 +195,31 @@ async fn bad_input_is_refused_and_nothing_is_kept() {
     let small = || file_part(b"content".to_vec(), "f.bin");
 
     let cases: Vec<(Form, &str, &str)> = vec![
-        (
-            Form::new().text("name", "x.bin").text("minLevel", "1"),
-            "MISSING_FIELDS",
-            "file",
-        ),
-        (
-            Form::new().part("file", small()).text("minLevel", "-1"),
-            "VALIDATION_ERROR",
-            "minLevel",
-        ),
-        (
-            Form::new().part("file", small()).text("minLevel", "abc"),
-            "VALIDATION_ERROR",
-            "minLevel",
-        ),
-        (
-            Form::new().text("minLevel", "1.5").part("file", small()),
-            "VALIDATION_ERROR",
-            "minLevel",
-        ),
-        (
-            Form::new()
-                .part("file", small())
-                .text("name", "../etc/passwd"),
-            "VALIDATION_ERROR",
-            "name",
-        ),
-        (
-            Form::new().part("file", small()).text("name", "a\\b"),
-            "VALIDATION_ERROR",
-            "name",
-        ),
-        (
-            Form::new().part("file", small()).text("name", "tab\there"),
-            "VALIDATION_ERROR",
-            "name",
-        ),
-        (
-            Form::new().part("file", small()).text("name", "   "),
-            "VALIDATION_ERROR",
-            "name",
-        ),
-        (
-            Form::new()
-                .part("file", small())
-                .text("name", "x".repeat(256)),
-            "VALIDATION_ERROR",
-            "name",
-        ),
-        (
-            Form::new().part("file", file_part(b"x".to_vec(), "a/b.bin")),
-            "VALIDATION_ERROR",
-            "name",
-        ),
+        (Form::new().text("name", "x.bin").text("minLevel", "1"), "MISSING_FIELDS", "file"),
+        (Form::new().part("file", small()).text("minLevel", "-1"), "VALIDATION_ERROR", "minLevel"),
+        (Form::new().part("file", small()).text("minLevel", "abc"), "VALIDATION_ERROR", "minLevel"),
+        (Form::new().text("minLevel", "1.5").part("file", small()), "VALIDATION_ERROR", "minLevel"),
+        (Form::new().part("file", small()).text("name", "../etc/passwd"), "VALIDATION_ERROR", "name"),
+        (Form::new().part("file", small()).text("name", "a\\b"), "VALIDATION_ERROR", "name"),
+        (Form::new().part("file", small()).text("name", "tab\there"), "VALIDATION_ERROR", "name"),
+        (Form::new().part("file", small()).text("name", "   "), "VALIDATION_ERROR", "name"),
+        (Form::new().part("file", small()).text("name", "x".repeat(256)), "VALIDATION_ERROR", "name"),
+        (Form::new().part("file", file_part(b"x".to_vec(), "a/b.bin")), "VALIDATION_ERROR", "name"),
         // a file part without a filename and no name part: there is no name
-        (
-            Form::new().part("file", Part::bytes(b"x".to_vec())),
-            "MISSING_FIELDS",
-            "name",
-        ),
-        (
-            Form::new().part("file", small()).part("file", small()),
-            "VALIDATION_ERROR",
-            "file",
-        ),
+        (Form::new().part("file", Part::bytes(b"x".to_vec())), "MISSING_FIELDS", "name"),
+        (Form::new().part("file", small()).part("file", small()), "VALIDATION_ERROR", "file"),
     ];
     for (form, code, field) in cases {
         let r = upload(&s, t, &app_id, form).await;
         r.assert_error(400, code);
-        assert!(
-            r.body["message"].as_str().unwrap().contains(field),
-            "{field}: {}",
-            r.body
-        );
+        assert!(r.body["message"].as_str().unwrap().contains(field), "{field}: {}", r.body);
     }
 
     // not multipart at all
     let path = format!("/v1/admin/apps/{app_id}/files");
-    let r = s
-        .post(&path, t, json!({"name": "x", "size": 3, "minLevel": 1}))
-        .await;
+    let r = s.post(&path, t, json!({"name": "x", "size": 3, "minLevel": 1})).await;
     r.assert_error(400, "INVALID_BODY");
-    let r = s
-        .raw(reqwest::Method::POST, &path, Some(t), b"garbage".to_vec())
-        .await;
+    let r = s.raw(reqwest::Method::POST, &path, Some(t), b"garbage".to_vec()).await;
     r.assert_error(400, "INVALID_BODY");
     // multipart header but a broken body
     let res = s
@@ -337,24 +231,14 @@ async fn bad_input_is_refused_and_nothing_is_kept() {
         .send()
         .await
         .unwrap();
-    TestServer::into_resp(res)
-        .await
-        .assert_error(400, "INVALID_BODY");
+    TestServer::into_resp(res).await.assert_error(400, "INVALID_BODY");
 
     assert!(list(&s, t, &app_id).await.is_empty());
     assert!(files_on_disk(&s).is_empty(), "{:?}", files_on_disk(&s));
 
     // unknown parts are ignored
-    let r = upload(
-        &s,
-        t,
-        &app_id,
-        Form::new()
-            .text("color", "blue")
-            .part("file", small())
-            .text("minLevel", " 4 "),
-    )
-    .await;
+    let r =
+        upload(&s, t, &app_id, Form::new().text("color", "blue").part("file", small()).text("minLevel", " 4 ")).await;
     r.assert_status(201);
     assert_eq!(r.data()["minLevel"], 4);
 }
@@ -364,40 +248,20 @@ async fn size_limit_gives_413_and_keeps_nothing() {
     let s = TestServer::start_with(|c| c.max_upload_bytes = Some("4096".into())).await;
     let (seller, app_id) = setup(&s).await;
     let t = &seller.token;
-    let r = upload(
-        &s,
-        t,
-        &app_id,
-        Form::new().part("file", file_part(random_bytes(4096), "max.bin")),
-    )
-    .await;
+    let r = upload(&s, t, &app_id, Form::new().part("file", file_part(random_bytes(4096), "max.bin"))).await;
     r.assert_status(201);
     let kept = files_on_disk(&s);
     assert_eq!(kept.len(), 1);
 
     // one byte over: caught while streaming
-    let r = upload(
-        &s,
-        t,
-        &app_id,
-        Form::new().part("file", file_part(random_bytes(4097), "over.bin")),
-    )
-    .await;
+    let r = upload(&s, t, &app_id, Form::new().part("file", file_part(random_bytes(4097), "over.bin"))).await;
     r.assert_error(413, "PAYLOAD_TOO_LARGE");
     // far over: refused from Content-Length before reading
-    let r = upload(
-        &s,
-        t,
-        &app_id,
-        Form::new().part("file", file_part(random_bytes(300_000), "big.bin")),
-    )
-    .await;
+    let r = upload(&s, t, &app_id, Form::new().part("file", file_part(random_bytes(300_000), "big.bin"))).await;
     r.assert_error(413, "PAYLOAD_TOO_LARGE");
     // far over without a Content-Length (chunked): caught by the body limit
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        (0..40).map(|_| Ok(random_bytes(8192))).collect();
-    let part = Part::stream(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
-        .file_name("chunked.bin");
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..40).map(|_| Ok(random_bytes(8192))).collect();
+    let part = Part::stream(reqwest::Body::wrap_stream(futures::stream::iter(chunks))).file_name("chunked.bin");
     let r = upload(&s, t, &app_id, Form::new().part("file", part)).await;
     r.assert_error(413, "PAYLOAD_TOO_LARGE");
 
@@ -410,8 +274,7 @@ async fn aborted_upload_leaves_nothing_behind() {
     let s = TestServer::start().await;
     let (seller, app_id) = setup(&s).await;
     // The client sends 512 KiB and then its body fails: the connection is cut mid-upload.
-    let good: Vec<Result<Vec<u8>, std::io::Error>> =
-        (0..8).map(|_| Ok(random_bytes(65536))).collect();
+    let good: Vec<Result<Vec<u8>, std::io::Error>> = (0..8).map(|_| Ok(random_bytes(65536))).collect();
     let body = futures::stream::iter(good).chain(futures::stream::once(async {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         Err(std::io::Error::other("client gave up"))
@@ -442,47 +305,22 @@ async fn aborted_upload_leaves_nothing_behind() {
 async fn another_sellers_token_sees_404_and_changes_nothing() {
     let s = TestServer::start().await;
     let (owner, app_id) = setup(&s).await;
-    let r = upload(
-        &s,
-        &owner.token,
-        &app_id,
-        Form::new().part("file", file_part(b"mine".to_vec(), "m.bin")),
-    )
-    .await;
+    let r = upload(&s, &owner.token, &app_id, Form::new().part("file", file_part(b"mine".to_vec(), "m.bin"))).await;
     r.assert_status(201);
     let file_id = r.data()["id"].as_str().unwrap().to_owned();
     let before_disk = files_on_disk(&s);
 
     let intruder = s.seller().await;
-    let their_app = s.create_app(&intruder, "Theirs").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let their_app = s.create_app(&intruder, "Theirs").await["id"].as_str().unwrap().to_owned();
 
-    let r = upload(
-        &s,
-        &intruder.token,
-        &app_id,
-        Form::new().part("file", file_part(b"evil".to_vec(), "e.bin")),
-    )
-    .await;
+    let r = upload(&s, &intruder.token, &app_id, Form::new().part("file", file_part(b"evil".to_vec(), "e.bin"))).await;
     r.assert_error(404, "NOT_FOUND");
-    s.get(&format!("/v1/admin/apps/{app_id}/files"), &intruder.token)
+    s.get(&format!("/v1/admin/apps/{app_id}/files"), &intruder.token).await.assert_error(404, "NOT_FOUND");
+    s.delete(&format!("/v1/admin/apps/{app_id}/files/{file_id}"), &intruder.token).await.assert_error(404, "NOT_FOUND");
+    // the owner's file id under the intruder's own app is not found either
+    s.delete(&format!("/v1/admin/apps/{their_app}/files/{file_id}"), &intruder.token)
         .await
         .assert_error(404, "NOT_FOUND");
-    s.delete(
-        &format!("/v1/admin/apps/{app_id}/files/{file_id}"),
-        &intruder.token,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
-    // the owner's file id under the intruder's own app is not found either
-    s.delete(
-        &format!("/v1/admin/apps/{their_app}/files/{file_id}"),
-        &intruder.token,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
     assert!(list(&s, &intruder.token, &their_app).await.is_empty());
 
     let files = list(&s, &owner.token, &app_id).await;
@@ -490,4 +328,22 @@ async fn another_sellers_token_sees_404_and_changes_nothing() {
     assert_eq!(files[0]["id"], file_id.as_str());
     assert_eq!(files_on_disk(&s), before_disk);
     assert_eq!(decrypt(&s, &app_id, &file_id).await.unwrap(), b"mine");
+}
+
+#[tokio::test]
+async fn deleting_the_app_removes_its_blobs() {
+    let s = TestServer::start().await;
+    let seller = s.seller().await;
+    let keep = s.create_app(&seller, "keep").await["id"].as_str().unwrap().to_owned();
+    let gone = s.create_app(&seller, "gone").await["id"].as_str().unwrap().to_owned();
+    for app in [&keep, &gone] {
+        upload(&s, &seller.token, app, Form::new().part("file", file_part(random_bytes(1000), "a.bin")))
+            .await
+            .assert_status(201);
+    }
+    assert_eq!(files_on_disk(&s).len(), 2);
+    s.delete(&format!("/v1/admin/apps/{gone}"), &seller.token).await.assert_status(200);
+    let left = files_on_disk(&s);
+    assert_eq!(left.len(), 1);
+    assert!(left[0].to_string_lossy().contains(&keep));
 }

@@ -24,36 +24,17 @@ struct Run {
 impl Run {
     #[track_caller]
     fn assert_ok(&self) -> &Self {
-        assert!(
-            self.status.success(),
-            "exit {:?}\nstdout: {}\nstderr: {}",
-            self.status,
-            self.stdout,
-            self.stderr
-        );
+        assert!(self.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", self.status, self.stdout, self.stderr);
         self
     }
     /// Non-zero exit, a message on stderr containing every `needle`, and no panic.
     #[track_caller]
     fn assert_fails_with(&self, needles: &[&str]) {
-        assert!(
-            !self.status.success(),
-            "expected failure; stdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-        assert!(
-            self.status.code().is_some(),
-            "killed by a signal: {:?}",
-            self.status
-        );
+        assert!(!self.status.success(), "expected failure; stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert!(self.status.code().is_some(), "killed by a signal: {:?}", self.status);
         assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
         for n in needles {
-            assert!(
-                self.stderr.contains(n),
-                "stderr lacks {n:?}: {}",
-                self.stderr
-            );
+            assert!(self.stderr.contains(n), "stderr lacks {n:?}: {}", self.stderr);
         }
     }
 }
@@ -64,9 +45,7 @@ fn tollgate_cmd() -> Command {
     for (_, env, _) in tollgate_server::config::SETTINGS {
         c.env_remove(env);
     }
-    c.env("TOLLGATE_LOG", "warn")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+    c.env("TOLLGATE_LOG", "warn").stdin(Stdio::null()).kill_on_drop(true);
     c
 }
 
@@ -77,11 +56,7 @@ async fn tollgate(data_dir: &Path, args: &[&str]) -> Run {
 async fn tollgate_stdin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
     use tokio::io::AsyncWriteExt;
     let mut c = tollgate_cmd();
-    c.arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.arg("--data-dir").arg(data_dir).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     if stdin.is_some() {
         c.stdin(Stdio::piped());
     }
@@ -111,14 +86,7 @@ async fn stored_keys(url: &str, app_id: &str) -> Vec<tollgate_core::model::Licen
     let store = tollgate_sqlite::SqliteStore::open(url, 1).await.unwrap();
     let mut out = Vec::new();
     for page in 1.. {
-        let p = store
-            .list_licenses(
-                app_id,
-                &LicenseFilter::default(),
-                PageRequest { page, limit: 100 },
-            )
-            .await
-            .unwrap();
+        let p = store.list_licenses(app_id, &LicenseFilter::default(), PageRequest { page, limit: 100 }).await.unwrap();
         let n = p.items.len();
         out.extend(p.items);
         if n < 100 {
@@ -131,10 +99,7 @@ async fn stored_keys(url: &str, app_id: &str) -> Vec<tollgate_core::model::Licen
 
 /// `key: value` lines of `tollgate app create`.
 fn field<'a>(stdout: &'a str, name: &str) -> &'a str {
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-        .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+    stdout.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap_or_else(|| panic!("no {name} in {stdout}"))
 }
 
 #[tokio::test]
@@ -143,58 +108,24 @@ async fn seller_app_and_license_generate_print_exactly_what_is_stored() {
     let d = dir.path();
     let r = tollgate(
         d,
-        &[
-            "seller",
-            "create",
-            "--email",
-            "Ops@Example.com",
-            "--password",
-            "correct horse",
-            "--name",
-            "Ops",
-        ],
+        &["seller", "create", "--email", "Ops@Example.com", "--password", "correct horse", "--name", "Ops"],
     )
     .await;
     r.assert_ok();
     let seller_id = r.stdout.trim().to_owned();
-    assert!(
-        seller_id.starts_with("seller_") && !seller_id.contains('\n'),
-        "{}",
-        r.stdout
-    );
+    assert!(seller_id.starts_with("seller_") && !seller_id.contains('\n'), "{}", r.stdout);
     assert!(!r.stdout.contains("correct horse") && !r.stderr.contains("correct horse"));
 
     // the password can come from stdin instead of the process list
     let r = tollgate_stdin(
         d,
-        &[
-            "seller",
-            "create",
-            "--email",
-            "two@example.com",
-            "--password-stdin",
-            "--name",
-            "Two",
-        ],
+        &["seller", "create", "--email", "two@example.com", "--password-stdin", "--name", "Two"],
         Some("stdin secret\n"),
     )
     .await;
     r.assert_ok();
 
-    let r = tollgate(
-        d,
-        &[
-            "app",
-            "create",
-            "--seller",
-            &seller_id,
-            "--name",
-            "CLI App",
-            "--version",
-            "2.1.0",
-        ],
-    )
-    .await;
+    let r = tollgate(d, &["app", "create", "--seller", &seller_id, "--name", "CLI App", "--version", "2.1.0"]).await;
     r.assert_ok();
     let app_id = field(&r.stdout, "id").to_owned();
     assert!(app_id.starts_with("app_"));
@@ -202,19 +133,11 @@ async fn seller_app_and_license_generate_print_exactly_what_is_stored() {
     assert_eq!(field(&r.stdout, "wsKey").len(), 21);
     assert_eq!(field(&r.stdout, "ownerId"), seller_id);
 
-    let r = tollgate(
-        d,
-        &["license", "generate", "--app", &app_id, "--count", "20000"],
-    )
-    .await;
+    let r = tollgate(d, &["license", "generate", "--app", &app_id, "--count", "20000"]).await;
     r.assert_ok();
     let printed: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(printed.len(), 20000);
-    assert!(
-        r.stderr.contains("generated 20000 licenses") && r.stderr.contains("keys/s"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("generated 20000 licenses") && r.stderr.contains("keys/s"), "{}", r.stderr);
 
     let out_file = d.join("keys.txt");
     let r = tollgate(
@@ -248,19 +171,12 @@ async fn seller_app_and_license_generate_print_exactly_what_is_stored() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&out_file).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&out_file).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let from_file = std::fs::read_to_string(&out_file).unwrap();
     let filed: Vec<&str> = from_file.lines().collect();
     assert_eq!(filed.len(), 250);
-    assert!(
-        filed.iter().all(|k| k.starts_with("VIP-")),
-        "{:?}",
-        &filed[..3]
-    );
+    assert!(filed.iter().all(|k| k.starts_with("VIP-")), "{:?}", &filed[..3]);
 
     let printed_set: HashSet<&str> = printed.iter().chain(filed.iter()).copied().collect();
     assert_eq!(printed_set.len(), 20250, "keys are distinct");
@@ -273,10 +189,7 @@ async fn seller_app_and_license_generate_print_exactly_what_is_stored() {
         assert_eq!(l.status, LicenseStatus::Unused);
         assert_eq!(l.created_by, Creator::Seller(seller_id.clone()));
         if l.key.starts_with("VIP-") {
-            assert_eq!(
-                (l.level, l.max_devices, l.duration.as_str()),
-                (3, 2, "lifetime")
-            );
+            assert_eq!((l.level, l.max_devices, l.duration.as_str()), (3, 2, "lifetime"));
             assert_eq!(l.note.as_deref(), Some("batch two"));
         } else {
             assert_eq!((l.level, l.max_devices, l.duration.as_str()), (1, 1, "30d"));
@@ -288,242 +201,78 @@ async fn seller_app_and_license_generate_print_exactly_what_is_stored() {
 async fn bad_arguments_fail_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let seller = tollgate(
-        d,
-        &[
-            "seller",
-            "create",
-            "--email",
-            "a@example.com",
-            "--password",
-            "long enough",
-            "--name",
-            "A",
-        ],
-    )
-    .await;
+    let seller =
+        tollgate(d, &["seller", "create", "--email", "a@example.com", "--password", "long enough", "--name", "A"])
+            .await;
     seller.assert_ok();
     let seller_id = seller.stdout.trim().to_owned();
-    let app = tollgate(
-        d,
-        &["app", "create", "--seller", &seller_id, "--name", "App"],
-    )
-    .await;
+    let app = tollgate(d, &["app", "create", "--seller", &seller_id, "--name", "App"]).await;
     app.assert_ok();
     let app_id = field(&app.stdout, "id").to_owned();
 
-    tollgate(
-        d,
-        &["license", "generate", "--app", "app_nope", "--count", "5"],
-    )
-    .await
-    .assert_fails_with(&["no application with id `app_nope`"]);
-    tollgate(
-        d,
-        &["license", "generate", "--app", &app_id, "--count", "0"],
-    )
-    .await
-    .assert_fails_with(&["--count"]);
-    tollgate(
-        d,
-        &["license", "generate", "--app", &app_id, "--count", "many"],
-    )
-    .await
-    .assert_fails_with(&["--count"]);
-    tollgate(
-        d,
-        &[
-            "license",
-            "generate",
-            "--app",
-            &app_id,
-            "--count",
-            "5",
-            "--duration",
-            "2d",
-        ],
-    )
-    .await
-    .assert_fails_with(&["--duration", "30d"]);
-    tollgate(
-        d,
-        &[
-            "license",
-            "generate",
-            "--app",
-            &app_id,
-            "--count",
-            "5",
-            "--max-devices",
-            "0",
-        ],
-    )
-    .await
-    .assert_fails_with(&["invalid --max-devices"]);
-    tollgate(
-        d,
-        &[
-            "license", "generate", "--app", &app_id, "--count", "5", "--level", "-1",
-        ],
-    )
-    .await
-    .assert_fails_with(&["invalid --level"]);
-    tollgate(
-        d,
-        &[
-            "license", "generate", "--app", &app_id, "--count", "5", "--mask", "XX",
-        ],
-    )
-    .await
-    .assert_fails_with(&["invalid --mask"]);
-    tollgate(d, &["license", "generate", "--app", &app_id])
+    tollgate(d, &["license", "generate", "--app", "app_nope", "--count", "5"])
         .await
-        .assert_fails_with(&["--count"]);
+        .assert_fails_with(&["no application with id `app_nope`"]);
+    tollgate(d, &["license", "generate", "--app", &app_id, "--count", "0"]).await.assert_fails_with(&["--count"]);
+    tollgate(d, &["license", "generate", "--app", &app_id, "--count", "many"]).await.assert_fails_with(&["--count"]);
+    tollgate(d, &["license", "generate", "--app", &app_id, "--count", "5", "--duration", "2d"])
+        .await
+        .assert_fails_with(&["--duration", "30d"]);
+    tollgate(d, &["license", "generate", "--app", &app_id, "--count", "5", "--max-devices", "0"])
+        .await
+        .assert_fails_with(&["invalid --max-devices"]);
+    tollgate(d, &["license", "generate", "--app", &app_id, "--count", "5", "--level", "-1"])
+        .await
+        .assert_fails_with(&["invalid --level"]);
+    tollgate(d, &["license", "generate", "--app", &app_id, "--count", "5", "--mask", "XX"])
+        .await
+        .assert_fails_with(&["invalid --mask"]);
+    tollgate(d, &["license", "generate", "--app", &app_id]).await.assert_fails_with(&["--count"]);
     let existing = d.join("already.txt");
     std::fs::write(&existing, "keep me").unwrap();
-    tollgate(
-        d,
-        &[
-            "license",
-            "generate",
-            "--app",
-            &app_id,
-            "--count",
-            "5",
-            "--output",
-            existing.to_str().unwrap(),
-        ],
-    )
-    .await
-    .assert_fails_with(&["--output"]);
+    tollgate(d, &["license", "generate", "--app", &app_id, "--count", "5", "--output", existing.to_str().unwrap()])
+        .await
+        .assert_fails_with(&["--output"]);
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
     // none of the failures stored anything
     assert!(stored_keys(&db_url(d), &app_id).await.is_empty());
 
-    tollgate(
-        d,
-        &["app", "create", "--seller", "seller_nope", "--name", "X"],
-    )
-    .await
-    .assert_fails_with(&["no seller with id `seller_nope`"]);
-    tollgate(
-        d,
-        &["app", "create", "--seller", &seller_id, "--name", "App"],
-    )
-    .await
-    .assert_fails_with(&["already have an application"]);
-    tollgate(
-        d,
-        &[
-            "app",
-            "create",
-            "--seller",
-            &seller_id,
-            "--name",
-            "V",
-            "--version",
-            "not a version",
-        ],
-    )
-    .await
-    .assert_fails_with(&["version"]);
-    tollgate(
-        d,
-        &[
-            "seller",
-            "create",
-            "--email",
-            "nope",
-            "--password",
-            "long enough",
-            "--name",
-            "B",
-        ],
-    )
-    .await
-    .assert_fails_with(&["invalid --email"]);
-    let short = tollgate(
-        d,
-        &[
-            "seller",
-            "create",
-            "--email",
-            "b@example.com",
-            "--password",
-            "short",
-            "--name",
-            "B",
-        ],
-    )
-    .await;
+    tollgate(d, &["app", "create", "--seller", "seller_nope", "--name", "X"])
+        .await
+        .assert_fails_with(&["no seller with id `seller_nope`"]);
+    tollgate(d, &["app", "create", "--seller", &seller_id, "--name", "App"])
+        .await
+        .assert_fails_with(&["already have an application"]);
+    tollgate(d, &["app", "create", "--seller", &seller_id, "--name", "V", "--version", "not a version"])
+        .await
+        .assert_fails_with(&["version"]);
+    tollgate(d, &["seller", "create", "--email", "nope", "--password", "long enough", "--name", "B"])
+        .await
+        .assert_fails_with(&["invalid --email"]);
+    let short =
+        tollgate(d, &["seller", "create", "--email", "b@example.com", "--password", "short", "--name", "B"]).await;
     short.assert_fails_with(&["invalid --password"]);
-    assert!(
-        !short.stderr.contains("short "),
-        "the password is not echoed: {}",
-        short.stderr
-    );
-    let dup = tollgate(
-        d,
-        &[
-            "seller",
-            "create",
-            "--email",
-            "A@example.com",
-            "--password",
-            "other secret",
-            "--name",
-            "A2",
-        ],
-    )
-    .await;
+    assert!(!short.stderr.contains("short "), "the password is not echoed: {}", short.stderr);
+    let dup =
+        tollgate(d, &["seller", "create", "--email", "A@example.com", "--password", "other secret", "--name", "A2"])
+            .await;
     dup.assert_fails_with(&["already exists"]);
     assert!(!dup.stderr.contains("other secret"));
-    tollgate(
-        d,
-        &[
-            "seller",
-            "create",
-            "--email",
-            "c@example.com",
-            "--name",
-            "C",
-        ],
-    )
-    .await
-    .assert_fails_with(&["--password"]);
-
-    tollgate(d, &["backup", "--to", existing.to_str().unwrap()])
+    tollgate(d, &["seller", "create", "--email", "c@example.com", "--name", "C"])
         .await
-        .assert_fails_with(&["already exists"]);
-    tollgate(
-        d,
-        &[
-            "backup",
-            "--to",
-            d.join("no/such/dir/b.db").to_str().unwrap(),
-        ],
-    )
-    .await
-    .assert_fails_with(&["no such directory"]);
+        .assert_fails_with(&["--password"]);
+
+    tollgate(d, &["backup", "--to", existing.to_str().unwrap()]).await.assert_fails_with(&["already exists"]);
+    tollgate(d, &["backup", "--to", d.join("no/such/dir/b.db").to_str().unwrap()])
+        .await
+        .assert_fails_with(&["no such directory"]);
     let empty = tempfile::tempdir().unwrap();
-    tollgate(
-        empty.path(),
-        &["backup", "--to", d.join("b.db").to_str().unwrap()],
-    )
-    .await
-    .assert_fails_with(&["no database"]);
-    tollgate(
-        d,
-        &[
-            "--database-url",
-            "postgres://u@localhost/db",
-            "backup",
-            "--to",
-            d.join("b.db").to_str().unwrap(),
-        ],
-    )
-    .await
-    .assert_fails_with(&["pg_dump"]);
+    tollgate(empty.path(), &["backup", "--to", d.join("b.db").to_str().unwrap()])
+        .await
+        .assert_fails_with(&["no database"]);
+    tollgate(d, &["--database-url", "postgres://u@localhost/db", "backup", "--to", d.join("b.db").to_str().unwrap()])
+        .await
+        .assert_fails_with(&["pg_dump"]);
     assert!(!d.join("b.db").exists());
 }
 
@@ -531,23 +280,11 @@ async fn bad_arguments_fail_with_a_clear_message() {
 async fn serve_with_a_bad_setting_exits_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    tollgate(d, &["serve", "--listen", "nope"])
-        .await
-        .assert_fails_with(&["listen", "nope"]);
-    tollgate(d, &["serve", "--database-url", "mysql://x"])
-        .await
-        .assert_fails_with(&["database_url", "mysql"]);
-    tollgate(d, &["serve", "--seller-signup", "maybe"])
-        .await
-        .assert_fails_with(&["seller_signup"]);
+    tollgate(d, &["serve", "--listen", "nope"]).await.assert_fails_with(&["listen", "nope"]);
+    tollgate(d, &["serve", "--database-url", "mysql://x"]).await.assert_fails_with(&["database_url", "mysql"]);
+    tollgate(d, &["serve", "--seller-signup", "maybe"]).await.assert_fails_with(&["seller_signup"]);
     let mut c = tollgate_cmd();
-    let out = c
-        .args(["serve", "--data-dir"])
-        .arg(d)
-        .env("TOLLGATE_MAX_UPLOAD_BYTES", "lots")
-        .output()
-        .await
-        .unwrap();
+    let out = c.args(["serve", "--data-dir"]).arg(d).env("TOLLGATE_MAX_UPLOAD_BYTES", "lots").output().await.unwrap();
     let r = Run {
         status: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into(),
@@ -557,9 +294,7 @@ async fn serve_with_a_bad_setting_exits_naming_it() {
     // a port that is taken
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = held.local_addr().unwrap().to_string();
-    tollgate(d, &["serve", "--listen", &addr])
-        .await
-        .assert_fails_with(&["listen", &addr]);
+    tollgate(d, &["serve", "--listen", &addr]).await.assert_fails_with(&["listen", &addr]);
 }
 
 /// A `tollgate serve` child process on a free loopback port.
@@ -571,11 +306,7 @@ struct ServerProc {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl ServerProc {
@@ -586,21 +317,14 @@ impl ServerProc {
             let port = free_port();
             let log = cwd.join(format!("server-{port}.log"));
             let mut c = tollgate_cmd();
-            c.current_dir(cwd)
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+            c.current_dir(cwd).args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
             if let Some(d) = data_dir {
                 c.arg("--data-dir").arg(d);
             }
-            c.env("TOLLGATE_LOG", "info")
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap());
+            c.env("TOLLGATE_LOG", "info").stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap());
             let child = c.spawn().unwrap();
-            let mut s = ServerProc {
-                child,
-                base: format!("http://127.0.0.1:{port}"),
-                http: reqwest::Client::new(),
-                log,
-            };
+            let mut s =
+                ServerProc { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new(), log };
             let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
                 if let Some(status) = s.child.try_wait().unwrap() {
@@ -630,10 +354,7 @@ impl ServerProc {
     }
 
     async fn wait(&mut self, limit: Duration) -> ExitStatus {
-        tokio::time::timeout(limit, self.child.wait())
-            .await
-            .expect("server did not exit")
-            .unwrap()
+        tokio::time::timeout(limit, self.child.wait()).await.expect("server did not exit").unwrap()
     }
 
     async fn call(
@@ -643,10 +364,7 @@ impl ServerProc {
         token: Option<&str>,
         body: Option<Value>,
     ) -> reqwest::Result<(u16, Value)> {
-        let mut rb = self
-            .http
-            .request(method, format!("{}{}", self.base, path))
-            .timeout(Duration::from_secs(60));
+        let mut rb = self.http.request(method, format!("{}{}", self.base, path)).timeout(Duration::from_secs(60));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
         }
@@ -673,12 +391,7 @@ impl ServerProc {
         assert_eq!(st, 201, "{b}");
         let token = b["data"]["accessToken"].as_str().unwrap().to_owned();
         let (st, b) = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/admin/apps",
-                Some(&token),
-                Some(json!({"name": "Durable"})),
-            )
+            .call(reqwest::Method::POST, "/v1/admin/apps", Some(&token), Some(json!({"name": "Durable"})))
             .await
             .unwrap();
         assert_eq!(st, 201, "{b}");
@@ -722,11 +435,8 @@ fn spawn_writers(
 ) -> Vec<tokio::task::JoinHandle<usize>> {
     (0..workers)
         .map(|_| {
-            let (http, url, token) = (
-                server.http.clone(),
-                format!("{}/v1/admin/apps/{app_id}/licenses", server.base),
-                token.to_owned(),
-            );
+            let (http, url, token) =
+                (server.http.clone(), format!("{}/v1/admin/apps/{app_id}/licenses", server.base), token.to_owned());
             let (stop, acked) = (stop.clone(), acked.clone());
             tokio::spawn(async move {
                 let mut ok = 0;
@@ -768,10 +478,7 @@ fn spawn_writers(
 async fn wait_for_acked(acked: &Mutex<Vec<String>>, at_least: usize) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while acked.lock().unwrap().len() < at_least {
-        assert!(
-            Instant::now() < deadline,
-            "writers made too little progress"
-        );
+        assert!(Instant::now() < deadline, "writers made too little progress");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -780,10 +487,7 @@ async fn wait_for_acked(acked: &Mutex<Vec<String>>, at_least: usize) {
 async fn serve_on_defaults_answers_and_shuts_down_gracefully() {
     let cwd = tempfile::tempdir().unwrap();
     let mut s = ServerProc::start(None, cwd.path()).await;
-    let (st, b) = s
-        .call(reqwest::Method::GET, "/readyz", None, None)
-        .await
-        .unwrap();
+    let (st, b) = s.call(reqwest::Method::GET, "/readyz", None, None).await.unwrap();
     assert_eq!(st, 200, "{b}");
     // the defaults put everything in ./tollgate-data
     assert!(cwd.path().join("tollgate-data/tollgate.db").is_file());
@@ -809,10 +513,7 @@ async fn sigkill_during_license_generation_keeps_every_acknowledged_key() {
     let status = s.wait(Duration::from_secs(30)).await;
     assert_eq!(status.code(), None, "killed by a signal");
     for w in writers {
-        tokio::time::timeout(Duration::from_secs(60), w)
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(60), w).await.unwrap().unwrap();
     }
     let acked: Vec<String> = acked.lock().unwrap().clone();
     assert!(acked.len() >= 3000);
@@ -827,11 +528,7 @@ async fn sigkill_during_license_generation_keeps_every_acknowledged_key() {
         acked.len(),
         &missing[..missing.len().min(3)]
     );
-    eprintln!(
-        "acknowledged {} keys before SIGKILL; {} stored after restart",
-        acked.len(),
-        stored.len()
-    );
+    eprintln!("acknowledged {} keys before SIGKILL; {} stored after restart", acked.len(), stored.len());
     // each request is one transaction: requests cut by the kill left all of their keys or none
     assert_eq!(stored.len() % 100, 0, "{} keys stored", stored.len());
     s2.signal(libc::SIGTERM);
@@ -853,50 +550,33 @@ async fn backup_under_write_load_is_consistent_and_restores() {
     let r = tollgate(&data, &["backup", "--to", backup.to_str().unwrap()]).await;
     r.assert_ok();
     assert!(r.stderr.contains("master.key"), "{}", r.stderr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     let acked_at_backup_end = acked.lock().unwrap().len();
     // keep writing a little past the copy, then stop
     wait_for_acked(&acked, acked_at_backup_end + 500).await;
     stop.store(true, Ordering::SeqCst);
     for w in writers {
-        assert!(
-            tokio::time::timeout(Duration::from_secs(60), w)
-                .await
-                .unwrap()
-                .unwrap()
-                > 0
-        );
+        assert!(tokio::time::timeout(Duration::from_secs(60), w).await.unwrap().unwrap() > 0);
     }
     let total_written = acked.lock().unwrap().len();
 
     // the copy opens, migrates, and holds whole transactions of complete rows
     let url = format!("sqlite://{}", backup.display());
     let copied = stored_keys(&url, &app_id).await;
-    assert!(
-        copied.len() >= 1000 && copied.len() <= total_written,
-        "{} of {total_written}",
-        copied.len()
-    );
-    assert_eq!(
-        copied.len() % 100,
-        0,
-        "{} licenses in the backup",
-        copied.len()
-    );
-    eprintln!(
-        "backup holds {} licenses; {total_written} written in all",
-        copied.len()
-    );
+    assert!(copied.len() >= 1000 && copied.len() <= total_written, "{} of {total_written}", copied.len());
+    assert_eq!(copied.len() % 100, 0, "{} licenses in the backup", copied.len());
+    eprintln!("backup holds {} licenses; {total_written} written in all", copied.len());
     let store = tollgate_sqlite::SqliteStore::open(&url, 1).await.unwrap();
     store.ping().await.unwrap();
     store.close().await;
     let all: HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
     for l in &copied {
         assert!(l.id.starts_with("lic_") && !l.key.is_empty(), "{l:?}");
-        assert!(
-            all.contains(&l.key),
-            "a key in the backup that no one was given: {}",
-            l.key
-        );
+        assert!(all.contains(&l.key), "a key in the backup that no one was given: {}", l.key);
         assert_eq!(l.app_id, app_id);
         assert_eq!(l.status, LicenseStatus::Unused);
         assert_eq!((l.level, l.max_devices, l.duration.as_str()), (1, 1, "30d"));
