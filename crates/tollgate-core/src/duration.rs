@@ -69,10 +69,7 @@ impl fmt::Display for DurationType {
 impl FromStr for DurationType {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        DurationType::ALL
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or(())
+        DurationType::ALL.into_iter().find(|d| d.as_str() == s).ok_or(())
     }
 }
 
@@ -84,10 +81,7 @@ mod tests {
     fn round_trips_and_spans() {
         for d in DurationType::ALL {
             assert_eq!(d.as_str().parse::<DurationType>(), Ok(d));
-            assert_eq!(
-                serde_json::to_string(&d).unwrap(),
-                format!("\"{}\"", d.as_str())
-            );
+            assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{}\"", d.as_str()));
         }
         assert_eq!(DurationType::Month.span(), Some(Duration::days(30)));
         assert_eq!(DurationType::Hour.span(), Some(Duration::hours(1)));

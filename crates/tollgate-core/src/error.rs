@@ -110,9 +110,6 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        DomainError::Validation {
-            field: field.into(),
-            message: message.into(),
-        }
+        DomainError::Validation { field: field.into(), message: message.into() }
     }
 }

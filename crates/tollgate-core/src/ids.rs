@@ -16,9 +16,7 @@ pub fn fill_random(buf: &mut [u8]) {
 /// A random string of `len` characters drawn uniformly from `alphabet` (rejection sampling).
 pub fn random_from(alphabet: &[u8], len: usize) -> String {
     let mut rng = OsRng.unwrap_err();
-    (0..len)
-        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
-        .collect()
+    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
 }
 
 /// `prefix_` + 20 lowercase alphanumerics (~103 bits).

@@ -30,9 +30,7 @@ pub enum KeyShapeError {
 impl KeyShape {
     pub fn new(prefix: Option<&str>, mask: Option<&str>) -> Result<Self, KeyShapeError> {
         if let Some(mask) = mask.filter(|m| !m.is_empty()) {
-            let ok_chars = mask
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            let ok_chars = mask.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
             let randoms = mask.bytes().filter(|&b| b == b'X').count();
             if !ok_chars || mask.len() > MAX_MASK_LEN || randoms < MIN_MASK_RANDOM {
                 return Err(KeyShapeError::BadMask);
@@ -42,8 +40,7 @@ impl KeyShape {
         match prefix.filter(|p| !p.is_empty()) {
             None => Ok(KeyShape::Prefixed(None)),
             Some(p) => {
-                let ok = p.len() <= MAX_PREFIX_LEN
-                    && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                let ok = p.len() <= MAX_PREFIX_LEN && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
                 if ok {
                     Ok(KeyShape::Prefixed(Some(p.to_owned())))
                 } else {
@@ -65,10 +62,7 @@ impl KeyShape {
             }
             KeyShape::Mask(mask) => {
                 let randoms = random_from(KEY_ALPHABET, mask.len());
-                mask.chars()
-                    .zip(randoms.chars())
-                    .map(|(m, r)| if m == 'X' { r } else { m })
-                    .collect()
+                mask.chars().zip(randoms.chars()).map(|(m, r)| if m == 'X' { r } else { m }).collect()
             }
         }
     }
@@ -84,9 +78,9 @@ mod tests {
         let parts: Vec<&str> = k.split('-').collect();
         assert_eq!(parts[0], "VIP");
         assert_eq!(parts.len(), 4);
-        assert!(parts[1..].iter().all(|p| p.len() == 4
-            && p.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())));
+        assert!(parts[1..]
+            .iter()
+            .all(|p| p.len() == 4 && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())));
     }
 
     #[test]
@@ -102,41 +96,23 @@ mod tests {
         let k = shape.generate();
         assert_eq!(k.len(), 29);
         assert_eq!(k.as_bytes()[5], b'-');
-        let k2 = KeyShape::new(Some("IGNORED"), Some("ZZ-XXXXXXXXXXXX"))
-            .unwrap()
-            .generate();
+        let k2 = KeyShape::new(Some("IGNORED"), Some("ZZ-XXXXXXXXXXXX")).unwrap().generate();
         assert!(k2.starts_with("ZZ-"));
     }
 
     #[test]
     fn bad_shapes_rejected() {
-        assert_eq!(
-            KeyShape::new(Some("bad prefix"), None),
-            Err(KeyShapeError::BadPrefix)
-        );
-        assert_eq!(
-            KeyShape::new(Some("A".repeat(17).as_str()), None),
-            Err(KeyShapeError::BadPrefix)
-        );
-        assert_eq!(
-            KeyShape::new(None, Some("XXXX-XXXX")),
-            Err(KeyShapeError::BadMask)
-        );
-        assert_eq!(
-            KeyShape::new(None, Some("xxxxxxxxxxxxxxxx")),
-            Err(KeyShapeError::BadMask)
-        );
-        assert_eq!(
-            KeyShape::new(None, Some(&"X".repeat(65))),
-            Err(KeyShapeError::BadMask)
-        );
+        assert_eq!(KeyShape::new(Some("bad prefix"), None), Err(KeyShapeError::BadPrefix));
+        assert_eq!(KeyShape::new(Some("A".repeat(17).as_str()), None), Err(KeyShapeError::BadPrefix));
+        assert_eq!(KeyShape::new(None, Some("XXXX-XXXX")), Err(KeyShapeError::BadMask));
+        assert_eq!(KeyShape::new(None, Some("xxxxxxxxxxxxxxxx")), Err(KeyShapeError::BadMask));
+        assert_eq!(KeyShape::new(None, Some(&"X".repeat(65))), Err(KeyShapeError::BadMask));
     }
 
     #[test]
     fn keys_do_not_repeat() {
         let shape = KeyShape::new(Some("T"), None).unwrap();
-        let set: std::collections::HashSet<String> =
-            (0..10_000).map(|_| shape.generate()).collect();
+        let set: std::collections::HashSet<String> = (0..10_000).map(|_| shape.generate()).collect();
         assert_eq!(set.len(), 10_000);
     }
 }

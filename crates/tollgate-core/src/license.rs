@@ -73,9 +73,7 @@ fn shape_error(e: KeyShapeError) -> DomainError {
 
 /// `durationType` from the wire.
 pub fn parse_duration(field: &str, s: &str) -> Result<DurationType, DomainError> {
-    s.trim()
-        .parse()
-        .map_err(|()| bad(field, "must be one of 1h, 1d, 7d, 30d, 90d, 365d, lifetime"))
+    s.trim().parse().map_err(|()| bad(field, "must be one of 1h, 1d, 7d, 30d, 90d, 365d, lifetime"))
 }
 
 /// A license or user level: 0 to 1,000,000.
@@ -115,13 +113,7 @@ pub fn ban_reason(field: &str, reason: Option<&str>) -> Result<Option<String>, D
 /// The spec must have passed [`LicenseSpec::validate`]. Keys are unique with overwhelming
 /// probability but not checked here: the store's unique constraint is the judge, and a caller
 /// that meets a conflict makes a new batch.
-pub fn new_licenses(
-    app_id: &str,
-    spec: &LicenseSpec,
-    creator: Creator,
-    count: usize,
-    now: Timestamp,
-) -> Vec<License> {
+pub fn new_licenses(app_id: &str, spec: &LicenseSpec, creator: Creator, count: usize, now: Timestamp) -> Vec<License> {
     // A spec that skipped validation gets default-shaped keys rather than a failure half-way.
     let shape = spec.key_shape().unwrap_or(KeyShape::Prefixed(None));
     let prefix = match &shape {
@@ -174,19 +166,14 @@ pub fn restored_status(license: &License) -> LicenseStatus {
 /// The status `action` gives `license`; `None` when it changes nothing (unbanning a key that is
 /// not banned, pausing a paused one, ...). A ban outranks a pause: a banned key cannot be paused,
 /// so that a later unpause can never lift a ban.
-pub fn next_status(
-    license: &License,
-    action: StatusAction,
-) -> Result<Option<LicenseStatus>, DomainError> {
+pub fn next_status(license: &License, action: StatusAction) -> Result<Option<LicenseStatus>, DomainError> {
     use LicenseStatus as S;
     Ok(match (action, license.status) {
         (StatusAction::Ban, _) => Some(S::Banned),
         (StatusAction::Unban, S::Banned) => Some(restored_status(license)),
         (StatusAction::Unban, _) => None,
         (StatusAction::Pause, S::Banned) => {
-            return Err(DomainError::Conflict(
-                "A banned license cannot be paused; unban it first".into(),
-            ))
+            return Err(DomainError::Conflict("A banned license cannot be paused; unban it first".into()))
         }
         (StatusAction::Pause, S::Paused) => None,
         (StatusAction::Pause, _) => Some(S::Paused),
@@ -223,11 +210,7 @@ mod tests {
     fn valid_spec_passes_at_the_bounds() {
         assert!(spec().validate().is_ok());
         for (level, devices) in [(0, 1), (MAX_LEVEL, MAX_DEVICES)] {
-            let s = LicenseSpec {
-                level,
-                max_devices: devices,
-                ..spec()
-            };
+            let s = LicenseSpec { level, max_devices: devices, ..spec() };
             assert!(s.validate().is_ok(), "{level} {devices}");
         }
         let s = LicenseSpec {
@@ -242,63 +225,14 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let cases = [
-            (
-                LicenseSpec {
-                    level: -1,
-                    ..spec()
-                },
-                "level",
-            ),
-            (
-                LicenseSpec {
-                    level: MAX_LEVEL + 1,
-                    ..spec()
-                },
-                "level",
-            ),
-            (
-                LicenseSpec {
-                    max_devices: 0,
-                    ..spec()
-                },
-                "maxDevices",
-            ),
-            (
-                LicenseSpec {
-                    max_devices: 1001,
-                    ..spec()
-                },
-                "maxDevices",
-            ),
-            (
-                LicenseSpec {
-                    note: Some("n".repeat(MAX_NOTE_LEN + 1)),
-                    ..spec()
-                },
-                "note",
-            ),
-            (
-                LicenseSpec {
-                    prefix: Some("bad prefix".into()),
-                    ..spec()
-                },
-                "prefix",
-            ),
-            (
-                LicenseSpec {
-                    prefix: Some("P".repeat(17)),
-                    mask: Some("X".repeat(12)),
-                    ..spec()
-                },
-                "prefix",
-            ),
-            (
-                LicenseSpec {
-                    mask: Some("XXXX-XXXX".into()),
-                    ..spec()
-                },
-                "mask",
-            ),
+            (LicenseSpec { level: -1, ..spec() }, "level"),
+            (LicenseSpec { level: MAX_LEVEL + 1, ..spec() }, "level"),
+            (LicenseSpec { max_devices: 0, ..spec() }, "maxDevices"),
+            (LicenseSpec { max_devices: 1001, ..spec() }, "maxDevices"),
+            (LicenseSpec { note: Some("n".repeat(MAX_NOTE_LEN + 1)), ..spec() }, "note"),
+            (LicenseSpec { prefix: Some("bad prefix".into()), ..spec() }, "prefix"),
+            (LicenseSpec { prefix: Some("P".repeat(17)), mask: Some("X".repeat(12)), ..spec() }, "prefix"),
+            (LicenseSpec { mask: Some("XXXX-XXXX".into()), ..spec() }, "mask"),
         ];
         for (s, field) in cases {
             assert_eq!(field_of(s.validate().unwrap_err()), field, "{s:?}");
@@ -307,35 +241,20 @@ mod tests {
 
     #[test]
     fn durations_counts_and_days() {
-        assert_eq!(
-            parse_duration("durationType", "30d"),
-            Ok(DurationType::Month)
-        );
-        assert_eq!(
-            parse_duration("durationType", "lifetime"),
-            Ok(DurationType::Lifetime)
-        );
-        assert_eq!(
-            field_of(parse_duration("durationType", "2d").unwrap_err()),
-            "durationType"
-        );
+        assert_eq!(parse_duration("durationType", "30d"), Ok(DurationType::Month));
+        assert_eq!(parse_duration("durationType", "lifetime"), Ok(DurationType::Lifetime));
+        assert_eq!(field_of(parse_duration("durationType", "2d").unwrap_err()), "durationType");
         assert_eq!(batch_count("count", 1, ADMIN_MAX_BATCH), Ok(1));
         assert_eq!(batch_count("count", 100, ADMIN_MAX_BATCH), Ok(100));
         for n in [0, -5, 101] {
-            assert_eq!(
-                field_of(batch_count("count", n, ADMIN_MAX_BATCH).unwrap_err()),
-                "count"
-            );
+            assert_eq!(field_of(batch_count("count", n, ADMIN_MAX_BATCH).unwrap_err()), "count");
         }
         assert!(batch_count("count", 51, RESELLER_MAX_BATCH).is_err());
         assert_eq!(extend_days("days", 36_500), Ok(36_500));
         assert!(extend_days("days", 0).is_err());
         assert!(extend_days("days", 36_501).is_err());
         assert_eq!(ban_reason("reason", Some("  ")), Ok(None));
-        assert_eq!(
-            ban_reason("reason", Some(" abuse ")),
-            Ok(Some("abuse".into()))
-        );
+        assert_eq!(ban_reason("reason", Some(" abuse ")), Ok(Some("abuse".into())));
         assert!(ban_reason("reason", Some(&"r".repeat(501))).is_err());
     }
 
@@ -360,11 +279,7 @@ mod tests {
             assert!(l.activated_at.is_none() && l.expires_at.is_none() && l.user_id.is_none());
             assert!(l.devices.is_empty());
         }
-        let masked = LicenseSpec {
-            mask: Some("ZZ-XXXXXX-XXXXXX".into()),
-            note: Some(String::new()),
-            ..spec()
-        };
+        let masked = LicenseSpec { mask: Some("ZZ-XXXXXX-XXXXXX".into()), note: Some(String::new()), ..spec() };
         let l = &new_licenses("app_1", &masked, Creator::Reseller("rsl_1".into()), 1, t)[0];
         assert!(l.key.starts_with("ZZ-") && l.key.len() == 16, "{}", l.key);
         assert_eq!(l.prefix, None, "the mask, not the prefix, shaped the key");
@@ -385,10 +300,7 @@ mod tests {
 
         l.status = S::Banned;
         assert_eq!(next_status(&l, A::Unban), Ok(Some(S::Unused)));
-        assert!(matches!(
-            next_status(&l, A::Pause),
-            Err(DomainError::Conflict(_))
-        ));
+        assert!(matches!(next_status(&l, A::Pause), Err(DomainError::Conflict(_))));
         assert_eq!(next_status(&l, A::Unpause), Ok(None));
         l.activated_at = Some(t);
         assert_eq!(next_status(&l, A::Unban), Ok(Some(S::Used)));

@@ -269,10 +269,7 @@ mod tests {
         for s in LicenseStatus::ALL {
             assert_eq!(s.as_str().parse::<LicenseStatus>(), Ok(*s));
         }
-        assert_eq!(
-            serde_json::to_string(&BlacklistKind::ClientId).unwrap(),
-            "\"CLIENT_ID\""
-        );
+        assert_eq!(serde_json::to_string(&BlacklistKind::ClientId).unwrap(), "\"CLIENT_ID\"");
         assert!("active".parse::<AppStatus>().is_err());
     }
 }

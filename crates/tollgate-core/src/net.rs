@@ -17,10 +17,7 @@ pub fn parse_cidr(s: &str) -> Option<IpNet> {
 /// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) are matched as the IPv4 address they carry.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     }
 }

@@ -22,17 +22,13 @@ pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     let mut salt = [0u8; 16];
     crate::ids::fill_random(&mut salt);
     let salt = SaltString::encode_b64(&salt)?;
-    Ok(argon2()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    Ok(argon2().hash_password(password.as_bytes(), &salt)?.to_string())
 }
 
 /// Verify against a stored PHC string; the parameters stored in it are the ones used.
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }

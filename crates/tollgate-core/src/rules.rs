@@ -20,14 +20,9 @@ fn bad(field: &str, message: &str) -> DomainError {
 pub fn variable_key(field: &str, key: &str) -> Result<String, DomainError> {
     let ok = !key.is_empty()
         && key.len() <= MAX_VARIABLE_KEY_LEN
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if !ok {
-        return Err(bad(
-            field,
-            "must be 1 to 128 characters of letters, digits, '_', '.' or '-'",
-        ));
+        return Err(bad(field, "must be 1 to 128 characters of letters, digits, '_', '.' or '-'"));
     }
     Ok(key.to_owned())
 }
@@ -51,11 +46,7 @@ pub fn blacklist_kind(field: &str, kind: &str) -> Result<BlacklistKind, DomainEr
 /// The stored form of a blacklist value: IP entries become canonical CIDRs (`1.2.3.4` →
 /// `1.2.3.4/32`, `10.1.2.3/8` → `10.0.0.0/8`) so one address or range is listed once and
 /// matching is a containment test; other kinds are trimmed text of 1 to 256 characters.
-pub fn blacklist_value(
-    field: &str,
-    kind: BlacklistKind,
-    value: &str,
-) -> Result<String, DomainError> {
+pub fn blacklist_value(field: &str, kind: BlacklistKind, value: &str) -> Result<String, DomainError> {
     match kind {
         BlacklistKind::Ip => parse_cidr(value)
             .map(|net| net.to_string())
@@ -90,10 +81,7 @@ pub fn webhook_events(field: &str, events: &[String]) -> Result<Vec<String>, Dom
         if !WEBHOOK_EVENTS.contains(&e.as_str()) {
             return Err(bad(
                 &format!("{field}[{i}]"),
-                &format!(
-                    "unknown event; expected one of {}",
-                    WEBHOOK_EVENTS.join(", ")
-                ),
+                &format!("unknown event; expected one of {}", WEBHOOK_EVENTS.join(", ")),
             ));
         }
         if !out.contains(e) {
@@ -120,11 +108,7 @@ mod tests {
             assert_eq!(variable_key("key", good).unwrap(), good);
         }
         for bad in ["", " a", "a b", "a/b", "ключ", "a\n", &"k".repeat(129)] {
-            assert_eq!(
-                field_of(variable_key("key", bad).unwrap_err()),
-                "key",
-                "{bad:?}"
-            );
+            assert_eq!(field_of(variable_key("key", bad).unwrap_err()), "key", "{bad:?}");
         }
     }
 
@@ -140,18 +124,9 @@ mod tests {
     #[test]
     fn blacklist_kinds() {
         assert_eq!(blacklist_kind("type", "IP").unwrap(), BlacklistKind::Ip);
-        assert_eq!(
-            blacklist_kind("type", "client_id").unwrap(),
-            BlacklistKind::ClientId
-        );
-        assert_eq!(
-            blacklist_kind("type", " hwid ").unwrap(),
-            BlacklistKind::Hwid
-        );
-        assert_eq!(
-            blacklist_kind("type", "USERNAME").unwrap(),
-            BlacklistKind::Username
-        );
+        assert_eq!(blacklist_kind("type", "client_id").unwrap(), BlacklistKind::ClientId);
+        assert_eq!(blacklist_kind("type", " hwid ").unwrap(), BlacklistKind::Hwid);
+        assert_eq!(blacklist_kind("type", "USERNAME").unwrap(), BlacklistKind::Username);
         for bad in ["", "EMAIL", "I P"] {
             assert_eq!(field_of(blacklist_kind("type", bad).unwrap_err()), "type");
         }
@@ -174,19 +149,13 @@ mod tests {
             assert_eq!(field_of(hwid(bad).unwrap_err()), "value", "{bad:?}");
         }
         // Non-IP kinds keep any text, including what looks like an address.
-        assert_eq!(
-            blacklist_value("value", BlacklistKind::Username, "1.2.3.4").unwrap(),
-            "1.2.3.4"
-        );
+        assert_eq!(blacklist_value("value", BlacklistKind::Username, "1.2.3.4").unwrap(), "1.2.3.4");
     }
 
     #[test]
     fn reseller_balances() {
         assert_eq!(reseller_balance("balance", 0).unwrap(), 0);
-        assert_eq!(
-            reseller_balance("balance", MAX_RESELLER_BALANCE).unwrap(),
-            MAX_RESELLER_BALANCE
-        );
+        assert_eq!(reseller_balance("balance", MAX_RESELLER_BALANCE).unwrap(), MAX_RESELLER_BALANCE);
         assert!(reseller_balance("balance", -1).is_err());
         assert!(reseller_balance("balance", MAX_RESELLER_BALANCE + 1).is_err());
     }
@@ -195,21 +164,11 @@ mod tests {
     fn webhook_event_lists() {
         let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            webhook_events(
-                "events",
-                &v(&["user.login", "license.activate", "user.login"])
-            )
-            .unwrap(),
+            webhook_events("events", &v(&["user.login", "license.activate", "user.login"])).unwrap(),
             v(&["user.login", "license.activate"])
         );
-        assert_eq!(
-            field_of(webhook_events("events", &[]).unwrap_err()),
-            "events"
-        );
-        assert_eq!(
-            field_of(webhook_events("events", &v(&["user.login", "user.explode"])).unwrap_err()),
-            "events[1]"
-        );
+        assert_eq!(field_of(webhook_events("events", &[]).unwrap_err()), "events");
+        assert_eq!(field_of(webhook_events("events", &v(&["user.login", "user.explode"])).unwrap_err()), "events[1]");
         for e in WEBHOOK_EVENTS {
             assert!(webhook_events("events", &v(&[e])).is_ok());
         }

@@ -54,10 +54,7 @@ impl Default for AppSettings {
 impl AppSettings {
     /// The name shown to clients for a level: the seller's name for it, else `"Level N"`.
     pub fn level_name(&self, level: i64) -> String {
-        self.level_names
-            .get(&level.to_string())
-            .cloned()
-            .unwrap_or_else(|| format!("Level {level}"))
+        self.level_names.get(&level.to_string()).cloned().unwrap_or_else(|| format!("Level {level}"))
     }
 }
 
@@ -123,32 +120,21 @@ fn bad(field: &str, message: &str) -> DomainError {
 
 pub fn validate_app_name(name: &str) -> Result<String, DomainError> {
     let trimmed = name.trim();
-    if trimmed.is_empty()
-        || trimmed.chars().count() > MAX_APP_NAME_LEN
-        || trimmed.chars().any(char::is_control)
-    {
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_APP_NAME_LEN || trimmed.chars().any(char::is_control) {
         return Err(bad("name", "must be 1-64 printable characters"));
     }
     Ok(trimmed.to_owned())
 }
 
 pub fn validate_version(field: &str, v: &str) -> Result<String, DomainError> {
-    Version::parse(v).map_err(|_| {
-        bad(
-            field,
-            "must be 1 to 8 dot-separated numbers, e.g. 1.3 or 2.0.1",
-        )
-    })?;
+    Version::parse(v).map_err(|_| bad(field, "must be 1 to 8 dot-separated numbers, e.g. 1.3 or 2.0.1"))?;
     Ok(v.trim().to_owned())
 }
 
 pub fn validate_sha256(field: &str, h: &str) -> Result<String, DomainError> {
     let h = h.trim();
     if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad(
-            field,
-            "each entry must be a SHA-256 digest of 64 hex characters",
-        ));
+        return Err(bad(field, "each entry must be a SHA-256 digest of 64 hex characters"));
     }
     Ok(h.to_ascii_lowercase())
 }
@@ -156,10 +142,7 @@ pub fn validate_sha256(field: &str, h: &str) -> Result<String, DomainError> {
 pub fn validate_country(field: &str, c: &str) -> Result<String, DomainError> {
     let c = c.trim();
     if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(bad(
-            field,
-            "each entry must be an ISO 3166-1 alpha-2 country code",
-        ));
+        return Err(bad(field, "each entry must be an ISO 3166-1 alpha-2 country code"));
     }
     Ok(c.to_ascii_uppercase())
 }
@@ -193,46 +176,26 @@ fn validate_rules(raw: Vec<RawVersionRule>) -> Result<Vec<VersionRule>, DomainEr
     raw.into_iter()
         .enumerate()
         .map(|(i, r)| {
-            let version =
-                validate_version(&format!("versionControl.rules[{i}].version"), &r.version)?;
+            let version = validate_version(&format!("versionControl.rules[{i}].version"), &r.version)?;
             let mode = match r.mode.to_ascii_uppercase().as_str() {
                 "ALLOW" => RuleMode::Allow,
                 "REMIND" => RuleMode::Remind,
                 "GRACE" => RuleMode::Grace,
-                _ => {
-                    return Err(bad(
-                        &format!("versionControl.rules[{i}].mode"),
-                        "must be ALLOW, REMIND or GRACE",
-                    ))
-                }
+                _ => return Err(bad(&format!("versionControl.rules[{i}].mode"), "must be ALLOW, REMIND or GRACE")),
             };
             let allowed_until: Option<Timestamp> = match r.allowed_until.as_deref() {
                 None | Some("") => None,
                 Some(s) => Some(parse_rfc3339(s).ok_or_else(|| {
-                    bad(
-                        &format!("versionControl.rules[{i}].allowedUntil"),
-                        "must be an RFC 3339 instant",
-                    )
+                    bad(&format!("versionControl.rules[{i}].allowedUntil"), "must be an RFC 3339 instant")
                 })?),
             };
             if mode == RuleMode::Grace && allowed_until.is_none() {
-                return Err(bad(
-                    &format!("versionControl.rules[{i}].allowedUntil"),
-                    "a GRACE rule needs a deadline",
-                ));
+                return Err(bad(&format!("versionControl.rules[{i}].allowedUntil"), "a GRACE rule needs a deadline"));
             }
             if r.message.as_ref().is_some_and(|m| m.len() > 1000) {
-                return Err(bad(
-                    &format!("versionControl.rules[{i}].message"),
-                    "at most 1000 characters",
-                ));
+                return Err(bad(&format!("versionControl.rules[{i}].message"), "at most 1000 characters"));
             }
-            Ok(VersionRule {
-                version,
-                mode,
-                message: r.message,
-                allowed_until,
-            })
+            Ok(VersionRule { version, mode, message: r.message, allowed_until })
         })
         .collect()
 }
@@ -249,19 +212,14 @@ impl AppPatch {
             next.version = validate_version("version", &v)?;
         }
         if let Some(st) = self.status {
-            next.status = st
-                .parse::<AppStatus>()
-                .map_err(|_| bad("status", "must be ACTIVE, PAUSED or DISABLED"))?;
+            next.status = st.parse::<AppStatus>().map_err(|_| bad("status", "must be ACTIVE, PAUSED or DISABLED"))?;
         }
         if let Some(b) = self.hash_check {
             s.hash_check = b;
         }
         if let Some(hashes) = self.hashes {
             check_len("hashes", &hashes)?;
-            let mut out: Vec<String> = hashes
-                .iter()
-                .map(|h| validate_sha256("hashes", h))
-                .collect::<Result<_, _>>()?;
+            let mut out: Vec<String> = hashes.iter().map(|h| validate_sha256("hashes", h)).collect::<Result<_, _>>()?;
             out.dedup();
             s.hashes = out;
         }
@@ -270,9 +228,8 @@ impl AppPatch {
             s.ip_whitelist = list
                 .iter()
                 .map(|c| {
-                    crate::net::parse_cidr(c).ok_or_else(|| {
-                        bad("ipWhitelist", "each entry must be an IP address or CIDR")
-                    })
+                    crate::net::parse_cidr(c)
+                        .ok_or_else(|| bad("ipWhitelist", "each entry must be an IP address or CIDR"))
                 })
                 .collect::<Result<_, _>>()?;
         }
@@ -281,10 +238,8 @@ impl AppPatch {
         }
         if let Some(list) = self.blocked_countries {
             check_len("blockedCountries", &list)?;
-            s.blocked_countries = list
-                .iter()
-                .map(|c| validate_country("blockedCountries", c))
-                .collect::<Result<_, _>>()?;
+            s.blocked_countries =
+                list.iter().map(|c| validate_country("blockedCountries", c)).collect::<Result<_, _>>()?;
         }
         if let Some(vc) = self.version_control {
             let cur = &mut s.version_control;
@@ -401,7 +356,8 @@ mod tests {
     fn urls_need_a_host() {
         assert!(validate_url("u", "https://example.com/x").is_ok());
         assert!(validate_url("u", "http://[::1]:8080/").is_ok());
-        for bad in ["https://", "http://:80/", "https:///path", "ftp://x.com", "https://a b.com", "javascript:alert(1)"] {
+        for bad in ["https://", "http://:80/", "https:///path", "ftp://x.com", "https://a b.com", "javascript:alert(1)"]
+        {
             assert!(validate_url("u", bad).is_err(), "{bad}");
         }
     }
@@ -410,8 +366,7 @@ mod tests {
     fn null_clears_quota() {
         let mut base = app();
         base.settings.session_quota = Some(3);
-        let p: AppPatch =
-            serde_json::from_value(serde_json::json!({"sessionQuota": null})).unwrap();
+        let p: AppPatch = serde_json::from_value(serde_json::json!({"sessionQuota": null})).unwrap();
         assert_eq!(p.apply(&base).unwrap().settings.session_quota, None);
         let p: AppPatch = serde_json::from_value(serde_json::json!({})).unwrap();
         assert_eq!(p.apply(&base).unwrap().settings.session_quota, Some(3));
@@ -424,18 +379,9 @@ mod tests {
             (serde_json::json!({"version": "1.x"}), "version"),
             (serde_json::json!({"status": "GONE"}), "status"),
             (serde_json::json!({"hashes": ["abc"]}), "hashes"),
-            (
-                serde_json::json!({"ipWhitelist": ["300.1.1.1"]}),
-                "ipWhitelist",
-            ),
-            (
-                serde_json::json!({"blockedCountries": ["USA"]}),
-                "blockedCountries",
-            ),
-            (
-                serde_json::json!({"versionControl": {"downloadUrl": "ftp://x"}}),
-                "versionControl.downloadUrl",
-            ),
+            (serde_json::json!({"ipWhitelist": ["300.1.1.1"]}), "ipWhitelist"),
+            (serde_json::json!({"blockedCountries": ["USA"]}), "blockedCountries"),
+            (serde_json::json!({"versionControl": {"downloadUrl": "ftp://x"}}), "versionControl.downloadUrl"),
             (
                 serde_json::json!({"versionControl": {"rules": [{"version": "1", "mode": "NOPE"}]}}),
                 "versionControl.rules[0].mode",
@@ -448,10 +394,7 @@ mod tests {
                 serde_json::json!({"versionControl": {"rules": [{"version": "1", "mode": "GRACE"}]}}),
                 "versionControl.rules[0].allowedUntil",
             ),
-            (
-                serde_json::json!({"levelNames": {"one": "x"}}),
-                "levelNames",
-            ),
+            (serde_json::json!({"levelNames": {"one": "x"}}), "levelNames"),
         ];
         for (j, field) in cases {
             assert_eq!(field_of(patch(j.clone()).unwrap_err()), field, "{j}");

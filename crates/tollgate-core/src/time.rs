@@ -23,9 +23,7 @@ pub fn rfc3339(t: &Timestamp) -> String {
 }
 
 pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|d| from_millis(d.with_timezone(&Utc).timestamp_millis()))
+    DateTime::parse_from_rfc3339(s).ok().map(|d| from_millis(d.with_timezone(&Utc).timestamp_millis()))
 }
 
 /// Serde helpers: timestamps as RFC 3339 strings with milliseconds.

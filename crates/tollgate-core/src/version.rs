@@ -59,10 +59,7 @@ impl Version {
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
         let n = self.0.len().max(other.0.len());
-        (0..n)
-            .map(|i| self.component(i).cmp(&other.component(i)))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
+        (0..n).map(|i| self.component(i).cmp(&other.component(i))).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
     }
 }
 
@@ -164,11 +161,7 @@ pub fn decide(
         server_version: server_version.to_owned(),
         client_version: client_version.to_owned(),
         auto_update_enabled: vc.auto_update,
-        auto_update_download_url: if vc.auto_update {
-            vc.download_url.clone()
-        } else {
-            None
-        },
+        auto_update_download_url: if vc.auto_update { vc.download_url.clone() } else { None },
         changelog: vc.changelog.clone(),
     };
     let notice = |message: &Option<String>, until: Option<Timestamp>| UpdateNotice {
@@ -182,11 +175,7 @@ pub fn decide(
         changelog: vc.changelog.clone(),
     };
 
-    if let Some(rule) = vc
-        .rules
-        .iter()
-        .find(|r| same_version(&r.version, client_version))
-    {
+    if let Some(rule) = vc.rules.iter().find(|r| same_version(&r.version, client_version)) {
         return match rule.mode {
             RuleMode::Allow => Ok(None),
             RuleMode::Remind => Ok(Some(notice(&rule.message, None))),
@@ -200,10 +189,7 @@ pub fn decide(
 
     // No rule: older → update required, newer → mismatch. A version that does not parse cannot
     // be shown to be newer, so it is treated as out of date.
-    let kind = match (
-        Version::parse(client_version),
-        Version::parse(server_version),
-    ) {
+    let kind = match (Version::parse(client_version), Version::parse(server_version)) {
         (Ok(c), Ok(s)) if c > s => RejectionKind::VersionMismatch,
         _ => RejectionKind::UpdateRequired,
     };
@@ -232,16 +218,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_versions() {
-        for bad in [
-            "",
-            "1..2",
-            "1.a",
-            "1.2-beta",
-            ".1",
-            "1.",
-            "1.2.3.4.5.6.7.8.9",
-            "99999999999999999999",
-        ] {
+        for bad in ["", "1..2", "1.a", "1.2-beta", ".1", "1.", "1.2.3.4.5.6.7.8.9", "99999999999999999999"] {
             assert!(Version::parse(bad).is_err(), "{bad}");
         }
         assert!(Version::parse(&"1.".repeat(40)).is_err());
@@ -283,20 +260,14 @@ mod tests {
     fn older_without_rule_requires_update() {
         let e = decide(&vc(vec![]), "1.3", "1.2", from_millis(0)).unwrap_err();
         assert_eq!(e.kind, RejectionKind::UpdateRequired);
-        assert_eq!(
-            (e.server_version.as_str(), e.client_version.as_str()),
-            ("1.3", "1.2")
-        );
+        assert_eq!((e.server_version.as_str(), e.client_version.as_str()), ("1.3", "1.2"));
         // download url is only disclosed with auto-update on
         assert_eq!(e.auto_update_download_url, None);
         let mut c = vc(vec![]);
         c.auto_update = true;
         let e = decide(&c, "1.3", "1.2", from_millis(0)).unwrap_err();
         assert!(e.auto_update_enabled);
-        assert_eq!(
-            e.auto_update_download_url.as_deref(),
-            Some("https://example.com/download")
-        );
+        assert_eq!(e.auto_update_download_url.as_deref(), Some("https://example.com/download"));
     }
 
     #[test]
@@ -339,11 +310,7 @@ mod tests {
 
     #[test]
     fn grace_rule_boundaries() {
-        let c = vc(vec![rule(
-            "1.1",
-            RuleMode::Grace,
-            Some("2026-07-01T00:00:00Z"),
-        )]);
+        let c = vc(vec![rule("1.1", RuleMode::Grace, Some("2026-07-01T00:00:00Z"))]);
         let before = at("2026-06-30T23:59:59.999Z");
         let n = decide(&c, "1.3", "1.1", before).unwrap().unwrap();
         assert_eq!(n.allowed_until, Some(at("2026-07-01T00:00:00Z")));
@@ -357,19 +324,13 @@ mod tests {
     #[test]
     fn grace_without_deadline_never_expires() {
         let c = vc(vec![rule("1.1", RuleMode::Grace, None)]);
-        let n = decide(&c, "1.3", "1.1", at("2099-01-01T00:00:00Z"))
-            .unwrap()
-            .unwrap();
+        let n = decide(&c, "1.3", "1.1", at("2099-01-01T00:00:00Z")).unwrap().unwrap();
         assert_eq!(n.allowed_until, None);
     }
 
     #[test]
     fn serde_shape_is_camel_case() {
-        let c = vc(vec![rule(
-            "1.1",
-            RuleMode::Grace,
-            Some("2026-07-01T00:00:00Z"),
-        )]);
+        let c = vc(vec![rule("1.1", RuleMode::Grace, Some("2026-07-01T00:00:00Z"))]);
         let j = serde_json::to_value(&c).unwrap();
         assert_eq!(j["autoUpdate"], false);
         assert_eq!(j["rules"][0]["mode"], "GRACE");

@@ -65,7 +65,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             let store = tollgate_sqlite::SqliteStore::open(&config.database_url, config.db_pool_size).await?;
             Ok(Arc::new(store))
         }
-        DatabaseKind::Postgres => anyhow::bail!("invalid setting `database_url`: the PostgreSQL backend is not built yet"),
+        DatabaseKind::Postgres => {
+            anyhow::bail!("invalid setting `database_url`: the PostgreSQL backend is not built yet")
+        }
     }
 }
 
@@ -117,7 +119,11 @@ pub fn spawn_workers(state: &AppState) {
 }
 
 /// Serve on an already bound listener until `shutdown` resolves, then drain in-flight requests.
-pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     spawn_workers(&state);
     let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -79,8 +79,19 @@ impl RawConfig {
             ($($f:ident),*) => { $( if top.$f.is_some() { self.$f = top.$f; } )* };
         }
         take!(
-            listen, database_url, data_dir, public_url, trusted_proxies, geoip_db, vpn_ranges,
-            master_key_file, master_key, seller_signup, db_pool_size, max_body_bytes, max_upload_bytes
+            listen,
+            database_url,
+            data_dir,
+            public_url,
+            trusted_proxies,
+            geoip_db,
+            vpn_ranges,
+            master_key_file,
+            master_key,
+            seller_signup,
+            db_pool_size,
+            max_body_bytes,
+            max_upload_bytes
         );
         self
     }
@@ -200,10 +211,8 @@ impl Config {
         if data_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("data_dir", "must not be empty"));
         }
-        let database_url = raw
-            .database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tollgate.db").display()));
+        let database_url =
+            raw.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tollgate.db").display()));
         let database = if database_url.starts_with("sqlite:") {
             DatabaseKind::Sqlite
         } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
@@ -218,9 +227,8 @@ impl Config {
         let public_url = match raw.public_url {
             None => None,
             Some(u) => {
-                let parsed = url::Url::parse(&u)
-                    .ok()
-                    .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some());
+                let parsed =
+                    url::Url::parse(&u).ok().filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some());
                 if parsed.is_none() {
                     return Err(ConfigError::new("public_url", format!("`{u}` is not an http(s) URL")));
                 }

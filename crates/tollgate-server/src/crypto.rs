@@ -32,7 +32,8 @@ impl MasterKey {
     /// `master_key`, else `master_key_file`, else `<data_dir>/master.key` (created if missing).
     pub fn load(config: &Config) -> anyhow::Result<MasterKey> {
         if let Some(k) = &config.master_key {
-            return parse_master_key(k).ok_or_else(|| anyhow::anyhow!("invalid setting `master_key`: must be 64 hex characters"));
+            return parse_master_key(k)
+                .ok_or_else(|| anyhow::anyhow!("invalid setting `master_key`: must be 64 hex characters"));
         }
         if let Some(path) = &config.master_key_file {
             return read_key_file(path);
@@ -62,8 +63,9 @@ impl MasterKey {
 fn read_key_file(path: &Path) -> anyhow::Result<MasterKey> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("invalid setting `master_key_file`: cannot read {}: {e}", path.display()))?;
-    parse_master_key(&text)
-        .ok_or_else(|| anyhow::anyhow!("invalid setting `master_key_file`: {} must hold 64 hex characters", path.display()))
+    parse_master_key(&text).ok_or_else(|| {
+        anyhow::anyhow!("invalid setting `master_key_file`: {} must hold 64 hex characters", path.display())
+    })
 }
 
 /// Write a file readable by its owner only.
@@ -101,7 +103,8 @@ mod tests {
     #[test]
     fn generated_once_then_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let raw = crate::config::RawConfig { data_dir: Some(dir.path().to_string_lossy().into()), ..Default::default() };
+        let raw =
+            crate::config::RawConfig { data_dir: Some(dir.path().to_string_lossy().into()), ..Default::default() };
         let cfg = Config::resolve(raw).unwrap();
         let a = MasterKey::load(&cfg).unwrap();
         let b = MasterKey::load(&cfg).unwrap();

@@ -82,12 +82,16 @@ impl From<DomainError> for ApiError {
             D::Conflict(m) => ApiError::conflict(m),
             D::Unauthorized => ApiError::unauthorized("Invalid credentials"),
             D::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", m),
-            D::InsufficientBalance => ApiError::new(StatusCode::FORBIDDEN, "INSUFFICIENT_BALANCE", "Insufficient balance"),
+            D::InsufficientBalance => {
+                ApiError::new(StatusCode::FORBIDDEN, "INSUFFICIENT_BALANCE", "Insufficient balance")
+            }
             D::RateLimited { retry_after_secs } => ApiError {
                 retry_after: Some(retry_after_secs),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests, slow down")
             },
-            D::Unavailable => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "Service temporarily unavailable"),
+            D::Unavailable => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "Service temporarily unavailable")
+            }
             D::Internal => ApiError::internal(),
             other => ApiError::bad_request("BAD_REQUEST", other.to_string()),
         }

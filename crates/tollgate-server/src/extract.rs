@@ -106,7 +106,8 @@ where
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
-        let seller_id = state.tokens.verify_access(token).ok_or_else(|| ApiError::unauthorized("Invalid or expired token"))?;
+        let seller_id =
+            state.tokens.verify_access(token).ok_or_else(|| ApiError::unauthorized("Invalid or expired token"))?;
         Ok(SellerAuth { seller_id })
     }
 }
@@ -126,11 +127,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let peer =
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
         Ok(ClientIp(client_ip(peer, &parts.headers, &state.config.trusted_proxies)))
     }
 }

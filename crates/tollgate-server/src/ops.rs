@@ -53,7 +53,10 @@ impl Metrics {
         out.push_str("# TYPE tollgate_http_requests_total counter\n");
         for ((method, route), s) in routes.iter() {
             for (status, n) in &s.requests {
-                let _ = writeln!(out, "tollgate_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "tollgate_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                );
             }
         }
         out.push_str("# HELP tollgate_http_request_duration_seconds HTTP request latency by route.\n");
@@ -61,7 +64,11 @@ impl Metrics {
         for ((method, route), s) in routes.iter() {
             let labels = format!("method=\"{method}\",route=\"{route}\"");
             for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}", s.buckets[i]);
+                let _ = writeln!(
+                    out,
+                    "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                    s.buckets[i]
+                );
             }
             let _ = writeln!(out, "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
             let _ = writeln!(out, "tollgate_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
@@ -74,11 +81,8 @@ impl Metrics {
 pub async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let res = next.run(req).await;
     state.metrics.observe(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
     res
@@ -93,16 +97,15 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => axum::Json(json!({ "status": "ready", "database": state.store.backend() })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "unavailable", "database": state.store.backend() })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({ "status": "unavailable", "database": state.store.backend() })),
+            )
                 .into_response()
         }
     }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
 }

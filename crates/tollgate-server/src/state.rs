@@ -39,7 +39,14 @@ impl AppState {
 
     /// Record an admin action. A failure to write the trail is logged, not returned: the action
     /// itself has already happened.
-    pub async fn audit(&self, seller_id: &str, action: &str, app_id: Option<&str>, target: Option<&str>, ip: std::net::IpAddr) {
+    pub async fn audit(
+        &self,
+        seller_id: &str,
+        action: &str,
+        app_id: Option<&str>,
+        target: Option<&str>,
+        ip: std::net::IpAddr,
+    ) {
         let entry = AuditEntry {
             id: tollgate_core::ids::new_id(tollgate_core::ids::prefix::AUDIT),
             seller_id: seller_id.to_owned(),
@@ -89,7 +96,13 @@ impl TokenService {
 
     fn issue(&self, sub: &str, typ: &str, app: Option<&str>, ttl: Duration) -> String {
         let iat = chrono::Utc::now().timestamp().max(0) as u64;
-        let claims = Claims { sub: sub.to_owned(), typ: typ.to_owned(), iat, exp: iat + ttl.as_secs(), app: app.map(str::to_owned) };
+        let claims = Claims {
+            sub: sub.to_owned(),
+            typ: typ.to_owned(),
+            iat,
+            exp: iat + ttl.as_secs(),
+            app: app.map(str::to_owned),
+        };
         // Encoding HS256 with a valid key cannot fail.
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.enc).unwrap_or_default()
     }

@@ -128,11 +128,7 @@ pub trait SellerStore {
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
     /// Atomically consume a refresh token: returns its seller id once; a used, unknown or
     /// expired token gives `None`, and so does every later call with the same hash.
-    async fn consume_refresh_token(
-        &self,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> StoreResult<Option<String>>;
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>>;
 }
 
 #[async_trait]
@@ -178,11 +174,7 @@ pub trait LicenseStore {
         status: LicenseStatus,
         ban_reason: Option<&str>,
     ) -> StoreResult<Option<License>>;
-    async fn reset_license_devices(
-        &self,
-        app_id: &str,
-        license_id: &str,
-    ) -> StoreResult<Option<License>>;
+    async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
     async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool>;
 }
 
@@ -192,20 +184,10 @@ pub trait UserStore {
     /// (usernames compare case-insensitively).
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     /// Newest first.
-    async fn list_users(
-        &self,
-        app_id: &str,
-        filter: &UserFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<User>>;
+    async fn list_users(&self, app_id: &str, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>>;
     async fn get_user(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<User>>;
-    async fn update_user(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        patch: &UserPatch,
-    ) -> StoreResult<Option<User>>;
+    async fn update_user(&self, app_id: &str, user_id: &str, patch: &UserPatch) -> StoreResult<Option<User>>;
     /// Set status and reason. Banning or pausing deletes the user's sessions in the same
     /// transaction so the next request of any of them fails.
     async fn set_user_status(
@@ -218,36 +200,16 @@ pub trait UserStore {
     /// Forget the user's bound devices (idempotent).
     async fn reset_user_devices(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     /// Atomically add `days` to `max(expires_at, now)`; a user without expiry keeps none.
-    async fn extend_user(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        days: i64,
-        now: Timestamp,
-    ) -> StoreResult<Option<User>>;
+    async fn extend_user(&self, app_id: &str, user_id: &str, days: i64, now: Timestamp) -> StoreResult<Option<User>>;
     /// Deletes the user with their sessions and variables.
     async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<bool>;
 
     /// Insert or overwrite a user's variable.
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()>;
-    async fn get_user_variable(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        key: &str,
-    ) -> StoreResult<Option<UserVariable>>;
+    async fn get_user_variable(&self, app_id: &str, user_id: &str, key: &str) -> StoreResult<Option<UserVariable>>;
     /// Sorted by key.
-    async fn list_user_variables(
-        &self,
-        app_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Vec<UserVariable>>;
-    async fn delete_user_variable(
-        &self,
-        app_id: &str,
-        user_id: &str,
-        key: &str,
-    ) -> StoreResult<bool>;
+    async fn list_user_variables(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<UserVariable>>;
+    async fn delete_user_variable(&self, app_id: &str, user_id: &str, key: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -281,11 +243,7 @@ pub trait SessionStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     async fn session_by_token(&self, app_id: &str, token: &str) -> StoreResult<Option<Session>>;
     /// Sessions with `expires_at > now`, newest first, with their usernames.
-    async fn list_live_sessions(
-        &self,
-        app_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<Vec<SessionView>>;
+    async fn list_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<Vec<SessionView>>;
     async fn count_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<u64>;
     /// Record activity: `last_seen = now`, and `expires_at` moved to `expires_at` if later.
     async fn touch_session(
@@ -308,17 +266,8 @@ pub trait ResellerStore {
     async fn create_reseller(&self, reseller: &Reseller) -> StoreResult<()>;
     async fn list_resellers(&self, app_id: &str) -> StoreResult<Vec<Reseller>>;
     async fn get_reseller(&self, app_id: &str, id: &str) -> StoreResult<Option<Reseller>>;
-    async fn reseller_by_username(
-        &self,
-        app_id: &str,
-        username: &str,
-    ) -> StoreResult<Option<Reseller>>;
-    async fn update_reseller(
-        &self,
-        app_id: &str,
-        id: &str,
-        patch: &ResellerPatch,
-    ) -> StoreResult<Option<Reseller>>;
+    async fn reseller_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<Reseller>>;
+    async fn update_reseller(&self, app_id: &str, id: &str, patch: &ResellerPatch) -> StoreResult<Option<Reseller>>;
     async fn delete_reseller(&self, app_id: &str, id: &str) -> StoreResult<bool>;
 }
 
@@ -335,12 +284,7 @@ pub trait WebhookStore {
     async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()>;
     async fn list_webhooks(&self, app_id: &str) -> StoreResult<Vec<Webhook>>;
     async fn get_webhook(&self, app_id: &str, id: &str) -> StoreResult<Option<Webhook>>;
-    async fn update_webhook(
-        &self,
-        app_id: &str,
-        id: &str,
-        patch: &WebhookPatch,
-    ) -> StoreResult<Option<Webhook>>;
+    async fn update_webhook(&self, app_id: &str, id: &str, patch: &WebhookPatch) -> StoreResult<Option<Webhook>>;
     async fn delete_webhook(&self, app_id: &str, id: &str) -> StoreResult<bool>;
 }
 
@@ -351,8 +295,7 @@ pub trait LogStore {
     async fn list_logs(&self, app_id: &str, page: PageRequest) -> StoreResult<Page<LogEntry>>;
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// The seller's audit trail, newest first.
-    async fn list_audit(&self, seller_id: &str, page: PageRequest)
-        -> StoreResult<Page<AuditEntry>>;
+    async fn list_audit(&self, seller_id: &str, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
 }
 
 /// Everything a backend provides.

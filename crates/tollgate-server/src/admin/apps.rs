@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tollgate_core::ids;
 use tollgate_core::model::{App, AppCounts, AppStatus};
 use tollgate_core::settings::{validate_app_name, validate_version, AppPatch, AppSettings};
 use tollgate_core::time::{now, serde_ts, Timestamp};
-use tollgate_core::ids;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -102,7 +102,12 @@ pub async fn create(state: &AppState, owner_id: &str, name: &str, version: Optio
 /// Create an application.
 #[utoipa::path(post, path = "/v1/admin/apps", tag = "apps", request_body = CreateAppBody, security(("bearer" = [])),
     responses((status = 201, description = "The new app with its keys"), (status = 409, description = "Name already used")))]
-async fn create_app(State(state): State<AppState>, auth: SellerAuth, ClientIp(ip): ClientIp, ValidJson(body): ValidJson<CreateAppBody>) -> ApiResult<impl IntoResponse> {
+async fn create_app(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    ValidJson(body): ValidJson<CreateAppBody>,
+) -> ApiResult<impl IntoResponse> {
     let app = create(&state, &auth.seller_id, &body.name, body.version.as_deref()).await?;
     state.audit(&auth.seller_id, "app.create", Some(&app.id), Some(&app.id), ip).await;
     Ok((StatusCode::CREATED, ok(app_json(&app, None))))
@@ -120,7 +125,11 @@ async fn list_apps(State(state): State<AppState>, auth: SellerAuth) -> ApiResult
 /// Show an application with all its settings.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}", tag = "apps", security(("bearer" = [])),
     params(("appId" = String, Path)), responses((status = 200, description = "The app"), (status = 404, description = "Not yours or absent")))]
-async fn get_app(State(state): State<AppState>, auth: SellerAuth, Path(app_id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn get_app(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    Path(app_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     let app = owned_app(&state, &auth, &app_id).await?;
     Ok(ok(app_json(&app, None)))
 }
@@ -129,7 +138,13 @@ async fn get_app(State(state): State<AppState>, auth: SellerAuth, Path(app_id): 
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}", tag = "apps", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body(content = Object, description = "Any of: name, version, status, hashCheck, hashes, ipWhitelist, blockVpn, blockedCountries, versionControl{enabled, autoUpdate, downloadUrl, forceUpdate, changelog, rules[{version, mode, message, allowedUntil}]}, sessionQuota, accountsQuota, hwidLock, allowPasswordChange, levelNames"),
     responses((status = 200, description = "The updated app"), (status = 400, description = "Invalid field, named"), (status = 404, description = "Not yours or absent")))]
-async fn update_app(State(state): State<AppState>, auth: SellerAuth, ClientIp(ip): ClientIp, Path(app_id): Path<String>, ValidJson(patch): ValidJson<AppPatch>) -> ApiResult<impl IntoResponse> {
+async fn update_app(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path(app_id): Path<String>,
+    ValidJson(patch): ValidJson<AppPatch>,
+) -> ApiResult<impl IntoResponse> {
     let app = owned_app(&state, &auth, &app_id).await?;
     let mut next = patch.apply(&app)?;
     next.updated_at = now();
@@ -141,7 +156,12 @@ async fn update_app(State(state): State<AppState>, auth: SellerAuth, ClientIp(ip
 /// Delete an application and all its data.
 #[utoipa::path(delete, path = "/v1/admin/apps/{appId}", tag = "apps", security(("bearer" = [])),
     params(("appId" = String, Path)), responses((status = 200, description = "Deleted"), (status = 404, description = "Not yours or absent")))]
-async fn delete_app(State(state): State<AppState>, auth: SellerAuth, ClientIp(ip): ClientIp, Path(app_id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn delete_app(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path(app_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     if !state.store.delete_app(&auth.seller_id, &app_id).await? {
         return Err(crate::error::ApiError::not_found("Application"));
     }
@@ -156,7 +176,12 @@ async fn delete_app(State(state): State<AppState>, auth: SellerAuth, ClientIp(ip
 /// Issue a new API key; the old one stops working at once.
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/regenerate-key", tag = "apps", security(("bearer" = [])),
     params(("appId" = String, Path)), responses((status = 200, description = "`{apiKey}`"), (status = 404, description = "Not yours or absent")))]
-async fn regenerate_key(State(state): State<AppState>, auth: SellerAuth, ClientIp(ip): ClientIp, Path(app_id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn regenerate_key(
+    State(state): State<AppState>,
+    auth: SellerAuth,
+    ClientIp(ip): ClientIp,
+    Path(app_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     let mut app = owned_app(&state, &auth, &app_id).await?;
     app.api_key = ids::new_api_key();
     app.updated_at = now();

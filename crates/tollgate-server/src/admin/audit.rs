@@ -55,13 +55,5 @@ async fn list_audit(
 ) -> ApiResult<impl IntoResponse> {
     let page = q.page();
     let entries = state.store.list_audit(&auth.seller_id, page).await?;
-    Ok(ok_page(
-        entries
-            .items
-            .into_iter()
-            .map(AuditView::from)
-            .collect::<Vec<_>>(),
-        page,
-        entries.total,
-    ))
+    Ok(ok_page(entries.items.into_iter().map(AuditView::from).collect::<Vec<_>>(), page, entries.total))
 }

@@ -100,7 +100,10 @@ fn seller_json(s: &Seller, access: &str, refresh: &str) -> serde_json::Value {
     responses((status = 201, description = "Account created, with access and refresh tokens"),
               (status = 400, description = "Invalid field"), (status = 403, description = "Sign-up is closed"),
               (status = 409, description = "Email taken")))]
-async fn register(State(state): State<AppState>, ValidJson(body): ValidJson<RegisterBody>) -> ApiResult<impl IntoResponse> {
+async fn register(
+    State(state): State<AppState>,
+    ValidJson(body): ValidJson<RegisterBody>,
+) -> ApiResult<impl IntoResponse> {
     if state.config.seller_signup == crate::config::SellerSignup::Closed {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "SIGNUP_CLOSED", "Seller sign-up is closed on this server"));
     }
@@ -113,7 +116,11 @@ async fn register(State(state): State<AppState>, ValidJson(body): ValidJson<Regi
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, description = "Access and refresh tokens"), (status = 401, description = "Invalid credentials"),
               (status = 429, description = "Too many failed attempts")))]
-async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, ValidJson(body): ValidJson<LoginBody>) -> ApiResult<impl IntoResponse> {
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ValidJson(body): ValidJson<LoginBody>,
+) -> ApiResult<impl IntoResponse> {
     let email = body.email.trim().to_lowercase();
     let keys = [format!("email:{email}"), format!("ip:{ip}")];
     let t = Instant::now();
@@ -141,7 +148,10 @@ async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, ValidJson(
 /// Exchange a refresh token for a new pair; the old one is spent.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
     responses((status = 200, description = "New access and refresh tokens"), (status = 401, description = "Unknown, used or expired refresh token")))]
-async fn refresh(State(state): State<AppState>, ValidJson(body): ValidJson<RefreshBody>) -> ApiResult<impl IntoResponse> {
+async fn refresh(
+    State(state): State<AppState>,
+    ValidJson(body): ValidJson<RefreshBody>,
+) -> ApiResult<impl IntoResponse> {
     let seller_id = state
         .store
         .consume_refresh_token(&sha256_hex(body.refresh_token.trim()), now())
@@ -155,6 +165,10 @@ async fn refresh(State(state): State<AppState>, ValidJson(body): ValidJson<Refre
 #[utoipa::path(get, path = "/v1/auth/profile", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "Seller profile"), (status = 401, description = "Missing or invalid token")))]
 async fn profile(State(state): State<AppState>, auth: SellerAuth) -> ApiResult<impl IntoResponse> {
-    let s = state.store.seller_by_id(&auth.seller_id).await?.ok_or_else(|| ApiError::unauthorized("Account no longer exists"))?;
+    let s = state
+        .store
+        .seller_by_id(&auth.seller_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Account no longer exists"))?;
     Ok(ok(json!({ "id": s.id, "email": s.email, "name": s.name, "plan": s.plan, "createdAt": rfc3339(&s.created_at) })))
 }

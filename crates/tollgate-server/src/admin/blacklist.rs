@@ -18,9 +18,7 @@ use crate::state::AppState;
 pub const MAX_REASON_LEN: usize = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(add_entry, list_entries))
-        .routes(routes!(remove_entry))
+    OpenApiRouter::new().routes(routes!(add_entry, list_entries)).routes(routes!(remove_entry))
 }
 
 #[derive(Serialize)]
@@ -37,13 +35,7 @@ pub struct BlacklistView {
 
 impl From<BlacklistEntry> for BlacklistView {
     fn from(e: BlacklistEntry) -> Self {
-        BlacklistView {
-            id: e.id,
-            kind: e.kind,
-            value: e.value,
-            reason: e.reason,
-            created_at: e.created_at,
-        }
+        BlacklistView { id: e.id, kind: e.kind, value: e.value, reason: e.reason, created_at: e.created_at }
     }
 }
 
@@ -85,15 +77,7 @@ async fn add_entry(
         created_at: now(),
     };
     state.store.add_blacklist(&entry).await?;
-    state
-        .audit(
-            &auth.seller_id,
-            "blacklist.add",
-            Some(&app_id),
-            Some(&entry.id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "blacklist.add", Some(&app_id), Some(&entry.id), ip).await;
     Ok((StatusCode::CREATED, ok(BlacklistView::from(entry))))
 }
 
@@ -108,10 +92,7 @@ async fn list_entries(
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
     let entries = state.store.list_blacklist(&app_id).await?;
-    Ok(ok(entries
-        .into_iter()
-        .map(BlacklistView::from)
-        .collect::<Vec<_>>()))
+    Ok(ok(entries.into_iter().map(BlacklistView::from).collect::<Vec<_>>()))
 }
 
 /// Remove a blacklist entry.
@@ -128,14 +109,6 @@ async fn remove_entry(
     if !state.store.delete_blacklist(&app_id, &id).await? {
         return Err(ApiError::not_found("Blacklist entry"));
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "blacklist.remove",
-            Some(&app_id),
-            Some(&id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "blacklist.remove", Some(&app_id), Some(&id), ip).await;
     Ok(ok_message::<()>("Blacklist entry removed", None))
 }

@@ -15,9 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::owned_app;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{
-    ok, ok_message, ok_page, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery,
-};
+use crate::extract::{ok, ok_message, ok_page, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery};
 use crate::state::AppState;
 
 /// Fresh batches tried when a generated key collides with an existing one.
@@ -72,10 +70,7 @@ impl From<License> for LicenseView {
     fn from(l: License) -> Self {
         let created_by = match l.created_by {
             Creator::Seller(id) => CreatorView { kind: "seller", id },
-            Creator::Reseller(id) => CreatorView {
-                kind: "reseller",
-                id,
-            },
+            Creator::Reseller(id) => CreatorView { kind: "reseller", id },
         };
         LicenseView {
             id: l.id,
@@ -161,11 +156,7 @@ pub async fn generate(
             Err(StoreError::Conflict { constraint: c })
                 if c == constraint::LICENSE_APP_KEY && attempt < GENERATE_ATTEMPTS =>
             {
-                tracing::warn!(
-                    app_id,
-                    attempt,
-                    "generated license key collided; making a new batch"
-                );
+                tracing::warn!(app_id, attempt, "generated license key collided; making a new batch");
                 attempt += 1;
             }
             Err(e) => return Err(e.into()),
@@ -174,11 +165,7 @@ pub async fn generate(
 }
 
 async fn owned_license(state: &AppState, app_id: &str, license_id: &str) -> ApiResult<License> {
-    state
-        .store
-        .get_license(app_id, license_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("License"))
+    state.store.get_license(app_id, license_id).await?.ok_or_else(|| ApiError::not_found("License"))
 }
 
 /// Apply a ban/unban/pause/unpause to a license of one of the caller's apps.
@@ -206,9 +193,7 @@ async fn change_status(
         StatusAction::Pause => "license.pause",
         StatusAction::Unpause => "license.unpause",
     };
-    state
-        .audit(&auth.seller_id, name, Some(app_id), Some(license_id), ip)
-        .await;
+    state.audit(&auth.seller_id, name, Some(app_id), Some(license_id), ip).await;
     Ok(())
 }
 
@@ -234,17 +219,8 @@ async fn generate_licenses(
         mask: body.mask,
         note: body.note,
     };
-    let licenses = generate(
-        &state,
-        &app_id,
-        &spec,
-        Creator::Seller(auth.seller_id.clone()),
-        count,
-    )
-    .await?;
-    state
-        .audit(&auth.seller_id, "license.generate", Some(&app_id), None, ip)
-        .await;
+    let licenses = generate(&state, &app_id, &spec, Creator::Seller(auth.seller_id.clone()), count).await?;
+    state.audit(&auth.seller_id, "license.generate", Some(&app_id), None, ip).await;
     let data: Vec<LicenseView> = licenses.into_iter().map(LicenseView::from).collect();
     Ok((StatusCode::CREATED, ok(data)))
 }
@@ -261,33 +237,19 @@ async fn list_licenses(
     ValidQuery(q): ValidQuery<LicenseListQuery>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            s.to_ascii_uppercase()
-                .parse::<LicenseStatus>()
-                .map_err(|()| {
-                    ApiError::validation(
-                        "status",
-                        "must be one of UNUSED, USED, BANNED, PAUSED, EXPIRED",
-                    )
-                })?,
-        ),
-    };
+    let status =
+        match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(s.to_ascii_uppercase().parse::<LicenseStatus>().map_err(|()| {
+                ApiError::validation("status", "must be one of UNUSED, USED, BANNED, PAUSED, EXPIRED")
+            })?),
+        };
     let search = match q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
     };
-    let page = PageQuery {
-        page: q.page,
-        limit: q.limit,
-    }
-    .page();
-    let filter = LicenseFilter {
-        status,
-        search,
-        created_by: None,
-    };
+    let page = PageQuery { page: q.page, limit: q.limit }.page();
+    let filter = LicenseFilter { status, search, created_by: None };
     let found = state.store.list_licenses(&app_id, &filter, page).await?;
     let data: Vec<LicenseView> = found.items.into_iter().map(LicenseView::from).collect();
     Ok(ok_page(data, page, found.total))
@@ -321,15 +283,7 @@ async fn delete_license(
     if !state.store.delete_license(&app_id, &license_id).await? {
         return Err(ApiError::not_found("License"));
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "license.delete",
-            Some(&app_id),
-            Some(&license_id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "license.delete", Some(&app_id), Some(&license_id), ip).await;
     Ok(ok_message::<()>("License deleted", None))
 }
 
@@ -346,16 +300,7 @@ async fn ban_license(
     ValidJson(body): ValidJson<LicenseBanBody>,
 ) -> ApiResult<impl IntoResponse> {
     let reason = rules::ban_reason("reason", body.reason.as_deref())?;
-    change_status(
-        &state,
-        &auth,
-        ip,
-        &app_id,
-        &license_id,
-        StatusAction::Ban,
-        reason,
-    )
-    .await?;
+    change_status(&state, &auth, ip, &app_id, &license_id, StatusAction::Ban, reason).await?;
     Ok(ok_message::<()>("License banned", None))
 }
 
@@ -369,16 +314,7 @@ async fn unban_license(
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(
-        &state,
-        &auth,
-        ip,
-        &app_id,
-        &license_id,
-        StatusAction::Unban,
-        None,
-    )
-    .await?;
+    change_status(&state, &auth, ip, &app_id, &license_id, StatusAction::Unban, None).await?;
     Ok(ok_message::<()>("License unbanned", None))
 }
 
@@ -393,16 +329,7 @@ async fn pause_license(
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(
-        &state,
-        &auth,
-        ip,
-        &app_id,
-        &license_id,
-        StatusAction::Pause,
-        None,
-    )
-    .await?;
+    change_status(&state, &auth, ip, &app_id, &license_id, StatusAction::Pause, None).await?;
     Ok(ok_message::<()>("License paused", None))
 }
 
@@ -416,16 +343,7 @@ async fn unpause_license(
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(
-        &state,
-        &auth,
-        ip,
-        &app_id,
-        &license_id,
-        StatusAction::Unpause,
-        None,
-    )
-    .await?;
+    change_status(&state, &auth, ip, &app_id, &license_id, StatusAction::Unpause, None).await?;
     Ok(ok_message::<()>("License unpaused", None))
 }
 
@@ -440,19 +358,7 @@ async fn reset_devices(
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    state
-        .store
-        .reset_license_devices(&app_id, &license_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("License"))?;
-    state
-        .audit(
-            &auth.seller_id,
-            "license.reset_devices",
-            Some(&app_id),
-            Some(&license_id),
-            ip,
-        )
-        .await;
+    state.store.reset_license_devices(&app_id, &license_id).await?.ok_or_else(|| ApiError::not_found("License"))?;
+    state.audit(&auth.seller_id, "license.reset_devices", Some(&app_id), Some(&license_id), ip).await;
     Ok(ok_message::<()>("Devices reset", None))
 }

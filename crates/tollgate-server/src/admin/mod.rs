@@ -41,9 +41,5 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The app if the caller owns it; 404 otherwise (never 403: another seller's app is invisible).
 pub async fn owned_app(state: &AppState, auth: &SellerAuth, app_id: &str) -> ApiResult<App> {
-    state
-        .store
-        .get_app(&auth.seller_id, app_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Application"))
+    state.store.get_app(&auth.seller_id, app_id).await?.ok_or_else(|| ApiError::not_found("Application"))
 }

@@ -37,12 +37,7 @@ pub struct ResellerView {
 
 impl From<Reseller> for ResellerView {
     fn from(r: Reseller) -> Self {
-        ResellerView {
-            id: r.id,
-            username: r.username,
-            balance: r.balance,
-            created_at: r.created_at,
-        }
+        ResellerView { id: r.id, username: r.username, balance: r.balance, created_at: r.created_at }
     }
 }
 
@@ -88,15 +83,7 @@ async fn create_reseller(
         created_at: now(),
     };
     state.store.create_reseller(&reseller).await?;
-    state
-        .audit(
-            &auth.seller_id,
-            "reseller.create",
-            Some(&app_id),
-            Some(&reseller.id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "reseller.create", Some(&app_id), Some(&reseller.id), ip).await;
     Ok((StatusCode::CREATED, ok(ResellerView::from(reseller))))
 }
 
@@ -111,10 +98,7 @@ async fn list_resellers(
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
     let resellers = state.store.list_resellers(&app_id).await?;
-    Ok(ok(resellers
-        .into_iter()
-        .map(ResellerView::from)
-        .collect::<Vec<_>>()))
+    Ok(ok(resellers.into_iter().map(ResellerView::from).collect::<Vec<_>>()))
 }
 
 /// Change a reseller's password or set their balance.
@@ -130,41 +114,23 @@ async fn update_reseller(
     ValidJson(body): ValidJson<UpdateResellerBody>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    let balance = body
-        .balance
-        .map(|b| rules::reseller_balance("balance", b))
-        .transpose()?;
+    let balance = body.balance.map(|b| rules::reseller_balance("balance", b)).transpose()?;
     if let Some(p) = &body.password {
         validate::strong_password("password", p)?;
     }
     // Check existence before paying for a password hash.
-    state
-        .store
-        .get_reseller(&app_id, &reseller_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Reseller"))?;
+    state.store.get_reseller(&app_id, &reseller_id).await?.ok_or_else(|| ApiError::not_found("Reseller"))?;
     let password_hash = match body.password {
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let patch = ResellerPatch {
-        password_hash,
-        balance,
-    };
+    let patch = ResellerPatch { password_hash, balance };
     let reseller = state
         .store
         .update_reseller(&app_id, &reseller_id, &patch)
         .await?
         .ok_or_else(|| ApiError::not_found("Reseller"))?;
-    state
-        .audit(
-            &auth.seller_id,
-            "reseller.update",
-            Some(&app_id),
-            Some(&reseller.id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "reseller.update", Some(&app_id), Some(&reseller.id), ip).await;
     Ok(ok(ResellerView::from(reseller)))
 }
 
@@ -182,14 +148,6 @@ async fn delete_reseller(
     if !state.store.delete_reseller(&app_id, &reseller_id).await? {
         return Err(ApiError::not_found("Reseller"));
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "reseller.delete",
-            Some(&app_id),
-            Some(&reseller_id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "reseller.delete", Some(&app_id), Some(&reseller_id), ip).await;
     Ok(ok_message::<()>("Reseller deleted", None))
 }

@@ -14,9 +14,7 @@ use crate::extract::{ok, ok_message, ClientIp, SellerAuth};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_sessions, kill_all_sessions))
-        .routes(routes!(kill_session))
+    OpenApiRouter::new().routes(routes!(list_sessions, kill_all_sessions)).routes(routes!(kill_session))
 }
 
 #[derive(Serialize)]
@@ -70,10 +68,7 @@ async fn list_sessions(
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
     let sessions = state.store.list_live_sessions(&app_id, now()).await?;
-    Ok(ok(sessions
-        .into_iter()
-        .map(SessionJson::from)
-        .collect::<Vec<_>>()))
+    Ok(ok(sessions.into_iter().map(SessionJson::from).collect::<Vec<_>>()))
 }
 
 /// Kill one session (force logout); its next request fails.
@@ -90,15 +85,7 @@ async fn kill_session(
     if !state.store.delete_session(&app_id, &session_id).await? {
         return Err(ApiError::not_found("Session"));
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "session.kill",
-            Some(&app_id),
-            Some(&session_id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "session.kill", Some(&app_id), Some(&session_id), ip).await;
     Ok(ok_message::<()>("Session killed", None))
 }
 
@@ -114,17 +101,6 @@ async fn kill_all_sessions(
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
     let killed = state.store.delete_app_sessions(&app_id).await?;
-    state
-        .audit(
-            &auth.seller_id,
-            "sessions.kill_all",
-            Some(&app_id),
-            Some(&app_id),
-            ip,
-        )
-        .await;
-    Ok(ok_message(
-        "Sessions killed",
-        Some(json!({ "killed": killed })),
-    ))
+    state.audit(&auth.seller_id, "sessions.kill_all", Some(&app_id), Some(&app_id), ip).await;
+    Ok(ok_message("Sessions killed", Some(json!({ "killed": killed }))))
 }

@@ -18,9 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::hash_password;
 use super::owned_app;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{
-    ok, ok_message, ok_page, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery,
-};
+use crate::extract::{ok, ok_message, ok_page, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery};
 use crate::state::AppState;
 
 const MAX_SEARCH_LEN: usize = 200;
@@ -91,11 +89,7 @@ pub struct UserVariableView {
 
 impl From<UserVariable> for UserVariableView {
     fn from(v: UserVariable) -> Self {
-        UserVariableView {
-            key: v.key,
-            value: v.value,
-            updated_at: v.updated_at,
-        }
+        UserVariableView { key: v.key, value: v.value, updated_at: v.updated_at }
     }
 }
 
@@ -111,7 +105,6 @@ pub struct UserListQuery {
     /// 1 to 100 (default 20).
     pub limit: Option<u32>,
 }
-
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateUserBody {
@@ -138,11 +131,7 @@ pub struct ExtendBody {
 }
 
 async fn owned_user(state: &AppState, app_id: &str, user_id: &str) -> ApiResult<User> {
-    state
-        .store
-        .get_user(app_id, user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("User"))
+    state.store.get_user(app_id, user_id).await?.ok_or_else(|| ApiError::not_found("User"))
 }
 
 #[derive(Clone, Copy)]
@@ -162,9 +151,7 @@ fn next_user_status(current: UserStatus, action: UserAction) -> ApiResult<Option
         (UserAction::Unban, S::Banned) => Some(S::Active),
         (UserAction::Unban, _) => None,
         (UserAction::Pause, S::Banned) => {
-            return Err(ApiError::conflict(
-                "A banned user cannot be paused; unban them first",
-            ))
+            return Err(ApiError::conflict("A banned user cannot be paused; unban them first"))
         }
         (UserAction::Pause, S::Paused) => None,
         (UserAction::Pause, S::Active) => Some(S::Paused),
@@ -197,9 +184,7 @@ async fn change_status(
         UserAction::Pause => "user.pause",
         UserAction::Unpause => "user.unpause",
     };
-    state
-        .audit(&auth.seller_id, name, Some(app_id), Some(user_id), ip)
-        .await;
+    state.audit(&auth.seller_id, name, Some(app_id), Some(user_id), ip).await;
     Ok(())
 }
 
@@ -217,23 +202,18 @@ async fn list_users(
     owned_app(&state, &auth, &app_id).await?;
     let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(s.to_ascii_uppercase().parse::<UserStatus>().map_err(|()| {
-            ApiError::validation("status", "must be one of ACTIVE, BANNED, PAUSED")
-        })?),
+        Some(s) => Some(
+            s.to_ascii_uppercase()
+                .parse::<UserStatus>()
+                .map_err(|()| ApiError::validation("status", "must be one of ACTIVE, BANNED, PAUSED"))?,
+        ),
     };
     let search = match q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
     };
-    let page = PageQuery {
-        page: q.page,
-        limit: q.limit,
-    }
-    .page();
-    let found = state
-        .store
-        .list_users(&app_id, &UserFilter { status, search }, page)
-        .await?;
+    let page = PageQuery { page: q.page, limit: q.limit }.page();
+    let found = state.store.list_users(&app_id, &UserFilter { status, search }, page).await?;
     let data: Vec<UserView> = found.items.into_iter().map(UserView::from).collect();
     Ok(ok_page(data, page, found.total))
 }
@@ -248,9 +228,7 @@ async fn get_user(
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    Ok(ok(UserView::from(
-        owned_user(&state, &app_id, &user_id).await?,
-    )))
+    Ok(ok(UserView::from(owned_user(&state, &app_id, &user_id).await?)))
 }
 
 /// Change a user's level, email (`null` removes it) or password. Every field is validated before
@@ -267,10 +245,7 @@ async fn update_user(
     ValidJson(body): ValidJson<UpdateUserBody>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    let level = body
-        .level
-        .map(|l| license_rules::level("level", l))
-        .transpose()?;
+    let level = body.level.map(|l| license_rules::level("level", l)).transpose()?;
     let email = match body.email {
         None => None,
         Some(None) => Some(None),
@@ -285,25 +260,9 @@ async fn update_user(
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let patch = UserPatch {
-        level,
-        email,
-        password_hash,
-    };
-    let user = state
-        .store
-        .update_user(&app_id, &user_id, &patch)
-        .await?
-        .ok_or_else(|| ApiError::not_found("User"))?;
-    state
-        .audit(
-            &auth.seller_id,
-            "user.update",
-            Some(&app_id),
-            Some(&user_id),
-            ip,
-        )
-        .await;
+    let patch = UserPatch { level, email, password_hash };
+    let user = state.store.update_user(&app_id, &user_id, &patch).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    state.audit(&auth.seller_id, "user.update", Some(&app_id), Some(&user_id), ip).await;
     Ok(ok(UserView::from(user)))
 }
 
@@ -321,15 +280,7 @@ async fn delete_user(
     if !state.store.delete_user(&app_id, &user_id).await? {
         return Err(ApiError::not_found("User"));
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "user.delete",
-            Some(&app_id),
-            Some(&user_id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "user.delete", Some(&app_id), Some(&user_id), ip).await;
     Ok(ok_message::<()>("User deleted", None))
 }
 
@@ -346,16 +297,7 @@ async fn ban_user(
     ValidJson(body): ValidJson<UserBanBody>,
 ) -> ApiResult<impl IntoResponse> {
     let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
-    change_status(
-        &state,
-        &auth,
-        ip,
-        &app_id,
-        &user_id,
-        UserAction::Ban,
-        reason,
-    )
-    .await?;
+    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Ban, reason).await?;
     Ok(ok_message::<()>("User banned", None))
 }
 
@@ -369,16 +311,7 @@ async fn unban_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(
-        &state,
-        &auth,
-        ip,
-        &app_id,
-        &user_id,
-        UserAction::Unban,
-        None,
-    )
-    .await?;
+    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Unban, None).await?;
     Ok(ok_message::<()>("User unbanned", None))
 }
 
@@ -393,16 +326,7 @@ async fn pause_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(
-        &state,
-        &auth,
-        ip,
-        &app_id,
-        &user_id,
-        UserAction::Pause,
-        None,
-    )
-    .await?;
+    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Pause, None).await?;
     Ok(ok_message::<()>("User paused", None))
 }
 
@@ -416,16 +340,7 @@ async fn unpause_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(
-        &state,
-        &auth,
-        ip,
-        &app_id,
-        &user_id,
-        UserAction::Unpause,
-        None,
-    )
-    .await?;
+    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Unpause, None).await?;
     Ok(ok_message::<()>("User unpaused", None))
 }
 
@@ -440,20 +355,8 @@ async fn reset_hwid(
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    state
-        .store
-        .reset_user_devices(&app_id, &user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("User"))?;
-    state
-        .audit(
-            &auth.seller_id,
-            "user.reset_hwid",
-            Some(&app_id),
-            Some(&user_id),
-            ip,
-        )
-        .await;
+    state.store.reset_user_devices(&app_id, &user_id).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    state.audit(&auth.seller_id, "user.reset_hwid", Some(&app_id), Some(&user_id), ip).await;
     Ok(ok_message::<()>("HWID reset", None))
 }
 
@@ -472,25 +375,11 @@ async fn extend_user(
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
     let days = license_rules::extend_days("days", body.days)?;
-    let user = state
-        .store
-        .extend_user(&app_id, &user_id, days, now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("User"))?;
-    state
-        .audit(
-            &auth.seller_id,
-            "user.extend",
-            Some(&app_id),
-            Some(&user_id),
-            ip,
-        )
-        .await;
+    let user =
+        state.store.extend_user(&app_id, &user_id, days, now()).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    state.audit(&auth.seller_id, "user.extend", Some(&app_id), Some(&user_id), ip).await;
     let expires_at = user.expires_at.as_ref().map(rfc3339);
-    Ok(ok_message(
-        &format!("Subscription extended by {days} days"),
-        Some(json!({ "expiresAt": expires_at })),
-    ))
+    Ok(ok_message(&format!("Subscription extended by {days} days"), Some(json!({ "expiresAt": expires_at }))))
 }
 
 /// A user's own variables (written by the client), sorted by key.
@@ -505,10 +394,7 @@ async fn list_user_variables(
     owned_app(&state, &auth, &app_id).await?;
     owned_user(&state, &app_id, &user_id).await?;
     let vars = state.store.list_user_variables(&app_id, &user_id).await?;
-    Ok(ok(vars
-        .into_iter()
-        .map(UserVariableView::from)
-        .collect::<Vec<_>>()))
+    Ok(ok(vars.into_iter().map(UserVariableView::from).collect::<Vec<_>>()))
 }
 
 /// Delete one of a user's variables.
@@ -522,21 +408,9 @@ async fn delete_user_variable(
     Path((app_id, user_id, key)): Path<(String, String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    if !state
-        .store
-        .delete_user_variable(&app_id, &user_id, &key)
-        .await?
-    {
+    if !state.store.delete_user_variable(&app_id, &user_id, &key).await? {
         return Err(ApiError::not_found("Variable"));
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "user.variable.delete",
-            Some(&app_id),
-            Some(&user_id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "user.variable.delete", Some(&app_id), Some(&user_id), ip).await;
     Ok(ok_message::<()>("Variable deleted", None))
 }

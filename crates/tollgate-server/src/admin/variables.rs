@@ -100,15 +100,7 @@ async fn create_variable(
         updated_at: t,
     };
     state.store.create_variable(&var).await?;
-    state
-        .audit(
-            &auth.seller_id,
-            "variable.create",
-            Some(&app_id),
-            Some(&var.key),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "variable.create", Some(&app_id), Some(&var.key), ip).await;
     Ok((StatusCode::CREATED, ok(VariableView::from(var))))
 }
 
@@ -123,10 +115,7 @@ async fn list_variables(
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
     let vars = state.store.list_variables(&app_id).await?;
-    Ok(ok(vars
-        .into_iter()
-        .map(VariableView::from)
-        .collect::<Vec<_>>()))
+    Ok(ok(vars.into_iter().map(VariableView::from).collect::<Vec<_>>()))
 }
 
 /// Change a variable's value or flags.
@@ -145,25 +134,13 @@ async fn update_variable(
     if let Some(v) = &body.value {
         rules::variable_value("value", v)?;
     }
-    let patch = VariablePatch {
-        value: body.value,
-        read_only: body.read_only,
-        auth_required: body.auth_required,
-    };
+    let patch = VariablePatch { value: body.value, read_only: body.read_only, auth_required: body.auth_required };
     let var = state
         .store
         .update_variable(&app_id, &key, &patch, now())
         .await?
         .ok_or_else(|| ApiError::not_found("Variable"))?;
-    state
-        .audit(
-            &auth.seller_id,
-            "variable.update",
-            Some(&app_id),
-            Some(&var.key),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "variable.update", Some(&app_id), Some(&var.key), ip).await;
     Ok(ok(VariableView::from(var)))
 }
 
@@ -181,14 +158,6 @@ async fn delete_variable(
     if !state.store.delete_variable(&app_id, &key).await? {
         return Err(ApiError::not_found("Variable"));
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "variable.delete",
-            Some(&app_id),
-            Some(&key),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "variable.delete", Some(&app_id), Some(&key), ip).await;
     Ok(ok_message::<()>("Variable deleted", None))
 }

@@ -18,9 +18,7 @@ use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_webhook, list_webhooks))
-        .routes(routes!(update_webhook, delete_webhook))
+    OpenApiRouter::new().routes(routes!(create_webhook, list_webhooks)).routes(routes!(update_webhook, delete_webhook))
 }
 
 /// A webhook as the admin API shows it; `secret` only in the answer to its creation.
@@ -91,23 +89,9 @@ async fn create_webhook(
         created_at: now(),
     };
     state.store.create_webhook(&hook).await?;
-    state
-        .audit(
-            &auth.seller_id,
-            "webhook.create",
-            Some(&app_id),
-            Some(&hook.id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "webhook.create", Some(&app_id), Some(&hook.id), ip).await;
     let secret = Some(hook.secret.clone());
-    Ok((
-        StatusCode::CREATED,
-        ok(WebhookView {
-            secret,
-            ..WebhookView::without_secret(hook)
-        }),
-    ))
+    Ok((StatusCode::CREATED, ok(WebhookView { secret, ..WebhookView::without_secret(hook) })))
 }
 
 /// List the app's webhooks (without secrets).
@@ -121,10 +105,7 @@ async fn list_webhooks(
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
     let hooks = state.store.list_webhooks(&app_id).await?;
-    Ok(ok(hooks
-        .into_iter()
-        .map(WebhookView::without_secret)
-        .collect::<Vec<_>>()))
+    Ok(ok(hooks.into_iter().map(WebhookView::without_secret).collect::<Vec<_>>()))
 }
 
 /// Change a webhook's URL, events or whether it is enabled.
@@ -140,35 +121,15 @@ async fn update_webhook(
     ValidJson(body): ValidJson<UpdateWebhookBody>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    let url = body
-        .url
-        .as_deref()
-        .map(|u| validate_url("url", u))
-        .transpose()?;
-    let events = body
-        .events
-        .as_deref()
-        .map(|e| rules::webhook_events("events", e))
-        .transpose()?;
-    let patch = WebhookPatch {
-        url,
-        events,
-        enabled: body.enabled,
-    };
+    let url = body.url.as_deref().map(|u| validate_url("url", u)).transpose()?;
+    let events = body.events.as_deref().map(|e| rules::webhook_events("events", e)).transpose()?;
+    let patch = WebhookPatch { url, events, enabled: body.enabled };
     let hook = state
         .store
         .update_webhook(&app_id, &webhook_id, &patch)
         .await?
         .ok_or_else(|| ApiError::not_found("Webhook"))?;
-    state
-        .audit(
-            &auth.seller_id,
-            "webhook.update",
-            Some(&app_id),
-            Some(&hook.id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "webhook.update", Some(&app_id), Some(&hook.id), ip).await;
     Ok(ok(WebhookView::without_secret(hook)))
 }
 
@@ -186,14 +147,6 @@ async fn delete_webhook(
     if !state.store.delete_webhook(&app_id, &webhook_id).await? {
         return Err(ApiError::not_found("Webhook"));
     }
-    state
-        .audit(
-            &auth.seller_id,
-            "webhook.delete",
-            Some(&app_id),
-            Some(&webhook_id),
-            ip,
-        )
-        .await;
+    state.audit(&auth.seller_id, "webhook.delete", Some(&app_id), Some(&webhook_id), ip).await;
     Ok(ok_message::<()>("Webhook deleted", None))
 }

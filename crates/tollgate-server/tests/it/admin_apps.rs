@@ -120,8 +120,12 @@ async fn bad_input_names_the_field_and_changes_nothing() {
     let seller = s.seller().await;
     s.post("/v1/admin/apps", &seller.token, json!({})).await.assert_error(400, "MISSING_FIELDS");
     s.post("/v1/admin/apps", &seller.token, json!({"name": 5})).await.assert_error(400, "VALIDATION_ERROR");
-    s.post("/v1/admin/apps", &seller.token, json!({"name": "x", "version": "one"})).await.assert_error(400, "VALIDATION_ERROR");
-    s.raw(Method::POST, "/v1/admin/apps", Some(&seller.token), b"{\"name\": ".to_vec()).await.assert_error(400, "INVALID_JSON");
+    s.post("/v1/admin/apps", &seller.token, json!({"name": "x", "version": "one"}))
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
+    s.raw(Method::POST, "/v1/admin/apps", Some(&seller.token), b"{\"name\": ".to_vec())
+        .await
+        .assert_error(400, "INVALID_JSON");
 
     let app = s.create_app(&seller, "Strict").await;
     let path = format!("/v1/admin/apps/{}", app["id"].as_str().unwrap());
@@ -134,7 +138,10 @@ async fn bad_input_names_the_field_and_changes_nothing() {
         (json!({"ipWhitelist": ["1.2.3.4/40"]}), "ipWhitelist"),
         (json!({"blockedCountries": ["Germany"]}), "blockedCountries"),
         (json!({"versionControl": {"rules": [{"version": "1.0", "mode": "LATER"}]}}), "versionControl.rules[0].mode"),
-        (json!({"versionControl": {"rules": [{"version": "1.0", "mode": "GRACE", "allowedUntil": "tomorrow"}]}}), "versionControl.rules[0].allowedUntil"),
+        (
+            json!({"versionControl": {"rules": [{"version": "1.0", "mode": "GRACE", "allowedUntil": "tomorrow"}]}}),
+            "versionControl.rules[0].allowedUntil",
+        ),
         (json!({"versionControl": {"downloadUrl": "javascript:alert(1)"}}), "versionControl.downloadUrl"),
         (json!({"sessionQuota": -1}), "sessionQuota"),
         (json!({"hwidLock": "yes"}), "hwidLock"),

@@ -62,10 +62,7 @@ impl Fx {
     }
 
     async fn list(&self, query: &str) -> Value {
-        let r = self
-            .s
-            .get(&format!("{}{query}", self.path()), &self.seller.token)
-            .await;
+        let r = self.s.get(&format!("{}{query}", self.path()), &self.seller.token).await;
         r.assert_status(200);
         r.body.clone()
     }
@@ -81,14 +78,7 @@ impl Fx {
     }
 
     async fn action(&self, id: &str, action: &str, body: Value) -> Value {
-        let r = self
-            .s
-            .post(
-                &format!("{}/{action}", self.lic(id)),
-                &self.seller.token,
-                body,
-            )
-            .await;
+        let r = self.s.post(&format!("{}/{action}", self.lic(id)), &self.seller.token, body).await;
         r.assert_status(200);
         r.body.clone()
     }
@@ -114,27 +104,17 @@ impl Fx {
             devices: vec!["HWID-1".into(), "HWID-2".into()],
             ban_reason: None,
         };
-        self.s
-            .state
-            .store
-            .insert_licenses(std::slice::from_ref(&lic))
-            .await
-            .unwrap();
+        self.s.state.store.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
         lic
     }
 }
 
 fn is_group(g: &str, len: usize) -> bool {
-    g.len() == len
-        && g.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    g.len() == len && g.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn keys(items: &[Value]) -> HashSet<String> {
-    items
-        .iter()
-        .map(|l| l["key"].as_str().unwrap().to_owned())
-        .collect()
+    items.iter().map(|l| l["key"].as_str().unwrap().to_owned()).collect()
 }
 
 #[tokio::test]
@@ -166,10 +146,7 @@ async fn generate_100_distinct_keys_of_the_requested_shape() {
         assert_eq!(l["note"], "Giveaway batch");
         assert_eq!(l["prefix"], "VIP");
         assert_eq!(l["appId"], fx.app_id.as_str());
-        assert_eq!(
-            l["createdBy"],
-            json!({"type": "seller", "id": fx.seller.id})
-        );
+        assert_eq!(l["createdBy"], json!({"type": "seller", "id": fx.seller.id}));
         assert!(tollgate_core::time::parse_rfc3339(l["createdAt"].as_str().unwrap()).is_some());
         for null in ["activatedAt", "expiresAt", "userId", "banReason"] {
             assert_eq!(l[null], Value::Null, "{null}");
@@ -187,24 +164,17 @@ async fn generate_100_distinct_keys_of_the_requested_shape() {
 #[tokio::test]
 async fn generate_defaults_and_mask() {
     let fx = Fx::new().await;
-    let l = fx
-        .generate(json!({"count": 1, "durationType": "lifetime"}))
-        .await
-        .remove(0);
-    assert_eq!(
-        (l["level"].clone(), l["maxDevices"].clone()),
-        (json!(1), json!(1))
-    );
-    assert_eq!(
-        (l["prefix"].clone(), l["note"].clone()),
-        (Value::Null, Value::Null)
-    );
+    let l = fx.generate(json!({"count": 1, "durationType": "lifetime"})).await.remove(0);
+    assert_eq!((l["level"].clone(), l["maxDevices"].clone()), (json!(1), json!(1)));
+    assert_eq!((l["prefix"].clone(), l["note"].clone()), (Value::Null, Value::Null));
     assert_eq!(l["durationType"], "lifetime");
     let key = l["key"].as_str().unwrap();
     assert_eq!(key.len(), 19, "{key}");
     assert!(key.split('-').all(|g| is_group(g, 4)), "{key}");
 
-    let masked = fx.generate(json!({"count": 5, "durationType": "1h", "mask": "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX", "level": 0})).await;
+    let masked = fx
+        .generate(json!({"count": 5, "durationType": "1h", "mask": "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX", "level": 0}))
+        .await;
     assert_eq!(masked.len(), 5);
     for l in &masked {
         let key = l["key"].as_str().unwrap();
@@ -214,14 +184,8 @@ async fn generate_defaults_and_mask() {
         assert_eq!(l["level"], 0);
         assert_eq!(l["durationType"], "1h");
     }
-    let literal = fx
-        .generate(json!({"count": 1, "durationType": "7d", "mask": "SHOP-XXXXXX-XXXXXX"}))
-        .await
-        .remove(0);
-    assert!(
-        literal["key"].as_str().unwrap().starts_with("SHOP-"),
-        "{literal}"
-    );
+    let literal = fx.generate(json!({"count": 1, "durationType": "7d", "mask": "SHOP-XXXXXX-XXXXXX"})).await.remove(0);
+    assert!(literal["key"].as_str().unwrap().starts_with("SHOP-"), "{literal}");
     assert_eq!(fx.total().await, 7);
 }
 
@@ -247,62 +211,22 @@ async fn generate_bad_input_names_the_field_and_creates_nothing() {
         (with("count", json!(1.5)), "VALIDATION_ERROR", "count"),
         (with("count", json!(null)), "VALIDATION_ERROR", "count"),
         (without("count"), "MISSING_FIELDS", "count"),
-        (
-            with("durationType", json!("2d")),
-            "VALIDATION_ERROR",
-            "durationType",
-        ),
-        (
-            with("durationType", json!("")),
-            "VALIDATION_ERROR",
-            "durationType",
-        ),
-        (
-            with("durationType", json!(30)),
-            "VALIDATION_ERROR",
-            "durationType",
-        ),
+        (with("durationType", json!("2d")), "VALIDATION_ERROR", "durationType"),
+        (with("durationType", json!("")), "VALIDATION_ERROR", "durationType"),
+        (with("durationType", json!(30)), "VALIDATION_ERROR", "durationType"),
         (without("durationType"), "MISSING_FIELDS", "durationType"),
         (with("level", json!(-1)), "VALIDATION_ERROR", "level"),
         (with("level", json!(1_000_001)), "VALIDATION_ERROR", "level"),
         (with("level", json!("high")), "VALIDATION_ERROR", "level"),
-        (
-            with("maxDevices", json!(0)),
-            "VALIDATION_ERROR",
-            "maxDevices",
-        ),
-        (
-            with("maxDevices", json!(1001)),
-            "VALIDATION_ERROR",
-            "maxDevices",
-        ),
-        (
-            with("maxDevices", json!(true)),
-            "VALIDATION_ERROR",
-            "maxDevices",
-        ),
-        (
-            with("prefix", json!("bad prefix")),
-            "VALIDATION_ERROR",
-            "prefix",
-        ),
-        (
-            with("prefix", json!("P".repeat(17))),
-            "VALIDATION_ERROR",
-            "prefix",
-        ),
+        (with("maxDevices", json!(0)), "VALIDATION_ERROR", "maxDevices"),
+        (with("maxDevices", json!(1001)), "VALIDATION_ERROR", "maxDevices"),
+        (with("maxDevices", json!(true)), "VALIDATION_ERROR", "maxDevices"),
+        (with("prefix", json!("bad prefix")), "VALIDATION_ERROR", "prefix"),
+        (with("prefix", json!("P".repeat(17))), "VALIDATION_ERROR", "prefix"),
         (with("prefix", json!(7)), "VALIDATION_ERROR", "prefix"),
         (with("mask", json!("XXXX-XXXX")), "VALIDATION_ERROR", "mask"),
-        (
-            with("mask", json!("xxxxxxxxxxxxxxxx")),
-            "VALIDATION_ERROR",
-            "mask",
-        ),
-        (
-            with("note", json!("n".repeat(501))),
-            "VALIDATION_ERROR",
-            "note",
-        ),
+        (with("mask", json!("xxxxxxxxxxxxxxxx")), "VALIDATION_ERROR", "mask"),
+        (with("note", json!("n".repeat(501))), "VALIDATION_ERROR", "note"),
         (with("note", json!(["a"])), "VALIDATION_ERROR", "note"),
     ];
     for (body, code, field) in cases {
@@ -317,61 +241,33 @@ async fn generate_bad_input_names_the_field_and_creates_nothing() {
         assert!(named, "{body} -> {msg}");
     }
     let r =
-        fx.s.raw(
-            Method::POST,
-            &fx.path(),
-            Some(&fx.seller.token),
-            br#"{"count": 1, "durationType": "#.to_vec(),
-        )
-        .await;
+        fx.s.raw(Method::POST, &fx.path(), Some(&fx.seller.token), br#"{"count": 1, "durationType": "#.to_vec()).await;
     r.assert_error(400, "INVALID_JSON");
-    fx.s.raw(
-        Method::POST,
-        &fx.path(),
-        Some(&fx.seller.token),
-        b"[1, 2]".to_vec(),
-    )
-    .await
-    .assert_error(400, "VALIDATION_ERROR");
-    fx.s.raw(Method::POST, &fx.path(), Some(&fx.seller.token), Vec::new())
+    fx.s.raw(Method::POST, &fx.path(), Some(&fx.seller.token), b"[1, 2]".to_vec())
         .await
-        .assert_error(400, "MISSING_FIELDS");
+        .assert_error(400, "VALIDATION_ERROR");
+    fx.s.raw(Method::POST, &fx.path(), Some(&fx.seller.token), Vec::new()).await.assert_error(400, "MISSING_FIELDS");
     assert_eq!(fx.total().await, 0, "nothing was created");
     // the boundaries themselves are accepted
     fx.generate(with("note", json!("n".repeat(500)))).await;
-    fx.generate(
-        json!({"count": 1, "durationType": "365d", "level": 1_000_000, "maxDevices": 1000}),
-    )
-    .await;
+    fx.generate(json!({"count": 1, "durationType": "365d", "level": 1_000_000, "maxDevices": 1000})).await;
     assert_eq!(fx.total().await, 2);
 }
 
 #[tokio::test]
 async fn list_searches_paginates_and_filters_by_status() {
     let fx = Fx::new().await;
-    let alpha = fx
-        .generate(json!({"count": 25, "durationType": "30d", "note": "alpha batch"}))
-        .await;
-    let beta = fx
-        .generate(
-            json!({"count": 5, "durationType": "7d", "prefix": "BETA", "note": "Beta Giveaway"}),
-        )
-        .await;
+    let alpha = fx.generate(json!({"count": 25, "durationType": "30d", "note": "alpha batch"})).await;
+    let beta = fx.generate(json!({"count": 5, "durationType": "7d", "prefix": "BETA", "note": "Beta Giveaway"})).await;
 
     // pagination: default limit 20, pages disjoint, totals right
     let p = fx.list("").await;
-    assert_eq!(
-        p["pagination"],
-        json!({"page": 1, "limit": 20, "total": 30})
-    );
+    assert_eq!(p["pagination"], json!({"page": 1, "limit": 20, "total": 30}));
     assert_eq!(p["data"].as_array().unwrap().len(), 20);
     let mut seen = HashSet::new();
     for page in 1..=3 {
         let p = fx.list(&format!("?page={page}&limit=10")).await;
-        assert_eq!(
-            p["pagination"],
-            json!({"page": page, "limit": 10, "total": 30})
-        );
+        assert_eq!(p["pagination"], json!({"page": page, "limit": 10, "total": 30}));
         let items = p["data"].as_array().unwrap();
         assert_eq!(items.len(), 10);
         for k in keys(items) {
@@ -382,11 +278,7 @@ async fn list_searches_paginates_and_filters_by_status() {
     let past = fx.list("?page=4&limit=10").await;
     assert_eq!(past["data"], json!([]));
     assert_eq!(past["pagination"]["total"], 30);
-    assert_eq!(
-        fx.list("?limit=1000").await["pagination"]["limit"],
-        100,
-        "limit is capped"
-    );
+    assert_eq!(fx.list("?limit=1000").await["pagination"]["limit"], 100, "limit is capped");
     // newest first: the beta batch came last
     let first = fx.list("?limit=5").await;
     assert_eq!(keys(first["data"].as_array().unwrap()), keys(&beta));
@@ -402,15 +294,8 @@ async fn list_searches_paginates_and_filters_by_status() {
     let r = fx.list(&format!("?search={middle}")).await;
     assert_eq!(r["pagination"]["total"], 1, "{middle}");
     assert_eq!(r["data"][0]["key"], target);
-    assert_eq!(
-        fx.list("?search=nothing-like-this").await["pagination"]["total"],
-        0
-    );
-    assert_eq!(
-        fx.list("?search=%25").await["pagination"]["total"],
-        0,
-        "LIKE wildcards are literal"
-    );
+    assert_eq!(fx.list("?search=nothing-like-this").await["pagination"]["total"], 0);
+    assert_eq!(fx.list("?search=%25").await["pagination"]["total"], 0, "LIKE wildcards are literal");
     let r = fx.list("?search=giveaway&page=2&limit=2").await;
     assert_eq!(r["pagination"], json!({"page": 2, "limit": 2, "total": 5}));
     assert_eq!(r["data"].as_array().unwrap().len(), 2);
@@ -419,23 +304,15 @@ async fn list_searches_paginates_and_filters_by_status() {
     for l in &beta[..2] {
         fx.action(l["id"].as_str().unwrap(), "ban", json!({})).await;
     }
-    fx.action(alpha[0]["id"].as_str().unwrap(), "pause", json!({}))
-        .await;
+    fx.action(alpha[0]["id"].as_str().unwrap(), "pause", json!({})).await;
     let banned = fx.list("?status=BANNED").await;
     assert_eq!(banned["pagination"]["total"], 2);
-    assert!(banned["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|l| l["status"] == "BANNED"));
+    assert!(banned["data"].as_array().unwrap().iter().all(|l| l["status"] == "BANNED"));
     assert_eq!(fx.list("?status=PAUSED").await["pagination"]["total"], 1);
     assert_eq!(fx.list("?status=UNUSED").await["pagination"]["total"], 27);
     assert_eq!(fx.list("?status=USED").await["pagination"]["total"], 0);
     assert_eq!(fx.list("?status=EXPIRED").await["pagination"]["total"], 0);
-    assert_eq!(
-        fx.list("?status=banned&search=beta").await["pagination"]["total"],
-        2
-    );
+    assert_eq!(fx.list("?status=banned&search=beta").await["pagination"]["total"], 2);
 
     // bad query parameters are named
     for (q, field) in [
@@ -445,23 +322,12 @@ async fn list_searches_paginates_and_filters_by_status() {
         ("?limit=-1", "limit"),
         ("?page=1.5", "page"),
     ] {
-        let r =
-            fx.s.get(&format!("{}{q}", fx.path()), &fx.seller.token)
-                .await;
+        let r = fx.s.get(&format!("{}{q}", fx.path()), &fx.seller.token).await;
         r.assert_error(400, "VALIDATION_ERROR");
-        assert!(
-            r.body["message"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{field}:")),
-            "{q} -> {}",
-            r.body
-        );
+        assert!(r.body["message"].as_str().unwrap().starts_with(&format!("{field}:")), "{q} -> {}", r.body);
     }
     let long = "s".repeat(201);
-    let r =
-        fx.s.get(&format!("{}?search={long}", fx.path()), &fx.seller.token)
-            .await;
+    let r = fx.s.get(&format!("{}?search={long}", fx.path()), &fx.seller.token).await;
     r.assert_error(400, "VALIDATION_ERROR");
     assert!(r.body["message"].as_str().unwrap().starts_with("search:"));
 }
@@ -469,75 +335,41 @@ async fn list_searches_paginates_and_filters_by_status() {
 #[tokio::test]
 async fn ban_unban_pause_unpause_reset_and_delete() {
     let fx = Fx::new().await;
-    let fresh = fx
-        .generate(json!({"count": 2, "durationType": "30d"}))
-        .await;
+    let fresh = fx.generate(json!({"count": 2, "durationType": "30d"})).await;
     let id = fresh[0]["id"].as_str().unwrap().to_owned();
 
     // ban with a reason: visible in GET; banned keys cannot be paused
     let r = fx.action(&id, "ban", json!({"reason": "Chargeback"})).await;
     assert_eq!(r, json!({"success": true, "message": "License banned"}));
     let got = fx.show(&id).await;
-    assert_eq!(
-        (got["status"].clone(), got["banReason"].clone()),
-        (json!("BANNED"), json!("Chargeback"))
-    );
-    let r =
-        fx.s.post(
-            &format!("{}/pause", fx.lic(&id)),
-            &fx.seller.token,
-            json!({}),
-        )
-        .await;
+    assert_eq!((got["status"].clone(), got["banReason"].clone()), (json!("BANNED"), json!("Chargeback")));
+    let r = fx.s.post(&format!("{}/pause", fx.lic(&id)), &fx.seller.token, json!({})).await;
     r.assert_error(409, "CONFLICT");
     assert_eq!(fx.show(&id).await["status"], "BANNED");
     // unpausing a banned key does not lift the ban
-    assert_eq!(
-        fx.action(&id, "unpause", json!({})).await["message"],
-        "License unpaused"
-    );
+    assert_eq!(fx.action(&id, "unpause", json!({})).await["message"], "License unpaused");
     assert_eq!(fx.show(&id).await["status"], "BANNED");
 
     // unban: never used, so back to UNUSED, reason gone
-    assert_eq!(
-        fx.action(&id, "unban", json!({})).await["message"],
-        "License unbanned"
-    );
+    assert_eq!(fx.action(&id, "unban", json!({})).await["message"], "License unbanned");
     let got = fx.show(&id).await;
-    assert_eq!(
-        (got["status"].clone(), got["banReason"].clone()),
-        (json!("UNUSED"), Value::Null)
-    );
+    assert_eq!((got["status"].clone(), got["banReason"].clone()), (json!("UNUSED"), Value::Null));
 
     // pause / unpause
-    assert_eq!(
-        fx.action(&id, "pause", json!({})).await["message"],
-        "License paused"
-    );
+    assert_eq!(fx.action(&id, "pause", json!({})).await["message"], "License paused");
     assert_eq!(fx.show(&id).await["status"], "PAUSED");
-    assert_eq!(
-        fx.action(&id, "unpause", json!({})).await["message"],
-        "License unpaused"
-    );
+    assert_eq!(fx.action(&id, "unpause", json!({})).await["message"], "License unpaused");
     assert_eq!(fx.show(&id).await["status"], "UNUSED");
 
     // a ban without a body (and none of the other actions needs one)
-    let r =
-        fx.s.req(
-            Method::POST,
-            &format!("{}/ban", fx.lic(&id)),
-            Some(&fx.seller.token),
-            None,
-        )
-        .await;
+    let r = fx.s.req(Method::POST, &format!("{}/ban", fx.lic(&id)), Some(&fx.seller.token), None).await;
     r.assert_status(200);
     assert_eq!(fx.show(&id).await["banReason"], Value::Null);
     assert_eq!(fx.show(&id).await["status"], "BANNED");
 
     // a used key goes back to USED, with its devices until they are reset
     let used = fx.used_license().await;
-    fx.action(&used.id, "ban", json!({"reason": "sharing"}))
-        .await;
+    fx.action(&used.id, "ban", json!({"reason": "sharing"})).await;
     fx.action(&used.id, "unban", json!({})).await;
     assert_eq!(fx.show(&used.id).await["status"], "USED");
     fx.action(&used.id, "pause", json!({})).await;
@@ -558,46 +390,20 @@ async fn ban_unban_pause_unpause_reset_and_delete() {
     // delete
     let r = fx.s.delete(&fx.lic(&id), &fx.seller.token).await;
     r.assert_status(200);
-    assert_eq!(
-        r.body,
-        json!({"success": true, "message": "License deleted"})
-    );
-    fx.s.get(&fx.lic(&id), &fx.seller.token)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    fx.s.delete(&fx.lic(&id), &fx.seller.token)
-        .await
-        .assert_error(404, "NOT_FOUND");
+    assert_eq!(r.body, json!({"success": true, "message": "License deleted"}));
+    fx.s.get(&fx.lic(&id), &fx.seller.token).await.assert_error(404, "NOT_FOUND");
+    fx.s.delete(&fx.lic(&id), &fx.seller.token).await.assert_error(404, "NOT_FOUND");
     assert_eq!(fx.total().await, 2, "only the deleted one is gone");
 
     // unknown license id: every route 404
     for action in ["ban", "unban", "pause", "unpause", "reset-devices"] {
-        let r =
-            fx.s.post(
-                &format!("{}/{action}", fx.lic("lic_nope")),
-                &fx.seller.token,
-                json!({}),
-            )
-            .await;
+        let r = fx.s.post(&format!("{}/{action}", fx.lic("lic_nope")), &fx.seller.token, json!({})).await;
         r.assert_error(404, "NOT_FOUND");
     }
-    fx.s.get(&fx.lic("lic_nope"), &fx.seller.token)
-        .await
-        .assert_error(404, "NOT_FOUND");
+    fx.s.get(&fx.lic("lic_nope"), &fx.seller.token).await.assert_error(404, "NOT_FOUND");
 
     // the audit trail saw the actions
-    let audit =
-        fx.s.state
-            .store
-            .list_audit(
-                &fx.seller.id,
-                PageRequest {
-                    page: 1,
-                    limit: 100,
-                },
-            )
-            .await
-            .unwrap();
+    let audit = fx.s.state.store.list_audit(&fx.seller.id, PageRequest { page: 1, limit: 100 }).await.unwrap();
     let actions: HashSet<&str> = audit.items.iter().map(|a| a.action.as_str()).collect();
     for a in [
         "license.generate",
@@ -615,47 +421,22 @@ async fn ban_unban_pause_unpause_reset_and_delete() {
 #[tokio::test]
 async fn ban_bad_input_names_the_field_and_changes_nothing() {
     let fx = Fx::new().await;
-    let id = fx
-        .generate(json!({"count": 1, "durationType": "30d"}))
-        .await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = fx.generate(json!({"count": 1, "durationType": "30d"})).await[0]["id"].as_str().unwrap().to_owned();
     let ban = format!("{}/ban", fx.lic(&id));
-    for body in [
-        json!({"reason": "r".repeat(501)}),
-        json!({"reason": 5}),
-        json!({"reason": {"a": 1}}),
-    ] {
+    for body in [json!({"reason": "r".repeat(501)}), json!({"reason": 5}), json!({"reason": {"a": 1}})] {
         let r = fx.s.post(&ban, &fx.seller.token, body.clone()).await;
         r.assert_error(400, "VALIDATION_ERROR");
-        assert!(
-            r.body["message"].as_str().unwrap().starts_with("reason:"),
-            "{body} -> {}",
-            r.body
-        );
+        assert!(r.body["message"].as_str().unwrap().starts_with("reason:"), "{body} -> {}", r.body);
     }
-    fx.s.raw(
-        Method::POST,
-        &ban,
-        Some(&fx.seller.token),
-        b"{reason".to_vec(),
-    )
-    .await
-    .assert_error(400, "INVALID_JSON");
+    fx.s.raw(Method::POST, &ban, Some(&fx.seller.token), b"{reason".to_vec()).await.assert_error(400, "INVALID_JSON");
     let got = fx.show(&id).await;
-    assert_eq!(
-        (got["status"].clone(), got["banReason"].clone()),
-        (json!("UNUSED"), Value::Null)
-    );
+    assert_eq!((got["status"].clone(), got["banReason"].clone()), (json!("UNUSED"), Value::Null));
 }
 
 #[tokio::test]
 async fn another_sellers_licenses_are_invisible() {
     let fx = Fx::new().await;
-    let lics = fx
-        .generate(json!({"count": 3, "durationType": "30d", "note": "mine"}))
-        .await;
+    let lics = fx.generate(json!({"count": 3, "durationType": "30d", "note": "mine"})).await;
     let id = lics[0]["id"].as_str().unwrap().to_owned();
     let before = fx.list("?limit=100").await;
     let intruder = fx.s.seller().await;
@@ -668,33 +449,22 @@ async fn another_sellers_licenses_are_invisible() {
     for (i, base) in bases.iter().enumerate() {
         let t = &intruder.token;
         if i == 0 {
-            fx.s.post(base, t, json!({"count": 5, "durationType": "30d"}))
-                .await
-                .assert_error(404, "NOT_FOUND");
+            fx.s.post(base, t, json!({"count": 5, "durationType": "30d"})).await.assert_error(404, "NOT_FOUND");
             fx.s.get(base, t).await.assert_error(404, "NOT_FOUND");
-            fx.s.get(&format!("{base}?search=mine"), t)
-                .await
-                .assert_error(404, "NOT_FOUND");
+            fx.s.get(&format!("{base}?search=mine"), t).await.assert_error(404, "NOT_FOUND");
         }
         let one = format!("{base}/{id}");
         fx.s.get(&one, t).await.assert_error(404, "NOT_FOUND");
         fx.s.delete(&one, t).await.assert_error(404, "NOT_FOUND");
         for action in ["ban", "unban", "pause", "unpause", "reset-devices"] {
-            fx.s.post(&format!("{one}/{action}"), t, json!({"reason": "x"}))
-                .await
-                .assert_error(404, "NOT_FOUND");
+            fx.s.post(&format!("{one}/{action}"), t, json!({"reason": "x"})).await.assert_error(404, "NOT_FOUND");
         }
     }
     // the intruder's own app shows none of them
     let theirs = fx.s.get(&bases[1], &intruder.token).await;
     theirs.assert_status(200);
     assert_eq!(theirs.body["pagination"]["total"], 0);
-    assert_eq!(
-        fx.s.get(&format!("{}?search=mine", bases[1]), &intruder.token)
-            .await
-            .body["pagination"]["total"],
-        0
-    );
+    assert_eq!(fx.s.get(&format!("{}?search=mine", bases[1]), &intruder.token).await.body["pagination"]["total"], 0);
 
     // nothing changed for the owner
     assert_eq!(fx.list("?limit=100").await, before);

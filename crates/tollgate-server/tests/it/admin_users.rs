@@ -36,8 +36,7 @@ const PASSWORD: &str = "old secret";
 /// One argon2 hash for every fixture user: hashing is slow by design.
 fn old_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| password::hash(PASSWORD).unwrap())
-        .clone()
+    HASH.get_or_init(|| password::hash(PASSWORD).unwrap()).clone()
 }
 
 fn user(app_id: &str, username: &str) -> User {
@@ -110,21 +109,12 @@ impl Fx {
     }
 
     async fn live_session_ids(&self) -> HashSet<String> {
-        let live = self
-            .s
-            .state
-            .store
-            .list_live_sessions(&self.app_id, now())
-            .await
-            .unwrap();
+        let live = self.s.state.store.list_live_sessions(&self.app_id, now()).await.unwrap();
         live.into_iter().map(|v| v.session.id).collect()
     }
 
     async fn list(&self, query: &str) -> Value {
-        let r = self
-            .s
-            .get(&format!("{}{query}", self.path()), &self.seller.token)
-            .await;
+        let r = self.s.get(&format!("{}{query}", self.path()), &self.seller.token).await;
         r.assert_status(200);
         r.body.clone()
     }
@@ -136,37 +126,18 @@ impl Fx {
     }
 
     async fn action(&self, id: &str, action: &str, body: Value) -> Value {
-        let r = self
-            .s
-            .post(
-                &format!("{}/{action}", self.usr(id)),
-                &self.seller.token,
-                body,
-            )
-            .await;
+        let r = self.s.post(&format!("{}/{action}", self.usr(id)), &self.seller.token, body).await;
         r.assert_status(200);
         r.body.clone()
     }
 
     async fn stored_hash(&self, id: &str) -> String {
-        self.s
-            .state
-            .store
-            .get_user(&self.app_id, id)
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash
+        self.s.state.store.get_user(&self.app_id, id).await.unwrap().unwrap().password_hash
     }
 }
 
 fn usernames(body: &Value) -> HashSet<String> {
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap().to_owned())
-        .collect()
+    body["data"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect()
 }
 
 fn ts(v: &Value) -> Timestamp {
@@ -184,10 +155,7 @@ async fn list_searches_paginates_and_filters() {
         fx.add(u).await;
     }
     let p = fx.list("").await;
-    assert_eq!(
-        p["pagination"],
-        json!({"page": 1, "limit": 20, "total": 25})
-    );
+    assert_eq!(p["pagination"], json!({"page": 1, "limit": 20, "total": 25}));
     assert_eq!(p["data"].as_array().unwrap().len(), 20);
     for u in p["data"].as_array().unwrap() {
         let mut fields: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
@@ -197,18 +165,12 @@ async fn list_searches_paginates_and_filters() {
         assert_eq!(fields, want, "no password hash or other field: {u}");
     }
     let p2 = fx.list("?page=2").await;
-    assert_eq!(
-        p2["pagination"],
-        json!({"page": 2, "limit": 20, "total": 25})
-    );
+    assert_eq!(p2["pagination"], json!({"page": 2, "limit": 20, "total": 25}));
     assert_eq!(p2["data"].as_array().unwrap().len(), 5);
     let all: HashSet<String> = usernames(&p).union(&usernames(&p2)).cloned().collect();
     assert_eq!(all.len(), 25, "pages do not overlap");
     let p = fx.list("?page=3&limit=10").await;
-    assert_eq!(
-        p["pagination"],
-        json!({"page": 3, "limit": 10, "total": 25})
-    );
+    assert_eq!(p["pagination"], json!({"page": 3, "limit": 10, "total": 25}));
     assert_eq!(p["data"].as_array().unwrap().len(), 5);
     assert_eq!(fx.list("?page=9").await["data"], json!([]));
 
@@ -216,14 +178,8 @@ async fn list_searches_paginates_and_filters() {
     let r = fx.list("?search=user1").await;
     assert_eq!(r["pagination"]["total"], 10);
     assert!(usernames(&r).iter().all(|n| n.starts_with("user1")));
-    assert_eq!(
-        fx.list("?search=USER07").await["data"][0]["username"],
-        "user07"
-    );
-    assert_eq!(
-        fx.list("?search=mail.EXAMPLE").await["pagination"]["total"],
-        5
-    );
+    assert_eq!(fx.list("?search=USER07").await["data"][0]["username"], "user07");
+    assert_eq!(fx.list("?search=mail.EXAMPLE").await["pagination"]["total"], 5);
     assert_eq!(fx.list("?search=nobody").await["pagination"]["total"], 0);
 
     // status filter
@@ -234,42 +190,22 @@ async fn list_searches_paginates_and_filters() {
         .map(|u| u["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), 5);
-    fx.action(&ids[0], "ban", json!({"reason": "cheating"}))
-        .await;
+    fx.action(&ids[0], "ban", json!({"reason": "cheating"})).await;
     fx.action(&ids[1], "ban", json!({})).await;
     fx.action(&ids[2], "pause", json!({})).await;
     let banned = fx.list("?status=BANNED").await;
     assert_eq!(banned["pagination"]["total"], 2);
-    assert!(banned["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|u| u["status"] == "BANNED"));
+    assert!(banned["data"].as_array().unwrap().iter().all(|u| u["status"] == "BANNED"));
     assert_eq!(fx.list("?status=PAUSED").await["pagination"]["total"], 1);
     assert_eq!(fx.list("?status=ACTIVE").await["pagination"]["total"], 22);
-    assert_eq!(
-        fx.list("?status=active&search=user2").await["pagination"]["total"],
-        2
-    );
+    assert_eq!(fx.list("?status=active&search=user2").await["pagination"]["total"], 2);
 
-    for (q, field) in [
-        ("?status=GONE", "status"),
-        ("?status=USED", "status"),
-        ("?page=x", "page"),
-        ("?limit=abc", "limit"),
-    ] {
-        let r =
-            fx.s.get(&format!("{}{q}", fx.path()), &fx.seller.token)
-                .await;
+    for (q, field) in
+        [("?status=GONE", "status"), ("?status=USED", "status"), ("?page=x", "page"), ("?limit=abc", "limit")]
+    {
+        let r = fx.s.get(&format!("{}{q}", fx.path()), &fx.seller.token).await;
         r.assert_error(400, "VALIDATION_ERROR");
-        assert!(
-            r.body["message"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{field}:")),
-            "{q} -> {}",
-            r.body
-        );
+        assert!(r.body["message"].as_str().unwrap().starts_with(&format!("{field}:")), "{q} -> {}", r.body);
     }
 }
 
@@ -298,50 +234,25 @@ async fn show_update_and_delete() {
     );
 
     // PATCH level and email (normalised); the answer is the user
-    let r =
-        fx.s.patch(
-            &fx.usr(&u.id),
-            &fx.seller.token,
-            json!({"level": 5, "email": " New@Example.COM "}),
-        )
-        .await;
+    let r = fx.s.patch(&fx.usr(&u.id), &fx.seller.token, json!({"level": 5, "email": " New@Example.COM "})).await;
     r.assert_status(200);
     assert_eq!(r.data()["level"], 5);
     assert_eq!(r.data()["email"], "new@example.com");
     assert!(r.data().get("password").is_none() && r.data().get("passwordHash").is_none());
     let got = fx.show(&u.id).await;
-    assert_eq!(
-        (got["level"].clone(), got["email"].clone()),
-        (json!(5), json!("new@example.com"))
-    );
+    assert_eq!((got["level"].clone(), got["email"].clone()), (json!(5), json!("new@example.com")));
 
     // absent fields stay; null clears the email
-    fx.s.patch(&fx.usr(&u.id), &fx.seller.token, json!({}))
-        .await
-        .assert_status(200);
+    fx.s.patch(&fx.usr(&u.id), &fx.seller.token, json!({})).await.assert_status(200);
     assert_eq!(fx.show(&u.id).await["email"], "new@example.com");
-    fx.s.patch(&fx.usr(&u.id), &fx.seller.token, json!({"email": null}))
-        .await
-        .assert_status(200);
+    fx.s.patch(&fx.usr(&u.id), &fx.seller.token, json!({"email": null})).await.assert_status(200);
     let got = fx.show(&u.id).await;
-    assert_eq!(
-        (got["email"].clone(), got["level"].clone()),
-        (Value::Null, json!(5))
-    );
+    assert_eq!((got["email"].clone(), got["level"].clone()), (Value::Null, json!(5)));
 
     // password: stored hashed, the new one verifies and the old one does not
-    let r =
-        fx.s.patch(
-            &fx.usr(&u.id),
-            &fx.seller.token,
-            json!({"password": "brand new pass"}),
-        )
-        .await;
+    let r = fx.s.patch(&fx.usr(&u.id), &fx.seller.token, json!({"password": "brand new pass"})).await;
     r.assert_status(200);
-    assert!(
-        !r.body.to_string().contains("argon2"),
-        "no hash in the answer"
-    );
+    assert!(!r.body.to_string().contains("argon2"), "no hash in the answer");
     let hash = fx.stored_hash(&u.id).await;
     assert!(hash.starts_with("$argon2id$"));
     assert!(password::verify("brand new pass", &hash));
@@ -363,24 +274,11 @@ async fn show_update_and_delete() {
     let r = fx.s.delete(&fx.usr(&u.id), &fx.seller.token).await;
     r.assert_status(200);
     assert_eq!(r.body, json!({"success": true, "message": "User deleted"}));
-    fx.s.get(&fx.usr(&u.id), &fx.seller.token)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    fx.s.delete(&fx.usr(&u.id), &fx.seller.token)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    fx.s.patch(&fx.usr(&u.id), &fx.seller.token, json!({"level": 1}))
-        .await
-        .assert_error(404, "NOT_FOUND");
+    fx.s.get(&fx.usr(&u.id), &fx.seller.token).await.assert_error(404, "NOT_FOUND");
+    fx.s.delete(&fx.usr(&u.id), &fx.seller.token).await.assert_error(404, "NOT_FOUND");
+    fx.s.patch(&fx.usr(&u.id), &fx.seller.token, json!({"level": 1})).await.assert_error(404, "NOT_FOUND");
     assert!(!fx.live_session_ids().await.contains(&sess.id));
-    assert!(fx
-        .s
-        .state
-        .store
-        .list_user_variables(&fx.app_id, &u.id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(fx.s.state.store.list_user_variables(&fx.app_id, &u.id).await.unwrap().is_empty());
     assert_eq!(fx.list("").await["pagination"]["total"], 0);
 }
 
@@ -404,46 +302,21 @@ async fn patch_bad_input_names_the_field_and_changes_nothing() {
         (json!({"password": 12345678}), "password"),
         // a valid field beside an invalid one is not applied either
         (json!({"level": 9, "email": "bad"}), "email"),
-        (
-            json!({"email": "ok@example.com", "password": ""}),
-            "password",
-        ),
+        (json!({"email": "ok@example.com", "password": ""}), "password"),
     ];
     for (body, field) in cases {
-        let r =
-            fx.s.patch(&fx.usr(&u.id), &fx.seller.token, body.clone())
-                .await;
+        let r = fx.s.patch(&fx.usr(&u.id), &fx.seller.token, body.clone()).await;
         r.assert_error(400, "VALIDATION_ERROR");
-        assert!(
-            r.body["message"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{field}:")),
-            "{body} -> {}",
-            r.body
-        );
+        assert!(r.body["message"].as_str().unwrap().starts_with(&format!("{field}:")), "{body} -> {}", r.body);
     }
-    fx.s.raw(
-        Method::PATCH,
-        &fx.usr(&u.id),
-        Some(&fx.seller.token),
-        b"{\"level\": ".to_vec(),
-    )
-    .await
-    .assert_error(400, "INVALID_JSON");
-    fx.s.raw(
-        Method::PATCH,
-        &fx.usr(&u.id),
-        Some(&fx.seller.token),
-        b"\"level\"".to_vec(),
-    )
-    .await
-    .assert_error(400, "VALIDATION_ERROR");
+    fx.s.raw(Method::PATCH, &fx.usr(&u.id), Some(&fx.seller.token), b"{\"level\": ".to_vec())
+        .await
+        .assert_error(400, "INVALID_JSON");
+    fx.s.raw(Method::PATCH, &fx.usr(&u.id), Some(&fx.seller.token), b"\"level\"".to_vec())
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
     assert_eq!(fx.show(&u.id).await, before);
-    assert!(
-        password::verify(PASSWORD, &fx.stored_hash(&u.id).await),
-        "password unchanged"
-    );
+    assert!(password::verify(PASSWORD, &fx.stored_hash(&u.id).await), "password unchanged");
 }
 
 #[tokio::test]
@@ -454,111 +327,52 @@ async fn ban_kills_sessions_unban_pause_unpause() {
     let s1 = fx.add_session(&u.id).await;
     let s2 = fx.add_session(&u.id).await;
     let kept = fx.add_session(&bystander.id).await;
-    assert_eq!(
-        fx.live_session_ids().await,
-        HashSet::from([s1.id.clone(), s2.id.clone(), kept.id.clone()])
-    );
+    assert_eq!(fx.live_session_ids().await, HashSet::from([s1.id.clone(), s2.id.clone(), kept.id.clone()]));
 
-    let r = fx
-        .action(&u.id, "ban", json!({"reason": "Terms violation"}))
-        .await;
+    let r = fx.action(&u.id, "ban", json!({"reason": "Terms violation"})).await;
     assert_eq!(r, json!({"success": true, "message": "User banned"}));
     let got = fx.show(&u.id).await;
-    assert_eq!(
-        (got["status"].clone(), got["banReason"].clone()),
-        (json!("BANNED"), json!("Terms violation"))
-    );
-    assert_eq!(
-        fx.live_session_ids().await,
-        HashSet::from([kept.id.clone()]),
-        "only the banned user's sessions died"
-    );
+    assert_eq!((got["status"].clone(), got["banReason"].clone()), (json!("BANNED"), json!("Terms violation")));
+    assert_eq!(fx.live_session_ids().await, HashSet::from([kept.id.clone()]), "only the banned user's sessions died");
     assert_eq!(fx.show(&bystander.id).await["status"], "ACTIVE");
 
     // a banned user cannot be paused, and unpause does not lift the ban
-    fx.s.post(
-        &format!("{}/pause", fx.usr(&u.id)),
-        &fx.seller.token,
-        json!({}),
-    )
-    .await
-    .assert_error(409, "CONFLICT");
-    assert_eq!(
-        fx.action(&u.id, "unpause", json!({})).await["message"],
-        "User unpaused"
-    );
+    fx.s.post(&format!("{}/pause", fx.usr(&u.id)), &fx.seller.token, json!({})).await.assert_error(409, "CONFLICT");
+    assert_eq!(fx.action(&u.id, "unpause", json!({})).await["message"], "User unpaused");
     assert_eq!(fx.show(&u.id).await["status"], "BANNED");
 
-    assert_eq!(
-        fx.action(&u.id, "unban", json!({})).await,
-        json!({"success": true, "message": "User unbanned"})
-    );
+    assert_eq!(fx.action(&u.id, "unban", json!({})).await, json!({"success": true, "message": "User unbanned"}));
     let got = fx.show(&u.id).await;
-    assert_eq!(
-        (got["status"].clone(), got["banReason"].clone()),
-        (json!("ACTIVE"), Value::Null)
-    );
+    assert_eq!((got["status"].clone(), got["banReason"].clone()), (json!("ACTIVE"), Value::Null));
 
     // pause also ends sessions
     let s3 = fx.add_session(&u.id).await;
-    assert_eq!(
-        fx.action(&u.id, "pause", json!({})).await,
-        json!({"success": true, "message": "User paused"})
-    );
+    assert_eq!(fx.action(&u.id, "pause", json!({})).await, json!({"success": true, "message": "User paused"}));
     assert_eq!(fx.show(&u.id).await["status"], "PAUSED");
     assert!(!fx.live_session_ids().await.contains(&s3.id));
-    assert_eq!(
-        fx.action(&u.id, "unpause", json!({})).await,
-        json!({"success": true, "message": "User unpaused"})
-    );
+    assert_eq!(fx.action(&u.id, "unpause", json!({})).await, json!({"success": true, "message": "User unpaused"}));
     assert_eq!(fx.show(&u.id).await["status"], "ACTIVE");
 
     // ban with no body at all
-    fx.s.req(
-        Method::POST,
-        &format!("{}/ban", fx.usr(&u.id)),
-        Some(&fx.seller.token),
-        None,
-    )
-    .await
-    .assert_status(200);
+    fx.s.req(Method::POST, &format!("{}/ban", fx.usr(&u.id)), Some(&fx.seller.token), None).await.assert_status(200);
     assert_eq!(fx.show(&u.id).await["status"], "BANNED");
     fx.action(&u.id, "unban", json!({})).await;
 
     // bad reason: named, nothing changes
     for body in [json!({"reason": "r".repeat(501)}), json!({"reason": false})] {
-        let r =
-            fx.s.post(
-                &format!("{}/ban", fx.usr(&u.id)),
-                &fx.seller.token,
-                body.clone(),
-            )
-            .await;
+        let r = fx.s.post(&format!("{}/ban", fx.usr(&u.id)), &fx.seller.token, body.clone()).await;
         r.assert_error(400, "VALIDATION_ERROR");
-        assert!(
-            r.body["message"].as_str().unwrap().starts_with("reason:"),
-            "{body} -> {}",
-            r.body
-        );
+        assert!(r.body["message"].as_str().unwrap().starts_with("reason:"), "{body} -> {}", r.body);
     }
-    fx.s.raw(
-        Method::POST,
-        &format!("{}/ban", fx.usr(&u.id)),
-        Some(&fx.seller.token),
-        b"{".to_vec(),
-    )
-    .await
-    .assert_error(400, "INVALID_JSON");
+    fx.s.raw(Method::POST, &format!("{}/ban", fx.usr(&u.id)), Some(&fx.seller.token), b"{".to_vec())
+        .await
+        .assert_error(400, "INVALID_JSON");
     assert_eq!(fx.show(&u.id).await["status"], "ACTIVE");
 
     for action in ["ban", "unban", "pause", "unpause", "reset-hwid"] {
-        fx.s.post(
-            &format!("{}/{action}", fx.usr("usr_nope")),
-            &fx.seller.token,
-            json!({}),
-        )
-        .await
-        .assert_error(404, "NOT_FOUND");
+        fx.s.post(&format!("{}/{action}", fx.usr("usr_nope")), &fx.seller.token, json!({}))
+            .await
+            .assert_error(404, "NOT_FOUND");
     }
 }
 
@@ -570,15 +384,9 @@ async fn reset_hwid_is_idempotent() {
     let u = fx.add(u).await;
     assert_eq!(fx.show(&u.id).await["hwid"], "HWID-OLD");
     for _ in 0..2 {
-        assert_eq!(
-            fx.action(&u.id, "reset-hwid", json!({})).await,
-            json!({"success": true, "message": "HWID reset"})
-        );
+        assert_eq!(fx.action(&u.id, "reset-hwid", json!({})).await, json!({"success": true, "message": "HWID reset"}));
         let got = fx.show(&u.id).await;
-        assert_eq!(
-            (got["hwid"].clone(), got["devices"].clone()),
-            (Value::Null, json!([]))
-        );
+        assert_eq!((got["hwid"].clone(), got["devices"].clone()), (Value::Null, json!([])));
         assert_eq!(got["status"], "ACTIVE");
     }
 }
@@ -604,10 +412,7 @@ async fn extend_adds_days_to_the_later_of_expiry_and_now() {
     assert_eq!(fx.show(&active.id).await["expiresAt"], want);
     let r = fx.action(&active.id, "extend", json!({"days": 1})).await;
     assert_eq!(r["message"], "Subscription extended by 1 days");
-    assert_eq!(
-        fx.show(&active.id).await["expiresAt"],
-        rfc3339(&(t + Duration::days(41)))
-    );
+    assert_eq!(fx.show(&active.id).await["expiresAt"], rfc3339(&(t + Duration::days(41))));
 
     // from now when already expired
     let before = now();
@@ -615,10 +420,7 @@ async fn extend_adds_days_to_the_later_of_expiry_and_now() {
     let after = now();
     let got = ts(&fx.show(&lapsed.id).await["expiresAt"]);
     assert_eq!(ts(&r["data"]["expiresAt"]), got);
-    assert!(
-        got >= before + Duration::days(7) && got <= after + Duration::days(7),
-        "{got}"
-    );
+    assert!(got >= before + Duration::days(7) && got <= after + Duration::days(7), "{got}");
 
     // a subscription that never ends stays that way
     let r = fx.action(&forever.id, "extend", json!({"days": 30})).await;
@@ -640,30 +442,17 @@ async fn extend_adds_days_to_the_later_of_expiry_and_now() {
         let r = fx.s.post(&path, &fx.seller.token, body.clone()).await;
         r.assert_error(400, code);
         let msg = r.body["message"].as_str().unwrap();
-        assert!(
-            msg.starts_with("days:") || msg == "Missing field: days",
-            "{body} -> {msg}"
-        );
+        assert!(msg.starts_with("days:") || msg == "Missing field: days", "{body} -> {msg}");
     }
-    fx.s.raw(
-        Method::POST,
-        &path,
-        Some(&fx.seller.token),
-        b"{\"days\": 3".to_vec(),
-    )
-    .await
-    .assert_error(400, "INVALID_JSON");
+    fx.s.raw(Method::POST, &path, Some(&fx.seller.token), b"{\"days\": 3".to_vec())
+        .await
+        .assert_error(400, "INVALID_JSON");
     assert_eq!(fx.show(&active.id).await["expiresAt"], unchanged);
     // the upper bound itself is fine
-    fx.action(&active.id, "extend", json!({"days": 36_500}))
-        .await;
-    fx.s.post(
-        &format!("{}/extend", fx.usr("usr_nope")),
-        &fx.seller.token,
-        json!({"days": 1}),
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
+    fx.action(&active.id, "extend", json!({"days": 36_500})).await;
+    fx.s.post(&format!("{}/extend", fx.usr("usr_nope")), &fx.seller.token, json!({"days": 1}))
+        .await
+        .assert_error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -672,11 +461,7 @@ async fn user_variables_list_and_delete() {
     let u = fx.add_named("vars").await;
     let other = fx.add_named("other").await;
     let t = now();
-    for (user_id, key, value) in [
-        (&u.id, "theme", "dark"),
-        (&u.id, "lang", "en"),
-        (&other.id, "theme", "light"),
-    ] {
+    for (user_id, key, value) in [(&u.id, "theme", "dark"), (&u.id, "lang", "en"), (&other.id, "theme", "light")] {
         let var = UserVariable {
             app_id: fx.app_id.clone(),
             user_id: user_id.clone(),
@@ -696,45 +481,23 @@ async fn user_variables_list_and_delete() {
             {"key": "theme", "value": "dark", "updatedAt": rfc3339(&t)}
         ])
     );
-    let r =
-        fx.s.delete(&format!("{vars_path}/theme"), &fx.seller.token)
-            .await;
+    let r = fx.s.delete(&format!("{vars_path}/theme"), &fx.seller.token).await;
     r.assert_status(200);
-    assert_eq!(
-        r.body,
-        json!({"success": true, "message": "Variable deleted"})
-    );
+    assert_eq!(r.body, json!({"success": true, "message": "Variable deleted"}));
     assert_eq!(
         fx.s.get(&vars_path, &fx.seller.token).await.data(),
         &json!([{"key": "lang", "value": "en", "updatedAt": rfc3339(&t)}])
     );
-    fx.s.delete(&format!("{vars_path}/theme"), &fx.seller.token)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    fx.s.delete(&format!("{vars_path}/never"), &fx.seller.token)
-        .await
-        .assert_error(404, "NOT_FOUND");
+    fx.s.delete(&format!("{vars_path}/theme"), &fx.seller.token).await.assert_error(404, "NOT_FOUND");
+    fx.s.delete(&format!("{vars_path}/never"), &fx.seller.token).await.assert_error(404, "NOT_FOUND");
     // the other user's variable of the same key is untouched
-    let theirs =
-        fx.s.get(
-            &format!("{}/variables", fx.usr(&other.id)),
-            &fx.seller.token,
-        )
-        .await;
+    let theirs = fx.s.get(&format!("{}/variables", fx.usr(&other.id)), &fx.seller.token).await;
     assert_eq!(theirs.data()[0]["value"], "light");
     // an absent user has no variables to list
-    fx.s.get(
-        &format!("{}/variables", fx.usr("usr_nope")),
-        &fx.seller.token,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
-    fx.s.delete(
-        &format!("{}/variables/lang", fx.usr("usr_nope")),
-        &fx.seller.token,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
+    fx.s.get(&format!("{}/variables", fx.usr("usr_nope")), &fx.seller.token).await.assert_error(404, "NOT_FOUND");
+    fx.s.delete(&format!("{}/variables/lang", fx.usr("usr_nope")), &fx.seller.token)
+        .await
+        .assert_error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -770,52 +533,31 @@ async fn another_sellers_users_are_invisible() {
     for (i, base) in bases.iter().enumerate() {
         if i == 0 {
             fx.s.get(base, t).await.assert_error(404, "NOT_FOUND");
-            fx.s.get(&format!("{base}?search=victim"), t)
-                .await
-                .assert_error(404, "NOT_FOUND");
+            fx.s.get(&format!("{base}?search=victim"), t).await.assert_error(404, "NOT_FOUND");
         }
         let one = format!("{base}/{}", u.id);
         fx.s.get(&one, t).await.assert_error(404, "NOT_FOUND");
-        fx.s.patch(
-            &one,
-            t,
-            json!({"level": 99, "email": null, "password": "stolen!"}),
-        )
-        .await
-        .assert_error(404, "NOT_FOUND");
+        fx.s.patch(&one, t, json!({"level": 99, "email": null, "password": "stolen!"}))
+            .await
+            .assert_error(404, "NOT_FOUND");
         fx.s.delete(&one, t).await.assert_error(404, "NOT_FOUND");
         for action in ["ban", "unban", "pause", "unpause", "reset-hwid"] {
-            fx.s.post(&format!("{one}/{action}"), t, json!({"reason": "x"}))
-                .await
-                .assert_error(404, "NOT_FOUND");
+            fx.s.post(&format!("{one}/{action}"), t, json!({"reason": "x"})).await.assert_error(404, "NOT_FOUND");
         }
-        fx.s.post(&format!("{one}/extend"), t, json!({"days": 365}))
-            .await
-            .assert_error(404, "NOT_FOUND");
-        fx.s.get(&format!("{one}/variables"), t)
-            .await
-            .assert_error(404, "NOT_FOUND");
-        fx.s.delete(&format!("{one}/variables/k"), t)
-            .await
-            .assert_error(404, "NOT_FOUND");
+        fx.s.post(&format!("{one}/extend"), t, json!({"days": 365})).await.assert_error(404, "NOT_FOUND");
+        fx.s.get(&format!("{one}/variables"), t).await.assert_error(404, "NOT_FOUND");
+        fx.s.delete(&format!("{one}/variables/k"), t).await.assert_error(404, "NOT_FOUND");
     }
     let listed = fx.s.get(&bases[1], t).await;
     listed.assert_status(200);
     assert_eq!(listed.body["pagination"]["total"], 0);
-    assert_eq!(
-        fx.s.get(&format!("{}?search=victim", bases[1]), t)
-            .await
-            .body["pagination"]["total"],
-        0
-    );
+    assert_eq!(fx.s.get(&format!("{}?search=victim", bases[1]), t).await.body["pagination"]["total"], 0);
 
     // nothing changed for the owner
     assert_eq!(fx.show(&u.id).await, before_user);
     assert_eq!(fx.list("").await, before_list);
     assert!(fx.live_session_ids().await.contains(&sess.id));
     assert!(password::verify(PASSWORD, &fx.stored_hash(&u.id).await));
-    let vars =
-        fx.s.get(&format!("{}/variables", fx.usr(&u.id)), &fx.seller.token)
-            .await;
+    let vars = fx.s.get(&format!("{}/variables", fx.usr(&u.id)), &fx.seller.token).await;
     assert_eq!(vars.data().as_array().unwrap().len(), 1);
 }

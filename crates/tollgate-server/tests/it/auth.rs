@@ -7,7 +7,12 @@ use crate::harness::TestServer;
 async fn register_login_refresh_profile() {
     let s = TestServer::start().await;
     let r = s
-        .req(Method::POST, "/v1/auth/register", None, Some(json!({"email": "Dev@Example.com", "password": "securepass123", "name": "John"})))
+        .req(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"email": "Dev@Example.com", "password": "securepass123", "name": "John"})),
+        )
         .await;
     r.assert_status(201);
     let d = r.data();
@@ -17,7 +22,14 @@ async fn register_login_refresh_profile() {
     assert_eq!(r.body["message"], "Account created successfully");
     assert!(d["accessToken"].as_str().unwrap().split('.').count() == 3, "a JWT");
 
-    let r = s.req(Method::POST, "/v1/auth/login", None, Some(json!({"email": "dev@example.com", "password": "securepass123"}))).await;
+    let r = s
+        .req(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "dev@example.com", "password": "securepass123"})),
+        )
+        .await;
     r.assert_status(200);
     assert_eq!(r.body["message"], "Login successful");
     let access = r.data()["accessToken"].as_str().unwrap().to_owned();
@@ -100,9 +112,14 @@ async fn register_validation_and_duplicates() {
 #[tokio::test]
 async fn closed_signup_refuses_register() {
     let s = TestServer::start_with(|c| c.seller_signup = Some("closed".into())).await;
-    s.req(Method::POST, "/v1/auth/register", None, Some(json!({"email": "a@b.co", "password": "longenough", "name": "x"})))
-        .await
-        .assert_error(403, "SIGNUP_CLOSED");
+    s.req(
+        Method::POST,
+        "/v1/auth/register",
+        None,
+        Some(json!({"email": "a@b.co", "password": "longenough", "name": "x"})),
+    )
+    .await
+    .assert_error(403, "SIGNUP_CLOSED");
 }
 
 #[tokio::test]
@@ -112,8 +129,13 @@ async fn failed_logins_are_throttled_per_email() {
     let mut last = None;
     for _ in 0..11 {
         last = Some(
-            s.req(Method::POST, "/v1/auth/login", None, Some(json!({"email": seller.email, "password": "wrong password"})))
-                .await,
+            s.req(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"email": seller.email, "password": "wrong password"})),
+            )
+            .await,
         );
     }
     let r = last.unwrap();

@@ -139,7 +139,8 @@ impl TestServer {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         Resp { status, body, headers }
     }
@@ -161,7 +162,12 @@ impl TestServer {
     pub async fn seller(&self) -> SellerLogin {
         let email = format!("{}@example.com", tollgate_core::ids::random_hex(6));
         let r = self
-            .req(Method::POST, "/v1/auth/register", None, Some(json!({"email": email, "password": "correct horse", "name": "Dev"})))
+            .req(
+                Method::POST,
+                "/v1/auth/register",
+                None,
+                Some(json!({"email": email, "password": "correct horse", "name": "Dev"})),
+            )
             .await;
         r.assert_status(201);
         SellerLogin {

@@ -7,7 +7,7 @@ mod admin_files;
 mod admin_licenses;
 mod admin_misc;
 mod admin_users;
-mod cli;
 mod auth;
+mod cli;
 mod ops;
 mod tenant_isolation;

@@ -17,14 +17,24 @@ async fn health_ready_metrics_openapi() {
     let m = s.http.get(s.url("/metrics")).send().await.unwrap();
     assert!(m.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = m.text().await.unwrap();
-    assert!(text.contains(r#"tollgate_http_requests_total{method="GET",route="/v1/auth/profile",status="200"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"tollgate_http_requests_total{method="GET",route="/v1/auth/profile",status="200"} 1"#),
+        "{text}"
+    );
     assert!(text.contains(r#"tollgate_http_request_duration_seconds_count{method="POST",route="/v1/auth/register"} 1"#));
 
     let r = s.req(Method::GET, "/openapi.json", None, None).await;
     r.assert_status(200);
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3."));
     let paths = r.body["paths"].as_object().unwrap();
-    for p in ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/profile", "/v1/admin/apps", "/v1/admin/apps/{appId}"] {
+    for p in [
+        "/v1/auth/register",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/profile",
+        "/v1/admin/apps",
+        "/v1/admin/apps/{appId}",
+    ] {
         assert!(paths.contains_key(p), "missing {p}");
     }
     assert!(r.body["components"]["securitySchemes"]["bearer"].is_object());

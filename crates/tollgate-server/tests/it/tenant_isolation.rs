@@ -74,14 +74,20 @@ async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) -> Fixture {
     ids.insert("key", key);
     let bl = s.post(&format!("{base}/blacklist"), &owner.token, json!({"type": "HWID", "value": "bad-hwid"})).await;
     ids.insert("id", bl.data()["id"].as_str().unwrap().to_owned());
-    let r = s.post(&format!("{base}/resellers"), &owner.token, json!({"username": "rs", "password": "password123"})).await;
+    let r =
+        s.post(&format!("{base}/resellers"), &owner.token, json!({"username": "rs", "password": "password123"})).await;
     ids.insert("resellerId", r.data()["id"].as_str().unwrap().to_owned());
     let w = s
-        .post(&format!("{base}/webhooks"), &owner.token, json!({"url": "https://example.com/h", "events": ["user.login"]}))
+        .post(
+            &format!("{base}/webhooks"),
+            &owner.token,
+            json!({"url": "https://example.com/h", "events": ["user.login"]}),
+        )
         .await;
     ids.insert("webhookId", w.data()["id"].as_str().unwrap().to_owned());
     let form = Form::new().part("file", Part::bytes(b"hello".to_vec()).file_name("a.bin"));
-    let f = s.http.post(s.url(&format!("{base}/files"))).bearer_auth(&owner.token).multipart(form).send().await.unwrap();
+    let f =
+        s.http.post(s.url(&format!("{base}/files"))).bearer_auth(&owner.token).multipart(form).send().await.unwrap();
     let f = TestServer::into_resp(f).await;
     f.assert_status(201);
     ids.insert("fileId", f.data()["id"].as_str().unwrap().to_owned());
