@@ -1,0 +1,62 @@
+//! Blacklist entries, scoped by app.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use tollgate_core::model::BlacklistEntry;
+use tollgate_store::{BlacklistStore, StoreResult};
+
+use crate::error::db_err;
+use crate::row::{col, ms, parsed, ts};
+use crate::PgStore;
+
+fn entry(row: &PgRow) -> StoreResult<BlacklistEntry> {
+    Ok(BlacklistEntry {
+        id: col(row, "id")?,
+        app_id: col(row, "app_id")?,
+        kind: parsed(row, "kind")?,
+        value: col(row, "value")?,
+        reason: col(row, "reason")?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl BlacklistStore for PgStore {
+    async fn add_blacklist(&self, entry: &BlacklistEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO blacklist (id, app_id, kind, value, reason, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&entry.id)
+        .bind(&entry.app_id)
+        .bind(entry.kind.as_str())
+        .bind(&entry.value)
+        .bind(&entry.reason)
+        .bind(ms(&entry.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_blacklist(&self, app_id: &str) -> StoreResult<Vec<BlacklistEntry>> {
+        sqlx::query(r#"SELECT * FROM blacklist WHERE app_id = $1 ORDER BY created_at, id COLLATE "C""#)
+            .bind(app_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(entry)
+            .collect()
+    }
+
+    async fn delete_blacklist(&self, app_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM blacklist WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

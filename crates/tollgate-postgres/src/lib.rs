@@ -1,0 +1,150 @@
+//! `Store` on PostgreSQL: one database shared by several stateless `tollgate serve` nodes
+//! (SPEC §9).
+//!
+//! Migrations in `migrations/` are kept as a pair with the SQLite backend's (same versions, names,
+//! tables, columns and constraint names; a test compares the two). Queries are plain SQL built at
+//! run time, one function per trait method, grouped by aggregate in modules that mirror
+//! `tollgate-sqlite` module by module.
+//!
+//! Isolation: every statement and transaction runs at READ COMMITTED (set on each connection, so
+//! a server default of SERIALIZABLE cannot turn contention into serialization failures). The
+//! atomic operations do not need more: each is one conditional `UPDATE ... RETURNING` (PostgreSQL
+//! re-checks the `WHERE` of a row another transaction changed first, against its new version) or
+//! rests on a unique constraint, which holds under any isolation level.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+mod apps;
+mod blacklist;
+mod error;
+mod files;
+mod licenses;
+mod logs;
+mod resellers;
+mod row;
+mod sellers;
+mod sessions;
+pub mod testing;
+mod users;
+mod variables;
+mod webhooks;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor};
+use tollgate_store::{Store, StoreError, StoreResult};
+
+use error::db_err;
+
+/// How long a request waits for a pooled connection (or for a new one to be opened) before it
+/// fails with `Unavailable`: while the database is down, requests fail within this bound.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Server-side limit on every statement the store runs (`statement_timeout`, set on each
+/// connection). Generous for the largest listing; a statement stuck behind a lock or on an
+/// overloaded server is cancelled and reported as `Unavailable`. Migrations are exempt.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How every transaction starts, stated rather than left to the server's default (see the crate
+/// docs on isolation).
+pub(crate) const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
+/// A pool of connections to one PostgreSQL database.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    /// Kept to open the dedicated migration connection; holds the password, so never printed.
+    options: PgConnectOptions,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("pool_size", &self.pool.size()).finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connect and migrate.
+    ///
+    /// `url` is `postgres://user:password@host:port/database` (or `postgresql://`; libpq-style
+    /// query parameters such as `sslmode` are honoured). `max_connections` is the pool size of
+    /// this process; with several nodes, keep the sum under the server's `max_connections`.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(format!("invalid PostgreSQL database url: {e}")))?
+            .application_name("tollgate");
+
+        let statement_timeout = format!("{}ms", STATEMENT_TIMEOUT.as_millis());
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // Pooled connections are pinged before use (sqlx's default, stated here because
+            // recovery depends on it): after a server restart the dead ones are dropped and
+            // replaced instead of failing one request each.
+            .test_before_acquire(true)
+            .after_connect(move |conn, _| {
+                let statement_timeout = statement_timeout.clone();
+                Box::pin(async move {
+                    // `set_config` rather than startup options, so it also works behind a
+                    // connection pooler that refuses unknown startup parameters.
+                    conn.execute(
+                        sqlx::query(
+                            "SELECT set_config('statement_timeout', $1, false),
+                                    set_config('default_transaction_isolation', 'read committed', false)",
+                        )
+                        .bind(statement_timeout),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options.clone())
+            .await
+            .map_err(db_err)?;
+        let store = PgStore { pool, options };
+        store.migrate().await?;
+        tracing::debug!("postgres store open");
+        Ok(store)
+    }
+
+    /// Apply pending migrations. Idempotent; `connect` already calls it.
+    ///
+    /// Runs on a connection of its own, outside the pool, without `statement_timeout`: a long
+    /// migration must not be cancelled, and a node that starts while another migrates waits on
+    /// sqlx's advisory lock for as long as that takes.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = tokio::time::timeout(ACQUIRE_TIMEOUT, self.options.connect())
+            .await
+            .map_err(|_| StoreError::Unavailable("timed out connecting to run migrations".into()))?
+            .map_err(db_err)?;
+        let result = sqlx::migrate!("./migrations").run(&mut conn).await;
+        // Best effort: the server ends the session anyway when the socket closes.
+        let _ = sqlx::Connection::close(conn).await;
+        result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+    }
+
+    /// The connection pool, for what the `Store` trait does not cover (`LISTEN/NOTIFY` through
+    /// `sqlx::postgres::PgListener::connect_with`, diagnostics in tests).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Close every connection; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}

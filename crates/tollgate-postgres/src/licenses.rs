@@ -1,0 +1,232 @@
+//! Licenses, scoped by app.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder};
+use tollgate_core::model::{Creator, License, LicenseStatus};
+use tollgate_store::{LicenseFilter, LicenseStore, Page, PageRequest, StoreError, StoreResult};
+
+use crate::error::db_err;
+use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, parsed, to_json};
+use crate::row::{ts, ts_opt};
+use crate::{PgStore, BEGIN};
+
+/// Rows per multi-row INSERT: 1,000 rows x 17 columns = 17,000 parameters, well under
+/// PostgreSQL's limit of 65,535, and few enough statements that a million keys insert in seconds.
+const INSERT_CHUNK: usize = 1000;
+
+fn creator(row: &PgRow) -> StoreResult<Creator> {
+    let kind: String = col(row, "created_by_kind")?;
+    let id: String = col(row, "created_by")?;
+    match kind.as_str() {
+        "seller" => Ok(Creator::Seller(id)),
+        "reseller" => Ok(Creator::Reseller(id)),
+        _ => Err(StoreError::Other("unexpected value in column created_by_kind".into())),
+    }
+}
+
+fn creator_kind(c: &Creator) -> &'static str {
+    match c {
+        Creator::Seller(_) => "seller",
+        Creator::Reseller(_) => "reseller",
+    }
+}
+
+fn license(row: &PgRow) -> StoreResult<License> {
+    Ok(License {
+        id: col(row, "id")?,
+        app_id: col(row, "app_id")?,
+        key: col(row, "key")?,
+        status: parsed(row, "status")?,
+        level: col(row, "level")?,
+        duration: parsed(row, "duration")?,
+        max_devices: col(row, "max_devices")?,
+        note: col(row, "note")?,
+        prefix: col(row, "prefix")?,
+        created_by: creator(row)?,
+        created_at: ts(row, "created_at")?,
+        activated_at: ts_opt(row, "activated_at")?,
+        expires_at: ts_opt(row, "expires_at")?,
+        user_id: col(row, "user_id")?,
+        devices: json(row, "devices")?,
+        ban_reason: col(row, "ban_reason")?,
+    })
+}
+
+/// `WHERE ...` of a license listing; the same for the page and its total.
+fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter: &'a LicenseFilter) {
+    qb.push(" WHERE app_id = ").push_bind(app_id);
+    if let Some(status) = filter.status {
+        qb.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(creator) = &filter.created_by {
+        qb.push(" AND created_by = ").push_bind(creator.as_str());
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        // ILIKE: case-insensitive, as SQLite's LIKE (which folds ASCII only; ILIKE folds all letters).
+        let pattern = like_escaped(search);
+        qb.push(" AND (key ILIKE '%' || ")
+            .push_bind(pattern.clone())
+            .push(" || '%' ESCAPE '\\' OR note ILIKE '%' || ")
+            .push_bind(pattern)
+            .push(" || '%' ESCAPE '\\')");
+    }
+}
+
+#[async_trait]
+impl LicenseStore for PgStore {
+    async fn insert_licenses(&self, licenses: &[License]) -> StoreResult<()> {
+        // All or none: one transaction. A key another transaction is inserting makes this one
+        // wait for it at the unique index, then fail with the conflict if it committed.
+        // Rows go in key order, so two batches sharing several keys take them in the same
+        // order and cannot deadlock (one waits for the other instead).
+        let mut sorted: Vec<&License> = licenses.iter().collect();
+        sorted.sort_unstable_by(|a, b| (&a.app_id, &a.key).cmp(&(&b.app_id, &b.key)));
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        for chunk in sorted.chunks(INSERT_CHUNK) {
+            let devices: Vec<String> = chunk.iter().map(|l| to_json(&l.devices)).collect::<StoreResult<_>>()?;
+            let mut qb = QueryBuilder::<Postgres>::new(
+                "INSERT INTO licenses
+                    (id, app_id, key, status, level, duration, max_devices, note, prefix,
+                     created_by_kind, created_by, created_at, activated_at, expires_at,
+                     user_id, devices, ban_reason) ",
+            );
+            qb.push_values(chunk.iter().zip(devices), |mut row, (l, devices)| {
+                row.push_bind(&l.id)
+                    .push_bind(&l.app_id)
+                    .push_bind(&l.key)
+                    .push_bind(l.status.as_str())
+                    .push_bind(l.level)
+                    .push_bind(l.duration.as_str())
+                    .push_bind(l.max_devices)
+                    .push_bind(&l.note)
+                    .push_bind(&l.prefix)
+                    .push_bind(creator_kind(&l.created_by))
+                    .push_bind(l.created_by.id())
+                    .push_bind(ms(&l.created_at))
+                    .push_bind(ms_opt(&l.activated_at))
+                    .push_bind(ms_opt(&l.expires_at))
+                    .push_bind(&l.user_id)
+                    .push_bind(devices)
+                    .push_bind(&l.ban_reason);
+            });
+            qb.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list_licenses(
+        &self,
+        app_id: &str,
+        filter: &LicenseFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<License>> {
+        let mut total = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM licenses");
+        push_filter(&mut total, app_id, filter);
+        let total: i64 = total.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?;
+
+        let (limit, offset) = limit_offset(page);
+        let mut items = QueryBuilder::<Postgres>::new("SELECT * FROM licenses");
+        push_filter(&mut items, app_id, filter);
+        items
+            .push(r#" ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT "#)
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let items = items
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(license)
+            .collect::<StoreResult<_>>()?;
+
+        Ok(Page { items, total: count(total) })
+    }
+
+    async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {
+        sqlx::query("SELECT * FROM licenses WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(license_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(license)
+            .transpose()
+    }
+
+    async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>> {
+        sqlx::query("SELECT * FROM licenses WHERE app_id = $1 AND key = $2")
+            .bind(app_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(license)
+            .transpose()
+    }
+
+    async fn set_license_status(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        status: LicenseStatus,
+        ban_reason: Option<&str>,
+    ) -> StoreResult<Option<License>> {
+        let ban_reason = if status == LicenseStatus::Banned { ban_reason } else { None };
+        // Banning or pausing ends the license's sessions in the same transaction, so the next
+        // request made with any of them fails.
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        let row = sqlx::query(
+            "UPDATE licenses SET status = $1, ban_reason = $2
+             WHERE app_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(status.as_str())
+        .bind(ban_reason)
+        .bind(app_id)
+        .bind(license_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if row.is_some() && matches!(status, LicenseStatus::Banned | LicenseStatus::Paused) {
+            sqlx::query("DELETE FROM sessions WHERE app_id = $1 AND license_id = $2")
+                .bind(app_id)
+                .bind(license_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        row.as_ref().map(license).transpose()
+    }
+
+    async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {
+        sqlx::query(
+            "UPDATE licenses SET devices = '[]'
+             WHERE app_id = $1 AND id = $2
+             RETURNING *",
+        )
+        .bind(app_id)
+        .bind(license_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(license)
+        .transpose()
+    }
+
+    async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM licenses WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(license_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

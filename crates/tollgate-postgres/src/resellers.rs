@@ -1,0 +1,108 @@
+//! Resellers, scoped by app.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use tollgate_core::model::Reseller;
+use tollgate_store::{ResellerPatch, ResellerStore, StoreResult};
+
+use crate::error::db_err;
+use crate::row::{col, ms, norm, ts};
+use crate::PgStore;
+
+fn reseller(row: &PgRow) -> StoreResult<Reseller> {
+    Ok(Reseller {
+        id: col(row, "id")?,
+        app_id: col(row, "app_id")?,
+        username: col(row, "username")?,
+        password_hash: col(row, "password_hash")?,
+        balance: col(row, "balance")?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl ResellerStore for PgStore {
+    async fn create_reseller(&self, reseller: &Reseller) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO resellers
+                (id, app_id, username, username_norm, password_hash, balance, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&reseller.id)
+        .bind(&reseller.app_id)
+        .bind(&reseller.username)
+        .bind(norm(&reseller.username))
+        .bind(&reseller.password_hash)
+        .bind(reseller.balance)
+        .bind(ms(&reseller.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_resellers(&self, app_id: &str) -> StoreResult<Vec<Reseller>> {
+        sqlx::query(r#"SELECT * FROM resellers WHERE app_id = $1 ORDER BY created_at, id COLLATE "C""#)
+            .bind(app_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(reseller)
+            .collect()
+    }
+
+    async fn get_reseller(&self, app_id: &str, id: &str) -> StoreResult<Option<Reseller>> {
+        sqlx::query("SELECT * FROM resellers WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(reseller)
+            .transpose()
+    }
+
+    async fn reseller_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<Reseller>> {
+        sqlx::query("SELECT * FROM resellers WHERE app_id = $1 AND username_norm = $2")
+            .bind(app_id)
+            .bind(norm(username))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(reseller)
+            .transpose()
+    }
+
+    async fn update_reseller(&self, app_id: &str, id: &str, patch: &ResellerPatch) -> StoreResult<Option<Reseller>> {
+        sqlx::query(
+            "UPDATE resellers
+             SET password_hash = COALESCE($1, password_hash),
+                 balance = COALESCE($2, balance)
+             WHERE app_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(&patch.password_hash)
+        .bind(patch.balance)
+        .bind(app_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(reseller)
+        .transpose()
+    }
+
+    async fn delete_reseller(&self, app_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM resellers WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,153 @@
+//! Client sessions, scoped by app (except the global purge).
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use tollgate_core::model::{Session, SessionView};
+use tollgate_core::time::Timestamp;
+use tollgate_store::{SessionStore, StoreResult};
+
+use crate::error::db_err;
+use crate::row::{col, count, ms, ms_opt, ts};
+use crate::PgStore;
+
+fn session(row: &PgRow) -> StoreResult<Session> {
+    Ok(Session {
+        id: col(row, "id")?,
+        app_id: col(row, "app_id")?,
+        token: col(row, "token")?,
+        user_id: col(row, "user_id")?,
+        license_id: col(row, "license_id")?,
+        ip: col(row, "ip")?,
+        hwid: col(row, "hwid")?,
+        client_id: col(row, "client_id")?,
+        created_at: ts(row, "created_at")?,
+        expires_at: ts(row, "expires_at")?,
+        last_seen: ts(row, "last_seen")?,
+    })
+}
+
+fn session_view(row: &PgRow) -> StoreResult<SessionView> {
+    Ok(SessionView { session: session(row)?, username: col(row, "username")? })
+}
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions
+                (id, app_id, token, user_id, license_id, ip, hwid, client_id,
+                 created_at, expires_at, last_seen)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&session.id)
+        .bind(&session.app_id)
+        .bind(&session.token)
+        .bind(&session.user_id)
+        .bind(&session.license_id)
+        .bind(&session.ip)
+        .bind(&session.hwid)
+        .bind(&session.client_id)
+        .bind(ms(&session.created_at))
+        .bind(ms(&session.expires_at))
+        .bind(ms(&session.last_seen))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn session_by_token(&self, app_id: &str, token: &str) -> StoreResult<Option<Session>> {
+        // Expired sessions are returned too: the caller tells "expired" from "unknown".
+        sqlx::query("SELECT * FROM sessions WHERE app_id = $1 AND token = $2")
+            .bind(app_id)
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(session)
+            .transpose()
+    }
+
+    async fn list_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<Vec<SessionView>> {
+        sqlx::query(
+            r#"SELECT s.*, u.username AS username
+             FROM sessions s
+             LEFT JOIN app_users u ON u.id = s.user_id
+             WHERE s.app_id = $1 AND s.expires_at > $2
+             ORDER BY s.created_at DESC, s.id COLLATE "C" DESC"#,
+        )
+        .bind(app_id)
+        .bind(ms(&now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(session_view)
+        .collect()
+    }
+
+    async fn count_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE app_id = $1 AND expires_at > $2")
+            .bind(app_id)
+            .bind(ms(&now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(count(n))
+    }
+
+    async fn touch_session(
+        &self,
+        app_id: &str,
+        session_id: &str,
+        now: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> StoreResult<bool> {
+        // Expiry only moves forward: a heartbeat never shortens a login's extension.
+        // (GREATEST ignores a NULL argument: no new expiry keeps the old one.)
+        let done = sqlx::query(
+            "UPDATE sessions
+             SET last_seen = $1,
+                 expires_at = GREATEST(expires_at, $2)
+             WHERE app_id = $3 AND id = $4",
+        )
+        .bind(ms(&now))
+        .bind(ms_opt(&expires_at))
+        .bind(app_id)
+        .bind(session_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_session(&self, app_id: &str, session_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_app_sessions(&self, app_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE app_id = $1")
+            .bind(app_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        // `<=`: exactly the sessions `list_live_sessions` no longer shows.
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(ms(&now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}

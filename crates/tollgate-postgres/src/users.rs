@@ -1,0 +1,308 @@
+//! App users and their variables, scoped by app.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder};
+use tollgate_core::model::{User, UserStatus, UserVariable};
+use tollgate_core::time::Timestamp;
+use tollgate_store::{Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore};
+
+use crate::error::db_err;
+use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, norm, parsed};
+use crate::row::{to_json, ts, ts_opt};
+use crate::{PgStore, BEGIN};
+
+const DAY_MS: i64 = 86_400_000;
+
+fn user(row: &PgRow) -> StoreResult<User> {
+    Ok(User {
+        id: col(row, "id")?,
+        app_id: col(row, "app_id")?,
+        username: col(row, "username")?,
+        password_hash: col(row, "password_hash")?,
+        email: col(row, "email")?,
+        level: col(row, "level")?,
+        expires_at: ts_opt(row, "expires_at")?,
+        devices: json(row, "devices")?,
+        last_ip: col(row, "last_ip")?,
+        status: parsed(row, "status")?,
+        ban_reason: col(row, "ban_reason")?,
+        last_login: ts_opt(row, "last_login")?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+fn user_variable(row: &PgRow) -> StoreResult<UserVariable> {
+    Ok(UserVariable {
+        app_id: col(row, "app_id")?,
+        user_id: col(row, "user_id")?,
+        key: col(row, "key")?,
+        value: col(row, "value")?,
+        updated_at: ts(row, "updated_at")?,
+    })
+}
+
+/// `WHERE ...` of a user listing; the same for the page and its total.
+fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter: &'a UserFilter) {
+    qb.push(" WHERE app_id = ").push_bind(app_id);
+    if let Some(status) = filter.status {
+        qb.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        // ILIKE: case-insensitive, as SQLite's LIKE (which folds ASCII only; ILIKE folds all letters).
+        let pattern = like_escaped(search);
+        qb.push(" AND (username ILIKE '%' || ")
+            .push_bind(pattern.clone())
+            .push(" || '%' ESCAPE '\\' OR email ILIKE '%' || ")
+            .push_bind(pattern)
+            .push(" || '%' ESCAPE '\\')");
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        // The unique constraint takes the name atomically: of concurrent registrations one
+        // inserts; the others wait for it at the index and get the Conflict once it commits.
+        sqlx::query(
+            "INSERT INTO app_users
+                (id, app_id, username, username_norm, password_hash, email, level, expires_at,
+                 devices, last_ip, status, ban_reason, last_login, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&user.id)
+        .bind(&user.app_id)
+        .bind(&user.username)
+        .bind(norm(&user.username))
+        .bind(&user.password_hash)
+        .bind(&user.email)
+        .bind(user.level)
+        .bind(ms_opt(&user.expires_at))
+        .bind(to_json(&user.devices)?)
+        .bind(&user.last_ip)
+        .bind(user.status.as_str())
+        .bind(&user.ban_reason)
+        .bind(ms_opt(&user.last_login))
+        .bind(ms(&user.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_users(&self, app_id: &str, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
+        let mut total = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM app_users");
+        push_filter(&mut total, app_id, filter);
+        let total: i64 = total.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?;
+
+        let (limit, offset) = limit_offset(page);
+        let mut items = QueryBuilder::<Postgres>::new("SELECT * FROM app_users");
+        push_filter(&mut items, app_id, filter);
+        items
+            .push(r#" ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT "#)
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let items =
+            items.build().fetch_all(&self.pool).await.map_err(db_err)?.iter().map(user).collect::<StoreResult<_>>()?;
+
+        Ok(Page { items, total: count(total) })
+    }
+
+    async fn get_user(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>> {
+        sqlx::query("SELECT * FROM app_users WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(user)
+            .transpose()
+    }
+
+    async fn user_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<User>> {
+        // Usernames are unique case-insensitively, so this finds at most one.
+        sqlx::query("SELECT * FROM app_users WHERE app_id = $1 AND username_norm = $2")
+            .bind(app_id)
+            .bind(norm(username))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(user)
+            .transpose()
+    }
+
+    async fn update_user(&self, app_id: &str, user_id: &str, patch: &UserPatch) -> StoreResult<Option<User>> {
+        // `email` is `Option<Option<_>>`: $3 says whether to write it, $4 is the new value.
+        sqlx::query(
+            "UPDATE app_users
+             SET level = COALESCE($1, level),
+                 password_hash = COALESCE($2, password_hash),
+                 email = CASE WHEN $3 THEN $4 ELSE email END
+             WHERE app_id = $5 AND id = $6
+             RETURNING *",
+        )
+        .bind(patch.level)
+        .bind(&patch.password_hash)
+        .bind(patch.email.is_some())
+        .bind(patch.email.clone().flatten())
+        .bind(app_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(user)
+        .transpose()
+    }
+
+    async fn set_user_status(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        status: UserStatus,
+        reason: Option<&str>,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        let updated = sqlx::query(
+            "UPDATE app_users SET status = $1, ban_reason = $2
+             WHERE app_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(app_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = updated else {
+            return Ok(None);
+        };
+        // A banned or paused user's sessions end with the status change, not after it.
+        if status != UserStatus::Active {
+            sqlx::query("DELETE FROM sessions WHERE app_id = $1 AND user_id = $2")
+                .bind(app_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        let user = user(&row)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(user))
+    }
+
+    async fn reset_user_devices(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>> {
+        sqlx::query(
+            "UPDATE app_users SET devices = '[]'
+             WHERE app_id = $1 AND id = $2
+             RETURNING *",
+        )
+        .bind(app_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(user)
+        .transpose()
+    }
+
+    async fn extend_user(&self, app_id: &str, user_id: &str, days: i64, now: Timestamp) -> StoreResult<Option<User>> {
+        let add = days.checked_mul(DAY_MS).ok_or_else(|| StoreError::Other("extension out of range".into()))?;
+        // One statement, so two concurrent extensions both count: the second waits for the
+        // first's row lock, then computes its SET from the row the first committed.
+        sqlx::query(
+            "UPDATE app_users
+             SET expires_at = CASE
+                     WHEN expires_at IS NULL THEN NULL
+                     WHEN expires_at > $1 THEN expires_at + $2
+                     ELSE $1 + $2
+                 END
+             WHERE app_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(ms(&now))
+        .bind(add)
+        .bind(app_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(user)
+        .transpose()
+    }
+
+    async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<bool> {
+        // Sessions and variables cascade; licenses are unlinked (ON DELETE SET NULL).
+        let done = sqlx::query("DELETE FROM app_users WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()> {
+        // Insert only for a user of that app (the SELECT yields no row otherwise).
+        let done = sqlx::query(
+            "INSERT INTO user_variables (app_id, user_id, key, value, updated_at)
+             SELECT app_id, id, $3, $4, $5 FROM app_users WHERE app_id = $1 AND id = $2
+             ON CONFLICT (app_id, user_id, key)
+             DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(&var.app_id)
+        .bind(&var.user_id)
+        .bind(&var.key)
+        .bind(&var.value)
+        .bind(ms(&var.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn get_user_variable(&self, app_id: &str, user_id: &str, key: &str) -> StoreResult<Option<UserVariable>> {
+        sqlx::query("SELECT * FROM user_variables WHERE app_id = $1 AND user_id = $2 AND key = $3")
+            .bind(app_id)
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(user_variable)
+            .transpose()
+    }
+
+    async fn list_user_variables(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<UserVariable>> {
+        sqlx::query(r#"SELECT * FROM user_variables WHERE app_id = $1 AND user_id = $2 ORDER BY key COLLATE "C""#)
+            .bind(app_id)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(user_variable)
+            .collect()
+    }
+
+    async fn delete_user_variable(&self, app_id: &str, user_id: &str, key: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM user_variables WHERE app_id = $1 AND user_id = $2 AND key = $3")
+            .bind(app_id)
+            .bind(user_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

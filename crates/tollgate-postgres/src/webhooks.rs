@@ -1,0 +1,99 @@
+//! Webhook endpoints, scoped by app.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use tollgate_core::model::Webhook;
+use tollgate_store::{StoreResult, WebhookPatch, WebhookStore};
+
+use crate::error::db_err;
+use crate::row::{col, json, ms, to_json, ts};
+use crate::PgStore;
+
+fn webhook(row: &PgRow) -> StoreResult<Webhook> {
+    Ok(Webhook {
+        id: col(row, "id")?,
+        app_id: col(row, "app_id")?,
+        url: col(row, "url")?,
+        events: json(row, "events")?,
+        secret: col(row, "secret")?,
+        enabled: col(row, "enabled")?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl WebhookStore for PgStore {
+    async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webhooks (id, app_id, url, events, secret, enabled, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&hook.id)
+        .bind(&hook.app_id)
+        .bind(&hook.url)
+        .bind(to_json(&hook.events)?)
+        .bind(&hook.secret)
+        .bind(hook.enabled)
+        .bind(ms(&hook.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_webhooks(&self, app_id: &str) -> StoreResult<Vec<Webhook>> {
+        sqlx::query(r#"SELECT * FROM webhooks WHERE app_id = $1 ORDER BY created_at, id COLLATE "C""#)
+            .bind(app_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(webhook)
+            .collect()
+    }
+
+    async fn get_webhook(&self, app_id: &str, id: &str) -> StoreResult<Option<Webhook>> {
+        sqlx::query("SELECT * FROM webhooks WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(webhook)
+            .transpose()
+    }
+
+    async fn update_webhook(&self, app_id: &str, id: &str, patch: &WebhookPatch) -> StoreResult<Option<Webhook>> {
+        let events = patch.events.as_ref().map(to_json).transpose()?;
+        sqlx::query(
+            "UPDATE webhooks
+             SET url = COALESCE($1, url),
+                 events = COALESCE($2, events),
+                 enabled = COALESCE($3, enabled)
+             WHERE app_id = $4 AND id = $5
+             RETURNING *",
+        )
+        .bind(&patch.url)
+        .bind(events)
+        .bind(patch.enabled)
+        .bind(app_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(webhook)
+        .transpose()
+    }
+
+    async fn delete_webhook(&self, app_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,177 @@
+//! What the PostgreSQL store does beyond the trait: its name, its session settings,
+//! migrations (idempotent, and safe when several nodes start at once), error texts.
+
+use std::path::Path;
+
+use sqlx::Connection;
+use tollgate_postgres::{PgStore, STATEMENT_TIMEOUT};
+use tollgate_store::conformance::{license, seller, seller_with_app};
+use tollgate_store::{LicenseStore, SellerStore, Store, StoreError};
+
+use crate::fresh_store;
+
+fn migration_files() -> usize {
+    std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")).unwrap().count()
+}
+
+#[tokio::test]
+async fn backend_is_postgres() {
+    let Some((db, store)) = fresh_store(2).await else { return };
+    assert_eq!(store.backend(), "postgres");
+    store.ping().await.unwrap();
+    store.close().await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn every_pooled_connection_has_the_timeout_and_read_committed() {
+    let Some((db, store)) = fresh_store(3).await else { return };
+    // Hold all three at once so each is a distinct connection.
+    let mut conns = Vec::new();
+    for _ in 0..3 {
+        conns.push(store.pool().acquire().await.unwrap());
+    }
+    let want_timeout = format!("{}s", STATEMENT_TIMEOUT.as_secs());
+    for conn in &mut conns {
+        let timeout: String = sqlx::query_scalar("SHOW statement_timeout").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(timeout, want_timeout);
+        let isolation: String =
+            sqlx::query_scalar("SHOW default_transaction_isolation").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(isolation, "read committed");
+        let app: String = sqlx::query_scalar("SHOW application_name").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(app, "tollgate");
+    }
+    drop(conns);
+    store.close().await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn reconnecting_keeps_data_and_migrating_again_is_harmless() {
+    let Some((db, store)) = fresh_store(2).await else { return };
+    let (owner, app) = seller_with_app(&store).await;
+    store.insert_licenses(&[license(&app.id, "KEEP-1")]).await.unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    store.close().await;
+    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+
+    let again = PgStore::connect(&db.url, 2).await.unwrap();
+    again.migrate().await.unwrap();
+    assert_eq!(again.seller_by_id(&owner.id).await.unwrap(), Some(owner));
+    assert!(again.license_by_key(&app.id, "KEEP-1").await.unwrap().is_some());
+
+    // Exactly one migration recorded per file, however often it ran.
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(again.pool()).await.unwrap();
+    assert_eq!(applied as usize, migration_files());
+    again.close().await;
+    db.drop().await;
+}
+
+/// Several nodes starting at once on an empty database: sqlx's advisory lock lets one migrate
+/// while the others wait, and all of them come up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_together_migrate_once() {
+    let Some(admin) = crate::admin_url_or_skip() else { return };
+    let db = tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap();
+    let nodes = futures::future::join_all((0..4).map(|_| PgStore::connect(&db.url, 2))).await;
+    let nodes: Vec<PgStore> = nodes.into_iter().map(Result::unwrap).collect();
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(nodes[0].pool()).await.unwrap();
+    assert_eq!(applied as usize, migration_files());
+    // Each node sees the others' writes.
+    let s = seller();
+    nodes[1].create_seller(&s).await.unwrap();
+    assert_eq!(nodes[3].seller_by_id(&s.id).await.unwrap(), Some(s));
+    for node in &nodes {
+        node.close().await;
+    }
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_conflict_names_the_constraint_and_not_the_value() {
+    let Some((db, store)) = fresh_store(2).await else { return };
+    let a = seller();
+    store.create_seller(&a).await.unwrap();
+    let mut b = seller();
+    b.email = a.email.clone();
+    let err = store.create_seller(&b).await.unwrap_err();
+    let text = err.to_string();
+    assert_eq!(text, "conflict on sellers_email_key");
+    assert!(!text.contains(&a.email));
+
+    // Other constraint failures are `Other`, and do not carry the values either.
+    let orphan = license("app_missing", "SECRET-KEY-1");
+    match store.insert_licenses(&[orphan]).await {
+        Err(StoreError::Other(msg)) => {
+            assert!(msg.contains("foreign key"), "{msg}");
+            assert!(!msg.contains("app_missing") && !msg.contains("SECRET-KEY-1"), "{msg}");
+        }
+        other => panic!("expected a foreign key error, got {other:?}"),
+    }
+    // A duplicate primary key is not one of the named conflicts.
+    match store.create_seller(&a).await {
+        Err(StoreError::Other(msg)) => assert!(msg.contains("sellers_pkey"), "{msg}"),
+        other => panic!("expected Other, got {other:?}"),
+    }
+    store.close().await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_bad_url_is_a_clear_error() {
+    match PgStore::connect("postgres://user@host:notaport/db", 1).await {
+        Err(StoreError::Other(msg)) => assert!(msg.contains("invalid PostgreSQL database url"), "{msg}"),
+        other => panic!("expected Other, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn fresh_databases_are_separate_and_dropped() {
+    let Some(admin) = crate::admin_url_or_skip() else { return };
+    let one = tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap();
+    let two = tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap();
+    assert_ne!(one.name(), two.name());
+    assert!(one.name().starts_with(tollgate_postgres::testing::DB_PREFIX));
+    assert!(one.url.ends_with(one.name()));
+    // A connection left open does not stop the drop.
+    let mut open = sqlx::PgConnection::connect(&one.url).await.unwrap();
+    let current: String = sqlx::query_scalar("SELECT current_database()::text").fetch_one(&mut open).await.unwrap();
+    assert_eq!(current, one.name());
+
+    // Sorting with a linguistic collation by default, wherever the server can: a query that
+    // forgets `COLLATE "C"` then fails the conformance suite even on a server whose default is C.
+    let (version, icu): (i32, bool) = sqlx::query_as(
+        "SELECT current_setting('server_version_num')::int,
+                EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i')",
+    )
+    .fetch_one(&mut open)
+    .await
+    .unwrap();
+    if version >= 150000 && icu {
+        let provider: String =
+            sqlx::query_scalar("SELECT datlocprovider::text FROM pg_database WHERE datname = current_database()")
+                .fetch_one(&mut open)
+                .await
+                .unwrap();
+        assert_eq!(provider, "i");
+        let sorted: Vec<String> = sqlx::query_scalar("SELECT k FROM unnest(ARRAY['beta', 'Zulu']) AS k ORDER BY k")
+            .fetch_all(&mut open)
+            .await
+            .unwrap();
+        assert_eq!(sorted, ["beta", "Zulu"], "not byte order");
+    }
+
+    let names = [one.name().to_owned(), two.name().to_owned()];
+    one.drop().await;
+    drop(two); // the panic path: `Drop` cleans up too
+    let mut admin = crate::admin_conn().await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = ANY($1)")
+        .bind(&names[..])
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
