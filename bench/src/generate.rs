@@ -36,10 +36,8 @@ impl BenchState {
         if !p.exists() {
             return Ok(None);
         }
-        let text =
-            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+        let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
         let s = |k: &str| -> Result<String> {
             v.get(k)
                 .and_then(|x| x.as_str())
@@ -61,8 +59,7 @@ impl BenchState {
             "sellerId": self.seller_id, "appId": self.app_id, "licenses": self.licenses,
         });
         let p = Self::path(data_dir);
-        std::fs::write(&p, serde_json::to_string_pretty(&v)? + "\n")
-            .with_context(|| format!("writing {}", p.display()))
+        std::fs::write(&p, serde_json::to_string_pretty(&v)? + "\n").with_context(|| format!("writing {}", p.display()))
     }
 }
 
@@ -94,54 +91,24 @@ pub fn find_id(text: &str, prefix: &str) -> Option<String> {
 }
 
 fn token_with_prefix(text: &str, prefix: &str) -> Option<String> {
-    text.split(|c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '"' | '\'' | ',' | '`' | '(' | ')' | '[' | ']' | '{' | '}'
-            )
-    })
-    .map(|t| t.trim_end_matches(['.', ':', ';']))
-    .find(|t| t.starts_with(prefix) && t.len() > prefix.len())
-    .map(str::to_owned)
+    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '`' | '(' | ')' | '[' | ']' | '{' | '}'))
+        .map(|t| t.trim_end_matches(['.', ':', ';']))
+        .find(|t| t.starts_with(prefix) && t.len() > prefix.len())
+        .map(str::to_owned)
 }
 
 /// Create the seller and the app the bench works with.
 pub fn prepare(tg: &Tollgate) -> Result<BenchState> {
     let seller = tg.run_ok(
-        &[
-            "seller",
-            "create",
-            "--email",
-            SELLER_EMAIL,
-            "--password",
-            SELLER_PASSWORD,
-            "--name",
-            SELLER_NAME,
-        ],
+        &["seller", "create", "--email", SELLER_EMAIL, "--password", SELLER_PASSWORD, "--name", SELLER_NAME],
         false,
     )?;
     let seller_id = find_id(&seller.stdout, "seller_")
-        .or_else(|| {
-            Some(seller.stdout.trim().to_owned())
-                .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
-        })
-        .with_context(|| {
-            format!(
-                "no seller id in the output of `tollgate seller create`:\n{}",
-                seller.stdout
-            )
-        })?;
-    let app = tg.run_ok(
-        &["app", "create", "--seller", &seller_id, "--name", APP_NAME],
-        false,
-    )?;
-    let app_id = find_id(&app.stdout, "app_").with_context(|| {
-        format!(
-            "no app id (`app_...`) in the output of `tollgate app create`:\n{}",
-            app.stdout
-        )
-    })?;
+        .or_else(|| Some(seller.stdout.trim().to_owned()).filter(|s| !s.is_empty() && !s.contains(char::is_whitespace)))
+        .with_context(|| format!("no seller id in the output of `tollgate seller create`:\n{}", seller.stdout))?;
+    let app = tg.run_ok(&["app", "create", "--seller", &seller_id, "--name", APP_NAME], false)?;
+    let app_id = find_id(&app.stdout, "app_")
+        .with_context(|| format!("no app id (`app_...`) in the output of `tollgate app create`:\n{}", app.stdout))?;
     Ok(BenchState {
         email: SELLER_EMAIL.to_owned(),
         password: SELLER_PASSWORD.to_owned(),
@@ -154,24 +121,16 @@ pub fn prepare(tg: &Tollgate) -> Result<BenchState> {
 /// Run `tollgate license generate --app APP --count N` once, measured.
 pub fn generate(tg: &Tollgate, state: &mut BenchState, count: u64) -> Result<GenerateResult> {
     let help = tg.help(&["license", "generate"])?.with_context(|| {
-        format!(
-            "{} has no `license generate` command (`tollgate license generate --help` fails)",
-            tg.bin.display()
-        )
+        format!("{} has no `license generate` command (`tollgate license generate --help` fails)", tg.bin.display())
     })?;
     let keys_file = tg.data_dir.join("bench-keys.txt");
     let keys_path = keys_file.to_string_lossy().into_owned();
     let count_s = count.to_string();
-    let mut args = vec![
-        "license",
-        "generate",
-        "--app",
-        &state.app_id,
-        "--count",
-        &count_s,
-    ];
+    let mut args = vec!["license", "generate", "--app", &state.app_id, "--count", &count_s];
     let to_file = help.contains("--output");
     if to_file {
+        // The CLI refuses to overwrite a file; one may be left over from an interrupted run.
+        let _ = std::fs::remove_file(&keys_file);
         args.extend(["--output", &keys_path]);
     }
     eprintln!("tollgate-bench: running `tollgate {}`", args.join(" "));
@@ -185,9 +144,7 @@ pub fn generate(tg: &Tollgate, state: &mut BenchState, count: u64) -> Result<Gen
         f.stdout_lines
     };
     if keys_output != count {
-        eprintln!(
-            "tollgate-bench: warning: asked for {count} keys, the output holds {keys_output} lines"
-        );
+        eprintln!("tollgate-bench: warning: asked for {count} keys, the output holds {keys_output} lines");
     }
     state.licenses += count;
     state.save(&tg.data_dir)?;
@@ -208,9 +165,7 @@ fn count_lines(p: &Path) -> Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut n = 0u64;
     loop {
-        let r = f
-            .read(&mut buf)
-            .with_context(|| format!("reading {}", p.display()))?;
+        let r = f.read(&mut buf).with_context(|| format!("reading {}", p.display()))?;
         if r == 0 {
             return Ok(n);
         }
@@ -238,26 +193,11 @@ mod tests {
 
     #[test]
     fn finds_ids_in_various_shapes() {
-        assert_eq!(
-            find_id("id: app_abc\napiKey: as_x\n", "app_").as_deref(),
-            Some("app_abc")
-        );
-        assert_eq!(
-            find_id("Created app_abc (Bench)\n", "app_").as_deref(),
-            Some("app_abc")
-        );
-        assert_eq!(
-            find_id("{\"id\": \"app_abc\", \"name\": \"x\"}", "app_").as_deref(),
-            Some("app_abc")
-        );
-        assert_eq!(
-            find_id("owner: seller_1\nid = app_2\n", "app_").as_deref(),
-            Some("app_2")
-        );
-        assert_eq!(
-            find_id("seller_xyz\n", "seller_").as_deref(),
-            Some("seller_xyz")
-        );
+        assert_eq!(find_id("id: app_abc\napiKey: as_x\n", "app_").as_deref(), Some("app_abc"));
+        assert_eq!(find_id("Created app_abc (Bench)\n", "app_").as_deref(), Some("app_abc"));
+        assert_eq!(find_id("{\"id\": \"app_abc\", \"name\": \"x\"}", "app_").as_deref(), Some("app_abc"));
+        assert_eq!(find_id("owner: seller_1\nid = app_2\n", "app_").as_deref(), Some("app_2"));
+        assert_eq!(find_id("seller_xyz\n", "seller_").as_deref(), Some("seller_xyz"));
         assert_eq!(find_id("nothing here", "app_"), None);
     }
 }

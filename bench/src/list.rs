@@ -61,11 +61,7 @@ impl Stats {
             n,
             p50: pct(0.50),
             p99: pct(0.99),
-            mean: if n == 0 {
-                Duration::ZERO
-            } else {
-                total / u32::try_from(n).unwrap_or(u32::MAX)
-            },
+            mean: if n == 0 { Duration::ZERO } else { total / u32::try_from(n).unwrap_or(u32::MAX) },
             min: v.first().copied().unwrap_or_default(),
             max: v.last().copied().unwrap_or_default(),
         }
@@ -107,9 +103,7 @@ impl Server {
 
     /// SIGTERM, then wait up to 30 s for a graceful exit (SIGKILL after that).
     fn stop(&mut self) -> Result<Duration> {
-        let Some(child) = self.child.take() else {
-            bail!("server already stopped")
-        };
+        let Some(child) = self.child.take() else { bail!("server already stopped") };
         let t = Instant::now();
         proc::signal(&child, libc::SIGTERM).context("sending SIGTERM to the server")?;
         while t.elapsed() < Duration::from_secs(30) {
@@ -151,24 +145,16 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ListOptions) -> Result<List
     let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
     let log_err = log_file.try_clone()?;
     let mut cmd = tg.command();
-    cmd.args(["--listen", &listen, "serve"])
-        .stdin(Stdio::null())
-        .stdout(log_file)
-        .stderr(log_err);
+    cmd.args(["--listen", &listen, "serve"]).stdin(Stdio::null()).stdout(log_file).stderr(log_err);
     eprintln!(
         "tollgate-bench: starting `tollgate --data-dir {} --listen {listen} serve` (log: {})",
         tg.data_dir.display(),
         log.display()
     );
     let start = Instant::now();
-    let child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {}", tg.bin.display()))?;
+    let child = cmd.spawn().with_context(|| format!("cannot start {}", tg.bin.display()))?;
     let pid = child.id();
-    let mut server = Server {
-        child: Some(child),
-        log,
-    };
+    let mut server = Server { child: Some(child), log };
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -184,15 +170,14 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ListOptions) -> Result<List
         .context("building the HTTP client")?;
 
     let measured = rt.block_on(async {
-        let startup =
-            wait_healthy(&client, &base, &mut server, start, opts.startup_timeout).await?;
+        let startup = wait_healthy(&client, &base, &mut server, start, opts.startup_timeout).await?;
         measure(&client, &base, state, opts, startup).await
     });
     let mut result = match measured {
         Ok(r) => r,
         Err(e) => {
             let tail = server.log_tail();
-            return Err(e.context(format!("server log tail:\n{tail}")));
+            bail!("{e:#}\n--- server log (last lines) ---\n{tail}");
         }
     };
     result.server_peak_rss_kib = proc::vm_hwm_kib(pid);
@@ -215,21 +200,13 @@ async fn wait_healthy(
                 bail!("the server exited during start-up ({status})");
             }
         }
-        if let Ok(r) = client
-            .get(&url)
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-        {
+        if let Ok(r) = client.get(&url).timeout(Duration::from_secs(2)).send().await {
             if r.status().is_success() {
                 return Ok(start.elapsed());
             }
         }
         if start.elapsed() > timeout {
-            bail!(
-                "the server did not answer /healthz within {} s",
-                timeout.as_secs()
-            );
+            bail!("the server did not answer /healthz within {} s", timeout.as_secs());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -263,17 +240,9 @@ fn items(body: &Value) -> Option<&Vec<Value>> {
 
 /// One request, checked: 200 and a list of licenses.
 async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Result<Value> {
-    let r = client
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?;
+    let r = client.get(url).bearer_auth(token).send().await.with_context(|| format!("GET {url}"))?;
     let status = r.status();
-    let body: Value = r
-        .json()
-        .await
-        .with_context(|| format!("GET {url}: body is not JSON"))?;
+    let body: Value = r.json().await.with_context(|| format!("GET {url}: body is not JSON"))?;
     if !status.is_success() {
         bail!("GET {url}: {status} {body}");
     }
@@ -286,17 +255,9 @@ async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Result<Va
 /// One timed request: from sending to the last byte of the body.
 async fn timed(client: &reqwest::Client, url: &str, token: &str) -> Result<Duration> {
     let t = Instant::now();
-    let r = client
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?;
+    let r = client.get(url).bearer_auth(token).send().await.with_context(|| format!("GET {url}"))?;
     let status = r.status();
-    let body = r
-        .bytes()
-        .await
-        .with_context(|| format!("GET {url}: reading the body"))?;
+    let body = r.bytes().await.with_context(|| format!("GET {url}: reading the body"))?;
     let d = t.elapsed();
     if !status.is_success() {
         bail!("GET {url}: {status} {}", String::from_utf8_lossy(&body));
@@ -321,12 +282,7 @@ async fn series(
     let t = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let (client, url, token, next) = (
-            client.clone(),
-            url.to_owned(),
-            token.to_owned(),
-            next.clone(),
-        );
+        let (client, url, token, next) = (client.clone(), url.to_owned(), token.to_owned(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut v = Vec::new();
             while next.fetch_add(1, Ordering::Relaxed) < n {
@@ -378,65 +334,33 @@ async fn measure(
     }
 
     let mut out = Vec::new();
-    let conc: Vec<usize> = if opts.concurrency > 1 {
-        vec![1, opts.concurrency]
-    } else {
-        vec![1]
-    };
+    let conc: Vec<usize> = if opts.concurrency > 1 { vec![1, opts.concurrency] } else { vec![1] };
     for &c in &conc {
         for (label, page) in [("page 1", 1), ("deep page", deep_page)] {
             let token = login(client, base, state).await?;
             let label = format!("{label} (`page={page}&limit={limit}`)");
-            eprintln!(
-                "tollgate-bench: {label}, concurrency {c}: {} + {} requests",
-                opts.warmup, opts.requests
-            );
-            out.push(
-                series(
-                    client,
-                    &page_url(page),
-                    &token,
-                    &label,
-                    opts.requests,
-                    opts.warmup,
-                    c,
-                )
-                .await?,
-            );
+            eprintln!("tollgate-bench: {label}, concurrency {c}: {} + {} requests", opts.warmup, opts.requests);
+            out.push(series(client, &page_url(page), &token, &label, opts.requests, opts.warmup, c).await?);
         }
     }
 
     let (mut cursor_walk, mut cursor_note) = (None, None);
-    let cursor = first
-        .pointer("/pagination/nextCursor")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let cursor = first.pointer("/pagination/nextCursor").and_then(Value::as_str).map(str::to_owned);
     match cursor {
         _ if !opts.cursor => cursor_note = Some("skipped (--no-cursor)".to_owned()),
-        None => {
-            cursor_note = Some(
-                "the listing carries no `pagination.nextCursor`: cursor walk skipped".to_owned(),
-            )
-        }
+        None => cursor_note = Some("the listing carries no `pagination.nextCursor`: cursor walk skipped".to_owned()),
         Some(c) => {
-            let (walk, deep_cursor) =
-                walk_cursor(client, base, state, &list, opts, c, deep_page).await?;
+            let (walk, deep_cursor) = walk_cursor(client, base, state, &list, opts, c, deep_page).await?;
             if deep_cursor.is_none() {
                 cursor_note = Some(format!("the cursor ran out after {} pages", walk.steps + 1));
             }
             if let Some(dc) = deep_cursor {
                 let token = login(client, base, state).await?;
-                let url = format!(
-                    "{list}?{}={}&limit={limit}",
-                    opts.cursor_param,
-                    urlencode(&dc)
-                );
+                let url = format!("{list}?{}={}&limit={limit}", opts.cursor_param, urlencode(&dc));
                 for &c in &conc {
                     let label = format!("deep page by cursor (page {deep_page})");
                     eprintln!("tollgate-bench: {label}, concurrency {c}");
-                    out.push(
-                        series(client, &url, &token, &label, opts.requests, opts.warmup, c).await?,
-                    );
+                    out.push(series(client, &url, &token, &label, opts.requests, opts.warmup, c).await?);
                 }
             }
             cursor_walk = Some(walk);
@@ -479,43 +403,21 @@ async fn walk_cursor(
             token = login(client, base, state).await?;
             token_at = Instant::now();
         }
-        let url = format!(
-            "{list}?{}={}&limit={}",
-            opts.cursor_param,
-            urlencode(&cursor),
-            opts.limit
-        );
+        let url = format!("{list}?{}={}&limit={}", opts.cursor_param, urlencode(&cursor), opts.limit);
         let s = Instant::now();
         let body = get_json(client, &url, &token).await?;
         lat.push(s.elapsed());
-        match body
-            .pointer("/pagination/nextCursor")
-            .and_then(Value::as_str)
-        {
+        match body.pointer("/pagination/nextCursor").and_then(Value::as_str) {
             Some(c) => cursor = c.to_owned(),
             None => {
                 let steps = lat.len();
-                return Ok((
-                    CursorWalk {
-                        steps,
-                        total: t.elapsed(),
-                        step_stats: Stats::of(lat),
-                    },
-                    None,
-                ));
+                return Ok((CursorWalk { steps, total: t.elapsed(), step_stats: Stats::of(lat) }, None));
             }
         }
         page += 1;
     }
     let steps = lat.len();
-    Ok((
-        CursorWalk {
-            steps,
-            total: t.elapsed(),
-            step_stats: Stats::of(lat),
-        },
-        Some(cursor),
-    ))
+    Ok((CursorWalk { steps, total: t.elapsed(), step_stats: Stats::of(lat) }, Some(cursor)))
 }
 
 /// Percent-encode a query value (cursors are usually base64url, but be safe).

@@ -22,10 +22,7 @@ use list::{ListOptions, ListResult};
 use proc::Tollgate;
 
 #[derive(Parser)]
-#[command(
-    name = "tollgate-bench",
-    about = "Benchmarks of the real tollgate release binary"
-)]
+#[command(name = "tollgate-bench", about = "Benchmarks of the real tollgate release binary")]
 struct Cli {
     /// The tollgate binary to measure [default: target/release/tollgate]
     #[arg(long, global = true)]
@@ -105,7 +102,10 @@ fn find_tollgate(given: Option<PathBuf>) -> Result<PathBuf> {
         }
     };
     if !path.is_file() {
-        bail!("{} not found: build it with `cargo build --release -p tollgate-server` or pass --tollgate PATH", path.display());
+        bail!(
+            "{} not found: build it with `cargo build --release -p tollgate-server` or pass --tollgate PATH",
+            path.display()
+        );
     }
     if path.components().any(|c| c.as_os_str() == "debug") {
         eprintln!(
@@ -113,8 +113,7 @@ fn find_tollgate(given: Option<PathBuf>) -> Result<PathBuf> {
             path.display()
         );
     }
-    path.canonicalize()
-        .with_context(|| format!("resolving {}", path.display()))
+    path.canonicalize().with_context(|| format!("resolving {}", path.display()))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -122,11 +121,7 @@ fn run(cli: Cli) -> Result<()> {
     let (_temp, data_dir) = match &cli.keep {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            (
-                None,
-                dir.canonicalize()
-                    .with_context(|| format!("resolving {}", dir.display()))?,
-            )
+            (None, dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?)
         }
         None => {
             let t = tempfile::Builder::new()
@@ -189,9 +184,7 @@ fn run(cli: Cli) -> Result<()> {
         listed = Some(list::run(&tg, state, &opts)?);
     }
     if cli.keep.is_none() {
-        notes.push(
-            "data dir was temporary and has been removed (use --keep DIR to keep it)".to_owned(),
-        );
+        notes.push("data dir was temporary and has been removed (use --keep DIR to keep it)".to_owned());
     }
 
     let report = render(&tg, gen.as_ref(), listed.as_ref(), &notes);
@@ -235,35 +228,22 @@ fn first_line_of(path: &str, key: &str) -> Option<String> {
 
 fn command_output(cmd: &mut std::process::Command) -> Option<String> {
     let out = cmd.output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn machine(tg: &Tollgate) -> String {
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpu =
-        first_line_of("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpu = first_line_of("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown CPU".to_owned());
     let mem = first_line_of("/proc/meminfo", "MemTotal")
-        .and_then(|m| {
-            m.split_whitespace()
-                .next()
-                .and_then(|k| k.parse::<u64>().ok())
-        })
-        .map_or_else(
-            || "? GiB".to_owned(),
-            |k| format!("{:.1} GiB", k as f64 / (1024.0 * 1024.0)),
-        );
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map_or_else(|_| "?".to_owned(), |s| s.trim().to_owned());
-    let version = command_output(std::process::Command::new(&tg.bin).arg("--version"))
-        .unwrap_or_else(|| "?".to_owned());
+        .and_then(|m| m.split_whitespace().next().and_then(|k| k.parse::<u64>().ok()))
+        .map_or_else(|| "? GiB".to_owned(), |k| format!("{:.1} GiB", k as f64 / (1024.0 * 1024.0)));
+    let kernel =
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "?".to_owned(), |s| s.trim().to_owned());
+    let version =
+        command_output(std::process::Command::new(&tg.bin).arg("--version")).unwrap_or_else(|| "?".to_owned());
     let dir = tg.bin.parent().unwrap_or(Path::new("."));
-    let rev = command_output(std::process::Command::new("git").arg("-C").arg(dir).args([
-        "rev-parse",
-        "--short",
-        "HEAD",
-    ]));
+    let rev =
+        command_output(std::process::Command::new("git").arg("-C").arg(dir).args(["rev-parse", "--short", "HEAD"]));
     let dirty = command_output(std::process::Command::new("git").arg("-C").arg(dir).args([
         "status",
         "--porcelain",
@@ -283,12 +263,7 @@ fn machine(tg: &Tollgate) -> String {
     )
 }
 
-fn render(
-    tg: &Tollgate,
-    gen: Option<&GenerateResult>,
-    listed: Option<&ListResult>,
-    notes: &[String],
-) -> String {
+fn render(tg: &Tollgate, gen: Option<&GenerateResult>, listed: Option<&ListResult>, notes: &[String]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## Tollgate benchmark results\n");
     s.push_str(&machine(tg));
@@ -297,41 +272,19 @@ fn render(
     }
     if let Some(g) = gen {
         let secs = g.wall.as_secs_f64();
-        let _ = writeln!(
-            s,
-            "\n### `tollgate license generate --count {}`\n",
-            group(g.count)
-        );
+        let _ = writeln!(s, "\n### `tollgate license generate --count {}`\n", group(g.count));
         let _ = writeln!(s, "| figure | value |\n|---|---|");
-        let _ = writeln!(
-            s,
-            "| keys generated (lines output) | {} ({}) |",
-            group(g.count),
-            group(g.keys_output)
-        );
+        let _ = writeln!(s, "| keys generated (lines output) | {} ({}) |", group(g.count), group(g.keys_output));
         let _ = writeln!(s, "| wall time | {secs:.2} s |");
-        let _ = writeln!(
-            s,
-            "| throughput | {} keys/s |",
-            group((g.count as f64 / secs) as u64)
-        );
-        let _ = writeln!(
-            s,
-            "| peak RSS of the process | {} ({} KiB) |",
-            mib(g.max_rss_kib),
-            group(g.max_rss_kib)
-        );
+        let _ = writeln!(s, "| throughput | {} keys/s |", group((g.count as f64 / secs) as u64));
+        let _ = writeln!(s, "| peak RSS of the process | {} ({} KiB) |", mib(g.max_rss_kib), group(g.max_rss_kib));
         let _ = writeln!(
             s,
             "| CPU time, user + sys | {:.2} s + {:.2} s |",
             g.user_cpu.as_secs_f64(),
             g.sys_cpu.as_secs_f64()
         );
-        let _ = writeln!(
-            s,
-            "| database on disk after (`tollgate.db*`) | {} |",
-            mib(g.db_bytes / 1024)
-        );
+        let _ = writeln!(s, "| database on disk after (`tollgate.db*`) | {} |", mib(g.db_bytes / 1024));
     }
     if let Some(l) = listed {
         let total = l.total_licenses.map_or_else(|| "unknown".to_owned(), group);
@@ -343,10 +296,7 @@ fn render(
             group(l.deep_offset),
             ms(l.startup)
         );
-        let _ = writeln!(
-            s,
-            "| request | concurrency | n | p50 ms | p99 ms | mean ms | min ms | max ms | req/s |"
-        );
+        let _ = writeln!(s, "| request | concurrency | n | p50 ms | p99 ms | mean ms | min ms | max ms | req/s |");
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for x in &l.series {
             let t = &x.stats;
@@ -366,28 +316,19 @@ fn render(
         }
         // Deep page versus page 1, per concurrency.
         let mut ratios = Vec::new();
-        for c in l
-            .series
-            .iter()
-            .map(|x| x.concurrency)
-            .collect::<std::collections::BTreeSet<_>>()
-        {
-            let find = |prefix: &str| {
-                l.series
-                    .iter()
-                    .find(|x| x.concurrency == c && x.label.starts_with(prefix))
-            };
+        for c in l.series.iter().map(|x| x.concurrency).collect::<std::collections::BTreeSet<_>>() {
+            let find = |prefix: &str| l.series.iter().find(|x| x.concurrency == c && x.label.starts_with(prefix));
             if let (Some(a), Some(b)) = (find("page 1"), find("deep page (")) {
                 let r = b.stats.p50.as_secs_f64() / a.stats.p50.as_secs_f64().max(1e-9);
-                ratios.push(format!("{r:.1}× at concurrency {c}"));
+                let by_cursor = find("deep page by cursor").map_or_else(String::new, |k| {
+                    let rc = k.stats.p50.as_secs_f64() / a.stats.p50.as_secs_f64().max(1e-9);
+                    format!(" ({rc:.1}× by cursor)")
+                });
+                ratios.push(format!("{r:.1}×{by_cursor} at concurrency {c}"));
             }
         }
         if !ratios.is_empty() {
-            let _ = writeln!(
-                s,
-                "\np50 of the deep page / p50 of page 1: {}.",
-                ratios.join(", ")
-            );
+            let _ = writeln!(s, "\np50 of the deep page / p50 of page 1: {}.", ratios.join(", "));
         }
         if let Some(w) = &l.cursor_walk {
             let _ = writeln!(
@@ -404,14 +345,9 @@ fn render(
         if let Some(n) = &l.cursor_note {
             let _ = writeln!(s, "\nCursor: {n}.");
         }
-        let rss = l
-            .server_peak_rss_kib
-            .map_or_else(|| "unknown".to_owned(), mib);
+        let rss = l.server_peak_rss_kib.map_or_else(|| "unknown".to_owned(), mib);
         let down = l.shutdown.map_or_else(|| "?".to_owned(), ms);
-        let _ = writeln!(
-            s,
-            "\nServer peak RSS over the run: {rss}; exit after SIGTERM: {down} ms."
-        );
+        let _ = writeln!(s, "\nServer peak RSS over the run: {rss}; exit after SIGTERM: {down} ms.");
     }
     s
 }

@@ -15,12 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 /// Environment variables that would override the flags or defaults the bench relies on.
-const SCRUBBED_ENV: &[&str] = &[
-    "TOLLGATE_DATABASE_URL",
-    "TOLLGATE_DATA_DIR",
-    "TOLLGATE_LISTEN",
-    "TOLLGATE_CONFIG",
-];
+const SCRUBBED_ENV: &[&str] = &["TOLLGATE_DATABASE_URL", "TOLLGATE_DATA_DIR", "TOLLGATE_LISTEN", "TOLLGATE_CONFIG"];
 
 /// How much of a child's stdout is kept verbatim (the rest is only counted).
 const STDOUT_KEEP: usize = 64 * 1024;
@@ -63,16 +58,10 @@ impl Tollgate {
     pub fn run(&self, args: &[&str], inherit_stderr: bool) -> Result<Finished> {
         let mut cmd = self.command();
         cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped());
-        cmd.stderr(if inherit_stderr {
-            Stdio::inherit()
-        } else {
-            Stdio::piped()
-        });
+        cmd.stderr(if inherit_stderr { Stdio::inherit() } else { Stdio::piped() });
         let what = format!("tollgate {}", args.join(" "));
         let start = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {}", self.bin.display()))?;
+        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", self.bin.display()))?;
         let out = drain(child.stdout.take(), STDOUT_KEEP);
         let err = drain(child.stderr.take(), usize::MAX);
         let (status, ru) = wait4(&child).with_context(|| format!("waiting for `{what}`"))?;
@@ -100,11 +89,7 @@ impl Tollgate {
                 args.join(" "),
                 f.status,
                 f.stderr.trim_end(),
-                if f.stdout.trim().is_empty() {
-                    String::new()
-                } else {
-                    format!("\nstdout: {}", f.stdout.trim_end())
-                }
+                if f.stdout.trim().is_empty() { String::new() } else { format!("\nstdout: {}", f.stdout.trim_end()) }
             );
         }
         Ok(f)
@@ -156,8 +141,7 @@ fn join(h: Drain) -> Result<(String, u64)> {
 
 /// Reap `child` and return its exit status and its own resource usage.
 pub fn wait4(child: &Child) -> io::Result<(ExitStatus, libc::rusage)> {
-    let pid =
-        libc::pid_t::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
+    let pid = libc::pid_t::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; all-zero is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -176,8 +160,7 @@ pub fn wait4(child: &Child) -> io::Result<(ExitStatus, libc::rusage)> {
 
 /// Non-blocking: `Some` once the child has exited (and is then reaped).
 pub fn try_wait4(child: &Child) -> io::Result<Option<(ExitStatus, libc::rusage)>> {
-    let pid =
-        libc::pid_t::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
+    let pid = libc::pid_t::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
     let mut status: libc::c_int = 0;
     // SAFETY: as in `wait4`.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -192,8 +175,7 @@ pub fn try_wait4(child: &Child) -> io::Result<Option<(ExitStatus, libc::rusage)>
 
 /// Send `sig` to the child.
 pub fn signal(child: &Child, sig: libc::c_int) -> io::Result<()> {
-    let pid =
-        libc::pid_t::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
+    let pid = libc::pid_t::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
     // SAFETY: kill(2) with our own child's pid.
     if unsafe { libc::kill(pid, sig) } == 0 {
         Ok(())

@@ -23,6 +23,9 @@ fn is_unavailable(sqlstate: &str) -> bool {
             // lock_not_available, serialization_failure, deadlock_detected: contention, the
             // statement may succeed when retried
             | "55P03" | "40001" | "40P01"
+            // object_not_in_prerequisite_state: at connect time, "database is not currently
+            // accepting connections" (ALTER DATABASE ... ALLOW_CONNECTIONS false, maintenance)
+            | "55000"
         )
 }
 
@@ -79,7 +82,7 @@ mod tests {
 
     #[test]
     fn outage_codes_are_unavailable_and_faults_are_not() {
-        for code in ["08000", "08006", "08001", "53300", "57P01", "57P02", "57P03", "57014", "40001", "40P01"] {
+        for code in ["08000", "08006", "08001", "53300", "57P01", "57P02", "57P03", "57014", "40001", "40P01", "55000"] {
             assert!(is_unavailable(code), "{code}");
         }
         // unique, foreign key, not null, check, syntax, undefined table

@@ -13,6 +13,7 @@
 //! rests on a unique constraint, which holds under any isolation level.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod notify;
 mod apps;
 mod blacklist;
 mod error;
@@ -57,6 +58,8 @@ pub struct PgStore {
     pool: PgPool,
     /// Kept to open the dedicated migration connection; holds the password, so never printed.
     options: PgConnectOptions,
+    /// The `LISTEN` side of cache invalidation (SPEC §9).
+    feed: std::sync::Arc<notify::Feed>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -103,7 +106,8 @@ impl PgStore {
             .connect_with(options.clone())
             .await
             .map_err(db_err)?;
-        let store = PgStore { pool, options };
+        let feed = notify::start(&pool).await?;
+        let store = PgStore { pool, options, feed };
         store.migrate().await?;
         tracing::debug!("postgres store open");
         Ok(store)
@@ -146,5 +150,13 @@ impl Store for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn publish(&self, invalidation: &tollgate_store::Invalidation) -> StoreResult<()> {
+        notify::publish(&self.pool, invalidation).await
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<tollgate_store::Invalidation> {
+        self.feed.events.subscribe()
     }
 }

@@ -1,8 +1,10 @@
 //! Licenses, scoped by app.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use tollgate_core::model::{Creator, License, LicenseStatus};
 use tollgate_store::{LicenseFilter, LicenseStore, Page, PageRequest, StoreError, StoreResult};
 
@@ -53,7 +55,13 @@ fn license(row: &PgRow) -> StoreResult<License> {
     })
 }
 
-/// `WHERE ...` of a license listing; the same for the page and its total.
+/// The search text of a filter, if it has one (an empty search is no search).
+fn search(filter: &LicenseFilter) -> Option<&str> {
+    filter.search.as_deref().filter(|s| !s.is_empty())
+}
+
+/// `WHERE ...` of a license listing; the same for the page and its total (`filter.after` is not
+/// part of it: see `list_licenses`).
 fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter: &'a LicenseFilter) {
     qb.push(" WHERE app_id = ").push_bind(app_id);
     if let Some(status) = filter.status {
@@ -62,7 +70,7 @@ fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter:
     if let Some(creator) = &filter.created_by {
         qb.push(" AND created_by = ").push_bind(creator.as_str());
     }
-    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(search) = search(filter) {
         // ILIKE: case-insensitive, as SQLite's LIKE (which folds ASCII only; ILIKE folds all letters).
         let pattern = like_escaped(search);
         qb.push(" AND (key ILIKE '%' || ")
@@ -71,6 +79,38 @@ fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter:
             .push_bind(pattern)
             .push(" || '%' ESCAPE '\\')");
     }
+}
+
+/// Add each delta to the `license_counts` row of its `(app_id, status)`, creating the row if
+/// needed. Called last in the transaction that inserts, deletes or re-statuses the licenses, so
+/// the counts move with them or not at all, and a count row stays locked only until the commit.
+/// Rows are upserted in `(app_id, status)` order (the map's), so two transactions touching the
+/// same counts lock them in the same order and cannot deadlock; zero deltas are skipped.
+async fn add_counts(conn: &mut PgConnection, deltas: &BTreeMap<(&str, &str), i64>) -> StoreResult<()> {
+    let deltas: Vec<(&(&str, &str), &i64)> = deltas.iter().filter(|(_, n)| **n != 0).collect();
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::<Postgres>::new("INSERT INTO license_counts (app_id, status, n) ");
+    qb.push_values(deltas, |mut row, ((app_id, status), n)| {
+        row.push_bind(*app_id).push_bind(*status).push_bind(*n);
+    });
+    qb.push(" ON CONFLICT (app_id, status) DO UPDATE SET n = license_counts.n + excluded.n");
+    qb.build().execute(conn).await.map_err(db_err)?;
+    Ok(())
+}
+
+/// Lock the app's row against deletion (`FOR KEY SHARE`) before a transaction locks one of its
+/// licenses; `false` if there is no such app. Writing the counts checks their foreign key, which
+/// takes this same lock: taken only then, after the license's row, it could deadlock with a
+/// `delete_app` that holds the app's row and waits for the license's (the cascade).
+async fn lock_app(conn: &mut PgConnection, app_id: &str) -> StoreResult<bool> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM apps WHERE id = $1 FOR KEY SHARE")
+        .bind(app_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(found.is_some())
 }
 
 #[async_trait]
@@ -112,6 +152,11 @@ impl LicenseStore for PgStore {
             });
             qb.build().execute(&mut *tx).await.map_err(db_err)?;
         }
+        let mut deltas: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for l in licenses {
+            *deltas.entry((l.app_id.as_str(), l.status.as_str())).or_default() += 1;
+        }
+        add_counts(&mut tx, &deltas).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -121,18 +166,43 @@ impl LicenseStore for PgStore {
         filter: &LicenseFilter,
         page: PageRequest,
     ) -> StoreResult<Page<License>> {
-        let mut total = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM licenses");
-        push_filter(&mut total, app_id, filter);
+        // The total: from the per-app counts when the filter is at most a status, else counted.
+        let mut total = if search(filter).is_none() && filter.created_by.is_none() {
+            let mut q =
+                QueryBuilder::<Postgres>::new("SELECT COALESCE(SUM(n), 0)::BIGINT FROM license_counts WHERE app_id = ");
+            q.push_bind(app_id);
+            if let Some(status) = filter.status {
+                q.push(" AND status = ").push_bind(status.as_str());
+            }
+            q
+        } else {
+            let mut q = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM licenses");
+            push_filter(&mut q, app_id, filter);
+            q
+        };
         let total: i64 = total.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?;
 
         let (limit, offset) = limit_offset(page);
         let mut items = QueryBuilder::<Postgres>::new("SELECT * FROM licenses");
         push_filter(&mut items, app_id, filter);
-        items
-            .push(r#" ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT "#)
-            .push_bind(limit)
-            .push(" OFFSET ")
-            .push_bind(offset);
+        if let Some(after) = &filter.after {
+            // Keyset: the row comparison is an index condition on the listing's index (its `id`
+            // is `COLLATE "C"`, so the comparison must be too), so the scan starts at the position
+            // however deep it is. The offset is ignored.
+            items
+                .push(r#" AND (created_at, id COLLATE "C") < ("#)
+                .push_bind(ms(&after.created_at))
+                .push(", ")
+                .push_bind(after.id.as_str())
+                .push(r#") ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT "#)
+                .push_bind(limit);
+        } else {
+            items
+                .push(r#" ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT "#)
+                .push_bind(limit)
+                .push(" OFFSET ")
+                .push_bind(offset);
+        }
         let items = items
             .build()
             .fetch_all(&self.pool)
@@ -179,7 +249,22 @@ impl LicenseStore for PgStore {
         let ban_reason = if status == LicenseStatus::Banned { ban_reason } else { None };
         // Banning or pausing ends the license's sessions in the same transaction, so the next
         // request made with any of them fails.
+        // The counts move from the old status to the new one in it too: the row is locked when
+        // its old status is read, so no other transaction changes it before the update.
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        if !lock_app(&mut tx, app_id).await? {
+            return Ok(None);
+        }
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT status FROM licenses WHERE app_id = $1 AND id = $2 FOR UPDATE")
+                .bind(app_id)
+                .bind(license_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let Some(old) = old else {
+            return Ok(None);
+        };
         let row = sqlx::query(
             "UPDATE licenses SET status = $1, ban_reason = $2
              WHERE app_id = $3 AND id = $4
@@ -199,6 +284,12 @@ impl LicenseStore for PgStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+        }
+        if row.is_some() {
+            let mut deltas = BTreeMap::new();
+            *deltas.entry((app_id, old.as_str())).or_default() -= 1;
+            *deltas.entry((app_id, status.as_str())).or_default() += 1;
+            add_counts(&mut tx, &deltas).await?;
         }
         tx.commit().await.map_err(db_err)?;
         row.as_ref().map(license).transpose()
@@ -221,12 +312,24 @@ impl LicenseStore for PgStore {
     }
 
     async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM licenses WHERE app_id = $1 AND id = $2")
-            .bind(app_id)
-            .bind(license_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        // With its count, in one transaction; `RETURNING` gives the status of the version the
+        // delete removed (after waiting for a concurrent status change, if any).
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        if !lock_app(&mut tx, app_id).await? {
+            return Ok(false);
+        }
+        let status: Option<String> =
+            sqlx::query_scalar("DELETE FROM licenses WHERE app_id = $1 AND id = $2 RETURNING status")
+                .bind(app_id)
+                .bind(license_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let Some(status) = status else {
+            return Ok(false);
+        };
+        add_counts(&mut tx, &BTreeMap::from([((app_id, status.as_str()), -1)])).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 }

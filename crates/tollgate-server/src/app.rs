@@ -66,7 +66,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(store))
         }
         DatabaseKind::Postgres => {
-            anyhow::bail!("invalid setting `database_url`: the PostgreSQL backend is not built yet")
+            let store = tollgate_postgres::PgStore::connect(&config.database_url, config.db_pool_size).await?;
+            Ok(Arc::new(store))
         }
     }
 }
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Spawn the background workers (expired-session purge).
 pub fn spawn_workers(state: &AppState) {
+    crate::cache::spawn_invalidation_listener(state.store.clone(), state.apps.clone());
     let store = state.store.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

@@ -9,6 +9,7 @@ use tollgate_core::model::AuditEntry;
 use tollgate_core::throttle::FailureThrottle;
 use tollgate_store::Store;
 
+use crate::cache::AppCache;
 use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::ops::Metrics;
@@ -16,6 +17,8 @@ use crate::ops::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Apps and blacklists as client requests read them; see `cache`.
+    pub apps: Arc<AppCache>,
     pub config: Arc<Config>,
     pub master: Arc<MasterKey>,
     pub tokens: Arc<TokenService>,
@@ -27,13 +30,25 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config, master: MasterKey) -> AppState {
         let tokens = TokenService::new(&master.derive("jwt"));
+        let apps = Arc::new(AppCache::default());
         AppState {
+            apps,
             store,
             config: Arc::new(config),
             master: Arc::new(master),
             tokens: Arc::new(tokens),
             metrics: Arc::new(Metrics::default()),
             seller_throttle: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
+        }
+    }
+
+    /// Drop the app from this process's cache at once, and tell every other process sharing the
+    /// database. A failed notification is logged: the change itself is committed.
+    pub async fn invalidate_app(&self, app_id: &str) {
+        let inv = tollgate_store::Invalidation::App(app_id.to_owned());
+        self.apps.invalidate(&inv);
+        if let Err(e) = self.store.publish(&inv).await {
+            tracing::error!(error = %e, "could not publish a cache invalidation");
         }
     }
 

@@ -5,6 +5,7 @@
 //! method, grouped by aggregate in the modules below.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod notify;
 mod apps;
 mod blacklist;
 mod error;
@@ -33,6 +34,7 @@ use error::db_err;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    events: tokio::sync::broadcast::Sender<tollgate_store::Invalidation>,
 }
 
 impl SqliteStore {
@@ -59,7 +61,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db_err)?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, events: notify::channel() };
         store.migrate().await?;
         tracing::debug!("sqlite store open");
         Ok(store)
@@ -110,5 +112,15 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn publish(&self, invalidation: &tollgate_store::Invalidation) -> StoreResult<()> {
+        // No receiver yet is not an error: nothing is cached.
+        let _ = self.events.send(invalidation.clone());
+        Ok(())
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<tollgate_store::Invalidation> {
+        self.events.subscribe()
     }
 }

@@ -1,8 +1,10 @@
 //! Licenses, scoped by app.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tollgate_core::model::{Creator, License, LicenseStatus};
 use tollgate_store::{LicenseFilter, LicenseStore, Page, PageRequest, StoreError, StoreResult};
 
@@ -53,7 +55,13 @@ fn license(row: &SqliteRow) -> StoreResult<License> {
     })
 }
 
-/// `WHERE ...` of a license listing; the same for the page and its total.
+/// The search text of a filter, if it has one (an empty search is no search).
+fn search(filter: &LicenseFilter) -> Option<&str> {
+    filter.search.as_deref().filter(|s| !s.is_empty())
+}
+
+/// `WHERE ...` of a license listing; the same for the page and its total (`filter.after` is not
+/// part of it: see `list_licenses`).
 fn push_filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, app_id: &'a str, filter: &'a LicenseFilter) {
     qb.push(" WHERE app_id = ").push_bind(app_id);
     if let Some(status) = filter.status {
@@ -62,7 +70,7 @@ fn push_filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, app_id: &'a str, filter: &
     if let Some(creator) = &filter.created_by {
         qb.push(" AND created_by = ").push_bind(creator.as_str());
     }
-    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(search) = search(filter) {
         // LIKE is case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE).
         let pattern = like_escaped(search);
         qb.push(" AND (key LIKE '%' || ")
@@ -71,6 +79,23 @@ fn push_filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, app_id: &'a str, filter: &
             .push_bind(pattern)
             .push(" || '%' ESCAPE '\\')");
     }
+}
+
+/// Add each delta to the `license_counts` row of its `(app_id, status)`, creating the row if
+/// needed. Called in the transaction that inserts, deletes or re-statuses the licenses, so the
+/// counts move with them or not at all; zero deltas are skipped.
+async fn add_counts(conn: &mut SqliteConnection, deltas: &BTreeMap<(&str, &str), i64>) -> StoreResult<()> {
+    let deltas: Vec<(&(&str, &str), &i64)> = deltas.iter().filter(|(_, n)| **n != 0).collect();
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO license_counts (app_id, status, n) ");
+    qb.push_values(deltas, |mut row, ((app_id, status), n)| {
+        row.push_bind(*app_id).push_bind(*status).push_bind(*n);
+    });
+    qb.push(" ON CONFLICT (app_id, status) DO UPDATE SET n = license_counts.n + excluded.n");
+    qb.build().execute(conn).await.map_err(db_err)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -108,6 +133,11 @@ impl LicenseStore for SqliteStore {
             });
             qb.build().execute(&mut *tx).await.map_err(db_err)?;
         }
+        let mut deltas: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for l in licenses {
+            *deltas.entry((l.app_id.as_str(), l.status.as_str())).or_default() += 1;
+        }
+        add_counts(&mut tx, &deltas).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -117,14 +147,49 @@ impl LicenseStore for SqliteStore {
         filter: &LicenseFilter,
         page: PageRequest,
     ) -> StoreResult<Page<License>> {
-        let mut total = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM licenses");
-        push_filter(&mut total, app_id, filter);
+        // The total: from the per-app counts when the filter is at most a status, else counted.
+        let mut total = if search(filter).is_none() && filter.created_by.is_none() {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT COALESCE(SUM(n), 0) FROM license_counts WHERE app_id = ");
+            q.push_bind(app_id);
+            if let Some(status) = filter.status {
+                q.push(" AND status = ").push_bind(status.as_str());
+            }
+            q
+        } else {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM licenses");
+            push_filter(&mut q, app_id, filter);
+            q
+        };
         let total: i64 = total.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?;
 
         let (limit, offset) = limit_offset(page);
-        let mut items = QueryBuilder::<Sqlite>::new("SELECT * FROM licenses");
-        push_filter(&mut items, app_id, filter);
-        items.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+        let mut items;
+        if let Some(after) = &filter.after {
+            // Keyset: seek to the position in the listing's index and read `limit` rows from
+            // there, however deep it is. SQLite compares the row value on the index itself.
+            items = QueryBuilder::<Sqlite>::new("SELECT * FROM licenses");
+            push_filter(&mut items, app_id, filter);
+            items
+                .push(" AND (created_at, id) < (")
+                .push_bind(ms(&after.created_at))
+                .push(", ")
+                .push_bind(after.id.as_str())
+                .push(") ORDER BY created_at DESC, id DESC LIMIT ")
+                .push_bind(limit);
+        } else {
+            // Offset: a deferred join. The inner query steps over `offset` entries of a covering
+            // index (`(app_id[, status | created_by], created_at, id)` holds the rowid) without
+            // touching the table, and only the page's rows are read whole: about a third less
+            // time than `SELECT * ... OFFSET` at offset 999,900 of 1,000,000 (docs/benchmarks.md).
+            items = QueryBuilder::<Sqlite>::new("SELECT * FROM licenses WHERE rowid IN (SELECT rowid FROM licenses");
+            push_filter(&mut items, app_id, filter);
+            items
+                .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                .push_bind(limit)
+                .push(" OFFSET ")
+                .push_bind(offset)
+                .push(") ORDER BY created_at DESC, id DESC");
+        }
         let items = items
             .build()
             .fetch_all(&self.pool)
@@ -171,7 +236,18 @@ impl LicenseStore for SqliteStore {
         let ban_reason = if status == LicenseStatus::Banned { ban_reason } else { None };
         // Banning or pausing ends the license's sessions in the same transaction, so the next
         // request made with any of them fails.
+        // The counts move from the old status to the new one in it too; IMMEDIATE holds the
+        // write lock from the start, so the status read first is the one the update replaces.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let old: Option<String> = sqlx::query_scalar("SELECT status FROM licenses WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(license_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(old) = old else {
+            return Ok(None);
+        };
         let row = sqlx::query(
             "UPDATE licenses SET status = $1, ban_reason = $2
              WHERE app_id = $3 AND id = $4
@@ -191,6 +267,12 @@ impl LicenseStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+        }
+        if row.is_some() {
+            let mut deltas = BTreeMap::new();
+            *deltas.entry((app_id, old.as_str())).or_default() -= 1;
+            *deltas.entry((app_id, status.as_str())).or_default() += 1;
+            add_counts(&mut tx, &deltas).await?;
         }
         tx.commit().await.map_err(db_err)?;
         row.as_ref().map(license).transpose()
@@ -213,12 +295,20 @@ impl LicenseStore for SqliteStore {
     }
 
     async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM licenses WHERE app_id = $1 AND id = $2")
-            .bind(app_id)
-            .bind(license_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        // With its count, in one transaction.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let status: Option<String> =
+            sqlx::query_scalar("DELETE FROM licenses WHERE app_id = $1 AND id = $2 RETURNING status")
+                .bind(app_id)
+                .bind(license_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let Some(status) = status else {
+            return Ok(false);
+        };
+        add_counts(&mut tx, &BTreeMap::from([((app_id, status.as_str()), -1)])).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 }

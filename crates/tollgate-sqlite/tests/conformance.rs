@@ -169,3 +169,49 @@ async fn a_conflict_names_the_constraint_and_not_the_value() {
     assert_eq!(text, "conflict on sellers_email_key");
     assert!(!text.contains(&a.email));
 }
+
+/// A database from before `0002_license_counts` gets the counts of the licenses already in it.
+#[tokio::test]
+async fn upgrading_counts_the_licenses_already_there() {
+    use tollgate_core::model::LicenseStatus;
+
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("t.db");
+    let store = open(&path).await;
+    let (_, a) = seller_with_app(&store).await;
+    let (_, b) = seller_with_app(&store).await;
+    let statuses = [LicenseStatus::Unused, LicenseStatus::Used, LicenseStatus::Banned, LicenseStatus::Unused];
+    let batch: Vec<_> = (0..250)
+        .map(|i| {
+            let mut l = license(&a.id, &format!("OLD-{i:03}"));
+            l.status = statuses[i % statuses.len()];
+            l
+        })
+        .collect();
+    store.insert_licenses(&batch).await.unwrap();
+    store.insert_licenses(&[license(&b.id, "OLD-B")]).await.unwrap();
+    store.close().await;
+
+    // Back to the schema of 0001, rows kept: as a database written by the previous version.
+    let mut conn = raw(&path).await;
+    sqlx::raw_sql("DROP TABLE license_counts; DELETE FROM _sqlx_migrations WHERE version = 2")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let store = open(&path).await;
+    let total = |app_id: String, status: Option<LicenseStatus>| {
+        let store = store.clone();
+        async move {
+            let filter = LicenseFilter { status, ..Default::default() };
+            store.list_licenses(&app_id, &filter, page(1, 1)).await.unwrap().total
+        }
+    };
+    assert_eq!(total(a.id.clone(), None).await, 250);
+    for status in LicenseStatus::ALL {
+        let want = batch.iter().filter(|l| l.status == *status).count() as u64;
+        assert_eq!(total(a.id.clone(), Some(*status)).await, want, "{status}");
+    }
+    assert_eq!(total(b.id.clone(), None).await, 1);
+}

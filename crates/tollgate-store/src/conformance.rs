@@ -38,6 +38,8 @@ where
     sellers(&make().await).await;
     apps(&make().await).await;
     licenses(&make().await).await;
+    license_totals(&make().await).await;
+    license_cursor(&make().await).await;
     users(&make().await).await;
     user_variables(&make().await).await;
     variables(&make().await).await;
@@ -618,7 +620,11 @@ pub async fn licenses<S: Store>(s: &S) {
         (LicenseFilter { search: Some("_".into()), ..Default::default() }, vec!["tg-eeee_0005".into()]),
         (LicenseFilter { search: Some("no such thing".into()), ..Default::default() }, vec![]),
         (
-            LicenseFilter { status: Some(LicenseStatus::Unused), search: Some("VIP".into()), created_by: None },
+            LicenseFilter {
+                status: Some(LicenseStatus::Unused),
+                search: Some("VIP".into()),
+                ..Default::default()
+            },
             vec!["tg-eeee_0005".into()],
         ),
         (
@@ -626,6 +632,7 @@ pub async fn licenses<S: Store>(s: &S) {
                 status: Some(LicenseStatus::Unused),
                 search: Some("off".into()),
                 created_by: Some(rsl.id.clone()),
+                after: None,
             },
             vec!["TG-DDDD-0004".into()],
         ),
@@ -678,6 +685,252 @@ pub async fn licenses<S: Store>(s: &S) {
     assert!(!s.delete_license(&a.id, &full.id).await.unwrap());
     assert_eq!(s.get_license(&a.id, &full.id).await.unwrap(), None);
     assert!(s.get_license(&a.id, &bare.id).await.unwrap().is_some());
+}
+
+/// Every license of the listing under `filter`, read page by page (the rows themselves, which
+/// no backend takes from a counter), with the `total` each page reported.
+async fn all_rows<S: Store>(s: &S, app_id: &str, filter: &LicenseFilter) -> (Vec<License>, Vec<u64>) {
+    let (mut rows, mut totals) = (Vec::new(), Vec::new());
+    for p in 1.. {
+        let got = s.list_licenses(app_id, filter, page(p, 100)).await.unwrap();
+        totals.push(got.total);
+        let done = got.items.len() < 100;
+        rows.extend(got.items);
+        if done {
+            break;
+        }
+    }
+    (rows, totals)
+}
+
+/// The listing's `total`, unfiltered and for each status, is the number of licenses it lists.
+/// A backend may keep the unfiltered and per-status totals in counters instead of counting rows:
+/// this is what finds a write that forgot to move them. Returns the rows, newest first.
+async fn totals_match<S: Store>(s: &S, app_id: &str, when: &str) -> Vec<License> {
+    let (rows, totals) = all_rows(s, app_id, &LicenseFilter::default()).await;
+    for t in totals {
+        assert_eq!(t, rows.len() as u64, "{when}: total of the unfiltered listing");
+    }
+    for status in LicenseStatus::ALL {
+        let filter = LicenseFilter { status: Some(*status), ..Default::default() };
+        let (with_status, totals) = all_rows(s, app_id, &filter).await;
+        let want = rows.iter().filter(|l| l.status == *status).count();
+        assert_eq!(with_status.len(), want, "{when}: rows listed with status {status}");
+        for t in totals {
+            assert_eq!(t, want as u64, "{when}: total of the listing with status {status}");
+        }
+    }
+    rows
+}
+
+/// Listing totals stay exact through every kind of write to licenses.
+pub async fn license_totals<S: Store>(s: &S) {
+    let (owner, a) = seller_with_app(s).await;
+    let b = app(&owner.id);
+    s.create_app(&b).await.unwrap();
+    assert!(totals_match(s, &a.id, "a new app").await.is_empty());
+
+    // A batch of several statuses, across the backend's insert chunks.
+    let batch: Vec<License> = (0..1250)
+        .map(|i| {
+            let mut l = license(&a.id, &format!("TOT-{i:05}"));
+            l.status = match i % 10 {
+                0..=5 => LicenseStatus::Unused,
+                6 | 7 => LicenseStatus::Used,
+                8 => LicenseStatus::Expired,
+                _ => LicenseStatus::Banned,
+            };
+            l
+        })
+        .collect();
+    s.insert_licenses(&batch).await.unwrap();
+    let rows = totals_match(s, &a.id, "after a batch insert").await;
+    assert_eq!(rows.len(), 1250);
+    s.insert_licenses(&[license(&b.id, "TOT-B-1"), license(&b.id, "TOT-B-2")]).await.unwrap();
+    assert_eq!(totals_match(s, &b.id, "the other app").await.len(), 2);
+    assert_eq!(totals_match(s, &a.id, "after another app's insert").await.len(), 1250);
+
+    // A batch that fails inserts nothing, and counts nothing.
+    let failing = vec![license(&a.id, "TOT-NEW"), license(&a.id, "TOT-00001")];
+    assert_conflict(s.insert_licenses(&failing).await, constraint::LICENSE_APP_KEY);
+    assert_eq!(totals_match(s, &a.id, "after a refused batch").await.len(), 1250);
+
+    // Status changes, each kind.
+    let unused = batch[0].id.clone();
+    let used = batch[6].id.clone();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, Some("fraud")).await.unwrap().unwrap();
+    totals_match(s, &a.id, "after a ban").await;
+    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, None).await.unwrap().unwrap();
+    totals_match(s, &a.id, "after an unban").await;
+    s.set_license_status(&a.id, &used, LicenseStatus::Paused, None).await.unwrap().unwrap();
+    totals_match(s, &a.id, "after a pause").await;
+    s.set_license_status(&a.id, &used, LicenseStatus::Used, None).await.unwrap().unwrap();
+    totals_match(s, &a.id, "after an unpause").await;
+    s.set_license_status(&a.id, &used, LicenseStatus::Used, None).await.unwrap().unwrap();
+    totals_match(s, &a.id, "after setting the status it already had").await;
+    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Paused, None).await.unwrap().unwrap();
+    totals_match(s, &a.id, "after banned to paused").await;
+    // Out of scope or absent: nothing changes.
+    assert_eq!(s.set_license_status(&b.id, &used, LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(s.set_license_status(&a.id, "lic_missing", LicenseStatus::Banned, None).await.unwrap(), None);
+    totals_match(s, &a.id, "after status changes that found nothing").await;
+    assert_eq!(totals_match(s, &b.id, "the other app, after status changes").await.len(), 2);
+
+    // Deletes: of an unused license, of a banned one, of a paused one; refused ones change nothing.
+    assert!(s.delete_license(&a.id, &batch[1].id).await.unwrap());
+    assert_eq!(totals_match(s, &a.id, "after a delete").await.len(), 1249);
+    let banned = batch[9].id.clone();
+    assert_eq!(s.get_license(&a.id, &banned).await.unwrap().unwrap().status, LicenseStatus::Banned);
+    assert!(s.delete_license(&a.id, &banned).await.unwrap());
+    assert_eq!(totals_match(s, &a.id, "after deleting a banned license").await.len(), 1248);
+    assert!(s.delete_license(&a.id, &unused).await.unwrap());
+    assert_eq!(totals_match(s, &a.id, "after deleting a paused license").await.len(), 1247);
+    assert!(!s.delete_license(&a.id, &banned).await.unwrap());
+    assert!(!s.delete_license(&b.id, &used).await.unwrap());
+    assert_eq!(totals_match(s, &a.id, "after deletes that found nothing").await.len(), 1247);
+
+    // Back to a count seen before (the counts may keep rows at zero); keys freed by deletes can
+    // be used again.
+    s.insert_licenses(&[license(&a.id, "TOT-00001")]).await.unwrap();
+    assert_eq!(totals_match(s, &a.id, "after re-using a deleted key").await.len(), 1248);
+    let banned_only = LicenseFilter { status: Some(LicenseStatus::Banned), ..Default::default() };
+    let (banned_rows, _) = all_rows(s, &a.id, &banned_only).await;
+    for l in &banned_rows {
+        assert!(s.delete_license(&a.id, &l.id).await.unwrap());
+    }
+    let left = s.list_licenses(&a.id, &banned_only, page(1, 1)).await.unwrap();
+    assert_eq!((left.total, left.items.len()), (0, 0), "no banned license left");
+    totals_match(s, &a.id, "after deleting every banned license").await;
+
+    // The filtered listings that are always counted agree too.
+    let (all, _) = all_rows(s, &a.id, &LicenseFilter::default()).await;
+    let by_seller = LicenseFilter { created_by: Some("seller_fixture".into()), ..Default::default() };
+    assert_eq!(s.list_licenses(&a.id, &by_seller, page(1, 1)).await.unwrap().total, all.len() as u64);
+    let search = LicenseFilter { search: Some("TOT-".into()), ..Default::default() };
+    assert_eq!(s.list_licenses(&a.id, &search, page(1, 1)).await.unwrap().total, all.len() as u64);
+
+    // Deleting the app takes its licenses and their totals; a new app starts at zero.
+    assert!(s.delete_app(&owner.id, &a.id).await.unwrap());
+    assert!(totals_match(s, &a.id, "after deleting the app").await.is_empty());
+    assert_eq!(totals_match(s, &b.id, "the other app, after the delete").await.len(), 2);
+
+    // Concurrent writers to one app's counts lose no update.
+    let c = app(&owner.id);
+    s.create_app(&c).await.unwrap();
+    let seeded: Vec<License> = (0..30).map(|i| license(&c.id, &format!("CONC-{i:03}"))).collect();
+    s.insert_licenses(&seeded).await.unwrap();
+    let mut tasks = Vec::new();
+    for (i, l) in seeded.iter().enumerate() {
+        let (s, app_id, id) = (s, c.id.clone(), l.id.clone());
+        tasks.push(async move {
+            match i % 3 {
+                0 => assert!(s.set_license_status(&app_id, &id, LicenseStatus::Banned, None).await.unwrap().is_some()),
+                1 => assert!(s.delete_license(&app_id, &id).await.unwrap()),
+                _ => s.insert_licenses(&[license(&app_id, &format!("CONC-NEW-{i:03}"))]).await.unwrap(),
+            }
+        });
+    }
+    futures::future::join_all(tasks).await;
+    assert_eq!(totals_match(s, &c.id, "after concurrent writes").await.len(), 30);
+}
+
+/// Keyset pagination: walking a listing by cursor gives what walking it by pages gives.
+pub async fn license_cursor<S: Store>(s: &S) {
+    let (owner, a) = seller_with_app(s).await;
+    let other = app(&owner.id);
+    s.create_app(&other).await.unwrap();
+
+    // 5 instants, several licenses in each millisecond, so most of the order is decided by the
+    // id. Some ids differ only in case or punctuation: byte order (`str`'s), not a locale's.
+    let base = now() - Duration::hours(2);
+    let mut all: Vec<License> = Vec::new();
+    for i in 0..37 {
+        let mut l = license(&a.id, &format!("CUR-{i:03}"));
+        l.created_at = base + Duration::milliseconds(i64::from(i % 5));
+        l.status = if i % 3 == 0 { LicenseStatus::Used } else { LicenseStatus::Unused };
+        l.note = (i % 4 == 0).then(|| "gift".to_owned());
+        all.push(l);
+    }
+    for (n, id) in ["lic_Zeta", "lic_alpha", "lic_Alpha", "lic__under", "lic_-dash", "lic_0zero"].iter().enumerate() {
+        let mut l = license(&a.id, &format!("CUR-X{n}"));
+        l.id = (*id).to_owned();
+        l.created_at = base + Duration::milliseconds(2);
+        all.push(l);
+    }
+    s.insert_licenses(&all).await.unwrap();
+    s.insert_licenses(&[license(&other.id, "CUR-OTHER")]).await.unwrap();
+    let ordered = newest_first(&all, |l| (l.created_at, l.id.clone()));
+
+    let filters = [
+        LicenseFilter::default(),
+        LicenseFilter { status: Some(LicenseStatus::Used), ..Default::default() },
+        LicenseFilter { search: Some("gift".into()), ..Default::default() },
+        LicenseFilter { created_by: Some("seller_fixture".into()), ..Default::default() },
+    ];
+    for filter in &filters {
+        let want: Vec<License> = ordered
+            .iter()
+            .filter(|l| filter.status.is_none_or(|st| l.status == st))
+            .filter(|l| filter.search.is_none() || l.note.as_deref() == Some("gift"))
+            .cloned()
+            .collect();
+        let (by_pages, _) = all_rows(s, &a.id, filter).await;
+        assert_eq!(by_pages, want, "{filter:?}: by pages");
+
+        for limit in [1, 4, 7, 100] {
+            let mut by_cursor: Vec<License> = Vec::new();
+            let mut cursor = LicenseFilter { after: None, ..filter.clone() };
+            // The page number is ignored once there is a cursor: ask for a far one.
+            let mut p = 1;
+            loop {
+                let got = s.list_licenses(&a.id, &cursor, page(p, limit)).await.unwrap();
+                assert_eq!(got.total, want.len() as u64, "{filter:?}, limit {limit}: total ignores the cursor");
+                assert!(got.items.len() <= limit as usize);
+                let Some(last) = got.items.last() else { break };
+                cursor.after = Some(LicenseCursor::of(last));
+                p = 1000;
+                by_cursor.extend(got.items);
+                assert!(by_cursor.len() <= want.len(), "{filter:?}, limit {limit}: the walk does not end");
+            }
+            assert_eq!(by_cursor, want, "{filter:?}, limit {limit}: by cursor");
+        }
+    }
+
+    // After the last license: nothing. After a position past the newest: everything.
+    let last = LicenseCursor::of(ordered.last().unwrap());
+    let after_last = LicenseFilter { after: Some(last), ..Default::default() };
+    assert!(s.list_licenses(&a.id, &after_last, page(1, 100)).await.unwrap().items.is_empty());
+    let future = LicenseCursor { created_at: now() + Duration::days(1), id: String::new() };
+    let from_top = LicenseFilter { after: Some(future), ..Default::default() };
+    assert_eq!(s.list_licenses(&a.id, &from_top, page(1, 100)).await.unwrap().items, ordered);
+
+    // A cursor is a position, not a license: after its license is deleted it still leads on.
+    let mid = &ordered[20];
+    assert!(s.delete_license(&a.id, &mid.id).await.unwrap());
+    let after_mid = LicenseFilter { after: Some(LicenseCursor::of(mid)), ..Default::default() };
+    let got = s.list_licenses(&a.id, &after_mid, page(1, 3)).await.unwrap();
+    assert_eq!(got.items, ordered[21..24].to_vec());
+    assert_eq!(got.total, ordered.len() as u64 - 1);
+
+    // Same position, equal created_at: only ids strictly below come after.
+    let tie = LicenseCursor { created_at: base + Duration::milliseconds(2), id: "lic_Zeta".into() };
+    let got = s.list_licenses(&a.id, &LicenseFilter { after: Some(tie.clone()), ..Default::default() }, page(1, 100))
+        .await
+        .unwrap();
+    let want: Vec<License> = ordered
+        .iter()
+        .filter(|l| l.id != mid.id)
+        .filter(|l| (l.created_at, l.id.as_str()) < (tie.created_at, tie.id.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(got.items, want);
+    assert!(got.items.iter().all(|l| l.id != "lic_alpha" && l.id != "lic__under"), "lowercase sorts after Z");
+
+    // Scoped: a cursor does not reach another app's licenses.
+    let got = s.list_licenses(&other.id, &from_top, page(1, 100)).await.unwrap();
+    assert_eq!(got.items.len(), 1);
+    assert_eq!(got.total, 1);
 }
 
 pub async fn users<S: Store>(s: &S) {

@@ -81,6 +81,27 @@ pub struct LicenseFilter {
     pub search: Option<String>,
     /// Only licenses made by this creator id (a reseller listing its own keys).
     pub created_by: Option<String>,
+    /// Keyset pagination: only licenses strictly after this position in the listing order
+    /// (`created_at DESC, id DESC`), and the page's offset is ignored. A page costs the same
+    /// however deep it is, where an offset walks over every row before it.
+    pub after: Option<LicenseCursor>,
+}
+
+/// A position in a license listing: the `(created_at, id)` of the last license seen.
+///
+/// `id` compares byte-wise in every backend (SQLite's default BINARY collation, PostgreSQL's
+/// `COLLATE "C"`), the same as `str`'s `Ord`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseCursor {
+    pub created_at: Timestamp,
+    pub id: String,
+}
+
+impl LicenseCursor {
+    /// The position of `license`: a listing after it starts with the next one.
+    pub fn of(license: &License) -> LicenseCursor {
+        LicenseCursor { created_at: license.created_at, id: license.id.clone() }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -155,7 +176,8 @@ pub trait AppStore {
 pub trait LicenseStore {
     /// Insert all or none, in one transaction. `Conflict(licenses_app_key_key)` on a duplicate key.
     async fn insert_licenses(&self, licenses: &[License]) -> StoreResult<()>;
-    /// Newest first (`created_at DESC, id DESC`).
+    /// Newest first (`created_at DESC, id DESC`). `total` counts every license matching the
+    /// filter, whatever the page or `filter.after`.
     async fn list_licenses(
         &self,
         app_id: &str,
@@ -298,6 +320,33 @@ pub trait LogStore {
     async fn list_audit(&self, seller_id: &str, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
 }
 
+/// A change that makes per-process caches stale (SPEC §9). Published by the process that made
+/// the change and delivered to every process sharing the database, itself included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    /// The app's row or anything cached with it (settings, keys, blacklist) changed.
+    App(String),
+    /// Anything may have changed: the feed was interrupted and notifications may be lost.
+    All,
+}
+
+impl Invalidation {
+    pub fn to_payload(&self) -> String {
+        match self {
+            Invalidation::App(id) => format!("app:{id}"),
+            Invalidation::All => "all".to_owned(),
+        }
+    }
+
+    /// Unknown payloads read as `All`: dropping a cache is always safe.
+    pub fn from_payload(p: &str) -> Invalidation {
+        match p.strip_prefix("app:") {
+            Some(id) if !id.is_empty() => Invalidation::App(id.to_owned()),
+            _ => Invalidation::All,
+        }
+    }
+}
+
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
@@ -320,4 +369,8 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
     /// Short backend name for logs and metrics (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
+    /// Tell every process sharing this database, this one included, that cached state is stale.
+    async fn publish(&self, invalidation: &Invalidation) -> StoreResult<()>;
+    /// The invalidations published by any process sharing the database.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Invalidation>;
 }

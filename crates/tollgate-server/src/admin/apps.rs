@@ -149,6 +149,7 @@ async fn update_app(
     let mut next = patch.apply(&app)?;
     next.updated_at = now();
     state.store.update_app(&next).await?;
+    state.invalidate_app(&app.id).await;
     state.audit(&auth.seller_id, "app.update", Some(&app.id), Some(&app.id), ip).await;
     Ok(ok(app_json(&next, None)))
 }
@@ -165,6 +166,7 @@ async fn delete_app(
     if !state.store.delete_app(&auth.seller_id, &app_id).await? {
         return Err(crate::error::ApiError::not_found("Application"));
     }
+    state.invalidate_app(&app_id).await;
     // The rows are gone; now the encrypted blobs. A failure leaves orphaned ciphertext only.
     if let Err(e) = crate::files::FileVault::from_state(&state).remove_app(&app_id).await {
         tracing::warn!(error = %e, app_id, "could not remove the deleted app's files");
@@ -186,6 +188,7 @@ async fn regenerate_key(
     app.api_key = ids::new_api_key();
     app.updated_at = now();
     state.store.update_app(&app).await?;
+    state.invalidate_app(&app.id).await;
     state.audit(&auth.seller_id, "app.regenerate_key", Some(&app.id), Some(&app.id), ip).await;
     Ok(ok(json!({ "apiKey": app.api_key })))
 }

@@ -77,6 +77,7 @@ async fn add_entry(
         created_at: now(),
     };
     state.store.add_blacklist(&entry).await?;
+    state.invalidate_app(&app_id).await;
     state.audit(&auth.seller_id, "blacklist.add", Some(&app_id), Some(&entry.id), ip).await;
     Ok((StatusCode::CREATED, ok(BlacklistView::from(entry))))
 }
@@ -109,6 +110,7 @@ async fn remove_entry(
     if !state.store.delete_blacklist(&app_id, &id).await? {
         return Err(ApiError::not_found("Blacklist entry"));
     }
+    state.invalidate_app(&app_id).await;
     state.audit(&auth.seller_id, "blacklist.remove", Some(&app_id), Some(&id), ip).await;
     Ok(ok_message::<()>("Blacklist entry removed", None))
 }

@@ -249,7 +249,7 @@ async fn list_licenses(
         Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
     };
     let page = PageQuery { page: q.page, limit: q.limit }.page();
-    let filter = LicenseFilter { status, search, created_by: None };
+    let filter = LicenseFilter { status, search, created_by: None, after: None };
     let found = state.store.list_licenses(&app_id, &filter, page).await?;
     let data: Vec<LicenseView> = found.items.into_iter().map(LicenseView::from).collect();
     Ok(ok_page(data, page, found.total))

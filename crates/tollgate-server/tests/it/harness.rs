@@ -18,6 +18,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// The test's own PostgreSQL database when `TOLLGATE_TEST_POSTGRES_URL` is set.
+    pub pg: Option<tollgate_postgres::testing::FreshDb>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -73,6 +75,17 @@ impl TestServer {
             ..Default::default()
         };
         f(&mut raw);
+        // The whole suite runs on PostgreSQL when TOLLGATE_TEST_POSTGRES_URL is set, each test
+        // in a fresh database; otherwise on a temp SQLite file.
+        let pg = match tollgate_postgres::testing::admin_url() {
+            Some(admin) if raw.database_url.is_none() => {
+                Some(tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap())
+            }
+            _ => None,
+        };
+        if let Some(db) = &pg {
+            raw.database_url = Some(db.url.clone());
+        }
         let config = Config::resolve(raw).unwrap();
         let state = tollgate_server::app::build_state(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -92,9 +105,21 @@ impl TestServer {
             http: reqwest::Client::new(),
             state,
             dir,
+            pg,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// A second node on this server's database, sharing its master key (PostgreSQL only).
+    pub async fn second_node(&self) -> TestServer {
+        let url = self.pg.as_ref().expect("a shared database needs PostgreSQL").url.clone();
+        let key = self.dir.path().join("master.key").to_string_lossy().into_owned();
+        TestServer::start_with(move |c| {
+            c.database_url = Some(url);
+            c.master_key_file = Some(key);
+        })
+        .await
     }
 
     pub async fn stop(mut self) {
@@ -104,6 +129,14 @@ impl TestServer {
         if let Some(t) = self.task.take() {
             t.await.unwrap();
         }
+        if let Some(db) = self.pg.take() {
+            db.drop().await;
+        }
+    }
+
+    /// `sqlite` or `postgres`: the backend this run uses.
+    pub fn backend(&self) -> &'static str {
+        self.state.store.backend()
     }
 
     pub fn url(&self, path: &str) -> String {

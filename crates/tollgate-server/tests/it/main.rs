@@ -9,5 +9,7 @@ mod admin_misc;
 mod admin_users;
 mod auth;
 mod cli;
+mod multinode;
 mod ops;
+mod outage;
 mod tenant_isolation;

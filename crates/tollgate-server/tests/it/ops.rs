@@ -10,7 +10,7 @@ async fn health_ready_metrics_openapi() {
     assert_eq!(r.body["status"], "ok");
     let r = s.req(Method::GET, "/readyz", None, None).await;
     r.assert_status(200);
-    assert_eq!(r.body["database"], "sqlite");
+    assert_eq!(r.body["database"], s.backend());
 
     let seller = s.seller().await;
     s.get("/v1/auth/profile", &seller.token).await.assert_status(200);

@@ -1,0 +1,126 @@
+//! Per-process cache of what every client request reads: the app (settings, keys) and its
+//! blacklist. Entries are dropped when any process sharing the database publishes an
+//! `Invalidation` (SQLite: in-process; PostgreSQL: `LISTEN/NOTIFY`), so a change made through
+//! one node is in force on every node as soon as the notification arrives.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use tollgate_core::model::{App, BlacklistEntry};
+use tollgate_store::{Invalidation, Store, StoreResult};
+
+/// An app as client requests see it.
+#[derive(Debug, Clone)]
+pub struct CachedApp {
+    pub app: App,
+    pub blacklist: Vec<BlacklistEntry>,
+}
+
+#[derive(Default)]
+struct Maps {
+    by_id: HashMap<String, Arc<CachedApp>>,
+    /// (owner id, exact name) → app id
+    by_name: HashMap<(String, String), String>,
+    /// websocket key → app id
+    by_ws_key: HashMap<String, String>,
+}
+
+#[derive(Default)]
+pub struct AppCache {
+    maps: RwLock<Maps>,
+    /// Bumped by every invalidation: a load that raced with one is not cached.
+    generation: AtomicU64,
+}
+
+impl AppCache {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Maps> {
+        self.maps.read().unwrap_or_else(|p| p.into_inner())
+    }
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Maps> {
+        self.maps.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn invalidate(&self, inv: &Invalidation) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let mut m = self.write();
+        match inv {
+            Invalidation::All => *m = Maps::default(),
+            Invalidation::App(id) => {
+                m.by_id.remove(id);
+                m.by_name.retain(|_, v| v != id);
+                m.by_ws_key.retain(|_, v| v != id);
+            }
+        }
+    }
+
+    /// Cached entry, if present (no loading).
+    pub fn peek(&self, app_id: &str) -> Option<Arc<CachedApp>> {
+        self.read().by_id.get(app_id).cloned()
+    }
+
+    async fn load(&self, store: &dyn Store, app: Option<App>, generation: u64) -> StoreResult<Option<Arc<CachedApp>>> {
+        let Some(app) = app else { return Ok(None) };
+        let blacklist = store.list_blacklist(&app.id).await?;
+        let entry = Arc::new(CachedApp { app, blacklist });
+        let mut m = self.write();
+        if self.generation.load(Ordering::SeqCst) == generation {
+            let a = &entry.app;
+            m.by_name.insert((a.owner_id.clone(), a.name.clone()), a.id.clone());
+            m.by_ws_key.insert(a.ws_key.clone(), a.id.clone());
+            m.by_id.insert(a.id.clone(), entry.clone());
+        }
+        Ok(Some(entry))
+    }
+
+    pub async fn by_id(&self, store: &dyn Store, app_id: &str) -> StoreResult<Option<Arc<CachedApp>>> {
+        if let Some(hit) = self.peek(app_id) {
+            return Ok(Some(hit));
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let app = store.app_by_id(app_id).await?;
+        self.load(store, app, generation).await
+    }
+
+    /// Case-sensitive name under an owner (Authly init).
+    pub async fn by_owner_and_name(&self, store: &dyn Store, owner_id: &str, name: &str) -> StoreResult<Option<Arc<CachedApp>>> {
+        let hit = {
+            let m = self.read();
+            m.by_name.get(&(owner_id.to_owned(), name.to_owned())).and_then(|id| m.by_id.get(id).cloned())
+        };
+        if hit.is_some() {
+            return Ok(hit);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let app = store.app_by_owner_and_name(owner_id, name).await?;
+        self.load(store, app, generation).await
+    }
+
+    pub async fn by_ws_key(&self, store: &dyn Store, ws_key: &str) -> StoreResult<Option<Arc<CachedApp>>> {
+        let hit = {
+            let m = self.read();
+            m.by_ws_key.get(ws_key).and_then(|id| m.by_id.get(id).cloned())
+        };
+        if hit.is_some() {
+            return Ok(hit);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let app = store.app_by_ws_key(ws_key).await?;
+        self.load(store, app, generation).await
+    }
+}
+
+/// Apply every invalidation published by any process to this process's cache.
+pub fn spawn_invalidation_listener(store: Arc<dyn Store>, cache: Arc<AppCache>) {
+    let mut rx = store.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(inv) => cache.invalidate(&inv),
+                // Fell behind: some invalidations were dropped, so drop everything.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => cache.invalidate(&Invalidation::All),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
