@@ -23,8 +23,12 @@ async fn database_outage_fails_fast_and_recovers() {
     }
     let s = TestServer::start().await;
     let seller = s.seller().await;
-    s.create_app(&seller, "Before").await;
+    let app_id = s.create_app(&seller, "Before").await["id"].as_str().unwrap().to_owned();
     let db = s.pg.as_ref().unwrap().name().to_owned();
+    // warm this node's cache: it must be emptied when the invalidation feed is cut, since
+    // notifications sent while it was down are lost
+    s.state.apps.by_id(s.state.store.as_ref(), &app_id).await.unwrap().unwrap();
+    assert!(s.state.apps.peek(&app_id).is_some());
 
     // Every existing connection is cut, and no new one is accepted: the database is "down".
     admin(&format!(
@@ -55,6 +59,15 @@ async fn database_outage_fails_fast_and_recovers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(recovered, "/readyz never recovered");
+    let mut emptied = false;
+    for _ in 0..100 {
+        if s.state.apps.peek(&app_id).is_none() {
+            emptied = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(emptied, "the cache survived a cut invalidation feed");
     let list = s.get("/v1/admin/apps", &seller.token).await;
     list.assert_status(200);
     assert_eq!(list.data()[0]["name"], "Before");
