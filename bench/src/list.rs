@@ -357,6 +357,18 @@ async fn measure(
             if let Some(dc) = deep_cursor {
                 let token = login(client, base, state).await?;
                 let url = format!("{list}?{}={}&limit={limit}", opts.cursor_param, urlencode(&dc));
+                // The cursor must lead where the offset does, or the comparison means nothing.
+                let ids = |b: &Value| -> Vec<Value> {
+                    items(b).map_or_else(Vec::new, |v| v.iter().map(|l| l["id"].clone()).collect())
+                };
+                let by_cursor = get_json(client, &url, &token).await?;
+                if ids(&by_cursor) != ids(&deep) {
+                    bail!("the deep page by cursor is not page {deep_page} by offset:\n{by_cursor}\nversus\n{deep}");
+                }
+                cursor_note = Some(format!(
+                    "the deep page by cursor lists the same {} licenses as `page={deep_page}`",
+                    ids(&deep).len()
+                ));
                 for &c in &conc {
                     let label = format!("deep page by cursor (page {deep_page})");
                     eprintln!("tollgate-bench: {label}, concurrency {c}");

@@ -4,6 +4,7 @@
 //! nothing of HTTP, JSON field names of any wire protocol, or status numbers.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod canonical;
 pub mod duration;
 pub mod error;
 pub mod ids;

@@ -13,13 +13,14 @@
 //! rests on a unique constraint, which holds under any isolation level.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-mod notify;
 mod apps;
 mod blacklist;
 mod error;
 mod files;
+mod keys;
 mod licenses;
 mod logs;
+mod notify;
 mod resellers;
 mod row;
 mod sellers;
@@ -106,7 +107,7 @@ impl PgStore {
             .connect_with(options.clone())
             .await
             .map_err(db_err)?;
-        let feed = notify::start(&pool).await?;
+        let feed = notify::start(url).await?;
         let store = PgStore { pool, options, feed };
         store.migrate().await?;
         tracing::debug!("postgres store open");
@@ -137,6 +138,7 @@ impl PgStore {
 
     /// Close every connection; later calls fail with `Unavailable`.
     pub async fn close(&self) {
+        self.feed.stop().await;
         self.pool.close().await;
     }
 }

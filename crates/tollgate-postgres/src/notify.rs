@@ -24,15 +24,29 @@ pub(crate) struct Feed {
     task: JoinHandle<()>,
 }
 
+impl Feed {
+    /// Stop listening and give the listener's connection back to the pool (which `close()`
+    /// waits for).
+    pub(crate) async fn stop(&self) {
+        self.task.abort();
+        // Wait until the aborted task has dropped its listener.
+        while !self.task.is_finished() {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
 impl Drop for Feed {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-pub(crate) async fn start(pool: &PgPool) -> StoreResult<Arc<Feed>> {
+/// The listener gets a connection of its own (its own one-connection pool, from the same URL),
+/// so it never takes one of the store's pooled connections.
+pub(crate) async fn start(url: &str) -> StoreResult<Arc<Feed>> {
     let (events, _) = broadcast::channel(1024);
-    let mut listener = PgListener::connect_with(pool).await.map_err(db_err)?;
+    let mut listener = PgListener::connect(url).await.map_err(db_err)?;
     listener.listen(CHANNEL).await.map_err(db_err)?;
     let tx = events.clone();
     let task = tokio::spawn(async move {
@@ -46,6 +60,9 @@ pub(crate) async fn start(pool: &PgPool) -> StoreResult<Arc<Feed>> {
                     tracing::warn!("invalidation feed interrupted; dropping caches");
                     let _ = tx.send(Invalidation::All);
                 }
+                // `close()` was called: give the connection back, or the close waits for it
+                // forever (the listener keeps it across `PoolClosed`).
+                Err(sqlx::Error::PoolClosed) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "invalidation feed failed; retrying");
                     let _ = tx.send(Invalidation::All);

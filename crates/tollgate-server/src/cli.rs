@@ -16,6 +16,7 @@ use tollgate_core::DurationType;
 use crate::config::{Config, DatabaseKind};
 use crate::error::ApiError;
 use crate::files::FileVault;
+use crate::signing::Signer;
 use crate::state::AppState;
 
 #[derive(Subcommand)]
@@ -40,6 +41,9 @@ pub enum Command {
     /// copy does not hold the master key or uploaded files: keep `<data-dir>/master.key` and
     /// `<data-dir>/files/` with it. For PostgreSQL use `pg_dump`.
     Backup(BackupArgs),
+    /// The key that signs client API responses (shared by every node on the database)
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Subcommand)]
@@ -131,6 +135,21 @@ pub struct LicenseGenerateArgs {
     pub batch_size: u64,
 }
 
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Print the active signing key's id and public key (PEM), making the key if there is none
+    ///
+    /// Client SDKs pin this PEM to verify responses (Authly: `serverPublicKeyPem`).
+    Show,
+    /// Make a new signing key and sign with it from now on; the old keys stay listed
+    ///
+    /// Running servers switch to the new key when they restart. Clients pinned to the old
+    /// public key reject responses signed with the new one until they are given its PEM.
+    Rotate,
+    /// List every signing key, newest first: kid, creation time, and whether it is active
+    List,
+}
+
 #[derive(Args)]
 pub struct BackupArgs {
     /// Where to write the copy; must not exist yet
@@ -170,6 +189,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::App(AppCommand::Create(args)) => app_create(config, args).await,
         Command::License(LicenseCommand::Generate(args)) => license_generate(config, args).await,
         Command::Backup(args) => backup(config, args).await,
+        Command::Keys(command) => keys(config, command).await,
     }
 }
 
@@ -293,6 +313,32 @@ async fn generate_batch(
         text.push('\n');
     }
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("cannot write the keys")?;
+    Ok(())
+}
+
+async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    let state = crate::app::build_state(config).await?;
+    let store = state.store.as_ref();
+    match command {
+        KeysCommand::Show => {
+            let signer = Signer::load_or_create(store, &state.master).await?;
+            print!("kid: {}\n{}", signer.kid(), signer.public_key_pem());
+        }
+        KeysCommand::Rotate => {
+            let signer = Signer::rotate(store, &state.master).await?;
+            print!("kid: {}\n{}", signer.kid(), signer.public_key_pem());
+            eprintln!(
+                "signing key {} is now active; restart running servers, and give clients the new public key",
+                signer.kid()
+            );
+        }
+        KeysCommand::List => {
+            for key in store.list_signing_keys().await? {
+                let status = if key.active { "active" } else { "inactive" };
+                println!("{}\t{}\t{status}", key.kid, tollgate_core::time::rfc3339(&key.created_at));
+            }
+        }
+    }
     Ok(())
 }
 

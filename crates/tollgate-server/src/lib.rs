@@ -11,4 +11,5 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod ops;
+pub mod signing;
 pub mod state;

@@ -5,13 +5,14 @@
 //! method, grouped by aggregate in the modules below.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-mod notify;
 mod apps;
 mod blacklist;
 mod error;
 mod files;
+mod keys;
 mod licenses;
 mod logs;
+mod notify;
 mod resellers;
 mod row;
 mod sellers;

@@ -6,6 +6,9 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod conformance;
+mod keys;
+
+pub use keys::{SigningKey, SigningKeyStore};
 
 use async_trait::async_trait;
 use tollgate_core::model::*;
@@ -361,6 +364,7 @@ pub trait Store:
     + FileStore
     + WebhookStore
     + LogStore
+    + SigningKeyStore
     + Send
     + Sync
     + 'static

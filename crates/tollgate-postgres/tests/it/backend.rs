@@ -175,3 +175,48 @@ async fn fresh_databases_are_separate_and_dropped() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+/// A database from before `0002_license_counts` gets the counts of the licenses already in it.
+#[tokio::test]
+async fn upgrading_counts_the_licenses_already_there() {
+    use tollgate_core::model::LicenseStatus;
+    use tollgate_store::conformance::page;
+    use tollgate_store::LicenseFilter;
+
+    let Some((db, store)) = fresh_store(2).await else { return };
+    let (_, a) = seller_with_app(&store).await;
+    let (_, b) = seller_with_app(&store).await;
+    let statuses = [LicenseStatus::Unused, LicenseStatus::Used, LicenseStatus::Banned, LicenseStatus::Unused];
+    let batch: Vec<_> = (0..250)
+        .map(|i| {
+            let mut l = license(&a.id, &format!("OLD-{i:03}"));
+            l.status = statuses[i % statuses.len()];
+            l
+        })
+        .collect();
+    store.insert_licenses(&batch).await.unwrap();
+    store.insert_licenses(&[license(&b.id, "OLD-B")]).await.unwrap();
+
+    // Back to the schema of 0001, rows kept: as a database written by the previous version.
+    sqlx::raw_sql("DROP TABLE license_counts; DELETE FROM _sqlx_migrations WHERE version = 2")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+
+    let total = |app_id: &str, status: Option<LicenseStatus>| {
+        let (store, app_id) = (store.clone(), app_id.to_owned());
+        async move {
+            let filter = LicenseFilter { status, ..Default::default() };
+            store.list_licenses(&app_id, &filter, page(1, 1)).await.unwrap().total
+        }
+    };
+    assert_eq!(total(&a.id, None).await, 250);
+    for status in LicenseStatus::ALL {
+        let want = batch.iter().filter(|l| l.status == *status).count() as u64;
+        assert_eq!(total(&a.id, Some(*status)).await, want, "{status}");
+    }
+    assert_eq!(total(&b.id, None).await, 1);
+    drop(store);
+    db.drop().await;
+}

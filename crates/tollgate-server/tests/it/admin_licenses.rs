@@ -262,12 +262,20 @@ async fn list_searches_paginates_and_filters_by_status() {
 
     // pagination: default limit 20, pages disjoint, totals right
     let p = fx.list("").await;
-    assert_eq!(p["pagination"], json!({"page": 1, "limit": 20, "total": 30}));
+    assert_eq!(
+        p["pagination"],
+        json!({"page": 1, "limit": 20, "total": 30, "nextCursor": p["pagination"]["nextCursor"]})
+    );
+    assert!(p["pagination"]["nextCursor"].is_string(), "a full page has a next cursor");
     assert_eq!(p["data"].as_array().unwrap().len(), 20);
     let mut seen = HashSet::new();
     for page in 1..=3 {
         let p = fx.list(&format!("?page={page}&limit=10")).await;
-        assert_eq!(p["pagination"], json!({"page": page, "limit": 10, "total": 30}));
+        let pagination = &p["pagination"];
+        assert_eq!(
+            (&pagination["page"], &pagination["limit"], &pagination["total"]),
+            (&json!(page), &json!(10), &json!(30))
+        );
         let items = p["data"].as_array().unwrap();
         assert_eq!(items.len(), 10);
         for k in keys(items) {
@@ -296,8 +304,14 @@ async fn list_searches_paginates_and_filters_by_status() {
     assert_eq!(r["data"][0]["key"], target);
     assert_eq!(fx.list("?search=nothing-like-this").await["pagination"]["total"], 0);
     assert_eq!(fx.list("?search=%25").await["pagination"]["total"], 0, "LIKE wildcards are literal");
+    let r = fx.list("?search=giveaway&page=3&limit=2").await;
+    assert_eq!(
+        r["pagination"],
+        json!({"page": 3, "limit": 2, "total": 5, "nextCursor": null}),
+        "a short page is the last"
+    );
     let r = fx.list("?search=giveaway&page=2&limit=2").await;
-    assert_eq!(r["pagination"], json!({"page": 2, "limit": 2, "total": 5}));
+    assert_eq!((&r["pagination"]["page"], &r["pagination"]["total"]), (&json!(2), &json!(5)));
     assert_eq!(r["data"].as_array().unwrap().len(), 2);
 
     // status filter
@@ -330,6 +344,95 @@ async fn list_searches_paginates_and_filters_by_status() {
     let r = fx.s.get(&format!("{}?search={long}", fx.path()), &fx.seller.token).await;
     r.assert_error(400, "VALIDATION_ERROR");
     assert!(r.body["message"].as_str().unwrap().starts_with("search:"));
+}
+
+/// The ids of a listing walked by `?page=`, and walked by `pagination.nextCursor`.
+async fn walks(fx: &Fx, filter: &str, limit: usize) -> (Vec<String>, Vec<String>) {
+    let ids = |body: &Value| -> Vec<String> {
+        body["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let mut by_page = Vec::new();
+    for page in 1.. {
+        let body = fx.list(&format!("?limit={limit}&page={page}{filter}")).await;
+        let got = ids(&body);
+        by_page.extend(got.iter().cloned());
+        if got.len() < limit {
+            break;
+        }
+    }
+    let mut by_cursor = Vec::new();
+    let mut query = format!("?limit={limit}{filter}");
+    loop {
+        let body = fx.list(&query).await;
+        let got = ids(&body);
+        assert_eq!(body["pagination"]["total"].as_u64().unwrap() as usize, by_page.len(), "total ignores the cursor");
+        let next = &body["pagination"]["nextCursor"];
+        assert_eq!(next.is_string(), got.len() == limit, "a next cursor exactly when the page is full: {body}");
+        by_cursor.extend(got);
+        assert!(by_cursor.len() <= by_page.len(), "the cursor walk does not end");
+        let Some(next) = next.as_str() else { break };
+        // `page` is ignored next to a cursor.
+        query = format!("?limit={limit}&cursor={next}&page=7{filter}");
+    }
+    (by_page, by_cursor)
+}
+
+#[tokio::test]
+async fn walking_by_next_cursor_lists_every_license_once_in_order() {
+    let fx = Fx::new().await;
+    // Each batch shares one creation millisecond: the order within it is the id's.
+    let mut made = Vec::new();
+    for count in [20, 20, 7, 20] {
+        made.extend(fx.generate(json!({"count": count, "durationType": "30d"})).await);
+    }
+    for l in made.iter().step_by(3) {
+        fx.action(l["id"].as_str().unwrap(), "ban", json!({})).await;
+    }
+
+    for (filter, limit) in [("", 10), ("", 1), ("", 67), ("", 100), ("&status=BANNED", 4), ("&search=-", 9)] {
+        let (by_page, by_cursor) = walks(&fx, filter, limit).await;
+        assert_eq!(by_cursor, by_page, "{filter:?}, limit {limit}");
+        let unique: HashSet<&String> = by_cursor.iter().collect();
+        assert_eq!(unique.len(), by_cursor.len(), "{filter:?}, limit {limit}: no license twice");
+        let want = if filter.contains("BANNED") { made.len().div_ceil(3) } else { made.len() };
+        assert_eq!(by_cursor.len(), want, "{filter:?}, limit {limit}: every license");
+    }
+
+    // In order: newest first, ties by id, as the listing's own order says.
+    let (_, all) = walks(&fx, "", 100).await;
+    let mut shown = Vec::new();
+    for id in &all {
+        let l = fx.show(id).await;
+        shown.push((l["createdAt"].as_str().unwrap().to_owned(), id.clone()));
+    }
+    let mut sorted = shown.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(shown, sorted);
+
+    // A cursor past the end: an empty last page.
+    let last = fx.list("?limit=67").await;
+    let cursor = last["pagination"]["nextCursor"].as_str().unwrap().to_owned();
+    let end = fx.list(&format!("?limit=67&cursor={cursor}")).await;
+    assert_eq!(end["data"], json!([]));
+    assert_eq!(end["pagination"]["nextCursor"], Value::Null);
+    assert_eq!(end["pagination"]["total"], 67);
+}
+
+#[tokio::test]
+async fn a_bad_cursor_is_a_400_naming_cursor() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let fx = Fx::new().await;
+    fx.generate(json!({"count": 3, "durationType": "30d"})).await;
+    for bad in
+        ["not-a-cursor!".to_owned(), "%00".to_owned(), b64("1234"), b64("soon:lic_x"), b64("1234:"), "A".repeat(300)]
+    {
+        let r = fx.s.get(&format!("{}?cursor={bad}", fx.path()), &fx.seller.token).await;
+        r.assert_error(400, "VALIDATION_ERROR");
+        assert!(r.body["message"].as_str().unwrap().starts_with("cursor:"), "{bad} -> {}", r.body);
+    }
+    // An empty cursor is no cursor.
+    assert_eq!(fx.list("?cursor=").await["data"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]

@@ -620,3 +620,86 @@ async fn backup_under_write_load_is_consistent_and_restores() {
     s3.signal(libc::SIGTERM);
     assert!(s3.wait(Duration::from_secs(30)).await.success());
 }
+
+/// `kid: k1` then the PEM, as `tollgate keys show` and `keys rotate` print them.
+fn printed_key(stdout: &str) -> (String, String) {
+    let (first, pem) = stdout.split_once('\n').unwrap_or_else(|| panic!("no PEM in {stdout:?}"));
+    let kid = first.strip_prefix("kid: ").unwrap_or_else(|| panic!("no kid in {stdout:?}"));
+    (kid.to_owned(), pem.to_owned())
+}
+
+/// The key commands on one database: `extra` selects it (none: SQLite in the data dir).
+async fn keys_commands(d: &Path, extra: &[&str]) {
+    let run = |args: &'static [&'static str]| {
+        let all: Vec<String> = extra.iter().chain(args).map(|s| (*s).to_owned()).collect();
+        async move { tollgate(d, &all.iter().map(String::as_str).collect::<Vec<_>>()).await }
+    };
+
+    // The first `show` makes the key; the next prints the same one.
+    let show = run(&["keys", "show"]).await;
+    show.assert_ok();
+    let (kid, pem) = printed_key(&show.stdout);
+    assert_eq!(kid, "k1");
+    let lines: Vec<&str> = pem.lines().collect();
+    assert_eq!(lines.len(), 3, "{pem}");
+    assert_eq!((lines[0], lines[2]), ("-----BEGIN PUBLIC KEY-----", "-----END PUBLIC KEY-----"));
+    assert!(lines[1].starts_with("MCowBQYDK2VwAyEA"), "an Ed25519 SPKI key: {pem}");
+    assert_eq!(run(&["keys", "show"]).await.assert_ok().stdout, show.stdout);
+
+    // Rotation: a new key, printed the same way, with a note on stderr.
+    let rotated = run(&["keys", "rotate"]).await;
+    rotated.assert_ok();
+    let (kid2, pem2) = printed_key(&rotated.stdout);
+    assert_eq!(kid2, "k2");
+    assert_ne!(pem2, pem);
+    assert!(rotated.stderr.contains("restart") && rotated.stderr.contains("k2"), "{}", rotated.stderr);
+    assert_eq!(printed_key(&run(&["keys", "show"]).await.assert_ok().stdout), (kid2.clone(), pem2.clone()));
+
+    let list = run(&["keys", "list"]).await;
+    list.assert_ok();
+    let rows: Vec<Vec<&str>> = list.stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2, "{}", list.stdout);
+    assert_eq!((rows[0][0], rows[0][2]), ("k2", "active"));
+    assert_eq!((rows[1][0], rows[1][2]), ("k1", "inactive"));
+    for row in &rows {
+        assert!(tollgate_core::time::parse_rfc3339(row[1]).is_some(), "{row:?}");
+    }
+
+    // What was printed is what a server on this database signs with.
+    let mut raw =
+        tollgate_server::config::RawConfig { data_dir: Some(d.to_string_lossy().into_owned()), ..Default::default() };
+    if let [flag, url] = extra {
+        assert_eq!(*flag, "--database-url");
+        raw.database_url = Some((*url).to_owned());
+    }
+    let state =
+        tollgate_server::app::build_state(tollgate_server::config::Config::resolve(raw).unwrap()).await.unwrap();
+    let signer = tollgate_server::signing::Signer::load_or_create(state.store.as_ref(), &state.master).await.unwrap();
+    assert_eq!((signer.kid(), signer.public_key_pem()), (kid2.as_str(), pem2.as_str()));
+    let body = json!({"success": true, "code": "OK"});
+    let (signature, _) = signer.sign(1, "request", "nonce", &body);
+    assert!(tollgate_server::signing::verify(&pem2, "1", "request", "nonce", &body, &signature));
+    assert!(!tollgate_server::signing::verify(&pem, "1", "request", "nonce", &body, &signature));
+
+    // Another master key cannot open the stored key, and does not replace it.
+    let other = tempfile::tempdir().unwrap();
+    let key_file = other.path().join("other.key");
+    std::fs::write(&key_file, "cd".repeat(32)).unwrap();
+    let key_arg = key_file.to_string_lossy().into_owned();
+    let all: Vec<&str> = extra.iter().copied().chain(["--master-key-file", key_arg.as_str(), "keys", "show"]).collect();
+    tollgate(d, &all).await.assert_fails_with(&["signing key k2", "master key"]);
+    assert_eq!(run(&["keys", "list"]).await.assert_ok().stdout.lines().count(), 2);
+}
+
+#[tokio::test]
+async fn keys_show_rotate_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    keys_commands(dir.path(), &[]).await;
+    // And on PostgreSQL when the suite runs there.
+    if let Some(admin) = tollgate_postgres::testing::admin_url() {
+        let db = tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        keys_commands(dir.path(), &["--database-url", &db.url]).await;
+        db.drop().await;
+    }
+}

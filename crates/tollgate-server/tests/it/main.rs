@@ -12,4 +12,5 @@ mod cli;
 mod multinode;
 mod ops;
 mod outage;
+mod signing;
 mod tenant_isolation;
