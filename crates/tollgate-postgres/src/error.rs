@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn outage_codes_are_unavailable_and_faults_are_not() {
-        for code in ["08000", "08006", "08001", "53300", "57P01", "57P02", "57P03", "57014", "40001", "40P01", "55000"] {
+        for code in ["08000", "08006", "08001", "53300", "57P01", "57P02", "57P03", "57014", "40001", "40P01", "55000"]
+        {
             assert!(is_unavailable(code), "{code}");
         }
         // unique, foreign key, not null, check, syntax, undefined table

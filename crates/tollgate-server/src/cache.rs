@@ -83,7 +83,12 @@ impl AppCache {
     }
 
     /// Case-sensitive name under an owner (Authly init).
-    pub async fn by_owner_and_name(&self, store: &dyn Store, owner_id: &str, name: &str) -> StoreResult<Option<Arc<CachedApp>>> {
+    pub async fn by_owner_and_name(
+        &self,
+        store: &dyn Store,
+        owner_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<Arc<CachedApp>>> {
         let hit = {
             let m = self.read();
             m.by_name.get(&(owner_id.to_owned(), name.to_owned())).and_then(|id| m.by_id.get(id).cloned())

@@ -52,7 +52,9 @@ async fn a_setting_changed_on_one_node_is_in_force_on_the_other() {
     // the seller's token from node A works on node B (shared master key)
     b.get(&format!("/v1/admin/apps/{id}"), &seller.token).await.assert_status(200);
 
-    a.patch(&format!("/v1/admin/apps/{id}"), &seller.token, json!({"hwidLock": false, "version": "2.0"})).await.assert_status(200);
+    a.patch(&format!("/v1/admin/apps/{id}"), &seller.token, json!({"hwidLock": false, "version": "2.0"}))
+        .await
+        .assert_status(200);
     let store = b.state.store.clone();
     let apps = b.state.apps.clone();
     let seen = eventually(Duration::from_secs(5), || {
