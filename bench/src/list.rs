@@ -146,8 +146,10 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ListOptions) -> Result<List
     let log_err = log_file.try_clone()?;
     let mut cmd = tg.command();
     cmd.args(["--listen", &listen, "serve"]).stdin(Stdio::null()).stdout(log_file).stderr(log_err);
+    let db =
+        tg.database_url.as_deref().map_or_else(String::new, |u| format!(" --database-url {}", crate::pg::redact(u)));
     eprintln!(
-        "tollgate-bench: starting `tollgate --data-dir {} --listen {listen} serve` (log: {})",
+        "tollgate-bench: starting `tollgate --data-dir {}{db} --listen {listen} serve` (log: {})",
         tg.data_dir.display(),
         log.display()
     );

@@ -4,10 +4,12 @@
 //! ```text
 //! cargo build --release -p tollgate-server -p tollgate-bench
 //! target/release/tollgate-bench all
+//! target/release/tollgate-bench all --database-url postgres://postgres@127.0.0.1:5432/postgres
 //! ```
 
 mod generate;
 mod list;
+mod pg;
 mod proc;
 
 use std::fmt::Write as _;
@@ -31,6 +33,13 @@ struct Cli {
     /// licenses a previous run left there; without it a temporary dir is used and removed.
     #[arg(long, global = true, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// Run every `tollgate` command with `--database-url URL` (the data dir still holds the
+    /// master key). For `postgres://...`, a fresh database `tg_bench_<random>` is created with
+    /// `psql` on that server (the database in the URL is only connected to for CREATE/DROP
+    /// DATABASE) and dropped at the end, unless --keep (then it is recorded in the data dir and
+    /// reused by later runs with the same --keep DIR).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
     /// Keys to generate
     #[arg(long, global = true, default_value_t = 1_000_000)]
     count: u64,
@@ -132,8 +141,31 @@ fn run(cli: Cli) -> Result<()> {
             (Some(t), p)
         }
     };
-    let tg = Tollgate { bin, data_dir };
     let mut notes = Vec::new();
+    let pg_db = match cli.database_url.as_deref() {
+        Some(url) if pg::is_postgres(url) => {
+            if BenchState::path(&data_dir).exists() && !data_dir.join(pg::DB_FILE).exists() {
+                bail!(
+                    "{} holds bench data generated without --database-url (no {}); use another --keep DIR",
+                    data_dir.display(),
+                    pg::DB_FILE
+                );
+            }
+            let db = pg::BenchDb::open(url, &data_dir, cli.keep.is_some())?;
+            notes.push(if cli.keep.is_some() {
+                format!("PostgreSQL database `{}` is kept (recorded in {})", db.name, pg::DB_FILE)
+            } else {
+                format!("PostgreSQL database `{}` was created for the run and has been dropped", db.name)
+            });
+            Some(db)
+        }
+        _ => None,
+    };
+    let database_url = match &pg_db {
+        Some(db) => Some(db.url.clone()),
+        None => cli.database_url.clone(),
+    };
+    let tg = Tollgate { bin, data_dir, database_url };
 
     let mut state = BenchState::load(&tg.data_dir)?;
     let mut gen = None;
@@ -167,6 +199,11 @@ fn run(cli: Cli) -> Result<()> {
         },
     }
 
+    if let (Some(g), Some(db)) = (gen.as_mut(), pg_db.as_ref()) {
+        g.db_bytes = db.size().unwrap_or(0);
+    }
+    let db_what = if pg_db.is_some() { "`pg_database_size`" } else { "`tollgate.db*`" };
+
     let mut listed = None;
     if cli.command != Cmd::LicenseGenerate {
         let state = state.as_ref().context("no bench state")?;
@@ -187,7 +224,7 @@ fn run(cli: Cli) -> Result<()> {
         notes.push("data dir was temporary and has been removed (use --keep DIR to keep it)".to_owned());
     }
 
-    let report = render(&tg, gen.as_ref(), listed.as_ref(), &notes);
+    let report = render(&tg, gen.as_ref(), db_what, listed.as_ref(), &notes);
     print!("{report}");
     if let Some(p) = &cli.report {
         std::fs::write(p, &report).with_context(|| format!("writing {}", p.display()))?;
@@ -256,14 +293,37 @@ fn machine(tg: &Tollgate) -> String {
         None => "git revision unknown".to_owned(),
     };
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
+    let database = match &tg.database_url {
+        Some(url) => {
+            let server = command_output(std::process::Command::new("psql").args([
+                "-X",
+                "-A",
+                "-t",
+                "-d",
+                url,
+                "-c",
+                "SHOW server_version",
+            ]))
+            .filter(|_| pg::is_postgres(url))
+            .map_or_else(String::new, |v| format!(" (PostgreSQL {v})"));
+            format!("`{}`{server}", pg::redact(url))
+        }
+        None => "SQLite, `tollgate.db` in the data dir".to_owned(),
+    };
     format!(
-        "- date: {date}\n- machine: {nproc} CPUs ({cpu}), {mem} RAM, Linux {kernel}\n- tollgate: `{version}`, {rev}\n- binary: `{}`\n- data dir: `{}`\n",
+        "- date: {date}\n- machine: {nproc} CPUs ({cpu}), {mem} RAM, Linux {kernel}\n- tollgate: `{version}`, {rev}\n- binary: `{}`\n- data dir: `{}`\n- database: {database}\n",
         tg.bin.display(),
         tg.data_dir.display()
     )
 }
 
-fn render(tg: &Tollgate, gen: Option<&GenerateResult>, listed: Option<&ListResult>, notes: &[String]) -> String {
+fn render(
+    tg: &Tollgate,
+    gen: Option<&GenerateResult>,
+    db_what: &str,
+    listed: Option<&ListResult>,
+    notes: &[String],
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## Tollgate benchmark results\n");
     s.push_str(&machine(tg));
@@ -284,7 +344,7 @@ fn render(tg: &Tollgate, gen: Option<&GenerateResult>, listed: Option<&ListResul
             g.user_cpu.as_secs_f64(),
             g.sys_cpu.as_secs_f64()
         );
-        let _ = writeln!(s, "| database on disk after (`tollgate.db*`) | {} |", mib(g.db_bytes / 1024));
+        let _ = writeln!(s, "| database on disk after ({db_what}) | {} |", mib(g.db_bytes / 1024));
     }
     if let Some(l) = listed {
         let total = l.total_licenses.map_or_else(|| "unknown".to_owned(), group);

@@ -20,11 +20,13 @@ const SCRUBBED_ENV: &[&str] = &["TOLLGATE_DATABASE_URL", "TOLLGATE_DATA_DIR", "T
 /// How much of a child's stdout is kept verbatim (the rest is only counted).
 const STDOUT_KEEP: usize = 64 * 1024;
 
-/// The tollgate binary and the data directory every command runs against.
+/// The tollgate binary and the data directory (and database) every command runs against.
 #[derive(Clone)]
 pub struct Tollgate {
     pub bin: PathBuf,
     pub data_dir: PathBuf,
+    /// `--database-url` for every command; `None`: the SQLite file in the data dir.
+    pub database_url: Option<String>,
 }
 
 /// A finished child: its exit status, what it printed, and what it cost.
@@ -43,17 +45,21 @@ pub struct Finished {
 }
 
 impl Tollgate {
-    /// A command with `--data-dir` set and the overriding environment removed.
+    /// A command with `--data-dir` (and `--database-url`, if any) set and the overriding
+    /// environment removed.
     pub fn command(&self) -> Command {
         let mut c = Command::new(&self.bin);
         for k in SCRUBBED_ENV {
             c.env_remove(k);
         }
         c.arg("--data-dir").arg(&self.data_dir);
+        if let Some(url) = &self.database_url {
+            c.arg("--database-url").arg(url);
+        }
         c
     }
 
-    /// Run `tollgate --data-dir D <args>` to completion and measure it. With
+    /// Run `tollgate --data-dir D [--database-url U] <args>` to completion and measure it. With
     /// `inherit_stderr`, the child's stderr (progress bar, logs) goes to ours.
     pub fn run(&self, args: &[&str], inherit_stderr: bool) -> Result<Finished> {
         let mut cmd = self.command();

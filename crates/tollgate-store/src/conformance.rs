@@ -621,11 +621,7 @@ pub async fn licenses<S: Store>(s: &S) {
         (LicenseFilter { search: Some("_".into()), ..Default::default() }, vec!["tg-eeee_0005".into()]),
         (LicenseFilter { search: Some("no such thing".into()), ..Default::default() }, vec![]),
         (
-            LicenseFilter {
-                status: Some(LicenseStatus::Unused),
-                search: Some("VIP".into()),
-                ..Default::default()
-            },
+            LicenseFilter { status: Some(LicenseStatus::Unused), search: Some("VIP".into()), ..Default::default() },
             vec!["tg-eeee_0005".into()],
         ),
         (
@@ -916,7 +912,8 @@ pub async fn license_cursor<S: Store>(s: &S) {
 
     // Same position, equal created_at: only ids strictly below come after.
     let tie = LicenseCursor { created_at: base + Duration::milliseconds(2), id: "lic_Zeta".into() };
-    let got = s.list_licenses(&a.id, &LicenseFilter { after: Some(tie.clone()), ..Default::default() }, page(1, 100))
+    let got = s
+        .list_licenses(&a.id, &LicenseFilter { after: Some(tie.clone()), ..Default::default() }, page(1, 100))
         .await
         .unwrap();
     let want: Vec<License> = ordered
