@@ -58,7 +58,7 @@ impl AppStore for PgStore {
         sqlx::query(
             r#"SELECT a.*,
                     (SELECT COUNT(*) FROM app_users u WHERE u.app_id = a.id) AS user_count,
-                    (SELECT COUNT(*) FROM licenses l WHERE l.app_id = a.id) AS license_count
+                    (SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM license_counts c WHERE c.app_id = a.id) AS license_count
              FROM apps a
              WHERE a.owner_id = $1
              ORDER BY a.created_at, a.id COLLATE "C""#,
