@@ -1,5 +1,6 @@
 //! The one error enum of the domain. Each dialect maps it to its own codes in one table.
 
+use crate::model::DeviceType;
 use crate::version::VersionRejection;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -79,6 +80,32 @@ pub enum DomainError {
     PasswordChangeUnavailable,
     #[error("new password equals the old one")]
     PasswordReused,
+
+    // --- device licenses (Authly device-auth); the type is part of the wire code
+    #[error("device type must be motherboard or processor")]
+    InvalidDeviceType,
+    #[error("{0} not found")]
+    DeviceNotFound(DeviceType),
+    #[error("{device_type} is banned")]
+    DeviceBanned { device_type: DeviceType, reason: Option<String> },
+    #[error("{0} is paused")]
+    DevicePaused(DeviceType),
+    #[error("{0} has expired")]
+    DeviceExpired(DeviceType),
+
+    // --- chats
+    #[error("chat channel not found")]
+    ChannelNotFound,
+    #[error("muted in this channel")]
+    UserMuted,
+    #[error("the session has no user")]
+    UsernameNotLinked,
+
+    // --- request integrity (SPEC §7)
+    #[error("request timestamp outside the window or nonce already seen")]
+    ReplayedRequest,
+    #[error("request signature does not match")]
+    InvalidRequestSignature,
 
     // --- variables
     #[error("variable not found")]

@@ -79,6 +79,9 @@ pub mod prefix {
     pub const LOG: &str = "log";
     pub const AUDIT: &str = "aud";
     pub const REFRESH: &str = "rt";
+    pub const CHANNEL: &str = "chan";
+    pub const MESSAGE: &str = "msg";
+    pub const DEVICE: &str = "dev";
 }
 
 #[cfg(test)]

@@ -167,17 +167,27 @@ pub fn restored_status(license: &License) -> LicenseStatus {
 /// not banned, pausing a paused one, ...). A ban outranks a pause: a banned key cannot be paused,
 /// so that a later unpause can never lift a ban.
 pub fn next_status(license: &License, action: StatusAction) -> Result<Option<LicenseStatus>, DomainError> {
+    status_after(license.status, restored_status(license), action)
+}
+
+/// [`next_status`] for anything licensed (keys, device licenses): `restored` is the status a
+/// lifted ban or pause gives back.
+pub fn status_after(
+    current: LicenseStatus,
+    restored: LicenseStatus,
+    action: StatusAction,
+) -> Result<Option<LicenseStatus>, DomainError> {
     use LicenseStatus as S;
-    Ok(match (action, license.status) {
+    Ok(match (action, current) {
         (StatusAction::Ban, _) => Some(S::Banned),
-        (StatusAction::Unban, S::Banned) => Some(restored_status(license)),
+        (StatusAction::Unban, S::Banned) => Some(restored),
         (StatusAction::Unban, _) => None,
         (StatusAction::Pause, S::Banned) => {
             return Err(DomainError::Conflict("A banned license cannot be paused; unban it first".into()))
         }
         (StatusAction::Pause, S::Paused) => None,
         (StatusAction::Pause, _) => Some(S::Paused),
-        (StatusAction::Unpause, S::Paused) => Some(restored_status(license)),
+        (StatusAction::Unpause, S::Paused) => Some(restored),
         (StatusAction::Unpause, _) => None,
     })
 }

@@ -39,6 +39,7 @@ string_enum!(LicenseStatus {
 });
 string_enum!(UserStatus { Active => "ACTIVE", Banned => "BANNED", Paused => "PAUSED" });
 string_enum!(BlacklistKind { Ip => "IP", Hwid => "HWID", Username => "USERNAME", ClientId => "CLIENT_ID" });
+string_enum!(DeviceType { Motherboard => "motherboard", Processor => "processor" });
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seller {
@@ -127,6 +128,8 @@ pub struct User {
     /// `None` means the subscription never ends.
     pub expires_at: Option<Timestamp>,
     pub devices: Vec<String>,
+    /// How many devices may be bound at once (from the license the user redeemed).
+    pub max_devices: i64,
     pub last_ip: Option<String>,
     pub status: UserStatus,
     pub ban_reason: Option<String>,
@@ -246,6 +249,63 @@ pub struct AuditEntry {
     pub app_id: Option<String>,
     pub ip: Option<String>,
     pub created_at: Timestamp,
+}
+
+/// A chat channel of an app (Authly `chats/*`), made by the seller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatChannel {
+    pub id: String,
+    pub app_id: String,
+    /// Unique per app, case-sensitive (clients address channels by name).
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatMessage {
+    pub id: String,
+    pub app_id: String,
+    pub channel_id: String,
+    pub user_id: Option<String>,
+    /// A record of who wrote it: the message outlives the user.
+    pub username: String,
+    pub message: String,
+    pub created_at: Timestamp,
+}
+
+/// A user muted in one channel, until an instant or for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatMute {
+    pub app_id: String,
+    pub channel_id: String,
+    pub user_id: String,
+    pub reason: Option<String>,
+    /// `None`: muted until unmuted.
+    pub until: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A license bound to one piece of hardware (Authly `device-auth`): no username, no key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceLicense {
+    pub id: String,
+    pub app_id: String,
+    pub device_type: DeviceType,
+    pub device_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub level: i64,
+    /// `UNUSED` until its first authentication, then `USED`; or `BANNED` / `PAUSED`.
+    pub status: LicenseStatus,
+    pub ban_reason: Option<String>,
+    pub note: Option<String>,
+    pub created_at: Timestamp,
+    pub activated_at: Option<Timestamp>,
+    /// Set by the seller at creation (and moved by extend); `None` never expires.
+    pub expires_at: Option<Timestamp>,
+    pub last_login: Option<Timestamp>,
+    pub last_ip: Option<String>,
+    pub hwid: Option<String>,
 }
 
 /// Webhook events a seller can subscribe to.

@@ -1,8 +1,10 @@
-//! Field rules for app variables, blacklist entries, resellers and webhooks. Every surface that
-//! accepts these values (admin API, dashboard, CLI, client dialects) checks them here.
+//! Field rules for app variables, blacklist entries, resellers, webhooks, chat channels and device
+//! licenses. Every surface that accepts these values (admin API, dashboard, CLI, client dialects)
+//! checks them here.
 
 use crate::error::DomainError;
-use crate::model::{BlacklistKind, WEBHOOK_EVENTS};
+use crate::license::{status_after, StatusAction};
+use crate::model::{BlacklistKind, DeviceLicense, DeviceType, LicenseStatus, WEBHOOK_EVENTS};
 use crate::net::parse_cidr;
 
 pub const MAX_VARIABLE_KEY_LEN: usize = 128;
@@ -10,6 +12,10 @@ pub const MAX_VARIABLE_KEY_LEN: usize = 128;
 pub const MAX_VARIABLE_VALUE_BYTES: usize = 64 * 1024;
 pub const MAX_BLACKLIST_VALUE_LEN: usize = 256;
 pub const MAX_RESELLER_BALANCE: i64 = 1_000_000_000;
+pub const MAX_CHANNEL_NAME_LEN: usize = 64;
+pub const MAX_DEVICE_ID_LEN: usize = 256;
+/// Names a seller gives device licenses.
+pub const MAX_DEVICE_NAME_LEN: usize = 100;
 
 fn bad(field: &str, message: &str) -> DomainError {
     DomainError::validation(field, message)
@@ -52,12 +58,7 @@ pub fn blacklist_value(field: &str, kind: BlacklistKind, value: &str) -> Result<
             .map(|net| net.to_string())
             .ok_or_else(|| bad(field, "must be an IP address or CIDR range")),
         BlacklistKind::Hwid | BlacklistKind::Username | BlacklistKind::ClientId => {
-            let v = value.trim();
-            let n = v.chars().count();
-            if n == 0 || n > MAX_BLACKLIST_VALUE_LEN || v.chars().any(char::is_control) {
-                return Err(bad(field, "must be 1 to 256 printable characters"));
-            }
-            Ok(v.to_owned())
+            printable(field, value, MAX_BLACKLIST_VALUE_LEN)
         }
     }
 }
@@ -89,6 +90,41 @@ pub fn webhook_events(field: &str, events: &[String]) -> Result<Vec<String>, Dom
         }
     }
     Ok(out)
+}
+
+/// Trimmed text of 1 to `max` characters, none of them control characters.
+fn printable(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n == 0 || n > max || v.chars().any(char::is_control) {
+        return Err(bad(field, &format!("must be 1 to {max} printable characters")));
+    }
+    Ok(v.to_owned())
+}
+
+/// Chat channel names: 1 to 64 printable characters, trimmed. Case is kept and matters: clients
+/// address a channel by its exact name.
+pub fn channel_name(field: &str, name: &str) -> Result<String, DomainError> {
+    printable(field, name, MAX_CHANNEL_NAME_LEN)
+}
+
+/// `motherboard` or `processor` (case-insensitive).
+pub fn device_type(field: &str, kind: &str) -> Result<DeviceType, DomainError> {
+    kind.trim().to_ascii_lowercase().parse::<DeviceType>().map_err(|()| bad(field, "must be motherboard or processor"))
+}
+
+/// The hardware id of a device license: 1 to 256 printable characters, trimmed; case is kept, as
+/// the client reports it.
+pub fn device_id(field: &str, id: &str) -> Result<String, DomainError> {
+    printable(field, id, MAX_DEVICE_ID_LEN)
+}
+
+/// The status `action` gives a device license, by the same table as license keys
+/// ([`crate::license::next_status`]): a lifted ban or pause gives back `USED` once the device
+/// has authenticated, `UNUSED` before.
+pub fn device_next_status(device: &DeviceLicense, action: StatusAction) -> Result<Option<LicenseStatus>, DomainError> {
+    let restored = if device.activated_at.is_some() { LicenseStatus::Used } else { LicenseStatus::Unused };
+    status_after(device.status, restored, action)
 }
 
 #[cfg(test)]
@@ -172,5 +208,68 @@ mod tests {
         for e in WEBHOOK_EVENTS {
             assert!(webhook_events("events", &v(&[e])).is_ok());
         }
+    }
+
+    #[test]
+    fn channel_names() {
+        assert_eq!(channel_name("name", "  General ").unwrap(), "General");
+        assert_eq!(channel_name("name", "général chat").unwrap(), "général chat");
+        assert!(channel_name("name", &"c".repeat(64)).is_ok());
+        assert!(channel_name("name", &"é".repeat(64)).is_ok(), "the cap is on characters");
+        for bad in ["", "   ", "a\nb", "tab\there", "\u{7f}", &"c".repeat(65)] {
+            assert_eq!(field_of(channel_name("name", bad).unwrap_err()), "name", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn device_types_and_ids() {
+        assert_eq!(device_type("deviceType", "motherboard").unwrap(), DeviceType::Motherboard);
+        assert_eq!(device_type("deviceType", " PROCESSOR ").unwrap(), DeviceType::Processor);
+        for bad in ["", "cpu", "mother board", "disk"] {
+            assert_eq!(field_of(device_type("deviceType", bad).unwrap_err()), "deviceType", "{bad:?}");
+        }
+        assert_eq!(device_id("deviceId", " MB-1234-abcd ").unwrap(), "MB-1234-abcd");
+        assert!(device_id("deviceId", &"d".repeat(256)).is_ok());
+        for bad in ["", "  ", "a\u{0}b", &"d".repeat(257)] {
+            assert_eq!(field_of(device_id("deviceId", bad).unwrap_err()), "deviceId", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn device_status_transitions() {
+        use crate::time::now;
+        use LicenseStatus as S;
+        use StatusAction as A;
+        let mut d = DeviceLicense {
+            id: "dev_1".into(),
+            app_id: "app_1".into(),
+            device_type: DeviceType::Motherboard,
+            device_id: "MB-1".into(),
+            name: None,
+            email: None,
+            level: 1,
+            status: S::Unused,
+            ban_reason: None,
+            note: None,
+            created_at: now(),
+            activated_at: None,
+            expires_at: None,
+            last_login: None,
+            last_ip: None,
+            hwid: None,
+        };
+        assert_eq!(device_next_status(&d, A::Ban), Ok(Some(S::Banned)));
+        assert_eq!(device_next_status(&d, A::Unban), Ok(None));
+        assert_eq!(device_next_status(&d, A::Pause), Ok(Some(S::Paused)));
+        assert_eq!(device_next_status(&d, A::Unpause), Ok(None));
+        d.status = S::Banned;
+        assert_eq!(device_next_status(&d, A::Unban), Ok(Some(S::Unused)));
+        assert!(matches!(device_next_status(&d, A::Pause), Err(DomainError::Conflict(_))));
+        assert_eq!(device_next_status(&d, A::Unpause), Ok(None), "an unpause never lifts a ban");
+        d.activated_at = Some(now());
+        assert_eq!(device_next_status(&d, A::Unban), Ok(Some(S::Used)));
+        d.status = S::Paused;
+        assert_eq!(device_next_status(&d, A::Unpause), Ok(Some(S::Used)));
+        assert_eq!(device_next_status(&d, A::Pause), Ok(None));
     }
 }

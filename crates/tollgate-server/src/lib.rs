@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod netpolicy;
 pub mod ops;
 pub mod signing;
 pub mod state;

@@ -18,6 +18,11 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("blacklist.app_id, blacklist.kind, blacklist.value", constraint::BLACKLIST_APP_KIND_VALUE),
     ("resellers.app_id, resellers.username_norm", constraint::RESELLER_APP_USERNAME),
     ("sessions.token", constraint::SESSION_TOKEN),
+    ("chat_channels.app_id, chat_channels.name", constraint::CHAT_CHANNEL_APP_NAME),
+    (
+        "device_licenses.app_id, device_licenses.device_type, device_licenses.device_id",
+        constraint::DEVICE_LICENSE_APP_DEVICE,
+    ),
 ];
 
 // Primary result codes (the low byte of an extended code) meaning "try again later".

@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use tollgate_core::model::{Creator, License, LicenseStatus};
-use tollgate_store::{LicenseFilter, LicenseStore, Page, PageRequest, StoreError, StoreResult};
+use tollgate_core::model::{Creator, License, LicenseStatus, User};
+use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
+use tollgate_store::{RegisterOutcome, StoreError, StoreResult};
 
+use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
 use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, parsed, to_json};
 use crate::row::{ts, ts_opt};
+use crate::users::{insert_user, user};
 use crate::SqliteStore;
 
 /// Rows per multi-row INSERT: 500 rows x 17 columns = 8,500 variables, well under SQLite's
@@ -96,6 +99,44 @@ async fn add_counts(conn: &mut SqliteConnection, deltas: &BTreeMap<(&str, &str),
     qb.push(" ON CONFLICT (app_id, status) DO UPDATE SET n = license_counts.n + excluded.n");
     qb.build().execute(conn).await.map_err(db_err)?;
     Ok(())
+}
+
+/// The counts' move of one first use.
+fn redeemed(app_id: &str) -> BTreeMap<(&str, &str), i64> {
+    BTreeMap::from([
+        ((app_id, LicenseStatus::Unused.as_str()), -1),
+        ((app_id, LicenseStatus::Used.as_str()), 1),
+    ])
+}
+
+/// A license's first use: `UNUSED` -> `USED`, linked to `user_id` (which must be a user of the
+/// app) when given, with `activation` written. `None` when the license is not `UNUSED` (or not
+/// in the app, or the user is not): nothing is written then. The caller moves the counts.
+async fn activate(
+    conn: &mut SqliteConnection,
+    app_id: &str,
+    license_id: &str,
+    user_id: Option<&str>,
+    activation: &Activation,
+) -> StoreResult<Option<SqliteRow>> {
+    let devices = activation.device.as_ref().map(|d| to_json(&[d])).transpose()?;
+    sqlx::query(
+        "UPDATE licenses
+         SET status = 'USED', user_id = $1, activated_at = $2, expires_at = $3,
+             devices = COALESCE($4, devices)
+         WHERE app_id = $5 AND id = $6 AND status = 'UNUSED'
+           AND ($1 IS NULL OR EXISTS (SELECT 1 FROM app_users WHERE app_id = $5 AND id = $1))
+         RETURNING *",
+    )
+    .bind(user_id)
+    .bind(ms(&activation.at))
+    .bind(ms_opt(&activation.expires_at))
+    .bind(devices)
+    .bind(app_id)
+    .bind(license_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_err)
 }
 
 #[async_trait]
@@ -311,5 +352,103 @@ impl LicenseStore for SqliteStore {
         add_counts(&mut tx, &BTreeMap::from([((app_id, status.as_str()), -1)])).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
+    }
+
+    async fn activate_license(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        activation: &Activation,
+    ) -> StoreResult<Option<License>> {
+        // The conditional UPDATE is the single use; the counts move in the same transaction.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let Some(row) = activate(&mut tx, app_id, license_id, None, activation).await? else {
+            return Ok(None);
+        };
+        add_counts(&mut tx, &redeemed(app_id)).await?;
+        tx.commit().await.map_err(db_err)?;
+        license(&row).map(Some)
+    }
+
+    async fn register_with_license(
+        &self,
+        user: &User,
+        license_id: &str,
+        activation: &Activation,
+    ) -> StoreResult<RegisterOutcome> {
+        // One IMMEDIATE transaction: redeemers queue for the write lock, and whoever comes
+        // second finds the key used or the name taken. Returning early rolls back.
+        let app_id = user.app_id.as_str();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        if activate(&mut tx, app_id, license_id, None, activation).await?.is_none() {
+            return Ok(RegisterOutcome::LicenseTaken);
+        }
+        match insert_user(&mut *tx, user).await {
+            Err(StoreError::Conflict { constraint: c }) if c == constraint::USER_APP_USERNAME => {
+                return Ok(RegisterOutcome::UsernameTaken);
+            }
+            other => other?,
+        }
+        // Linked only now: the foreign key needs the user row.
+        sqlx::query("UPDATE licenses SET user_id = $1 WHERE app_id = $2 AND id = $3")
+            .bind(&user.id)
+            .bind(app_id)
+            .bind(license_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        add_counts(&mut tx, &redeemed(app_id)).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(RegisterOutcome::Registered)
+    }
+
+    async fn extend_with_license(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        license_id: &str,
+        activation: &Activation,
+        add_ms: Option<i64>,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let Some(row) = activate(&mut tx, app_id, license_id, Some(user_id), activation).await? else {
+            return Ok(None);
+        };
+        let level: i64 = col(&row, "level")?;
+        let updated = sqlx::query(
+            "UPDATE app_users
+             SET level = MAX(level, $1),
+                 expires_at = CASE
+                     WHEN $2 IS NULL OR expires_at IS NULL THEN NULL
+                     WHEN expires_at > $3 THEN expires_at + $2
+                     ELSE $3 + $2
+                 END
+             WHERE app_id = $4 AND id = $5
+             RETURNING *",
+        )
+        .bind(level)
+        .bind(add_ms)
+        .bind(ms(&activation.at))
+        .bind(app_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(updated) = updated else {
+            return Ok(None);
+        };
+        add_counts(&mut tx, &redeemed(app_id)).await?;
+        tx.commit().await.map_err(db_err)?;
+        user(&updated).map(Some)
+    }
+
+    async fn bind_license_device(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        device: &str,
+        max_devices: i64,
+    ) -> StoreResult<DeviceBinding> {
+        bind_device(&self.pool, Owner::License, app_id, license_id, device, max_devices).await
     }
 }

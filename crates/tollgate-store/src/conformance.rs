@@ -148,6 +148,7 @@ pub fn user(app_id: &str, username: &str) -> User {
         level: 2,
         expires_at: Some(now() + Duration::days(30)),
         devices: vec!["HWID-1".into(), "hwid-2".into()],
+        max_devices: 2,
         last_ip: Some("203.0.113.7".into()),
         status: UserStatus::Active,
         ban_reason: None,

@@ -43,6 +43,8 @@ pub mod constraint {
     pub const RESELLER_APP_USERNAME: &str = "resellers_app_username_key";
     pub const SESSION_TOKEN: &str = "sessions_token_key";
     pub const REFRESH_TOKEN_HASH: &str = "refresh_tokens_hash_key";
+    pub const CHAT_CHANNEL_APP_NAME: &str = "chat_channels_app_name_key";
+    pub const DEVICE_LICENSE_APP_DEVICE: &str = "device_licenses_app_device_key";
     pub const ALL: &[&str] = &[
         SELLER_EMAIL,
         APP_OWNER_NAME,
@@ -55,6 +57,8 @@ pub mod constraint {
         RESELLER_APP_USERNAME,
         SESSION_TOKEN,
         REFRESH_TOKEN_HASH,
+        CHAT_CHANNEL_APP_NAME,
+        DEVICE_LICENSE_APP_DEVICE,
     ];
 }
 
@@ -142,6 +146,55 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
+/// What redeeming a key writes on the license (SPEC §6): it turns `UNUSED` → `USED` at `at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activation {
+    pub at: Timestamp,
+    /// From the license's duration; `None` for lifetime keys.
+    pub expires_at: Option<Timestamp>,
+    /// The device bound at first use, if any (becomes the license's only device).
+    pub device: Option<String>,
+}
+
+/// How an atomic register-with-key ended. Only `Registered` wrote anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterOutcome {
+    Registered,
+    /// The license was no longer `UNUSED` when the write came (another redeemer won).
+    LicenseTaken,
+    /// The username exists in the app (case-insensitively).
+    UsernameTaken,
+}
+
+/// How binding a device to a license or a user ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceBinding {
+    /// The device was already one of the bound ones: nothing written.
+    Known,
+    /// The device was added.
+    Added,
+    /// Adding it would exceed the limit: nothing written.
+    LimitReached,
+    /// No such license or user in the app.
+    Missing,
+}
+
+/// A position in a chat channel's history, newest first: the `(created_at, id)` of the last
+/// message seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageCursor {
+    pub created_at: Timestamp,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeviceLicensePatch {
+    pub name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub level: Option<i64>,
+    pub note: Option<Option<String>>,
+}
+
 #[async_trait]
 pub trait SellerStore {
     /// `Conflict(sellers_email_key)` when the email (compared case-insensitively) exists.
@@ -201,6 +254,47 @@ pub trait LicenseStore {
     ) -> StoreResult<Option<License>>;
     async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
     async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool>;
+
+    // --- redemption (SPEC §6): each is one transaction or one conditional statement, so under
+    // any concurrency a key is consumed at most once and a username taken at most once.
+
+    /// Key login's first use: `UNUSED` → `USED` with no user, writing `activation`. `None` when
+    /// the license is not (or no longer) `UNUSED`; nothing is written then.
+    async fn activate_license(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        activation: &Activation,
+    ) -> StoreResult<Option<License>>;
+    /// Register: in one transaction, turn the license `UNUSED` → `USED` linked to `user.id`
+    /// (writing `activation`) and insert `user`. Either both happen or neither.
+    async fn register_with_license(
+        &self,
+        user: &User,
+        license_id: &str,
+        activation: &Activation,
+    ) -> StoreResult<RegisterOutcome>;
+    /// Extend: in one transaction, turn the license `UNUSED` → `USED` linked to the user and
+    /// give the user `max(level, license level)` and a new expiry: `max(expires_at, now) + add_ms`,
+    /// or never (`None`) when `add_ms` is `None` (a lifetime key) or the user never expired.
+    /// `None` when the license was not `UNUSED` or the user does not exist: nothing written.
+    async fn extend_with_license(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        license_id: &str,
+        activation: &Activation,
+        add_ms: Option<i64>,
+    ) -> StoreResult<Option<User>>;
+    /// Add `device` to the license's devices unless it is there or `max_devices` are bound.
+    /// Atomic against concurrent binds (never more than `max_devices`).
+    async fn bind_license_device(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        device: &str,
+        max_devices: i64,
+    ) -> StoreResult<DeviceBinding>;
 }
 
 #[async_trait]
@@ -228,6 +322,17 @@ pub trait UserStore {
     async fn extend_user(&self, app_id: &str, user_id: &str, days: i64, now: Timestamp) -> StoreResult<Option<User>>;
     /// Deletes the user with their sessions and variables.
     async fn delete_user(&self, app_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// Add `device` to the user's devices unless it is there or `max_devices` are bound.
+    /// Atomic against concurrent binds.
+    async fn bind_user_device(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        device: &str,
+        max_devices: i64,
+    ) -> StoreResult<DeviceBinding>;
+    /// A successful login: `last_login = now`, and `last_ip` when given.
+    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<()>;
 
     /// Insert or overwrite a user's variable.
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()>;
@@ -267,6 +372,20 @@ pub trait BlacklistStore {
 pub trait SessionStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     async fn session_by_token(&self, app_id: &str, token: &str) -> StoreResult<Option<Session>>;
+    /// For protocols whose bearer token is the only scope (Authly `session_id`): tokens are
+    /// unique across apps. Expired sessions are returned too.
+    async fn session_by_token_any(&self, token: &str) -> StoreResult<Option<Session>>;
+    /// Attach the session to a user or a license after a login (`None` leaves a link as it is),
+    /// record the device, and move `expires_at` forward to `expires_at` if later.
+    async fn bind_session(
+        &self,
+        app_id: &str,
+        session_id: &str,
+        user_id: Option<&str>,
+        license_id: Option<&str>,
+        hwid: Option<&str>,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool>;
     /// Sessions with `expires_at > now`, newest first, with their usernames.
     async fn list_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<Vec<SessionView>>;
     async fn count_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<u64>;
@@ -323,6 +442,96 @@ pub trait LogStore {
     async fn list_audit(&self, seller_id: &str, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
 }
 
+/// Request nonces seen by the client API (replay defence, SPEC §7), shared by every process.
+#[async_trait]
+pub trait ReplayStore {
+    /// Remember `nonce` until `expires_at`. `true` the first time; `false` when the nonce is
+    /// already remembered (a replay), also under concurrency.
+    async fn remember_nonce(&self, nonce: &str, expires_at: Timestamp) -> StoreResult<bool>;
+    /// Forget nonces whose window ended before `now`; returns how many.
+    async fn purge_nonces(&self, now: Timestamp) -> StoreResult<u64>;
+}
+
+/// Chat channels, mutes and messages (Authly `chats/*`), scoped by app.
+#[async_trait]
+pub trait ChatStore {
+    /// `Conflict(chat_channels_app_name_key)` on a duplicate name in the app.
+    async fn create_channel(&self, channel: &ChatChannel) -> StoreResult<()>;
+    /// Oldest first.
+    async fn list_channels(&self, app_id: &str) -> StoreResult<Vec<ChatChannel>>;
+    async fn get_channel(&self, app_id: &str, channel_id: &str) -> StoreResult<Option<ChatChannel>>;
+    /// Exact (case-sensitive) name.
+    async fn channel_by_name(&self, app_id: &str, name: &str) -> StoreResult<Option<ChatChannel>>;
+    /// Deletes the channel with its messages and mutes.
+    async fn delete_channel(&self, app_id: &str, channel_id: &str) -> StoreResult<bool>;
+    /// Insert or replace the mute of that user in that channel.
+    async fn mute_user(&self, mute: &ChatMute) -> StoreResult<()>;
+    async fn unmute_user(&self, app_id: &str, channel_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// Every mute of the channel (expired ones included), oldest first.
+    async fn list_mutes(&self, app_id: &str, channel_id: &str) -> StoreResult<Vec<ChatMute>>;
+    async fn get_mute(&self, app_id: &str, channel_id: &str, user_id: &str) -> StoreResult<Option<ChatMute>>;
+    async fn post_message(&self, message: &ChatMessage) -> StoreResult<()>;
+    /// Newest first (`created_at DESC, id DESC`), at most `limit`, strictly after `after` in that
+    /// order when given.
+    async fn list_messages(
+        &self,
+        app_id: &str,
+        channel_id: &str,
+        after: Option<&MessageCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatMessage>>;
+}
+
+/// Device licenses (Authly `device-auth`), scoped by app.
+#[async_trait]
+pub trait DeviceLicenseStore {
+    /// `Conflict(device_licenses_app_device_key)` when the app has that type and id.
+    async fn create_device_license(&self, device: &DeviceLicense) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_device_licenses(&self, app_id: &str, page: PageRequest) -> StoreResult<Page<DeviceLicense>>;
+    async fn get_device_license(&self, app_id: &str, id: &str) -> StoreResult<Option<DeviceLicense>>;
+    /// Exact type and id.
+    async fn device_license_by_device(
+        &self,
+        app_id: &str,
+        device_type: DeviceType,
+        device_id: &str,
+    ) -> StoreResult<Option<DeviceLicense>>;
+    async fn update_device_license(
+        &self,
+        app_id: &str,
+        id: &str,
+        patch: &DeviceLicensePatch,
+    ) -> StoreResult<Option<DeviceLicense>>;
+    /// Set the status and ban reason (cleared unless banning).
+    async fn set_device_license_status(
+        &self,
+        app_id: &str,
+        id: &str,
+        status: LicenseStatus,
+        ban_reason: Option<&str>,
+    ) -> StoreResult<Option<DeviceLicense>>;
+    /// Atomically add `days` to `max(expires_at, now)`; one that never expires stays so.
+    async fn extend_device_license(
+        &self,
+        app_id: &str,
+        id: &str,
+        days: i64,
+        now: Timestamp,
+    ) -> StoreResult<Option<DeviceLicense>>;
+    async fn delete_device_license(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+    /// A successful device authentication: `last_login`, `last_ip`, `hwid` written; the first one
+    /// also turns `UNUSED` → `USED` with `activated_at = now`. Returns the updated license.
+    async fn record_device_login(
+        &self,
+        app_id: &str,
+        id: &str,
+        ip: Option<&str>,
+        hwid: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<Option<DeviceLicense>>;
+}
+
 /// A change that makes per-process caches stale (SPEC §9). Published by the process that made
 /// the change and delivered to every process sharing the database, itself included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,6 +574,9 @@ pub trait Store:
     + WebhookStore
     + LogStore
     + SigningKeyStore
+    + ReplayStore
+    + ChatStore
+    + DeviceLicenseStore
     + Send
     + Sync
     + 'static
