@@ -1,17 +1,16 @@
 //! `list-licenses`: the real server on the generated data dir, and the latency of the admin
 //! license listing at page 1, at a deep page, and (when the API offers one) by cursor.
 
-use std::fs::File;
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::generate::BenchState;
 use crate::proc::{self, Tollgate};
+use crate::server::{login, Server};
 
 /// Knobs of the listing benchmark.
 pub struct ListOptions {
@@ -88,82 +87,16 @@ pub struct ListResult {
     pub shutdown: Option<Duration>,
 }
 
-/// The server child; killed (SIGKILL) if the bench leaves early.
-struct Server {
-    child: Option<Child>,
-    log: std::path::PathBuf,
-}
-
-impl Server {
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-
-    /// SIGTERM, then wait up to 30 s for a graceful exit (SIGKILL after that).
-    fn stop(&mut self) -> Result<Duration> {
-        let Some(child) = self.child.take() else { bail!("server already stopped") };
-        let t = Instant::now();
-        proc::signal(&child, libc::SIGTERM).context("sending SIGTERM to the server")?;
-        while t.elapsed() < Duration::from_secs(30) {
-            if let Some((status, _)) = proc::try_wait4(&child)? {
-                if !status.success() {
-                    eprintln!("tollgate-bench: warning: server exited with {status} after SIGTERM");
-                }
-                return Ok(t.elapsed());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = proc::signal(&child, libc::SIGKILL);
-        let _ = proc::wait4(&child);
-        bail!("the server did not exit within 30 s of SIGTERM (killed)")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.take() {
-            let _ = proc::signal(&child, libc::SIGKILL);
-            let _ = proc::wait4(&child);
-        }
-    }
-}
-
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(l.local_addr()?.port())
-}
-
 pub fn run(tg: &Tollgate, state: &BenchState, opts: &ListOptions) -> Result<ListResult> {
-    let port = match opts.port {
-        Some(p) => p,
-        None => free_port()?,
-    };
-    let listen = format!("127.0.0.1:{port}");
-    let log = tg.data_dir.join("bench-server.log");
-    let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-    let log_err = log_file.try_clone()?;
-    let mut cmd = tg.command();
-    cmd.args(["--listen", &listen, "serve"]).stdin(Stdio::null()).stdout(log_file).stderr(log_err);
-    let db =
-        tg.database_url.as_deref().map_or_else(String::new, |u| format!(" --database-url {}", crate::pg::redact(u)));
-    eprintln!(
-        "tollgate-bench: starting `tollgate --data-dir {}{db} --listen {listen} serve` (log: {})",
-        tg.data_dir.display(),
-        log.display()
-    );
-    let start = Instant::now();
-    let child = cmd.spawn().with_context(|| format!("cannot start {}", tg.bin.display()))?;
-    let pid = child.id();
-    let mut server = Server { child: Some(child), log };
+    let mut server = Server::start(tg, opts.port, &[])?;
+    let pid = server.pid;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let base = format!("http://{listen}");
+    let base = server.base.clone();
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(120))
@@ -172,7 +105,7 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ListOptions) -> Result<List
         .context("building the HTTP client")?;
 
     let measured = rt.block_on(async {
-        let startup = wait_healthy(&client, &base, &mut server, start, opts.startup_timeout).await?;
+        let startup = server.wait_healthy(&client, opts.startup_timeout).await?;
         measure(&client, &base, state, opts, startup).await
     });
     let mut result = match measured {
@@ -185,51 +118,6 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ListOptions) -> Result<List
     result.server_peak_rss_kib = proc::vm_hwm_kib(pid);
     result.shutdown = Some(server.stop()?);
     Ok(result)
-}
-
-async fn wait_healthy(
-    client: &reqwest::Client,
-    base: &str,
-    server: &mut Server,
-    start: Instant,
-    timeout: Duration,
-) -> Result<Duration> {
-    let url = format!("{base}/healthz");
-    loop {
-        if let Some(child) = server.child.as_ref() {
-            if let Some((status, _)) = proc::try_wait4(child)? {
-                server.child = None;
-                bail!("the server exited during start-up ({status})");
-            }
-        }
-        if let Ok(r) = client.get(&url).timeout(Duration::from_secs(2)).send().await {
-            if r.status().is_success() {
-                return Ok(start.elapsed());
-            }
-        }
-        if start.elapsed() > timeout {
-            bail!("the server did not answer /healthz within {} s", timeout.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn login(client: &reqwest::Client, base: &str, state: &BenchState) -> Result<String> {
-    let r = client
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({ "email": state.email, "password": state.password }))
-        .send()
-        .await
-        .context("POST /v1/auth/login")?;
-    let status = r.status();
-    let body: Value = r.json().await.context("login response is not JSON")?;
-    if !status.is_success() {
-        bail!("login failed: {status} {body}");
-    }
-    body.pointer("/data/accessToken")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .with_context(|| format!("no data.accessToken in the login response: {body}"))
 }
 
 /// The list of licenses in a listing response (`data` itself, or `data.licenses|items`).

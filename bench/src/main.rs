@@ -7,10 +7,12 @@
 //! target/release/tollgate-bench all --database-url postgres://postgres@127.0.0.1:5432/postgres
 //! ```
 
+mod client_api;
 mod generate;
 mod list;
 mod pg;
 mod proc;
+mod server;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use client_api::{ClientApiOptions, ClientApiResult, Endpoint};
 use generate::{BenchState, GenerateResult};
 use list::{ListOptions, ListResult};
 use proc::Tollgate;
@@ -49,9 +52,25 @@ struct Cli {
     /// Unmeasured warm-up requests before each series
     #[arg(long, global = true, default_value_t = 20)]
     warmup: usize,
-    /// Concurrency of the second round of series (1 = sequential only)
-    #[arg(long, global = true, default_value_t = 8)]
-    concurrency: usize,
+    /// Concurrent connections: of the listing's second round of series (1 = sequential only)
+    /// [default: 8]; of client-api [default: 64]
+    #[arg(long, global = true)]
+    concurrency: Option<usize>,
+    /// client-api: measured seconds per series
+    #[arg(long, global = true, default_value = "10", value_parser = parse_secs, value_name = "SECS")]
+    duration: Duration,
+    /// client-api: unmeasured seconds before each series
+    #[arg(long, global = true, default_value = "2", value_parser = parse_secs, value_name = "SECS")]
+    warmup_secs: Duration,
+    /// client-api: unused license keys made for `register` (one per request; it stops when they run out)
+    #[arg(long, global = true, default_value_t = 50_000)]
+    register_keys: u64,
+    /// client-api: seconds of raw argon2id verifications on every core
+    #[arg(long, global = true, default_value = "5", value_parser = parse_secs, value_name = "SECS")]
+    argon2_secs: Duration,
+    /// client-api: the endpoints to measure, comma-separated [default: all]
+    #[arg(long, global = true, value_delimiter = ',', value_enum)]
+    endpoints: Vec<Endpoint>,
     /// Page size of the listing
     #[arg(long, global = true, default_value_t = 100)]
     limit: u64,
@@ -80,8 +99,20 @@ enum Cmd {
     LicenseGenerate,
     /// Listing latency (page 1, deep page, cursor) on a data dir kept by an earlier run
     ListLicenses,
-    /// Both, on one data dir
+    /// The Authly v2 client API (init, validate-session, variables, login, register) under load,
+    /// each beside /healthz, and raw argon2id verifications/s
+    ClientApi,
+    /// All three, on one data dir
     All,
+}
+
+/// Seconds, fractions allowed, above zero.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let x: f64 = s.trim().parse().map_err(|_| format!("not a number of seconds: {s}"))?;
+    if x.is_nan() || x <= 0.0 {
+        return Err(format!("must be above zero: {s}"));
+    }
+    Duration::try_from_secs_f64(x).map_err(|e| e.to_string())
 }
 
 fn main() -> std::process::ExitCode {
@@ -177,7 +208,7 @@ fn run(cli: Cli) -> Result<()> {
             state = Some(s);
         }
         Cmd::ListLicenses => {
-            if state.is_none() {
+            if state.as_ref().is_none_or(|s| s.licenses == 0) {
                 bail!(
                     "list-licenses needs a data dir with licenses: run `license-generate --keep DIR` (or `all --keep DIR`) \
                      first, then `list-licenses --keep DIR`"
@@ -190,13 +221,26 @@ fn run(cli: Cli) -> Result<()> {
                 tg.data_dir.display(),
                 group(s.licenses)
             )),
+            // A client-api run may have left the seller with no licenses.
             _ => {
-                generate::ensure_fresh(&tg.data_dir)?;
-                let mut s = generate::prepare(&tg)?;
+                let mut s = match state.take() {
+                    Some(s) => s,
+                    None => {
+                        generate::ensure_fresh(&tg.data_dir)?;
+                        generate::prepare(&tg)?
+                    }
+                };
                 gen = Some(generate::generate(&tg, &mut s, cli.count)?);
                 state = Some(s);
             }
         },
+        Cmd::ClientApi => {
+            if state.is_none() {
+                let s = generate::prepare(&tg)?;
+                s.save(&tg.data_dir)?;
+                state = Some(s);
+            }
+        }
     }
 
     if let (Some(g), Some(db)) = (gen.as_mut(), pg_db.as_ref()) {
@@ -205,7 +249,7 @@ fn run(cli: Cli) -> Result<()> {
     let db_what = if pg_db.is_some() { "`pg_database_size`" } else { "`tollgate.db*`" };
 
     let mut listed = None;
-    if cli.command != Cmd::LicenseGenerate {
+    if matches!(cli.command, Cmd::ListLicenses | Cmd::All) {
         let state = state.as_ref().context("no bench state")?;
         let opts = ListOptions {
             port: cli.port,
@@ -213,23 +257,59 @@ fn run(cli: Cli) -> Result<()> {
             deep_page: cli.deep_page.max(1),
             requests: cli.requests.max(1),
             warmup: cli.warmup,
-            concurrency: cli.concurrency,
+            concurrency: cli.concurrency.unwrap_or(8),
             cursor: !cli.no_cursor,
             cursor_param: cli.cursor_param.clone(),
             startup_timeout: Duration::from_secs(120),
         };
         listed = Some(list::run(&tg, state, &opts)?);
     }
+
+    let mut client = None;
+    let mut failure = None;
+    if matches!(cli.command, Cmd::ClientApi | Cmd::All) {
+        let state = state.as_ref().context("no bench state")?;
+        let opts = ClientApiOptions {
+            port: cli.port,
+            concurrency: cli.concurrency.unwrap_or(64).max(1),
+            duration: cli.duration,
+            warmup: cli.warmup_secs,
+            register_keys: cli.register_keys,
+            argon2: cli.argon2_secs,
+            endpoints: if cli.endpoints.is_empty() { Endpoint::ALL.to_vec() } else { cli.endpoints.clone() },
+            startup_timeout: Duration::from_secs(120),
+        };
+        match client_api::run(&tg, state, &opts) {
+            Ok(r) => {
+                if r.errors() > 0 {
+                    failure = Some(anyhow::anyhow!(
+                        "client-api: {} requests failed (see ERRORS in the report): the figures are not valid",
+                        group(r.errors())
+                    ));
+                }
+                client = Some(r);
+            }
+            // The other benches' figures are still worth printing.
+            Err(e) if cli.command == Cmd::All => {
+                notes.push("client-api FAILED (error below the report)".to_owned());
+                failure = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
     if cli.keep.is_none() {
         notes.push("data dir was temporary and has been removed (use --keep DIR to keep it)".to_owned());
     }
 
-    let report = render(&tg, gen.as_ref(), db_what, listed.as_ref(), &notes);
+    let report = render(&tg, gen.as_ref(), db_what, listed.as_ref(), client.as_ref(), &notes);
     print!("{report}");
     if let Some(p) = &cli.report {
         std::fs::write(p, &report).with_context(|| format!("writing {}", p.display()))?;
     }
-    Ok(())
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -322,6 +402,7 @@ fn render(
     gen: Option<&GenerateResult>,
     db_what: &str,
     listed: Option<&ListResult>,
+    client: Option<&ClientApiResult>,
     notes: &[String],
 ) -> String {
     let mut s = String::new();
@@ -408,6 +489,9 @@ fn render(
         let rss = l.server_peak_rss_kib.map_or_else(|| "unknown".to_owned(), mib);
         let down = l.shutdown.map_or_else(|| "?".to_owned(), ms);
         let _ = writeln!(s, "\nServer peak RSS over the run: {rss}; exit after SIGTERM: {down} ms.");
+    }
+    if let Some(c) = client {
+        client_api::render(&mut s, c);
     }
     s
 }

@@ -107,6 +107,9 @@ pub enum DomainError {
     #[error("request signature does not match")]
     InvalidRequestSignature,
 
+    #[error("this needs a signed-in session")]
+    LoginRequired,
+
     // --- variables
     #[error("variable not found")]
     VariableNotFound,

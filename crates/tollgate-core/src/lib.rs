@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod duration;
 pub mod error;
 pub mod ids;
+pub mod integrity;
 pub mod keys;
 pub mod license;
 pub mod model;

@@ -14,12 +14,16 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod apps;
+mod binding;
 mod blacklist;
+mod chats;
+mod devices;
 mod error;
 mod files;
 mod keys;
 mod licenses;
 mod logs;
+mod nonces;
 mod notify;
 mod resellers;
 mod row;

@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
-use tollgate_core::model::{Creator, License, LicenseStatus};
-use tollgate_store::{LicenseFilter, LicenseStore, Page, PageRequest, StoreError, StoreResult};
+use tollgate_core::model::{Creator, License, LicenseStatus, User};
+use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
+use tollgate_store::{RegisterOutcome, StoreError, StoreResult};
 
+use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
 use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, parsed, to_json};
 use crate::row::{ts, ts_opt};
+use crate::users::{insert_user, user};
 use crate::{PgStore, BEGIN};
 
 /// Rows per multi-row INSERT: 1,000 rows x 17 columns = 17,000 parameters, well under
@@ -111,6 +114,45 @@ async fn lock_app(conn: &mut PgConnection, app_id: &str) -> StoreResult<bool> {
         .await
         .map_err(db_err)?;
     Ok(found.is_some())
+}
+
+/// The counts' move of one first use.
+fn redeemed(app_id: &str) -> BTreeMap<(&str, &str), i64> {
+    BTreeMap::from([((app_id, LicenseStatus::Unused.as_str()), -1), ((app_id, LicenseStatus::Used.as_str()), 1)])
+}
+
+/// A license's first use: `UNUSED` -> `USED`, linked to `user_id` (which must be a user of the
+/// app) when given, with `activation` written. `None` when the license is not `UNUSED` (or not
+/// in the app, or the user is not): nothing is written then. The caller moves the counts.
+///
+/// The single use rests on the `WHERE`: a concurrent redeemer waits for this row's lock, then
+/// re-checks `status = 'UNUSED'` against the version this transaction commits, and matches
+/// nothing.
+async fn activate(
+    conn: &mut PgConnection,
+    app_id: &str,
+    license_id: &str,
+    user_id: Option<&str>,
+    activation: &Activation,
+) -> StoreResult<Option<PgRow>> {
+    let devices = activation.device.as_ref().map(|d| to_json(&[d])).transpose()?;
+    sqlx::query(
+        "UPDATE licenses
+         SET status = 'USED', user_id = $1, activated_at = $2, expires_at = $3,
+             devices = COALESCE($4, devices)
+         WHERE app_id = $5 AND id = $6 AND status = 'UNUSED'
+           AND ($1::TEXT IS NULL OR EXISTS (SELECT 1 FROM app_users WHERE app_id = $5 AND id = $1))
+         RETURNING *",
+    )
+    .bind(user_id)
+    .bind(ms(&activation.at))
+    .bind(ms_opt(&activation.expires_at))
+    .bind(devices)
+    .bind(app_id)
+    .bind(license_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_err)
 }
 
 #[async_trait]
@@ -331,5 +373,126 @@ impl LicenseStore for PgStore {
         add_counts(&mut tx, &BTreeMap::from([((app_id, status.as_str()), -1)])).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
+    }
+
+    async fn activate_license(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        activation: &Activation,
+    ) -> StoreResult<Option<License>> {
+        // The conditional UPDATE is the single use; the counts move in the same transaction.
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        if !lock_app(&mut tx, app_id).await? {
+            return Ok(None);
+        }
+        let Some(row) = activate(&mut tx, app_id, license_id, None, activation).await? else {
+            return Ok(None);
+        };
+        add_counts(&mut tx, &redeemed(app_id)).await?;
+        tx.commit().await.map_err(db_err)?;
+        license(&row).map(Some)
+    }
+
+    async fn register_with_license(
+        &self,
+        user: &User,
+        license_id: &str,
+        activation: &Activation,
+    ) -> StoreResult<RegisterOutcome> {
+        // One transaction; returning early rolls it back. Redeemers of one key queue for its row
+        // (`activate`); takers of one name queue at the unique index and get the conflict once
+        // the first commits. The counts come last, so no transaction holds them while it waits
+        // at the index for another that needs them.
+        let app_id = user.app_id.as_str();
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        if !lock_app(&mut tx, app_id).await? {
+            return Ok(RegisterOutcome::LicenseTaken);
+        }
+        if activate(&mut tx, app_id, license_id, None, activation).await?.is_none() {
+            return Ok(RegisterOutcome::LicenseTaken);
+        }
+        match insert_user(&mut *tx, user).await {
+            Err(StoreError::Conflict { constraint: c }) if c == constraint::USER_APP_USERNAME => {
+                return Ok(RegisterOutcome::UsernameTaken);
+            }
+            other => other?,
+        }
+        // Linked only now: the foreign key needs the user row.
+        sqlx::query("UPDATE licenses SET user_id = $1 WHERE app_id = $2 AND id = $3")
+            .bind(&user.id)
+            .bind(app_id)
+            .bind(license_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        add_counts(&mut tx, &redeemed(app_id)).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(RegisterOutcome::Registered)
+    }
+
+    async fn extend_with_license(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        license_id: &str,
+        activation: &Activation,
+        add_ms: Option<i64>,
+    ) -> StoreResult<Option<User>> {
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        if !lock_app(&mut tx, app_id).await? {
+            return Ok(None);
+        }
+        // The user's row before the license's: `delete_user` takes them in that order too (the
+        // user, then its licenses through ON DELETE SET NULL), so the two cannot deadlock.
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM app_users WHERE app_id = $1 AND id = $2 FOR NO KEY UPDATE")
+                .bind(app_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if found.is_none() {
+            return Ok(None);
+        }
+        let Some(row) = activate(&mut tx, app_id, license_id, Some(user_id), activation).await? else {
+            return Ok(None);
+        };
+        let level: i64 = col(&row, "level")?;
+        let updated = sqlx::query(
+            "UPDATE app_users
+             SET level = GREATEST(level, $1),
+                 expires_at = CASE
+                     WHEN $2::BIGINT IS NULL OR expires_at IS NULL THEN NULL
+                     WHEN expires_at > $3 THEN expires_at + $2
+                     ELSE $3 + $2
+                 END
+             WHERE app_id = $4 AND id = $5
+             RETURNING *",
+        )
+        .bind(level)
+        .bind(add_ms)
+        .bind(ms(&activation.at))
+        .bind(app_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(updated) = updated else {
+            return Ok(None);
+        };
+        add_counts(&mut tx, &redeemed(app_id)).await?;
+        tx.commit().await.map_err(db_err)?;
+        user(&updated).map(Some)
+    }
+
+    async fn bind_license_device(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        device: &str,
+        max_devices: i64,
+    ) -> StoreResult<DeviceBinding> {
+        bind_device(&self.pool, Owner::License, app_id, license_id, device, max_devices).await
     }
 }

@@ -69,6 +69,49 @@ impl SessionStore for PgStore {
             .transpose()
     }
 
+    async fn session_by_token_any(&self, token: &str) -> StoreResult<Option<Session>> {
+        sqlx::query("SELECT * FROM sessions WHERE token = $1")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(session)
+            .transpose()
+    }
+
+    async fn bind_session(
+        &self,
+        app_id: &str,
+        session_id: &str,
+        user_id: Option<&str>,
+        license_id: Option<&str>,
+        hwid: Option<&str>,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool> {
+        // Only to a user or license of the session's own app; expiry only moves forward.
+        let done = sqlx::query(
+            "UPDATE sessions
+             SET user_id = COALESCE($1, user_id),
+                 license_id = COALESCE($2, license_id),
+                 hwid = COALESCE($3, hwid),
+                 expires_at = GREATEST(expires_at, $4)
+             WHERE app_id = $5 AND id = $6
+               AND ($1::TEXT IS NULL OR EXISTS (SELECT 1 FROM app_users WHERE app_id = $5 AND id = $1))
+               AND ($2::TEXT IS NULL OR EXISTS (SELECT 1 FROM licenses WHERE app_id = $5 AND id = $2))",
+        )
+        .bind(user_id)
+        .bind(license_id)
+        .bind(hwid)
+        .bind(ms(&expires_at))
+        .bind(app_id)
+        .bind(session_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn list_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<Vec<SessionView>> {
         sqlx::query(
             r#"SELECT s.*, u.username AS username

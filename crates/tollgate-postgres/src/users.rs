@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use tollgate_core::model::{User, UserStatus, UserVariable};
 use tollgate_core::time::Timestamp;
-use tollgate_store::{Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore};
+use tollgate_store::{DeviceBinding, Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore};
 
+use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
 use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, norm, parsed};
 use crate::row::{to_json, ts, ts_opt};
@@ -14,7 +15,7 @@ use crate::{PgStore, BEGIN};
 
 const DAY_MS: i64 = 86_400_000;
 
-fn user(row: &PgRow) -> StoreResult<User> {
+pub(crate) fn user(row: &PgRow) -> StoreResult<User> {
     Ok(User {
         id: col(row, "id")?,
         app_id: col(row, "app_id")?,
@@ -24,6 +25,7 @@ fn user(row: &PgRow) -> StoreResult<User> {
         level: col(row, "level")?,
         expires_at: ts_opt(row, "expires_at")?,
         devices: json(row, "devices")?,
+        max_devices: col(row, "max_devices")?,
         last_ip: col(row, "last_ip")?,
         status: parsed(row, "status")?,
         ban_reason: col(row, "ban_reason")?,
@@ -59,35 +61,42 @@ fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter:
     }
 }
 
+/// Insert `user`; `Conflict(app_users_app_username_key)` when the name is taken in the app.
+///
+/// The unique constraint takes the name atomically: of concurrent registrations one inserts; the
+/// others wait for it at the index and get the Conflict once it commits.
+pub(crate) async fn insert_user<'c>(conn: impl PgExecutor<'c>, user: &User) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO app_users
+            (id, app_id, username, username_norm, password_hash, email, level, expires_at,
+             devices, last_ip, status, ban_reason, last_login, created_at, max_devices)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(&user.id)
+    .bind(&user.app_id)
+    .bind(&user.username)
+    .bind(norm(&user.username))
+    .bind(&user.password_hash)
+    .bind(&user.email)
+    .bind(user.level)
+    .bind(ms_opt(&user.expires_at))
+    .bind(to_json(&user.devices)?)
+    .bind(&user.last_ip)
+    .bind(user.status.as_str())
+    .bind(&user.ban_reason)
+    .bind(ms_opt(&user.last_login))
+    .bind(ms(&user.created_at))
+    .bind(user.max_devices)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl UserStore for PgStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        // The unique constraint takes the name atomically: of concurrent registrations one
-        // inserts; the others wait for it at the index and get the Conflict once it commits.
-        sqlx::query(
-            "INSERT INTO app_users
-                (id, app_id, username, username_norm, password_hash, email, level, expires_at,
-                 devices, last_ip, status, ban_reason, last_login, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&user.id)
-        .bind(&user.app_id)
-        .bind(&user.username)
-        .bind(norm(&user.username))
-        .bind(&user.password_hash)
-        .bind(&user.email)
-        .bind(user.level)
-        .bind(ms_opt(&user.expires_at))
-        .bind(to_json(&user.devices)?)
-        .bind(&user.last_ip)
-        .bind(user.status.as_str())
-        .bind(&user.ban_reason)
-        .bind(ms_opt(&user.last_login))
-        .bind(ms(&user.created_at))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        insert_user(&self.pool, user).await
     }
 
     async fn list_users(&self, app_id: &str, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
@@ -246,6 +255,32 @@ impl UserStore for PgStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn bind_user_device(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        device: &str,
+        max_devices: i64,
+    ) -> StoreResult<DeviceBinding> {
+        bind_device(&self.pool, Owner::User, app_id, user_id, device, max_devices).await
+    }
+
+    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<()> {
+        // No such user (deleted while they logged in) is not an error: there is nothing to record.
+        sqlx::query(
+            "UPDATE app_users SET last_login = $1, last_ip = COALESCE($2, last_ip)
+             WHERE app_id = $3 AND id = $4",
+        )
+        .bind(ms(&now))
+        .bind(ip)
+        .bind(app_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
     }
 
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()> {

@@ -23,7 +23,7 @@ use crate::config::{Config, DatabaseKind};
 use crate::crypto::MasterKey;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{admin, ops};
+use crate::{admin, dialect, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -41,7 +41,9 @@ use crate::{admin, ops};
         (name = "files", description = "Encrypted downloadable files"),
         (name = "webhooks", description = "Webhook definitions"),
         (name = "logs", description = "Client log messages"),
-        (name = "audit", description = "The audit trail of admin actions")
+        (name = "audit", description = "The audit trail of admin actions"),
+        (name = "chats", description = "Chat channels, their messages and mutes"),
+        (name = "devices", description = "Device licenses (motherboard or processor ids)")
     )
 )]
 struct ApiDoc;
@@ -77,12 +79,17 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| anyhow::anyhow!("invalid setting `data_dir`: cannot create {}: {e}", config.data_dir.display()))?;
     let master = MasterKey::load(&config)?;
+    let net = crate::netpolicy::NetPolicy::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = open_store(&config).await?;
-    Ok(AppState::new(store, config, master))
+    let signer = crate::signing::Signer::load_or_create(store.as_ref(), &master).await?;
+    Ok(AppState::new(store, config, master, signer, net))
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(admin::router()).split_for_parts();
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(admin::router())
+        .merge(dialect::authly::router(state.clone()))
+        .split_for_parts();
     let openapi = Arc::new(openapi);
     let body_limit = state.config.max_body_bytes;
     api.route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
@@ -103,18 +110,26 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Spawn the background workers (expired-session purge).
+/// Spawn the background workers: expired sessions and nonces purged, rate-limit state trimmed.
 pub fn spawn_workers(state: &AppState) {
     crate::cache::spawn_invalidation_listener(state.store.clone(), state.apps.clone());
     let store = state.store.clone();
+    let limiter = state.client_limiter.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            match store.purge_expired_sessions(tollgate_core::time::now()).await {
+            let now = tollgate_core::time::now();
+            match store.purge_expired_sessions(now).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "expired sessions removed"),
                 Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
+            if let Err(e) = store.purge_nonces(now).await {
+                tracing::warn!(error = %e, "nonce purge failed");
+            }
+            if let Some(limiter) = &limiter {
+                limiter.retain_recent();
             }
         }
     });

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tollgate_core::model::{App, BlacklistEntry};
+use tollgate_core::model::{App, BlacklistEntry, BlacklistKind};
 use tollgate_store::{Invalidation, Store, StoreResult};
 
 /// An app as client requests see it.
@@ -15,6 +15,8 @@ use tollgate_store::{Invalidation, Store, StoreResult};
 pub struct CachedApp {
     pub app: App,
     pub blacklist: Vec<BlacklistEntry>,
+    /// The IP entries of the blacklist, parsed once (they are CIDRs).
+    pub ip_blacklist: Vec<ipnet::IpNet>,
 }
 
 #[derive(Default)]
@@ -62,7 +64,12 @@ impl AppCache {
     async fn load(&self, store: &dyn Store, app: Option<App>, generation: u64) -> StoreResult<Option<Arc<CachedApp>>> {
         let Some(app) = app else { return Ok(None) };
         let blacklist = store.list_blacklist(&app.id).await?;
-        let entry = Arc::new(CachedApp { app, blacklist });
+        let ip_blacklist = blacklist
+            .iter()
+            .filter(|e| e.kind == BlacklistKind::Ip)
+            .filter_map(|e| tollgate_core::net::parse_cidr(&e.value))
+            .collect();
+        let entry = Arc::new(CachedApp { app, blacklist, ip_blacklist });
         let mut m = self.write();
         if self.generation.load(Ordering::SeqCst) == generation {
             let a = &entry.app;

@@ -53,6 +53,9 @@ pub struct RawConfig {
     /// Largest file upload accepted, in bytes [default: 536870912]
     #[arg(long, global = true)]
     pub max_upload_bytes: Option<String>,
+    /// Client API requests per second per IP address, with bursts of 10x; 0 turns it off [default: 50]
+    #[arg(long, global = true)]
+    pub client_rate_limit: Option<String>,
 }
 
 /// Every setting: TOML key, environment variable, flag.
@@ -70,6 +73,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("db_pool_size", "TOLLGATE_DB_POOL_SIZE", "--db-pool-size"),
     ("max_body_bytes", "TOLLGATE_MAX_BODY_BYTES", "--max-body-bytes"),
     ("max_upload_bytes", "TOLLGATE_MAX_UPLOAD_BYTES", "--max-upload-bytes"),
+    ("client_rate_limit", "TOLLGATE_CLIENT_RATE_LIMIT", "--client-rate-limit"),
 ];
 
 impl RawConfig {
@@ -91,7 +95,8 @@ impl RawConfig {
             seller_signup,
             db_pool_size,
             max_body_bytes,
-            max_upload_bytes
+            max_upload_bytes,
+            client_rate_limit
         );
         self
     }
@@ -120,6 +125,7 @@ impl RawConfig {
             db_pool_size: v("TOLLGATE_DB_POOL_SIZE"),
             max_body_bytes: v("TOLLGATE_MAX_BODY_BYTES"),
             max_upload_bytes: v("TOLLGATE_MAX_UPLOAD_BYTES"),
+            client_rate_limit: v("TOLLGATE_CLIENT_RATE_LIMIT"),
         }
     }
 }
@@ -153,6 +159,8 @@ pub struct Config {
     pub db_pool_size: u32,
     pub max_body_bytes: usize,
     pub max_upload_bytes: u64,
+    /// Client API requests per second per IP (bursts of 10x); 0 = no limit.
+    pub client_rate_limit: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -285,6 +293,7 @@ impl Config {
         let db_pool_size = number("db_pool_size", raw.db_pool_size, 16, 1, 1024)? as u32;
         let max_body_bytes = number("max_body_bytes", raw.max_body_bytes, 1 << 20, 1024, 1 << 30)? as usize;
         let max_upload_bytes = number("max_upload_bytes", raw.max_upload_bytes, 512 << 20, 1024, 1 << 40)?;
+        let client_rate_limit = number("client_rate_limit", raw.client_rate_limit, 50, 0, 1_000_000)? as u32;
         Ok(Config {
             listen,
             database_url,
@@ -300,6 +309,7 @@ impl Config {
             db_pool_size,
             max_body_bytes,
             max_upload_bytes,
+            client_rate_limit,
         })
     }
 }

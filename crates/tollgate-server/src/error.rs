@@ -51,6 +51,8 @@ fn conflict_message(name: &str) -> &'static str {
         constraint::VARIABLE_APP_KEY => "A variable with this key already exists",
         constraint::BLACKLIST_APP_KIND_VALUE => "This value is already blacklisted",
         constraint::RESELLER_APP_USERNAME => "A reseller with this username already exists",
+        constraint::CHAT_CHANNEL_APP_NAME => "A channel with this name already exists",
+        constraint::DEVICE_LICENSE_APP_DEVICE => "A device license for this device already exists",
         _ => "Conflict with an existing record",
     }
 }

@@ -20,7 +20,6 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePublicKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer as _, SigningKey as Ed25519Key, VerifyingKey};
 use serde_json::Value;
-use tollgate_core::canonical::canonical_json;
 use tollgate_core::time::Timestamp;
 use tollgate_store::{SigningKey, Store};
 
@@ -48,7 +47,7 @@ const ATTEMPTS: usize = 5;
 
 /// The exact text that is signed.
 pub fn signed_message(ts_ms: i64, request_id: &str, nonce: &str, body: &Value) -> String {
-    format!("{ts_ms}\n{request_id}\n{nonce}\n{}", canonical_json(body))
+    tollgate_core::integrity::signed_message(&ts_ms.to_string(), request_id, nonce, body)
 }
 
 /// The active signing key, decrypted and ready to sign.
@@ -162,6 +161,13 @@ impl Signer {
         let signature = self.key.sign(message.as_bytes());
         (B64.encode(signature.to_bytes()), &self.kid)
     }
+
+    /// [`Signer::sign`] for a body already serialised as canonical JSON (the bytes sent).
+    pub fn sign_canonical(&self, ts_ms: i64, request_id: &str, nonce: &str, canonical: &str) -> (String, String) {
+        let message = format!("{ts_ms}\n{request_id}\n{nonce}\n{canonical}");
+        let signature = self.key.sign(message.as_bytes());
+        (B64.encode(signature.to_bytes()), self.kid.clone())
+    }
 }
 
 /// Check a signature the way the Authly Python SDK does: `ts` is the header text, the signature
@@ -170,7 +176,7 @@ pub fn verify(public_key_pem: &str, ts: &str, request_id: &str, nonce: &str, bod
     let Ok(key) = VerifyingKey::from_public_key_pem(public_key_pem) else { return false };
     let Ok(bytes) = B64.decode(signature) else { return false };
     let Ok(signature) = Signature::from_slice(&bytes) else { return false };
-    let message = format!("{ts}\n{request_id}\n{nonce}\n{}", canonical_json(body));
+    let message = tollgate_core::integrity::signed_message(ts, request_id, nonce, body);
     key.verify_strict(message.as_bytes(), &signature).is_ok()
 }
 

@@ -12,7 +12,9 @@ use tollgate_store::Store;
 use crate::cache::AppCache;
 use crate::config::Config;
 use crate::crypto::MasterKey;
+use crate::netpolicy::NetPolicy;
 use crate::ops::Metrics;
+use crate::signing::Signer;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,13 +27,32 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Seller logins: per email and per IP.
     pub seller_throttle: Arc<FailureThrottle>,
+    /// Signs every client-API answer (SPEC §7); the active key when this process started.
+    pub signer: Arc<Signer>,
+    /// VPN ranges and the country database (init pipeline steps 7 and 8).
+    pub net: Arc<NetPolicy>,
+    /// End-user logins and password changes: per account and per IP.
+    pub login_throttle: Arc<FailureThrottle>,
+    /// Client API requests per IP; `None` when turned off.
+    pub client_limiter: Option<Arc<ClientLimiter>>,
 }
 
+/// A per-IP token bucket (governor's keyed limiter).
+pub type ClientLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: Config, master: MasterKey) -> AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config, master: MasterKey, signer: Signer, net: NetPolicy) -> AppState {
         let tokens = TokenService::new(&master.derive("jwt"));
         let apps = Arc::new(AppCache::default());
+        let client_limiter = std::num::NonZeroU32::new(config.client_rate_limit).map(|rate| {
+            let burst = std::num::NonZeroU32::new(rate.get().saturating_mul(10)).unwrap_or(rate);
+            Arc::new(governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst)))
+        });
         AppState {
+            signer: Arc::new(signer),
+            net: Arc::new(net),
+            login_throttle: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
+            client_limiter,
             apps,
             store,
             config: Arc::new(config),

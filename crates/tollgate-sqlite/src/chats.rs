@@ -204,12 +204,6 @@ impl ChatStore for SqliteStore {
                 .push(")");
         }
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
-        q.build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(message)
-        .collect()
+        q.build().fetch_all(&self.pool).await.map_err(db_err)?.iter().map(message).collect()
     }
 }

@@ -103,10 +103,7 @@ async fn add_counts(conn: &mut SqliteConnection, deltas: &BTreeMap<(&str, &str),
 
 /// The counts' move of one first use.
 fn redeemed(app_id: &str) -> BTreeMap<(&str, &str), i64> {
-    BTreeMap::from([
-        ((app_id, LicenseStatus::Unused.as_str()), -1),
-        ((app_id, LicenseStatus::Used.as_str()), 1),
-    ])
+    BTreeMap::from([((app_id, LicenseStatus::Unused.as_str()), -1), ((app_id, LicenseStatus::Used.as_str()), 1)])
 }
 
 /// A license's first use: `UNUSED` -> `USED`, linked to `user_id` (which must be a user of the

@@ -260,7 +260,8 @@ impl UserStore for SqliteStore {
     }
 
     async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<()> {
-        let done = sqlx::query(
+        // No such user (deleted while they logged in) is not an error: there is nothing to record.
+        sqlx::query(
             "UPDATE app_users SET last_login = $1, last_ip = COALESCE($2, last_ip)
              WHERE app_id = $3 AND id = $4",
         )
@@ -271,9 +272,6 @@ impl UserStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         Ok(())
     }
 

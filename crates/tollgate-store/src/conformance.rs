@@ -52,6 +52,14 @@ where
     tenant_scope(&make().await).await;
     concurrency(Arc::new(make().await)).await;
     signing_keys(Arc::new(make().await)).await;
+    redemption(&make().await).await;
+    device_binding(&make().await).await;
+    logins(&make().await).await;
+    nonces(&make().await).await;
+    chats(&make().await).await;
+    device_licenses(&make().await).await;
+    client_tenant_scope(&make().await).await;
+    redemption_concurrency(Arc::new(make().await)).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +283,59 @@ pub fn refresh_token(seller_id: &str, token_hash: &str, expires_at: Timestamp) -
         token_hash: token_hash.into(),
         created_at: now() - Duration::minutes(1),
         expires_at,
+    }
+}
+
+pub fn chat_channel(app_id: &str, name: &str) -> ChatChannel {
+    ChatChannel {
+        id: ids::new_id(prefix::CHANNEL),
+        app_id: app_id.into(),
+        name: name.into(),
+        created_at: now() - Duration::hours(1),
+    }
+}
+
+pub fn chat_message(app_id: &str, channel_id: &str, text: &str, created_at: Timestamp) -> ChatMessage {
+    ChatMessage {
+        id: ids::new_id(prefix::MESSAGE),
+        app_id: app_id.into(),
+        channel_id: channel_id.into(),
+        user_id: Some("usr_fixture".into()),
+        username: "Alice".into(),
+        message: text.into(),
+        created_at,
+    }
+}
+
+pub fn chat_mute(app_id: &str, channel_id: &str, user_id: &str) -> ChatMute {
+    ChatMute {
+        app_id: app_id.into(),
+        channel_id: channel_id.into(),
+        user_id: user_id.into(),
+        reason: Some("spam".into()),
+        until: Some(now() + Duration::hours(1)),
+        created_at: now() - Duration::minutes(10),
+    }
+}
+
+pub fn device_license(app_id: &str, device_type: DeviceType, device_id: &str) -> DeviceLicense {
+    DeviceLicense {
+        id: ids::new_id(prefix::DEVICE),
+        app_id: app_id.into(),
+        device_type,
+        device_id: device_id.into(),
+        name: Some("Workstation 7".into()),
+        email: Some("Owner@Mail.example".into()),
+        level: 2,
+        status: LicenseStatus::Unused,
+        ban_reason: None,
+        note: Some("bought at the fair".into()),
+        created_at: now() - Duration::hours(1),
+        activated_at: None,
+        expires_at: Some(now() + Duration::days(30)),
+        last_login: None,
+        last_ip: None,
+        hwid: None,
     }
 }
 
@@ -942,6 +1003,7 @@ pub async fn users<S: Store>(s: &S) {
     bare.email = None;
     bare.expires_at = None;
     bare.devices = Vec::new();
+    bare.max_devices = 7;
     bare.last_ip = None;
     bare.status = UserStatus::Banned;
     bare.ban_reason = Some("spam".into());
@@ -1887,4 +1949,822 @@ pub async fn signing_keys<S: Store>(s: Arc<S>) {
     assert_eq!(listed.iter().filter(|k| k.active).count(), 1, "{listed:?}");
     let active = s.active_signing_key().await.unwrap().unwrap();
     assert!(listed.iter().any(|k| k.active && k.kid == active.kid));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client API: redemption, device binding, logins, nonces, chats, device licenses.
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The license as `activate_license` leaves it.
+fn activated(l: &License, a: &Activation, user_id: Option<&str>) -> License {
+    let mut want = l.clone();
+    want.status = LicenseStatus::Used;
+    want.activated_at = Some(a.at);
+    want.expires_at = a.expires_at;
+    want.user_id = user_id.map(Into::into);
+    if let Some(d) = &a.device {
+        want.devices = vec![d.clone()];
+    }
+    want
+}
+
+/// Redeeming keys: first use, register and extend, each all or nothing, totals kept.
+pub async fn redemption<S: Store>(s: &S) {
+    let (owner, a) = seller_with_app(s).await;
+    let b = app(&owner.id);
+    s.create_app(&b).await.unwrap();
+    let t = now();
+
+    let mut k_act = license(&a.id, "RED-ACT");
+    k_act.level = 3;
+    k_act.max_devices = 2;
+    let k_plain = license(&a.id, "RED-PLAIN");
+    let mut k_reg = license(&a.id, "RED-REG");
+    k_reg.level = 4;
+    let k_free = license(&a.id, "RED-FREE");
+    let mut k_ext = license(&a.id, "RED-EXT");
+    k_ext.level = 5;
+    let k_ext2 = license(&a.id, "RED-EXT2");
+    let mut k_life = license(&a.id, "RED-LIFE");
+    k_life.duration = DurationType::Lifetime;
+    let k_never = license(&a.id, "RED-NEVER");
+    let k_left = license(&a.id, "RED-LEFT");
+    let mut k_banned = license(&a.id, "RED-BANNED");
+    k_banned.status = LicenseStatus::Banned;
+    let keys = [&k_act, &k_plain, &k_reg, &k_free, &k_ext, &k_ext2, &k_life, &k_never, &k_left, &k_banned];
+    s.insert_licenses(&keys.iter().map(|l| (*l).clone()).collect::<Vec<_>>()).await.unwrap();
+    let k_b = license(&b.id, "RED-B");
+    s.insert_licenses(std::slice::from_ref(&k_b)).await.unwrap();
+    totals_match(s, &a.id, "before any redemption").await;
+
+    // First use by key login: UNUSED -> USED with no user, the activation written.
+    let act = Activation { at: t, expires_at: Some(t + Duration::days(30)), device: Some("HWID-A".into()) };
+    let want = activated(&k_act, &act, None);
+    assert_eq!(s.activate_license(&a.id, &k_act.id, &act).await.unwrap(), Some(want.clone()));
+    assert_eq!(s.get_license(&a.id, &k_act.id).await.unwrap(), Some(want.clone()));
+    // Only once: a second first use writes nothing.
+    let later = Activation { at: t + Duration::minutes(1), expires_at: None, device: Some("HWID-Z".into()) };
+    assert_eq!(s.activate_license(&a.id, &k_act.id, &later).await.unwrap(), None);
+    assert_eq!(s.get_license(&a.id, &k_act.id).await.unwrap(), Some(want));
+    // No device: the (empty) list stays; no expiry: a lifetime activation.
+    let bare = Activation { at: t, expires_at: None, device: None };
+    let got = s.activate_license(&a.id, &k_plain.id, &bare).await.unwrap().unwrap();
+    assert_eq!(got, activated(&k_plain, &bare, None));
+    assert!(got.devices.is_empty());
+    // Not UNUSED, another app's, missing: nothing.
+    assert_eq!(s.activate_license(&a.id, &k_banned.id, &act).await.unwrap(), None);
+    assert_eq!(s.get_license(&a.id, &k_banned.id).await.unwrap(), Some(k_banned.clone()));
+    assert_eq!(s.activate_license(&b.id, &k_reg.id, &act).await.unwrap(), None);
+    assert_eq!(s.activate_license(&a.id, &k_b.id, &act).await.unwrap(), None);
+    assert_eq!(s.get_license(&a.id, &k_reg.id).await.unwrap(), Some(k_reg.clone()));
+    assert_eq!(s.get_license(&b.id, &k_b.id).await.unwrap(), Some(k_b.clone()));
+    assert_eq!(s.activate_license(&a.id, "lic_missing", &act).await.unwrap(), None);
+    totals_match(s, &a.id, "after activations").await;
+
+    // Register: the user inserted and the key linked to them, in one go.
+    let mut newbie = user(&a.id, "Newbie");
+    newbie.level = 4;
+    newbie.devices = vec!["HWID-R".into()];
+    newbie.max_devices = 3;
+    let reg = Activation { at: t, expires_at: Some(t + Duration::days(7)), device: Some("HWID-R".into()) };
+    assert_eq!(s.register_with_license(&newbie, &k_reg.id, &reg).await.unwrap(), RegisterOutcome::Registered);
+    assert_eq!(s.get_user(&a.id, &newbie.id).await.unwrap(), Some(newbie.clone()));
+    let reg_want = activated(&k_reg, &reg, Some(&newbie.id));
+    assert_eq!(s.get_license(&a.id, &k_reg.id).await.unwrap(), Some(reg_want.clone()));
+    totals_match(s, &a.id, "after a registration").await;
+
+    // The key again, under another name: refused, and the other user is not created.
+    let second = user(&a.id, "second");
+    assert_eq!(s.register_with_license(&second, &k_reg.id, &reg).await.unwrap(), RegisterOutcome::LicenseTaken);
+    assert_eq!(s.get_user(&a.id, &second.id).await.unwrap(), None);
+    assert_eq!(s.user_by_username(&a.id, "second").await.unwrap(), None);
+    assert_eq!(s.get_license(&a.id, &k_reg.id).await.unwrap(), Some(reg_want));
+    // A key used by key login, a banned key, another app's key, a missing key: the same.
+    for key_id in [&k_act.id, &k_banned.id, &k_b.id, &"lic_missing".to_owned()] {
+        assert_eq!(
+            s.register_with_license(&second, key_id, &reg).await.unwrap(),
+            RegisterOutcome::LicenseTaken,
+            "{key_id}"
+        );
+    }
+    assert_eq!(s.user_by_username(&a.id, "second").await.unwrap(), None);
+    // The name taken (in any case) with a good key: refused, and the key stays UNUSED.
+    let dup = user(&a.id, "NEWBIE");
+    assert_eq!(s.register_with_license(&dup, &k_free.id, &reg).await.unwrap(), RegisterOutcome::UsernameTaken);
+    assert_eq!(s.get_user(&a.id, &dup.id).await.unwrap(), None);
+    assert_eq!(s.get_license(&a.id, &k_free.id).await.unwrap(), Some(k_free.clone()));
+    // The user's app is the scope: a user of app B cannot take app A's key.
+    let foreign = user(&b.id, "Newbie");
+    assert_eq!(s.register_with_license(&foreign, &k_free.id, &reg).await.unwrap(), RegisterOutcome::LicenseTaken);
+    assert_eq!(s.get_user(&b.id, &foreign.id).await.unwrap(), None);
+    assert_eq!(s.get_license(&a.id, &k_free.id).await.unwrap(), Some(k_free.clone()));
+    totals_match(s, &a.id, "after refused registrations").await;
+    assert_eq!(totals_match(s, &b.id, "the other app, after refused registrations").await.len(), 1);
+    assert_eq!(s.list_users(&b.id, &UserFilter::default(), page(1, 10)).await.unwrap().total, 0);
+
+    // Extend an active subscription: the key's time on top of the expiry, the higher level.
+    let mut sub = user(&a.id, "sub");
+    sub.level = 2;
+    sub.expires_at = Some(t + Duration::days(10));
+    s.create_user(&sub).await.unwrap();
+    let ext = Activation { at: t, expires_at: Some(t + Duration::days(30)), device: None };
+    let got = s.extend_with_license(&a.id, &sub.id, &k_ext.id, &ext, Some(30 * DAY_MS)).await.unwrap();
+    let mut sub_want = sub.clone();
+    sub_want.level = 5;
+    sub_want.expires_at = Some(t + Duration::days(40));
+    assert_eq!(got, Some(sub_want.clone()));
+    assert_eq!(s.get_user(&a.id, &sub.id).await.unwrap(), Some(sub_want.clone()));
+    assert_eq!(s.get_license(&a.id, &k_ext.id).await.unwrap(), Some(activated(&k_ext, &ext, Some(&sub.id))));
+    // Only once.
+    assert_eq!(s.extend_with_license(&a.id, &sub.id, &k_ext.id, &ext, Some(DAY_MS)).await.unwrap(), None);
+    assert_eq!(s.get_user(&a.id, &sub.id).await.unwrap(), Some(sub_want.clone()));
+
+    // A lapsed subscription starts again from now; a higher level is kept.
+    let mut lapsed = user(&a.id, "lapsed");
+    lapsed.level = 9;
+    lapsed.expires_at = Some(t - Duration::days(3));
+    s.create_user(&lapsed).await.unwrap();
+    let got = s.extend_with_license(&a.id, &lapsed.id, &k_ext2.id, &ext, Some(DAY_MS)).await.unwrap().unwrap();
+    assert_eq!((got.level, got.expires_at), (9, Some(t + Duration::days(1))));
+
+    // A lifetime key: the subscription never ends from then on, and a timed key keeps it so.
+    let life = Activation { at: t, expires_at: None, device: None };
+    let got = s.extend_with_license(&a.id, &sub.id, &k_life.id, &life, None).await.unwrap().unwrap();
+    assert_eq!((got.level, got.expires_at), (5, None));
+    let got = s.extend_with_license(&a.id, &sub.id, &k_never.id, &ext, Some(DAY_MS)).await.unwrap().unwrap();
+    assert_eq!((got.level, got.expires_at), (5, None));
+    assert_eq!(s.get_license(&a.id, &k_never.id).await.unwrap().unwrap().user_id, Some(sub.id.clone()));
+
+    // No such user in the app, or the key in another app: nothing, and the key stays UNUSED.
+    let stranger = stored_user(s, &b.id, "stranger").await;
+    for (app_id, user_id) in [(&a.id, &stranger.id), (&a.id, &"usr_missing".to_owned()), (&b.id, &sub.id)] {
+        assert_eq!(s.extend_with_license(app_id, user_id, &k_left.id, &ext, Some(DAY_MS)).await.unwrap(), None);
+    }
+    assert_eq!(s.get_license(&a.id, &k_left.id).await.unwrap(), Some(k_left.clone()));
+    assert_eq!(s.get_user(&b.id, &stranger.id).await.unwrap(), Some(stranger));
+    assert_eq!(s.extend_with_license(&a.id, &sub.id, &k_banned.id, &ext, Some(DAY_MS)).await.unwrap(), None);
+    let rows = totals_match(s, &a.id, "after extensions").await;
+    let used = rows.iter().filter(|l| l.status == LicenseStatus::Used).count();
+    assert_eq!(used, 7, "act, plain, reg, ext, ext2, life, never");
+}
+
+async fn license_devices<S: Store>(s: &S, app_id: &str, id: &str) -> Vec<String> {
+    s.get_license(app_id, id).await.unwrap().unwrap().devices
+}
+
+/// Binding devices to licenses and users: known, added, refused at the limit, missing.
+pub async fn device_binding<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+
+    let mut lic = license(&a.id, "BIND-1");
+    lic.devices = vec!["HWID-A".into()];
+    lic.max_devices = 2;
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+
+    assert_eq!(s.bind_license_device(&a.id, &lic.id, "HWID-A", 2).await.unwrap(), DeviceBinding::Known);
+    // Device ids compare exactly.
+    assert_eq!(s.bind_license_device(&a.id, &lic.id, "hwid-a", 2).await.unwrap(), DeviceBinding::Added);
+    assert_eq!(license_devices(s, &a.id, &lic.id).await, strs(&["HWID-A", "hwid-a"]));
+    assert_eq!(s.bind_license_device(&a.id, &lic.id, "HWID-C", 2).await.unwrap(), DeviceBinding::LimitReached);
+    assert_eq!(license_devices(s, &a.id, &lic.id).await, strs(&["HWID-A", "hwid-a"]));
+    // A known device is known even past a lower limit.
+    assert_eq!(s.bind_license_device(&a.id, &lic.id, "hwid-a", 1).await.unwrap(), DeviceBinding::Known);
+    // The limit is the caller's.
+    assert_eq!(s.bind_license_device(&a.id, &lic.id, "HWID-C", 3).await.unwrap(), DeviceBinding::Added);
+    assert_eq!(license_devices(s, &a.id, &lic.id).await, strs(&["HWID-A", "hwid-a", "HWID-C"]));
+    assert_eq!(s.bind_license_device(&b.id, &lic.id, "HWID-D", 9).await.unwrap(), DeviceBinding::Missing);
+    assert_eq!(s.bind_license_device(&a.id, "lic_missing", "HWID-D", 9).await.unwrap(), DeviceBinding::Missing);
+    let mut want = lic.clone();
+    want.devices = strs(&["HWID-A", "hwid-a", "HWID-C"]);
+    assert_eq!(s.get_license(&a.id, &lic.id).await.unwrap(), Some(want), "nothing else changes");
+    // After a reset the first device binds again; a limit of 0 binds nothing.
+    s.reset_license_devices(&a.id, &lic.id).await.unwrap().unwrap();
+    assert_eq!(s.bind_license_device(&a.id, &lic.id, "NEW", 0).await.unwrap(), DeviceBinding::LimitReached);
+    assert_eq!(s.bind_license_device(&a.id, &lic.id, "NEW", 1).await.unwrap(), DeviceBinding::Added);
+    assert_eq!(license_devices(s, &a.id, &lic.id).await, strs(&["NEW"]));
+
+    // The same for users.
+    let u = stored_user(s, &a.id, "binder").await;
+    assert_eq!(u.devices, strs(&["HWID-1", "hwid-2"]));
+    assert_eq!(s.bind_user_device(&a.id, &u.id, "hwid-2", 2).await.unwrap(), DeviceBinding::Known);
+    assert_eq!(s.bind_user_device(&a.id, &u.id, "HWID-3", 2).await.unwrap(), DeviceBinding::LimitReached);
+    assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(u.clone()));
+    assert_eq!(s.bind_user_device(&a.id, &u.id, "HWID-3", 3).await.unwrap(), DeviceBinding::Added);
+    assert_eq!(s.bind_user_device(&b.id, &u.id, "HWID-4", 9).await.unwrap(), DeviceBinding::Missing);
+    assert_eq!(s.bind_user_device(&a.id, "usr_missing", "HWID-4", 9).await.unwrap(), DeviceBinding::Missing);
+    let mut want = u.clone();
+    want.devices.push("HWID-3".into());
+    assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(want));
+}
+
+/// A login's writes: the user's last login, the session's link, device and expiry.
+pub async fn logins<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let t = now();
+    let u = stored_user(s, &a.id, "alice").await;
+
+    s.record_login(&a.id, &u.id, Some("198.51.100.9"), t).await.unwrap();
+    let mut want = u.clone();
+    want.last_login = Some(t);
+    want.last_ip = Some("198.51.100.9".into());
+    assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(want.clone()));
+    // No address: the last one is kept.
+    s.record_login(&a.id, &u.id, None, t + Duration::seconds(1)).await.unwrap();
+    want.last_login = Some(t + Duration::seconds(1));
+    assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(want.clone()));
+    // Another app's id, or no such user: nothing written, no error.
+    s.record_login(&b.id, &u.id, Some("192.0.2.66"), t + Duration::seconds(2)).await.unwrap();
+    s.record_login(&a.id, "usr_missing", None, t).await.unwrap();
+    assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(want));
+
+    // A token alone finds its session in any app, expired ones too.
+    let live = session(&a.id, None, t + Duration::hours(1));
+    let dead = session(&b.id, None, t - Duration::seconds(1));
+    s.create_session(&live).await.unwrap();
+    s.create_session(&dead).await.unwrap();
+    assert_eq!(s.session_by_token_any(&live.token).await.unwrap(), Some(live.clone()));
+    assert_eq!(s.session_by_token_any(&dead.token).await.unwrap(), Some(dead.clone()));
+    assert_eq!(s.session_by_token_any(&ids::new_token()).await.unwrap(), None);
+    assert_eq!(s.session_by_token_any(&live.token.to_uppercase()).await.unwrap(), None, "tokens compare exactly");
+
+    // Binding: links set, device recorded, expiry moved forward only.
+    let lic = license(&a.id, "LOGIN-1");
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+    let mut sess = session(&a.id, None, t + Duration::hours(1));
+    sess.hwid = None;
+    s.create_session(&sess).await.unwrap();
+    let day = t + Duration::hours(24);
+    assert!(s.bind_session(&a.id, &sess.id, Some(&u.id), None, Some("HWID-9"), day).await.unwrap());
+    let mut want = sess.clone();
+    want.user_id = Some(u.id.clone());
+    want.hwid = Some("HWID-9".into());
+    want.expires_at = day;
+    assert_eq!(s.session_by_token(&a.id, &sess.token).await.unwrap(), Some(want.clone()));
+    assert!(s.bind_session(&a.id, &sess.id, None, Some(&lic.id), None, t + Duration::hours(2)).await.unwrap());
+    want.license_id = Some(lic.id.clone());
+    assert_eq!(
+        s.session_by_token(&a.id, &sess.token).await.unwrap(),
+        Some(want.clone()),
+        "None keeps a link and the device; an earlier expiry does not shorten"
+    );
+    // Never to another app's user or license, nor through another app's id.
+    let stranger = stored_user(s, &b.id, "stranger").await;
+    let foreign_lic = license(&b.id, "LOGIN-B");
+    s.insert_licenses(std::slice::from_ref(&foreign_lic)).await.unwrap();
+    let far = t + Duration::days(9);
+    assert!(!s.bind_session(&a.id, &sess.id, Some(&stranger.id), None, Some("X"), far).await.unwrap());
+    assert!(!s.bind_session(&a.id, &sess.id, None, Some(&foreign_lic.id), Some("X"), far).await.unwrap());
+    assert!(!s.bind_session(&a.id, &sess.id, Some("usr_missing"), None, Some("X"), far).await.unwrap());
+    assert!(!s.bind_session(&b.id, &sess.id, None, None, Some("X"), far).await.unwrap());
+    assert!(!s.bind_session(&a.id, "sess_missing", None, None, Some("X"), far).await.unwrap());
+    assert_eq!(s.session_by_token(&a.id, &sess.token).await.unwrap(), Some(want));
+}
+
+/// Replay defence: a nonce is new once until it is purged.
+pub async fn nonces<S: Store>(s: &S) {
+    let t = now();
+    assert!(s.remember_nonce("nonce-1", t + Duration::minutes(5)).await.unwrap());
+    assert!(!s.remember_nonce("nonce-1", t + Duration::minutes(10)).await.unwrap(), "a replay");
+    assert!(!s.remember_nonce("nonce-1", t - Duration::minutes(10)).await.unwrap(), "a replay");
+    assert!(s.remember_nonce("NONCE-1", t + Duration::minutes(5)).await.unwrap(), "nonces compare exactly");
+    assert!(s.remember_nonce("old", t - Duration::seconds(1)).await.unwrap());
+    assert!(s.remember_nonce("edge", t).await.unwrap());
+
+    // Purging forgets the windows that ended before `now`, and only those.
+    assert_eq!(s.purge_nonces(t).await.unwrap(), 1);
+    assert!(s.remember_nonce("old", t + Duration::minutes(5)).await.unwrap(), "forgotten, so new again");
+    assert!(!s.remember_nonce("edge", t + Duration::minutes(5)).await.unwrap(), "still remembered");
+    assert!(!s.remember_nonce("nonce-1", t).await.unwrap());
+    assert_eq!(s.purge_nonces(t).await.unwrap(), 0);
+    assert_eq!(s.purge_nonces(t + Duration::hours(1)).await.unwrap(), 4);
+    assert!(s.remember_nonce("nonce-1", t + Duration::minutes(5)).await.unwrap());
+}
+
+/// Channels, messages (newest first, by cursor) and mutes, scoped by app.
+pub async fn chats<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let t = now();
+
+    let mut general = chat_channel(&a.id, "General");
+    general.created_at = t - Duration::hours(2);
+    let lower = chat_channel(&a.id, "general");
+    s.create_channel(&lower).await.unwrap();
+    s.create_channel(&general).await.unwrap();
+    let b_general = chat_channel(&b.id, "General");
+    s.create_channel(&b_general).await.unwrap();
+    assert_conflict(s.create_channel(&chat_channel(&a.id, "General")).await, constraint::CHAT_CHANNEL_APP_NAME);
+    assert!(s.create_channel(&chat_channel("app_missing", "x")).await.is_err(), "a channel needs an app");
+
+    assert_eq!(s.list_channels(&a.id).await.unwrap(), vec![general.clone(), lower.clone()], "oldest first");
+    assert_eq!(s.list_channels(&b.id).await.unwrap(), vec![b_general.clone()]);
+    assert_eq!(s.get_channel(&a.id, &general.id).await.unwrap(), Some(general.clone()));
+    assert_eq!(s.get_channel(&b.id, &general.id).await.unwrap(), None);
+    assert_eq!(s.channel_by_name(&a.id, "General").await.unwrap(), Some(general.clone()));
+    assert_eq!(s.channel_by_name(&a.id, "general").await.unwrap(), Some(lower.clone()));
+    assert_eq!(s.channel_by_name(&a.id, "GENERAL").await.unwrap(), None, "names compare exactly");
+    assert_eq!(s.channel_by_name(&b.id, "general").await.unwrap(), None);
+
+    // 25 messages, three to a millisecond so the id decides most of the order; ids that differ
+    // in case only sort by bytes.
+    let base = t - Duration::minutes(30);
+    let mut msgs: Vec<ChatMessage> = (0..25)
+        .map(|i| {
+            let mut m = chat_message(&a.id, &general.id, &format!("hello {i}"), base + Duration::milliseconds(i / 3));
+            if i % 4 == 0 {
+                m.user_id = None;
+                m.username = "former user".into();
+            }
+            m
+        })
+        .collect();
+    for (i, id) in ["msg_Zed", "msg_alpha", "msg_Alpha", "msg__x"].iter().enumerate() {
+        let mut m = chat_message(&a.id, &general.id, &format!("tie {i}"), base + Duration::milliseconds(4));
+        m.id = (*id).to_owned();
+        msgs.push(m);
+    }
+    for m in &msgs {
+        s.post_message(m).await.unwrap();
+    }
+    let lower_msg = chat_message(&a.id, &lower.id, "elsewhere", t);
+    s.post_message(&lower_msg).await.unwrap();
+    s.post_message(&chat_message(&b.id, &b_general.id, "other app", t)).await.unwrap();
+    // Never into another app's channel or a missing one.
+    assert_not_found(s.post_message(&chat_message(&a.id, &b_general.id, "x", t)).await);
+    assert_not_found(s.post_message(&chat_message(&b.id, &general.id, "x", t)).await);
+    assert_not_found(s.post_message(&chat_message(&a.id, "chan_missing", "x", t)).await);
+
+    let ordered = newest_first(&msgs, |m| (m.created_at, m.id.clone()));
+    assert_eq!(s.list_messages(&a.id, &general.id, None, 100).await.unwrap(), ordered);
+    assert_eq!(s.list_messages(&a.id, &general.id, None, 3).await.unwrap(), ordered[..3].to_vec());
+    for limit in [1, 4, 7, 100] {
+        let mut walked: Vec<ChatMessage> = Vec::new();
+        let mut cursor: Option<MessageCursor> = None;
+        loop {
+            let got = s.list_messages(&a.id, &general.id, cursor.as_ref(), limit).await.unwrap();
+            assert!(got.len() <= limit as usize);
+            let Some(last) = got.last() else { break };
+            cursor = Some(MessageCursor { created_at: last.created_at, id: last.id.clone() });
+            walked.extend(got);
+            assert!(walked.len() <= ordered.len(), "limit {limit}: the walk does not end");
+        }
+        assert_eq!(walked, ordered, "limit {limit}: by cursor");
+    }
+    // A tie on created_at: only smaller ids come after.
+    let tie = MessageCursor { created_at: base + Duration::milliseconds(4), id: "msg_Zed".into() };
+    let want: Vec<ChatMessage> =
+        ordered.iter().filter(|m| (m.created_at, m.id.as_str()) < (tie.created_at, tie.id.as_str())).cloned().collect();
+    let got = s.list_messages(&a.id, &general.id, Some(&tie), 100).await.unwrap();
+    assert_eq!(got, want);
+    assert!(got.iter().all(|m| m.id != "msg_alpha" && m.id != "msg__x"), "lowercase sorts after Z");
+    let future = MessageCursor { created_at: t + Duration::days(1), id: String::new() };
+    assert_eq!(s.list_messages(&a.id, &general.id, Some(&future), 100).await.unwrap(), ordered);
+    assert_eq!(s.list_messages(&a.id, &lower.id, None, 100).await.unwrap(), vec![lower_msg.clone()]);
+    assert!(s.list_messages(&b.id, &general.id, None, 100).await.unwrap().is_empty());
+
+    // Mutes: insert or replace, scoped by app on the channel and the user.
+    let alice = stored_user(s, &a.id, "alice").await;
+    let bob = stored_user(s, &a.id, "bob").await;
+    let stranger = stored_user(s, &b.id, "stranger").await;
+    let m_alice = chat_mute(&a.id, &general.id, &alice.id);
+    let mut m_bob = chat_mute(&a.id, &general.id, &bob.id);
+    m_bob.reason = None;
+    m_bob.until = None;
+    m_bob.created_at = m_alice.created_at + Duration::minutes(1);
+    s.mute_user(&m_alice).await.unwrap();
+    s.mute_user(&m_bob).await.unwrap();
+    assert_eq!(s.get_mute(&a.id, &general.id, &alice.id).await.unwrap(), Some(m_alice.clone()));
+    assert_eq!(s.get_mute(&a.id, &general.id, &bob.id).await.unwrap(), Some(m_bob.clone()));
+    assert_eq!(s.get_mute(&a.id, &lower.id, &alice.id).await.unwrap(), None);
+    assert_eq!(s.list_mutes(&a.id, &general.id).await.unwrap(), vec![m_alice.clone(), m_bob.clone()]);
+    let again = ChatMute { reason: Some("again".into()), until: None, created_at: t, ..m_alice.clone() };
+    s.mute_user(&again).await.unwrap();
+    assert_eq!(s.get_mute(&a.id, &general.id, &alice.id).await.unwrap(), Some(again.clone()));
+    assert_eq!(s.list_mutes(&a.id, &general.id).await.unwrap(), vec![m_bob.clone(), again.clone()]);
+    assert_not_found(s.mute_user(&chat_mute(&b.id, &general.id, &alice.id)).await);
+    assert_not_found(s.mute_user(&chat_mute(&a.id, &general.id, &stranger.id)).await);
+    assert_not_found(s.mute_user(&chat_mute(&a.id, &b_general.id, &alice.id)).await);
+    assert_not_found(s.mute_user(&chat_mute(&a.id, &general.id, "usr_missing")).await);
+    assert_eq!(s.get_mute(&b.id, &general.id, &alice.id).await.unwrap(), None);
+    assert!(s.list_mutes(&b.id, &general.id).await.unwrap().is_empty());
+    assert!(s.list_mutes(&b.id, &b_general.id).await.unwrap().is_empty());
+    assert!(!s.unmute_user(&b.id, &general.id, &alice.id).await.unwrap());
+    assert!(s.unmute_user(&a.id, &general.id, &alice.id).await.unwrap());
+    assert!(!s.unmute_user(&a.id, &general.id, &alice.id).await.unwrap());
+    assert_eq!(s.list_mutes(&a.id, &general.id).await.unwrap(), vec![m_bob.clone()]);
+
+    // Deleting a user takes their mutes and leaves their messages.
+    s.mute_user(&chat_mute(&a.id, &lower.id, &bob.id)).await.unwrap();
+    let mut by_bob = chat_message(&a.id, &lower.id, "bye", t + Duration::seconds(1));
+    by_bob.user_id = Some(bob.id.clone());
+    s.post_message(&by_bob).await.unwrap();
+    assert!(s.delete_user(&a.id, &bob.id).await.unwrap());
+    assert!(s.list_mutes(&a.id, &lower.id).await.unwrap().is_empty());
+    assert!(s.list_mutes(&a.id, &general.id).await.unwrap().is_empty());
+    assert_eq!(s.list_messages(&a.id, &lower.id, None, 10).await.unwrap(), vec![by_bob, lower_msg.clone()]);
+
+    // Deleting a channel takes its messages and mutes; scoped.
+    s.mute_user(&m_alice).await.unwrap();
+    assert!(!s.delete_channel(&b.id, &general.id).await.unwrap());
+    assert!(s.delete_channel(&a.id, &general.id).await.unwrap());
+    assert!(!s.delete_channel(&a.id, &general.id).await.unwrap());
+    assert_eq!(s.get_channel(&a.id, &general.id).await.unwrap(), None);
+    assert!(s.list_messages(&a.id, &general.id, None, 100).await.unwrap().is_empty());
+    assert!(s.list_mutes(&a.id, &general.id).await.unwrap().is_empty());
+    assert_eq!(s.list_channels(&a.id).await.unwrap(), vec![lower.clone()]);
+    assert_eq!(s.list_messages(&a.id, &lower.id, None, 10).await.unwrap().len(), 2);
+    assert_eq!(s.list_messages(&b.id, &b_general.id, None, 10).await.unwrap().len(), 1);
+    // The name is free again.
+    s.create_channel(&chat_channel(&a.id, "General")).await.unwrap();
+}
+
+/// Device licenses: round trip, uniqueness per app and device, listing, every write, scoped.
+pub async fn device_licenses<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let t = now();
+
+    let mut full = device_license(&a.id, DeviceType::Motherboard, "MB-0001");
+    full.status = LicenseStatus::Used;
+    full.ban_reason = Some("kept".into());
+    full.activated_at = Some(t - Duration::minutes(30));
+    full.last_login = Some(t - Duration::minutes(3));
+    full.last_ip = Some("203.0.113.8".into());
+    full.hwid = Some("HWID-M".into());
+    let mut bare = device_license(&a.id, DeviceType::Processor, "CPU-0001");
+    bare.name = None;
+    bare.email = None;
+    bare.note = None;
+    bare.expires_at = None;
+    bare.level = 0;
+    s.create_device_license(&full).await.unwrap();
+    s.create_device_license(&bare).await.unwrap();
+    for d in [&full, &bare] {
+        assert_eq!(s.get_device_license(&a.id, &d.id).await.unwrap(), Some(d.clone()));
+        assert_eq!(s.get_device_license(&b.id, &d.id).await.unwrap(), None);
+        assert_eq!(s.device_license_by_device(&a.id, d.device_type, &d.device_id).await.unwrap(), Some(d.clone()));
+        assert_eq!(s.device_license_by_device(&b.id, d.device_type, &d.device_id).await.unwrap(), None);
+    }
+    assert_eq!(s.device_license_by_device(&a.id, DeviceType::Processor, "MB-0001").await.unwrap(), None);
+    assert_eq!(s.device_license_by_device(&a.id, DeviceType::Motherboard, "mb-0001").await.unwrap(), None);
+    assert_eq!(s.get_device_license(&a.id, "dev_missing").await.unwrap(), None);
+
+    // Unique per app, type and id.
+    let dup = device_license(&a.id, DeviceType::Motherboard, "MB-0001");
+    assert_conflict(s.create_device_license(&dup).await, constraint::DEVICE_LICENSE_APP_DEVICE);
+    s.create_device_license(&device_license(&a.id, DeviceType::Processor, "MB-0001")).await.unwrap();
+    s.create_device_license(&device_license(&b.id, DeviceType::Motherboard, "MB-0001")).await.unwrap();
+
+    // Listing: newest first, the id breaking ties, pages joining up.
+    let list_app = app(&a.owner_id);
+    s.create_app(&list_app).await.unwrap();
+    let base = t - Duration::hours(3);
+    let all: Vec<DeviceLicense> = (0..7)
+        .map(|i| {
+            let mut d = device_license(&list_app.id, DeviceType::Motherboard, &format!("LIST-{i}"));
+            d.created_at = base + Duration::seconds(i / 2);
+            d
+        })
+        .collect();
+    for d in &all {
+        s.create_device_license(d).await.unwrap();
+    }
+    let ordered = newest_first(&all, |d| (d.created_at, d.id.clone()));
+    let mut paged = Vec::new();
+    for p in 1..=3 {
+        let got = s.list_device_licenses(&list_app.id, page(p, 3)).await.unwrap();
+        assert_eq!(got.total, 7);
+        paged.extend(got.items);
+    }
+    assert_eq!(paged, ordered);
+    assert_eq!(s.list_device_licenses(&b.id, page(1, 100)).await.unwrap().total, 1);
+
+    // Update: each field written or left; `Some(None)` clears.
+    let patch =
+        DeviceLicensePatch { name: Some(Some("Renamed".into())), email: Some(None), level: Some(7), note: None };
+    let got = s.update_device_license(&a.id, &full.id, &patch).await.unwrap();
+    let mut want = full.clone();
+    want.name = Some("Renamed".into());
+    want.email = None;
+    want.level = 7;
+    assert_eq!(got, Some(want.clone()));
+    let got = s.update_device_license(&a.id, &full.id, &DeviceLicensePatch::default()).await.unwrap();
+    assert_eq!(got, Some(want.clone()));
+    let patch = DeviceLicensePatch { note: Some(None), ..Default::default() };
+    want.note = None;
+    assert_eq!(s.update_device_license(&a.id, &full.id, &patch).await.unwrap(), Some(want.clone()));
+    let patch = DeviceLicensePatch { level: Some(99), ..Default::default() };
+    assert_eq!(s.update_device_license(&b.id, &full.id, &patch).await.unwrap(), None);
+    assert_eq!(s.get_device_license(&a.id, &full.id).await.unwrap(), Some(want.clone()));
+
+    // Status: a reason only when banning.
+    let got = s.set_device_license_status(&a.id, &full.id, LicenseStatus::Banned, Some("fraud")).await.unwrap();
+    want.status = LicenseStatus::Banned;
+    want.ban_reason = Some("fraud".into());
+    assert_eq!(got, Some(want.clone()));
+    let got = s.set_device_license_status(&a.id, &full.id, LicenseStatus::Paused, Some("ignored")).await.unwrap();
+    want.status = LicenseStatus::Paused;
+    want.ban_reason = None;
+    assert_eq!(got, Some(want.clone()));
+    assert_eq!(s.set_device_license_status(&b.id, &full.id, LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(s.get_device_license(&a.id, &full.id).await.unwrap(), Some(want.clone()));
+
+    // Extend: from the expiry while it is ahead, from now once it has passed; never stays never.
+    let got = s.extend_device_license(&a.id, &full.id, 2, t).await.unwrap().unwrap();
+    assert_eq!(got.expires_at, Some(full.expires_at.unwrap() + Duration::days(2)));
+    let mut lapsed = device_license(&a.id, DeviceType::Processor, "CPU-LAPSED");
+    lapsed.expires_at = Some(t - Duration::days(5));
+    s.create_device_license(&lapsed).await.unwrap();
+    let got = s.extend_device_license(&a.id, &lapsed.id, 3, t).await.unwrap().unwrap();
+    assert_eq!(got, DeviceLicense { expires_at: Some(t + Duration::days(3)), ..lapsed.clone() });
+    let got = s.extend_device_license(&a.id, &bare.id, 3, t).await.unwrap().unwrap();
+    assert_eq!(got, bare);
+    assert_eq!(s.extend_device_license(&b.id, &lapsed.id, 3, t).await.unwrap(), None);
+    assert_eq!(s.extend_device_license(&a.id, "dev_missing", 3, t).await.unwrap(), None);
+
+    // Logins: the first turns UNUSED into USED and stamps the activation; later ones do not.
+    let first = t + Duration::seconds(1);
+    let got = s.record_device_login(&a.id, &bare.id, Some("198.51.100.1"), Some("HW-1"), first).await.unwrap();
+    let mut want_bare = bare.clone();
+    want_bare.status = LicenseStatus::Used;
+    want_bare.activated_at = Some(first);
+    want_bare.last_login = Some(first);
+    want_bare.last_ip = Some("198.51.100.1".into());
+    want_bare.hwid = Some("HW-1".into());
+    assert_eq!(got, Some(want_bare.clone()));
+    let second = t + Duration::seconds(2);
+    let got = s.record_device_login(&a.id, &bare.id, None, Some("HW-2"), second).await.unwrap();
+    want_bare.last_login = Some(second);
+    want_bare.hwid = Some("HW-2".into());
+    assert_eq!(got, Some(want_bare.clone()));
+    assert_eq!(s.get_device_license(&a.id, &bare.id).await.unwrap(), Some(want_bare.clone()));
+    // Any other status stays as it is.
+    let got = s.record_device_login(&a.id, &full.id, Some("192.0.2.5"), None, second).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.activated_at, got.last_login),
+        (LicenseStatus::Paused, full.activated_at, Some(second))
+    );
+    assert_eq!(s.record_device_login(&b.id, &bare.id, None, None, second).await.unwrap(), None);
+    assert_eq!(s.record_device_login(&a.id, "dev_missing", None, None, second).await.unwrap(), None);
+
+    // Delete, scoped; the device is free again.
+    assert!(!s.delete_device_license(&b.id, &bare.id).await.unwrap());
+    assert!(s.delete_device_license(&a.id, &bare.id).await.unwrap());
+    assert!(!s.delete_device_license(&a.id, &bare.id).await.unwrap());
+    assert_eq!(s.get_device_license(&a.id, &bare.id).await.unwrap(), None);
+    s.create_device_license(&device_license(&a.id, DeviceType::Processor, "CPU-0001")).await.unwrap();
+}
+
+/// The client API's per-app reads and writes, given one app's object ids and another app's id,
+/// miss and change nothing.
+pub async fn client_tenant_scope<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let t = now();
+    let u = stored_user(s, &a.id, "alice").await;
+    let lic = license(&a.id, "CSCOPE-1");
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+    let sess = session(&a.id, None, t + Duration::hours(1));
+    s.create_session(&sess).await.unwrap();
+    let chan = chat_channel(&a.id, "lobby");
+    s.create_channel(&chan).await.unwrap();
+    let msg = chat_message(&a.id, &chan.id, "hi", t);
+    s.post_message(&msg).await.unwrap();
+    let mute = chat_mute(&a.id, &chan.id, &u.id);
+    s.mute_user(&mute).await.unwrap();
+    let dev = device_license(&a.id, DeviceType::Motherboard, "MB-SCOPE");
+    s.create_device_license(&dev).await.unwrap();
+
+    let x = &b.id;
+    let act = Activation { at: t, expires_at: None, device: Some("X".into()) };
+    assert_eq!(s.activate_license(x, &lic.id, &act).await.unwrap(), None);
+    assert_eq!(s.extend_with_license(x, &u.id, &lic.id, &act, Some(DAY_MS)).await.unwrap(), None);
+    assert_eq!(s.bind_license_device(x, &lic.id, "X", 9).await.unwrap(), DeviceBinding::Missing);
+    assert_eq!(s.bind_user_device(x, &u.id, "X", 9).await.unwrap(), DeviceBinding::Missing);
+    s.record_login(x, &u.id, Some("192.0.2.1"), t).await.unwrap();
+    assert!(!s.bind_session(x, &sess.id, None, None, Some("X"), t + Duration::days(3)).await.unwrap());
+
+    assert!(s.list_channels(x).await.unwrap().is_empty());
+    assert_eq!(s.get_channel(x, &chan.id).await.unwrap(), None);
+    assert_eq!(s.channel_by_name(x, &chan.name).await.unwrap(), None);
+    assert!(!s.delete_channel(x, &chan.id).await.unwrap());
+    assert_not_found(s.mute_user(&ChatMute { app_id: x.clone(), ..mute.clone() }).await);
+    assert!(!s.unmute_user(x, &chan.id, &u.id).await.unwrap());
+    assert!(s.list_mutes(x, &chan.id).await.unwrap().is_empty());
+    assert_eq!(s.get_mute(x, &chan.id, &u.id).await.unwrap(), None);
+    assert_not_found(s.post_message(&ChatMessage { app_id: x.clone(), ..chat_message(x, &chan.id, "m", t) }).await);
+    assert!(s.list_messages(x, &chan.id, None, 100).await.unwrap().is_empty());
+
+    assert_eq!(s.list_device_licenses(x, page(1, 100)).await.unwrap().total, 0);
+    assert_eq!(s.get_device_license(x, &dev.id).await.unwrap(), None);
+    assert_eq!(s.device_license_by_device(x, dev.device_type, &dev.device_id).await.unwrap(), None);
+    let patch = DeviceLicensePatch { level: Some(9), ..Default::default() };
+    assert_eq!(s.update_device_license(x, &dev.id, &patch).await.unwrap(), None);
+    assert_eq!(s.set_device_license_status(x, &dev.id, LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(s.extend_device_license(x, &dev.id, 9, t).await.unwrap(), None);
+    assert_eq!(s.record_device_login(x, &dev.id, None, Some("X"), t).await.unwrap(), None);
+    assert!(!s.delete_device_license(x, &dev.id).await.unwrap());
+
+    // Everything under A is unchanged.
+    assert_eq!(s.get_license(&a.id, &lic.id).await.unwrap(), Some(lic));
+    assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(u.clone()));
+    assert_eq!(s.session_by_token(&a.id, &sess.token).await.unwrap(), Some(sess));
+    assert_eq!(s.list_channels(&a.id).await.unwrap(), vec![chan.clone()]);
+    assert_eq!(s.list_messages(&a.id, &chan.id, None, 10).await.unwrap(), vec![msg]);
+    assert_eq!(s.get_mute(&a.id, &chan.id, &u.id).await.unwrap(), Some(mute));
+    assert_eq!(s.get_device_license(&a.id, &dev.id).await.unwrap(), Some(dev));
+    assert_eq!(totals_match(s, &a.id, "after the scoped misses").await.len(), 1);
+}
+
+/// Spawn `n` tasks that start together behind a barrier; their results in spawn order.
+async fn race<S, T, F, Fut>(s: &Arc<S>, n: usize, f: F) -> Vec<T>
+where
+    S: Store,
+    T: Send + 'static,
+    F: Fn(Arc<S>, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (barrier, fut) = (barrier.clone(), f(s.clone(), i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                fut.await
+            })
+        })
+        .collect();
+    futures::future::join_all(tasks).await.into_iter().map(|t| t.unwrap()).collect()
+}
+
+/// SPEC §6 under real concurrency: a key is consumed once, a name taken once, a nonce new once,
+/// a device list never past its limit.
+pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
+    const N: usize = 40;
+    let (owner, _) = seller_with_app(s.as_ref()).await;
+    let fresh_app = || {
+        let s = s.clone();
+        let owner_id = owner.id.clone();
+        async move {
+            let a = app(&owner_id);
+            s.create_app(&a).await.unwrap();
+            a
+        }
+    };
+    let t = now();
+    let act = Activation { at: t, expires_at: Some(t + Duration::days(30)), device: None };
+
+    // One key, 40 registrations under 40 names: one registers, the rest find the key taken.
+    let a = fresh_app().await;
+    let key = license(&a.id, "RACE-REG");
+    s.insert_licenses(std::slice::from_ref(&key)).await.unwrap();
+    let users: Vec<User> = (0..N).map(|i| user(&a.id, &format!("racer{i:02}"))).collect();
+    let results = race(&s, N, |s, i| {
+        let (u, key_id, act) = (users[i].clone(), key.id.clone(), act.clone());
+        async move { s.register_with_license(&u, &key_id, &act).await }
+    })
+    .await;
+    let mut winners = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(RegisterOutcome::Registered) => winners.push(i),
+            Ok(RegisterOutcome::LicenseTaken) => {}
+            other => panic!("register_with_license under concurrency: {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "one key registers one user: {winners:?}");
+    let listed = s.list_users(&a.id, &UserFilter::default(), page(1, 100)).await.unwrap();
+    assert_eq!(listed.total, 1);
+    assert_eq!(listed.items, vec![users[winners[0]].clone()]);
+    let got = s.get_license(&a.id, &key.id).await.unwrap().unwrap();
+    assert_eq!((got.status, got.user_id), (LicenseStatus::Used, Some(users[winners[0]].id.clone())));
+    totals_match(s.as_ref(), &a.id, "after 40 registrations on one key").await;
+
+    // One name (in any case), 40 keys: one registers, the rest find the name taken, and only the
+    // winner's key is used.
+    let a = fresh_app().await;
+    let keys: Vec<License> = (0..N).map(|i| license(&a.id, &format!("RACE-NAME-{i:02}"))).collect();
+    s.insert_licenses(&keys).await.unwrap();
+    let results = race(&s, N, |s, i| {
+        let u = user(&a.id, if i % 2 == 0 { "Taken" } else { "tAKEN" });
+        let (key_id, act) = (keys[i].id.clone(), act.clone());
+        async move { (u.id.clone(), s.register_with_license(&u, &key_id, &act).await) }
+    })
+    .await;
+    let mut winners = Vec::new();
+    for (i, (user_id, r)) in results.into_iter().enumerate() {
+        match r {
+            Ok(RegisterOutcome::Registered) => winners.push((i, user_id)),
+            Ok(RegisterOutcome::UsernameTaken) => {}
+            other => panic!("register_with_license under concurrency: {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "one name is taken once");
+    let (won, winner_id) = winners.pop().unwrap();
+    assert_eq!(s.list_users(&a.id, &UserFilter::default(), page(1, 100)).await.unwrap().total, 1);
+    for (i, k) in keys.iter().enumerate() {
+        let got = s.get_license(&a.id, &k.id).await.unwrap().unwrap();
+        if i == won {
+            assert_eq!((got.status, got.user_id), (LicenseStatus::Used, Some(winner_id.clone())));
+        } else {
+            assert_eq!(got, k.clone(), "a refused registration leaves its key as it was");
+        }
+    }
+    let rows = totals_match(s.as_ref(), &a.id, "after 40 registrations of one name").await;
+    assert_eq!(rows.iter().filter(|l| l.status == LicenseStatus::Unused).count(), N - 1);
+    let used = LicenseFilter { status: Some(LicenseStatus::Used), ..Default::default() };
+    assert_eq!(s.list_licenses(&a.id, &used, page(1, 1)).await.unwrap().total, 1);
+
+    // One key, 40 first uses by key login: one activates it.
+    let a = fresh_app().await;
+    let key = license(&a.id, "RACE-ACT");
+    s.insert_licenses(std::slice::from_ref(&key)).await.unwrap();
+    let results = race(&s, N, |s, i| {
+        let (app_id, key_id) = (a.id.clone(), key.id.clone());
+        let act = Activation { device: Some(format!("HWID-{i:02}")), ..act.clone() };
+        async move { s.activate_license(&app_id, &key_id, &act).await.unwrap() }
+    })
+    .await;
+    let won: Vec<License> = results.into_iter().flatten().collect();
+    assert_eq!(won.len(), 1, "a key is activated once");
+    assert_eq!(s.get_license(&a.id, &key.id).await.unwrap(), Some(won[0].clone()));
+    assert_eq!(won[0].devices.len(), 1);
+    totals_match(s.as_ref(), &a.id, "after 40 activations of one key").await;
+
+    // One nonce, 40 requests: one is new.
+    let results =
+        race(&s, N, |s, _| async move { s.remember_nonce("race-nonce", t + Duration::minutes(5)).await }).await;
+    let new = results.into_iter().map(|r| r.unwrap()).filter(|fresh| *fresh).count();
+    assert_eq!(new, 1, "a nonce is new once");
+
+    // 20 devices at once onto a license and a user allowing 3: exactly 3 bound.
+    let a = fresh_app().await;
+    let key = license(&a.id, "RACE-BIND");
+    s.insert_licenses(std::slice::from_ref(&key)).await.unwrap();
+    let mut binder = user(&a.id, "binder");
+    binder.devices = Vec::new();
+    s.create_user(&binder).await.unwrap();
+    let results = race(&s, 40, |s, i| {
+        let (app_id, key_id, user_id) = (a.id.clone(), key.id.clone(), binder.id.clone());
+        async move {
+            let device = format!("DEV-{:02}", i / 2);
+            if i % 2 == 0 {
+                (device.clone(), s.bind_license_device(&app_id, &key_id, &device, 3).await.unwrap())
+            } else {
+                (device.clone(), s.bind_user_device(&app_id, &user_id, &device, 3).await.unwrap())
+            }
+        }
+    })
+    .await;
+    let (on_license, on_user): (Vec<_>, Vec<_>) = results.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    for (what, results, mut bound) in [
+        ("license", on_license, s.get_license(&a.id, &key.id).await.unwrap().unwrap().devices),
+        ("user", on_user, s.get_user(&a.id, &binder.id).await.unwrap().unwrap().devices),
+    ] {
+        let mut added: Vec<String> = Vec::new();
+        for (_, (device, outcome)) in results {
+            match outcome {
+                DeviceBinding::Added => added.push(device),
+                DeviceBinding::LimitReached => {}
+                other => panic!("{what}: unexpected {other:?}"),
+            }
+        }
+        added.sort();
+        bound.sort();
+        assert_eq!(added.len(), 3, "{what}: exactly the limit is added");
+        assert_eq!(bound, added, "{what}: the list holds exactly the added devices");
+    }
+
+    // One key, 10 extensions of one user: one lands, and the time is added once.
+    let a = fresh_app().await;
+    let key = license(&a.id, "RACE-EXT");
+    s.insert_licenses(std::slice::from_ref(&key)).await.unwrap();
+    let mut sub = user(&a.id, "subscriber");
+    sub.expires_at = Some(t + Duration::days(10));
+    s.create_user(&sub).await.unwrap();
+    let results = race(&s, 10, |s, _| {
+        let (app_id, user_id, key_id, act) = (a.id.clone(), sub.id.clone(), key.id.clone(), act.clone());
+        async move { s.extend_with_license(&app_id, &user_id, &key_id, &act, Some(30 * DAY_MS)).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().flatten().count(), 1, "a key extends once");
+    let got = s.get_user(&a.id, &sub.id).await.unwrap().unwrap();
+    assert_eq!(got.expires_at, Some(t + Duration::days(40)));
+
+    // 10 keys extending one user at once: every one lands and no time is lost.
+    let keys: Vec<License> = (0..10).map(|i| license(&a.id, &format!("RACE-EXT-{i}"))).collect();
+    s.insert_licenses(&keys).await.unwrap();
+    let results = race(&s, 10, |s, i| {
+        let (app_id, user_id, key_id, act) = (a.id.clone(), sub.id.clone(), keys[i].id.clone(), act.clone());
+        async move { s.extend_with_license(&app_id, &user_id, &key_id, &act, Some(DAY_MS)).await.unwrap() }
+    })
+    .await;
+    assert_eq!(results.iter().flatten().count(), 10);
+    let got = s.get_user(&a.id, &sub.id).await.unwrap().unwrap();
+    assert_eq!(got.expires_at, Some(t + Duration::days(50)));
+    let rows = totals_match(s.as_ref(), &a.id, "after concurrent extensions").await;
+    assert!(rows.iter().all(|l| l.status == LicenseStatus::Used && l.user_id.as_deref() == Some(sub.id.as_str())));
 }

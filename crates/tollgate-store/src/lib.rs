@@ -331,7 +331,8 @@ pub trait UserStore {
         device: &str,
         max_devices: i64,
     ) -> StoreResult<DeviceBinding>;
-    /// A successful login: `last_login = now`, and `last_ip` when given.
+    /// A successful login: `last_login = now`, and `last_ip` when given. No such user in the app:
+    /// nothing is written, and that is not an error.
     async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<()>;
 
     /// Insert or overwrite a user's variable.

@@ -274,7 +274,14 @@ async fn both_backends_migrate_to_the_same_schema() {
     let sqlite = sqlite_migrated().await;
 
     // Not vacuous: every table and every named constraint is there.
-    assert_eq!(sqlite.len(), 16, "{:?}", sqlite.keys());
+    assert_eq!(sqlite.len(), 21, "{:?}", sqlite.keys());
+    for table in ["request_nonces", "chat_channels", "chat_messages", "chat_mutes", "device_licenses"] {
+        assert!(sqlite.contains_key(table) && pg.contains_key(table), "{table} (0004_client_api)");
+    }
+    assert!(
+        sqlite["app_users"].columns.iter().any(|(name, _, _)| name == "max_devices"),
+        "app_users.max_devices (0004_client_api)"
+    );
     let mut named: Vec<&str> = sqlite.values().flat_map(|t| t.unique.keys().map(String::as_str)).collect();
     named.sort_unstable();
     let mut want = tollgate_store::constraint::ALL.to_vec();
@@ -296,7 +303,7 @@ async fn the_comparison_sees_each_kind_of_drift() {
     let mut conn = PgConnection::connect(&db.url).await.unwrap();
     assert_same(&pg_schema(&mut conn).await, &sqlite);
 
-    let drifts: [(&str, &str); 9] = [
+    let drifts: [(&str, &str); 12] = [
         ("ALTER TABLE sellers RENAME COLUMN plan TO tier", "ALTER TABLE sellers RENAME COLUMN tier TO plan"),
         (
             "ALTER TABLE resellers ALTER COLUMN balance TYPE integer",
@@ -327,6 +334,24 @@ async fn the_comparison_sees_each_kind_of_drift() {
                CREATE INDEX logs_app_created_idx ON logs (app_id, created_at DESC, id COLLATE "C" DESC)"#,
         ),
         ("CREATE TABLE extra (id TEXT)", "DROP TABLE extra"),
+        // 0004_client_api: a column's type, a key's direction, a cascade.
+        (
+            "ALTER TABLE app_users ALTER COLUMN max_devices TYPE integer",
+            "ALTER TABLE app_users ALTER COLUMN max_devices TYPE bigint",
+        ),
+        (
+            "DROP INDEX chat_messages_channel_created_idx;
+             CREATE INDEX chat_messages_channel_created_idx ON chat_messages (channel_id, created_at, id)",
+            r#"DROP INDEX chat_messages_channel_created_idx;
+               CREATE INDEX chat_messages_channel_created_idx
+                   ON chat_messages (channel_id, created_at DESC, id COLLATE "C" DESC)"#,
+        ),
+        (
+            "ALTER TABLE chat_mutes DROP CONSTRAINT chat_mutes_user_id_fkey,
+             ADD CONSTRAINT chat_mutes_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id)",
+            "ALTER TABLE chat_mutes DROP CONSTRAINT chat_mutes_user_id_fkey,
+             ADD CONSTRAINT chat_mutes_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id) ON DELETE CASCADE",
+        ),
     ];
     for (drift, undo) in drifts {
         sqlx::raw_sql(drift).execute(&mut conn).await.unwrap();

@@ -7,6 +7,8 @@ pub mod apps;
 pub mod audit;
 pub mod auth;
 pub mod blacklist;
+pub mod chats;
+pub mod devices;
 pub mod files;
 pub mod licenses;
 pub mod logs;
@@ -37,6 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(logs::router())
         .merge(audit::router())
+        .merge(chats::router())
+        .merge(devices::router())
 }
 
 /// The app if the caller owns it; 404 otherwise (never 403: another seller's app is invisible).

@@ -3,6 +3,8 @@
 mod harness;
 
 mod admin_apps;
+mod admin_chats;
+mod admin_devices;
 mod admin_files;
 mod admin_licenses;
 mod admin_misc;

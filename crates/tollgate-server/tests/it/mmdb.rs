@@ -289,14 +289,38 @@ mod tests {
             assert_eq!(iso(&reader, "2001:db8:8000::1").as_deref(), Some("EE"));
             assert_eq!(iso(&reader, "2001:db8:7fff::1").as_deref(), Some("DD"));
 
-            // networks come back with the prefix they were written with
-            assert_eq!(reader.lookup(ip("10.1.2.3")).unwrap().network().unwrap().to_string(), "10.1.2.3/32");
-            assert_eq!(reader.lookup(ip("10.1.9.9")).unwrap().network().unwrap().to_string(), "10.1.0.0/16");
+            // networks come back with the prefix they were written with (unless a more
+            // specific one split them: 10.1.9.9 sits in a piece of the /16 cut by the /32)
+            let net = |a: &str| reader.lookup(ip(a)).unwrap().network().unwrap().to_string();
+            assert_eq!(net("10.1.2.3"), "10.1.2.3/32");
+            assert_eq!(net("192.0.2.77"), "192.0.2.0/24");
+            assert_eq!(net("2001:db8:8000::1"), "2001:db8:8000::/33");
+            assert_eq!(net("10.1.9.9"), "10.1.8.0/21");
 
             for absent in ["11.0.0.1", "9.255.255.255", "192.0.3.0", "2001:db9::1", "::2"] {
                 assert!(!reader.lookup(ip(absent)).unwrap().has_data(), "{absent}");
             }
         }
+    }
+
+    #[test]
+    fn records_past_24_bits() {
+        // a value just under the largest string size pushes later offsets past 2^24, so their
+        // records need the 28-bit layout's extra nibbles (64/8 ends in a left record, 193/8 in a right)
+        let filler = "f".repeat(16_777_300);
+        let bytes = build(
+            &entries(&[
+                ("10.0.0.0/8", map(&[("filler", s(&filler))])),
+                ("64.0.0.0/8", country("LL")),
+                ("193.0.0.0/8", country("RR")),
+            ]),
+            Options { ip_version: 6, record_size: 28 },
+        );
+        let reader = Reader::from_source(bytes).unwrap();
+        assert_eq!(iso(&reader, "64.1.2.3").as_deref(), Some("LL"));
+        assert_eq!(iso(&reader, "193.1.2.3").as_deref(), Some("RR"));
+        // (the reader refuses to decode a string that large; it only has to be there)
+        assert!(reader.lookup(ip("10.9.9.9")).unwrap().has_data());
     }
 
     #[test]
@@ -337,15 +361,7 @@ mod tests {
         let rec: Rec = reader.lookup(ip("203.0.113.5")).unwrap().decode().unwrap().unwrap();
         assert_eq!(
             rec,
-            Rec {
-                short: "x".into(),
-                medium,
-                long,
-                huge,
-                zero: 0,
-                big: u64::MAX - 1,
-                list: (0..40).collect(),
-            }
+            Rec { short: "x".into(), medium, long, huge, zero: 0, big: u64::MAX - 1, list: (0..40).collect() }
         );
     }
 

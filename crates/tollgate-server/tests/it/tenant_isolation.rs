@@ -8,7 +8,7 @@ use chrono::Duration;
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tollgate_core::model::{Session, User, UserStatus, UserVariable};
+use tollgate_core::model::{ChatMessage, Session, User, UserStatus, UserVariable};
 use tollgate_core::time::now;
 use tollgate_core::{ids, password};
 
@@ -91,6 +91,24 @@ async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) -> Fixture {
     let f = TestServer::into_resp(f).await;
     f.assert_status(201);
     ids.insert("fileId", f.data()["id"].as_str().unwrap().to_owned());
+    let ch = s.post(&format!("{base}/chats"), &owner.token, json!({"name": "general"})).await;
+    let channel = ch.data()["id"].as_str().unwrap().to_owned();
+    let mute = json!({"userId": user.id, "reason": "spam"});
+    s.post(&format!("{base}/chats/{channel}/mutes"), &owner.token, mute).await.assert_status(201);
+    let msg = ChatMessage {
+        id: ids::new_id(ids::prefix::MESSAGE),
+        app_id: app.clone(),
+        channel_id: channel.clone(),
+        user_id: Some(user.id.clone()),
+        username: user.username.clone(),
+        message: "hi".into(),
+        created_at: now(),
+    };
+    s.state.store.post_message(&msg).await.unwrap();
+    ids.insert("channelId", channel);
+    let d =
+        s.post(&format!("{base}/devices"), &owner.token, json!({"deviceType": "motherboard", "deviceId": "MB"})).await;
+    ids.insert("deviceLicenseId", d.data()["id"].as_str().unwrap().to_owned());
     Fixture { app, ids }
 }
 
@@ -110,6 +128,10 @@ async fn snapshot(s: &TestServer, owner: &SellerLogin, fx: &Fixture) -> Value {
         "/files".into(),
         "/webhooks".into(),
         "/logs".into(),
+        "/chats".into(),
+        format!("/chats/{}/messages", fx.ids["channelId"]),
+        format!("/chats/{}/mutes", fx.ids["channelId"]),
+        "/devices".into(),
     ] {
         let r = s.get(&format!("{base}{p}"), &owner.token).await;
         r.assert_status(200);
@@ -118,8 +140,9 @@ async fn snapshot(s: &TestServer, owner: &SellerLogin, fx: &Fixture) -> Value {
     Value::Object(out)
 }
 
-/// A body that is valid for the route, so only ownership can refuse it.
-fn body_for(method: &Method, template: &str) -> Option<Value> {
+/// A body that is valid for the route, so only ownership can refuse it. `user` is a user of the
+/// app in the path.
+fn body_for(method: &Method, template: &str, user: &str) -> Option<Value> {
     let tail = template.rsplit('/').next().unwrap_or("");
     let b = match (method.as_str(), tail) {
         ("POST", "licenses") => json!({"count": 1, "durationType": "1d"}),
@@ -134,19 +157,30 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("POST", "webhooks") => json!({"url": "https://example.com/x", "events": ["user.ban"]}),
         ("PATCH", "{webhookId}") => json!({"enabled": false}),
         ("PATCH", "{appId}") => json!({"name": "Stolen"}),
+        ("POST", "chats") => json!({"name": "hijack"}),
+        ("POST", "mutes") => json!({"userId": user}),
+        ("POST", "devices") => json!({"deviceType": "processor", "deviceId": "CPU"}),
+        ("PATCH", "{deviceLicenseId}") => json!({"level": 9}),
         ("POST", _) => json!({}),
         _ => return None,
     };
     Some(b)
 }
 
-async fn call(s: &TestServer, method: Method, path: &str, token: &str, template: &str) -> crate::harness::Resp {
+async fn call(
+    s: &TestServer,
+    method: Method,
+    path: &str,
+    token: &str,
+    template: &str,
+    user: &str,
+) -> crate::harness::Resp {
     if method == Method::POST && template.ends_with("/files") {
         let form = Form::new().part("file", Part::bytes(b"intruder".to_vec()).file_name("x.bin"));
         let r = s.http.post(s.url(path)).bearer_auth(token).multipart(form).send().await.unwrap();
         return TestServer::into_resp(r).await;
     }
-    let body = body_for(&method, template);
+    let body = body_for(&method, template, user);
     s.req(method, path, Some(token), body).await
 }
 
@@ -181,13 +215,13 @@ async fn every_admin_route_hides_other_sellers_data() {
             let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
             // the owner's app id
             let path = fill(template, &fx.app, &fx.ids);
-            let r = call(&s, method.clone(), &path, &intruder.token, template).await;
+            let r = call(&s, method.clone(), &path, &intruder.token, template, &fx.ids["userId"]).await;
             assert_eq!(r.status.as_u16(), 404, "{m} {template}: {}", r.body);
             assert_eq!(r.code(), "NOT_FOUND", "{m} {template}");
             // the intruder's own app with the owner's child ids
             if template.matches('{').count() > 1 {
                 let path = fill(template, &mine.app, &fx.ids);
-                let r = call(&s, method.clone(), &path, &intruder.token, template).await;
+                let r = call(&s, method.clone(), &path, &intruder.token, template, &mine.ids["userId"]).await;
                 assert_eq!(r.status.as_u16(), 404, "cross-app {m} {template}: {}", r.body);
             }
             checked += 1;

@@ -1,0 +1,253 @@
+//! Device licenses (a license bound to one piece of hardware), scoped by app.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use tollgate_core::model::{DeviceLicense, DeviceType, LicenseStatus};
+use tollgate_core::time::Timestamp;
+use tollgate_store::{DeviceLicensePatch, DeviceLicenseStore, Page, PageRequest, StoreError, StoreResult};
+
+use crate::error::db_err;
+use crate::row::{col, count, limit_offset, ms, ms_opt, parsed, ts, ts_opt};
+use crate::PgStore;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn device_license(row: &PgRow) -> StoreResult<DeviceLicense> {
+    Ok(DeviceLicense {
+        id: col(row, "id")?,
+        app_id: col(row, "app_id")?,
+        device_type: parsed(row, "device_type")?,
+        device_id: col(row, "device_id")?,
+        name: col(row, "name")?,
+        email: col(row, "email")?,
+        level: col(row, "level")?,
+        status: parsed(row, "status")?,
+        ban_reason: col(row, "ban_reason")?,
+        note: col(row, "note")?,
+        created_at: ts(row, "created_at")?,
+        activated_at: ts_opt(row, "activated_at")?,
+        expires_at: ts_opt(row, "expires_at")?,
+        last_login: ts_opt(row, "last_login")?,
+        last_ip: col(row, "last_ip")?,
+        hwid: col(row, "hwid")?,
+    })
+}
+
+#[async_trait]
+impl DeviceLicenseStore for PgStore {
+    async fn create_device_license(&self, d: &DeviceLicense) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO device_licenses
+                (id, app_id, device_type, device_id, name, email, level, status, ban_reason, note,
+                 created_at, activated_at, expires_at, last_login, last_ip, hwid)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(&d.id)
+        .bind(&d.app_id)
+        .bind(d.device_type.as_str())
+        .bind(&d.device_id)
+        .bind(&d.name)
+        .bind(&d.email)
+        .bind(d.level)
+        .bind(d.status.as_str())
+        .bind(&d.ban_reason)
+        .bind(&d.note)
+        .bind(ms(&d.created_at))
+        .bind(ms_opt(&d.activated_at))
+        .bind(ms_opt(&d.expires_at))
+        .bind(ms_opt(&d.last_login))
+        .bind(&d.last_ip)
+        .bind(&d.hwid)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_device_licenses(&self, app_id: &str, page: PageRequest) -> StoreResult<Page<DeviceLicense>> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_licenses WHERE app_id = $1")
+            .bind(app_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let (limit, offset) = limit_offset(page);
+        let items = sqlx::query(
+            r#"SELECT * FROM device_licenses WHERE app_id = $1
+               ORDER BY created_at DESC, id COLLATE "C" DESC
+               LIMIT $2 OFFSET $3"#,
+        )
+        .bind(app_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(device_license)
+        .collect::<StoreResult<_>>()?;
+        Ok(Page { items, total: count(total) })
+    }
+
+    async fn get_device_license(&self, app_id: &str, id: &str) -> StoreResult<Option<DeviceLicense>> {
+        sqlx::query("SELECT * FROM device_licenses WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(device_license)
+            .transpose()
+    }
+
+    async fn device_license_by_device(
+        &self,
+        app_id: &str,
+        device_type: DeviceType,
+        device_id: &str,
+    ) -> StoreResult<Option<DeviceLicense>> {
+        sqlx::query("SELECT * FROM device_licenses WHERE app_id = $1 AND device_type = $2 AND device_id = $3")
+            .bind(app_id)
+            .bind(device_type.as_str())
+            .bind(device_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(device_license)
+            .transpose()
+    }
+
+    async fn update_device_license(
+        &self,
+        app_id: &str,
+        id: &str,
+        patch: &DeviceLicensePatch,
+    ) -> StoreResult<Option<DeviceLicense>> {
+        // `Option<Option<_>>` fields: a flag says whether to write, then the new value.
+        sqlx::query(
+            "UPDATE device_licenses
+             SET name = CASE WHEN $1 THEN $2 ELSE name END,
+                 email = CASE WHEN $3 THEN $4 ELSE email END,
+                 level = COALESCE($5, level),
+                 note = CASE WHEN $6 THEN $7 ELSE note END
+             WHERE app_id = $8 AND id = $9
+             RETURNING *",
+        )
+        .bind(patch.name.is_some())
+        .bind(patch.name.clone().flatten())
+        .bind(patch.email.is_some())
+        .bind(patch.email.clone().flatten())
+        .bind(patch.level)
+        .bind(patch.note.is_some())
+        .bind(patch.note.clone().flatten())
+        .bind(app_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(device_license)
+        .transpose()
+    }
+
+    async fn set_device_license_status(
+        &self,
+        app_id: &str,
+        id: &str,
+        status: LicenseStatus,
+        ban_reason: Option<&str>,
+    ) -> StoreResult<Option<DeviceLicense>> {
+        let ban_reason = if status == LicenseStatus::Banned { ban_reason } else { None };
+        sqlx::query(
+            "UPDATE device_licenses SET status = $1, ban_reason = $2
+             WHERE app_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(status.as_str())
+        .bind(ban_reason)
+        .bind(app_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(device_license)
+        .transpose()
+    }
+
+    async fn extend_device_license(
+        &self,
+        app_id: &str,
+        id: &str,
+        days: i64,
+        now: Timestamp,
+    ) -> StoreResult<Option<DeviceLicense>> {
+        let add = days.checked_mul(DAY_MS).ok_or_else(|| StoreError::Other("extension out of range".into()))?;
+        // One statement, so two concurrent extensions both count: the second waits for the
+        // first's row lock, then computes its SET from the row the first committed.
+        sqlx::query(
+            "UPDATE device_licenses
+             SET expires_at = CASE
+                     WHEN expires_at IS NULL THEN NULL
+                     WHEN expires_at > $1 THEN expires_at + $2
+                     ELSE $1 + $2
+                 END
+             WHERE app_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(ms(&now))
+        .bind(add)
+        .bind(app_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(device_license)
+        .transpose()
+    }
+
+    async fn delete_device_license(&self, app_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM device_licenses WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn record_device_login(
+        &self,
+        app_id: &str,
+        id: &str,
+        ip: Option<&str>,
+        hwid: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<Option<DeviceLicense>> {
+        // Every SET expression reads the row as it was, so the first login both sees `UNUSED`
+        // and stamps `activated_at`; a missing ip or hwid keeps the one recorded before.
+        sqlx::query(
+            "UPDATE device_licenses
+             SET status = CASE WHEN status = 'UNUSED' THEN 'USED' ELSE status END,
+                 activated_at = CASE WHEN status = 'UNUSED' THEN $1 ELSE activated_at END,
+                 last_login = $1,
+                 last_ip = COALESCE($2, last_ip),
+                 hwid = COALESCE($3, hwid)
+             WHERE app_id = $4 AND id = $5
+             RETURNING *",
+        )
+        .bind(ms(&now))
+        .bind(ip)
+        .bind(hwid)
+        .bind(app_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(device_license)
+        .transpose()
+    }
+}

@@ -1,0 +1,126 @@
+//! The client API's use cases, dialect-neutral: what a client program can ask (init, register,
+//! login, variables, ...), written once over the core rules and the store. Each dialect
+//! (`crate::dialect::*`) parses its wire shape into these inputs and maps the typed results and
+//! `DomainError`s back to its own codes and statuses.
+
+pub mod accounts;
+pub mod data;
+pub mod init;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tollgate_core::model::{BlacklistKind, Session};
+use tollgate_core::time::{now, Timestamp};
+use tollgate_core::{session, DomainError};
+use tollgate_store::StoreError;
+
+use crate::cache::CachedApp;
+use crate::state::AppState;
+
+/// Who is asking, as the transport saw it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The socket address, or the forwarded one behind a trusted proxy.
+    pub ip: IpAddr,
+    /// A request MAC (Authly C# SDK `x-v2-signature`), checked once the app's secret is known.
+    pub mac: Option<RequestMac>,
+}
+
+/// A request's HMAC and the message it should cover.
+#[derive(Debug, Clone)]
+pub struct RequestMac {
+    pub message: String,
+    pub signature: String,
+}
+
+impl Caller {
+    /// `InvalidRequestSignature` when the request carried a MAC that the app secret does not
+    /// reproduce. A request without one passes (only the C# SDK sends it).
+    pub fn check_mac(&self, secret: &str) -> Result<(), DomainError> {
+        match &self.mac {
+            Some(mac) if !tollgate_core::integrity::verify_request_mac(secret, &mac.message, &mac.signature) => {
+                Err(DomainError::InvalidRequestSignature)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A live session and the app it belongs to.
+pub struct Live {
+    pub session: Session,
+    pub app: Arc<CachedApp>,
+}
+
+/// Store failures as domain errors: an outage is `Unavailable`, anything else is logged with its
+/// cause here and becomes the opaque `Internal`.
+pub fn store_err(e: StoreError) -> DomainError {
+    match e {
+        StoreError::Unavailable(cause) => {
+            tracing::error!(%cause, "database unavailable");
+            DomainError::Unavailable
+        }
+        other => {
+            tracing::error!(error = %other, "store error in the client API");
+            DomainError::Internal
+        }
+    }
+}
+
+/// The session a request names, still live, with its app. A token that is not even shaped like
+/// one of ours is `InvalidSession` without a lookup. The app must still be active: disabling an
+/// app stops its live sessions at their next request.
+pub async fn live_session(state: &AppState, caller: &Caller, token: &str) -> Result<Live, DomainError> {
+    if !session::plausible_token(token) {
+        return Err(DomainError::InvalidSession);
+    }
+    let found = state.store.session_by_token_any(token).await.map_err(store_err)?;
+    let session = session::check(found, now())?;
+    let app = state.apps.by_id(state.store.as_ref(), &session.app_id).await.map_err(store_err)?;
+    // The app was deleted under the session (the cascade removes sessions; a race can lose).
+    let app = app.ok_or(DomainError::InvalidSession)?;
+    match app.app.status {
+        tollgate_core::model::AppStatus::Active => {}
+        tollgate_core::model::AppStatus::Disabled => return Err(DomainError::AppDisabled),
+        tollgate_core::model::AppStatus::Paused => return Err(DomainError::AppPaused),
+    }
+    caller.check_mac(&app.app.api_key)?;
+    Ok(Live { session, app })
+}
+
+/// Blacklist lookups on the cached entries of an app.
+pub fn blacklisted(app: &CachedApp, kind: BlacklistKind, value: &str) -> Option<Option<String>> {
+    app.blacklist.iter().find(|e| e.kind == kind && e.value.eq_ignore_ascii_case(value)).map(|e| e.reason.clone())
+}
+
+/// Whether the address is inside one of the app's IP entries (entries are CIDRs).
+pub fn ip_blacklisted(app: &CachedApp, ip: IpAddr) -> bool {
+    tollgate_core::net::contains_any(&app.ip_blacklist, ip)
+}
+
+/// A new session's expiry.
+pub fn session_expiry(at: Timestamp) -> Timestamp {
+    at + session::SESSION_TTL
+}
+
+/// Argon2 off the async threads: it takes tens of milliseconds of CPU on purpose.
+pub async fn verify_password(password: String, phc: String) -> Result<bool, DomainError> {
+    tokio::task::spawn_blocking(move || tollgate_core::password::verify(&password, &phc)).await.map_err(|e| {
+        tracing::error!(error = %e, "password verification task failed");
+        DomainError::Internal
+    })
+}
+
+pub async fn hash_password(password: String) -> Result<String, DomainError> {
+    tokio::task::spawn_blocking(move || tollgate_core::password::hash(&password))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing task failed");
+            DomainError::Internal
+        })?
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            DomainError::Internal
+        })
+}

@@ -1,0 +1,160 @@
+//! The one table from `DomainError` to Authly v2's HTTP status, code and message. Codes and
+//! messages are the reference's (`reference/authly-v2.md`, seeds 000/001/004); where it gives no
+//! status, the scheme is 400 input, 401 session or credentials, 403 policy, 404 not found,
+//! 409 taken, 429 rate limited (docs/dialects/authly.md has the whole table).
+
+use axum::http::StatusCode;
+use tollgate_core::model::DeviceType;
+use tollgate_core::DomainError;
+
+/// Status, code and message of an Authly error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn f(status: u16, code: &'static str, message: impl Into<String>) -> Failure {
+    Failure { status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), code, message: message.into() }
+}
+
+fn device_code(t: DeviceType, motherboard: &'static str, processor: &'static str) -> &'static str {
+    match t {
+        DeviceType::Motherboard => motherboard,
+        DeviceType::Processor => processor,
+    }
+}
+
+fn device_word(t: DeviceType) -> &'static str {
+    match t {
+        DeviceType::Motherboard => "Motherboard",
+        DeviceType::Processor => "Processor",
+    }
+}
+
+/// A ban message carries the seller's reason when there is one.
+fn banned(what: &str, reason: &Option<String>) -> String {
+    match reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => format!("{what} is banned: {r}"),
+        None => format!("{what} is banned"),
+    }
+}
+
+pub fn failure(e: &DomainError) -> Failure {
+    use DomainError as D;
+    match e {
+        // --- input
+        D::MissingFields(_) => f(400, "MISSING_FIELDS", "Required fields are missing"),
+        D::Validation { field, message } => f(400, "VALIDATION_ERROR", format!("{field}: {message}")),
+        // --- init pipeline (seed 000/004)
+        D::OwnerNotFound => f(404, "OWNER_NOT_FOUND", "Owner not found"),
+        D::AppNotFound => f(404, "APP_NOT_FOUND", "Application not found"),
+        D::AppDisabled => f(403, "APP_DISABLED", "This application is currently disabled"),
+        // Authly has one state for both; Tollgate's pause reads the same to a client.
+        D::AppPaused => f(403, "APP_DISABLED", "This application is currently disabled"),
+        D::IpBlocked => f(403, "IP_BLOCKED", "Access denied from this IP address"),
+        D::IpNotWhitelisted => f(403, "IP_NOT_WHITELISTED", "IP address is not whitelisted"),
+        D::VpnBlocked => f(403, "VPN_BLOCKED", "VPN/proxy connections are not allowed"),
+        D::CountryBlocked => f(403, "COUNTRY_BLOCKED", "Access denied from this location"),
+        D::HashRequired => f(400, "HASH_REQUIRED", "Hash is required for this application"),
+        D::InvalidHash => f(401, "INVALID_HASH", "Hash does not match"),
+        D::InvalidSecret => f(401, "INVALID_SECRET", "Invalid secret key"),
+        D::VersionRefused(r) => match r.kind {
+            tollgate_core::version::RejectionKind::UpdateRequired => {
+                f(426, "UPDATE_REQUIRED", "Please update your app to the latest version")
+            }
+            tollgate_core::version::RejectionKind::VersionMismatch => {
+                f(426, "VERSION_MISMATCH", "This app version is not supported by the developer")
+            }
+        },
+        D::SessionQuotaExceeded => f(403, "SESSION_LIMIT_REACHED", "This application has reached its session limit"),
+        // --- sessions
+        D::InvalidSession => f(401, "INVALID_SESSION", "Invalid session"),
+        D::SessionExpired => f(401, "SESSION_EXPIRED", "Session has expired"),
+        // --- licenses (seed 001)
+        D::LicenseNotFound => f(404, "LICENSE_NOT_FOUND", "License key not found"),
+        D::LicenseInUse => f(403, "LICENSE_IN_USE", "This license key is already in use"),
+        D::LicenseBanned { reason } => f(403, "LICENSE_BANNED", banned("This license key", reason)),
+        D::LicensePaused => f(403, "LICENSE_PAUSED", "This license key is paused"),
+        D::LicenseExpired => f(403, "LICENSE_EXPIRED", "This license key has expired"),
+        // --- users
+        D::UsernameTaken => f(409, "USERNAME_TAKEN", "Username is already taken"),
+        D::UserNotFound => f(404, "USER_NOT_FOUND", "User not found"),
+        D::InvalidPassword => f(401, "INVALID_PASSWORD", "Invalid password"),
+        D::UserBanned { reason } => f(403, "USER_BANNED", banned("This account", reason)),
+        D::UserSuspended => f(403, "USER_SUSPENDED", "This account is suspended"),
+        D::UserExpired => f(403, "USER_EXPIRED", "Your subscription has expired"),
+        D::DeviceLimitReached => f(403, "DEVICE_LIMIT_REACHED", "Device limit reached for this account"),
+        D::HwidBlocked => f(403, "SID_BLOCKED", "This device is blacklisted"),
+        D::AccountsQuotaExceeded => f(403, "ACCOUNT_LIMIT_REACHED", "This application has reached its account limit"),
+        D::PasswordChangeUnavailable => {
+            f(403, "PASSWORD_CHANGE_UNAVAILABLE", "Password change is disabled for this app")
+        }
+        D::PasswordReused => f(400, "PASSWORD_REUSED", "The new password must differ from the old one"),
+        // --- device licenses
+        D::InvalidDeviceType => f(400, "INVALID_DEVICE_TYPE", "Device type must be motherboard or processor"),
+        D::DeviceNotFound(t) => f(
+            404,
+            device_code(*t, "MOTHERBOARD_NOT_FOUND", "PROCESSOR_NOT_FOUND"),
+            format!("{} not found", device_word(*t)),
+        ),
+        D::DeviceBanned { device_type, reason } => f(
+            403,
+            device_code(*device_type, "MOTHERBOARD_BANNED", "PROCESSOR_BANNED"),
+            banned(&format!("This {}", device_word(*device_type).to_lowercase()), reason),
+        ),
+        D::DevicePaused(t) => f(
+            403,
+            device_code(*t, "MOTHERBOARD_PAUSED", "PROCESSOR_PAUSED"),
+            format!("This {} is paused", device_word(*t).to_lowercase()),
+        ),
+        D::DeviceExpired(t) => f(
+            403,
+            device_code(*t, "MOTHERBOARD_EXPIRED", "PROCESSOR_EXPIRED"),
+            format!("This {} license has expired", device_word(*t).to_lowercase()),
+        ),
+        // --- chats
+        D::ChannelNotFound => f(404, "CHANNEL_NOT_FOUND", "Chat channel not found"),
+        D::UserMuted => f(403, "USER_MUTED", "You are muted in this channel"),
+        D::UsernameNotLinked => f(401, "USERNAME_NOT_LINKED", "Log in with an account first"),
+        D::LoginRequired => f(401, "LOGIN_REQUIRED", "Log in first to read this variable"),
+        // --- variables
+        D::VariableNotFound => f(404, "VARIABLE_NOT_FOUND", "Variable not found"),
+        D::VariableReadOnly => f(403, "VARIABLE_READ_ONLY", "This variable cannot be changed by clients"),
+        // --- request integrity
+        D::ReplayedRequest => f(401, "REPLAYED_REQUEST", "Request was already used or its timestamp is out of range"),
+        D::InvalidRequestSignature => f(401, "INVALID_REQUEST_SIGNATURE", "Request signature does not match"),
+        D::RateLimited { .. } => f(429, "RATE_LIMITED", "Too many requests, slow down"),
+        // --- infrastructure
+        D::Unavailable => f(503, "UNAVAILABLE", "Service temporarily unavailable"),
+        // Admin-only errors cannot come out of the client API; if one does, it is a bug.
+        D::NotFound(_)
+        | D::Conflict(_)
+        | D::Unauthorized
+        | D::Forbidden(_)
+        | D::InsufficientBalance
+        | D::Internal => f(500, "INTERNAL", "Internal server error"),
+    }
+}
+
+/// Errors of the envelope itself, before any endpoint runs.
+pub fn bad_json(detail: &str) -> Failure {
+    f(400, "INVALID_REQUEST", format!("Request body is not a valid JSON object: {detail}"))
+}
+
+pub fn too_large(limit: usize) -> Failure {
+    f(400, "PAYLOAD_TOO_LARGE", format!("Request body is larger than {limit} bytes"))
+}
+
+pub fn wrong_type(field: &str) -> Failure {
+    f(400, "INVALID_REQUEST", format!("Field `{field}` has the wrong type"))
+}
+
+pub fn unknown_endpoint() -> Failure {
+    f(404, "NOT_FOUND", "Unknown endpoint")
+}
+
+pub fn method_not_allowed() -> Failure {
+    f(405, "METHOD_NOT_ALLOWED", "Use POST")
+}

@@ -1,0 +1,424 @@
+//! Authly v2 (`POST /api/v2/<endpoint>`, JSON): the wire shapes of `reference/authly-v2.md`
+//! over `crate::client`. Parsing and shaping only; every rule is in the core. Every answer goes
+//! through [`envelope`] (rate limit, replay defence, signature); every error through the one
+//! table in [`codes`].
+
+pub mod codes;
+pub mod envelope;
+pub mod wire;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use tollgate_core::time::{from_millis, rfc3339, to_millis};
+use tollgate_core::version::{RejectionKind, UpdateNotice, VersionRejection};
+use tollgate_core::DomainError;
+use tollgate_store::MessageCursor;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::client::{self, accounts, data, init::InitRequest, Live};
+use crate::state::AppState;
+use codes::Failure;
+use envelope::{error_response, failure_response, AuthlyRequest};
+use wire::*;
+
+/// Why an endpoint did not answer 200.
+enum Refusal {
+    Domain(DomainError),
+    /// A wire-level failure, with extra body fields.
+    Wire(Failure, Option<Map<String, Value>>),
+}
+
+impl From<DomainError> for Refusal {
+    fn from(e: DomainError) -> Self {
+        Refusal::Domain(e)
+    }
+}
+
+impl From<Failure> for Refusal {
+    fn from(f: Failure) -> Self {
+        Refusal::Wire(f, None)
+    }
+}
+
+type Outcome = Result<Value, Refusal>;
+
+fn respond(outcome: Outcome) -> Response {
+    match outcome {
+        Ok(body) => Json(body).into_response(),
+        Err(Refusal::Wire(f, extra)) => failure_response(f, extra),
+        Err(Refusal::Domain(DomainError::VersionRefused(r))) => {
+            failure_response(codes::failure(&DomainError::VersionRefused(r.clone())), Some(refusal_body(&r)))
+        }
+        Err(Refusal::Domain(e)) => error_response(&e),
+    }
+}
+
+/// `{success: true, message, ...fields}`.
+fn success(message: &str, fields: Value) -> Value {
+    let mut body = Map::new();
+    body.insert("success".into(), Value::Bool(true));
+    body.insert("message".into(), Value::String(message.into()));
+    if let Value::Object(fields) = fields {
+        body.extend(fields);
+    }
+    Value::Object(body)
+}
+
+/// The `update{}` of a passing init (seed 000: remind and grace).
+fn update_json(n: &UpdateNotice) -> Value {
+    let mut u = json!({
+        "available": true,
+        "latest_version": n.latest_version,
+        "download_url": n.download_url,
+        "auto_update_enabled": n.auto_update_enabled,
+        "force_update": n.force_update,
+        "show_reminder": n.show_reminder,
+        "reminder_message": n.reminder_message,
+        "allowed_until": n.allowed_until.as_ref().map(rfc3339),
+    });
+    if let (Some(c), Value::Object(m)) = (&n.changelog, &mut u) {
+        m.insert("changelog".into(), Value::String(c.clone()));
+    }
+    u
+}
+
+/// The extra fields of a 426 (seed 000): versions, auto-update, and `update{}` when it is on.
+fn refusal_body(r: &VersionRejection) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("server_version".into(), json!(r.server_version));
+    m.insert("client_version".into(), json!(r.client_version));
+    m.insert("auto_update_enabled".into(), json!(r.auto_update_enabled));
+    m.insert("auto_update_download_url".into(), json!(r.auto_update_download_url));
+    if r.auto_update_enabled {
+        m.insert(
+            "update".into(),
+            json!({
+                "available": true,
+                "latest_version": r.server_version,
+                "download_url": r.auto_update_download_url,
+                // Refused: the update is not optional, whatever the app's default says.
+                "force_update": r.kind == RejectionKind::UpdateRequired || r.kind == RejectionKind::VersionMismatch,
+                "auto_update_enabled": true,
+            }),
+        );
+    }
+    m
+}
+
+/// The session a body names, live.
+async fn live(state: &AppState, req: &AuthlyRequest, session_id: &Option<String>) -> Result<Live, Refusal> {
+    let token = required("session_id", session_id)?;
+    Ok(client::live_session(state, &req.caller, token.trim()).await?)
+}
+
+pub fn router(state: AppState) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(init))
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(licenses))
+        .routes(routes!(license_login))
+        .routes(routes!(extend))
+        .routes(routes!(change_password))
+        .routes(routes!(variables))
+        .routes(routes!(variables_get))
+        .routes(routes!(variables_set))
+        .routes(routes!(logs))
+        .routes(routes!(validate_session))
+        .routes(routes!(validate))
+        .routes(routes!(blacklist_check))
+        .routes(routes!(device_auth))
+        .routes(routes!(chats_send))
+        .routes(routes!(chats_get));
+    // Unknown endpoints are routes too, so that their answer is signed like every other.
+    let unknown = || async { failure_response(codes::unknown_endpoint(), None) };
+    api.route("/api/v2", axum::routing::any(unknown))
+        .route("/api/v2/", axum::routing::any(unknown))
+        .route("/api/v2/{*rest}", axum::routing::any(unknown))
+        .layer(axum::middleware::from_fn_with_state(state, envelope::envelope))
+        .layer(axum::extract::DefaultBodyLimit::max(envelope::MAX_BODY))
+}
+
+macro_rules! endpoint {
+    ($name:ident, $path:literal, $body:ty, $summary:literal, $inner:ident) => {
+        #[doc = $summary]
+        #[utoipa::path(post, path = $path, tag = "authly", request_body = $body,
+            responses((status = 200, description = "Signed JSON answer; errors use `{success:false, code, message}`")))]
+        async fn $name(State(state): State<AppState>, Extension(req): Extension<AuthlyRequest>) -> Response {
+            respond($inner(&state, &req).await)
+        }
+    };
+}
+
+endpoint!(init, "/api/v2/init", InitBody, "Start: the security pipeline, then a 24-hour session.", do_init);
+endpoint!(register, "/api/v2/register", RegisterBody, "Create an account by redeeming a key.", do_register);
+endpoint!(login, "/api/v2/login", LoginBody, "Log in with username and password.", do_login);
+endpoint!(licenses, "/api/v2/licenses", LoginBody, "Log in with a license key alone.", do_license_login);
+endpoint!(license_login, "/api/v2/license-login", LoginBody, "Alias of `licenses` (npm SDK).", do_license_login);
+endpoint!(extend, "/api/v2/extend", LoginBody, "Redeem a key onto an existing account.", do_extend);
+endpoint!(change_password, "/api/v2/change-password", ChangePasswordBody, "Change the session user's password.", do_change_password);
+endpoint!(variables, "/api/v2/variables", VariableBody, "Read an app or user variable.", do_get_variable);
+endpoint!(variables_get, "/api/v2/variables/get", VariableBody, "Alias of `variables` (npm SDK).", do_get_variable);
+endpoint!(variables_set, "/api/v2/variables/set", VariableBody, "Write the session user's variable.", do_set_variable);
+endpoint!(logs, "/api/v2/logs", LogBody, "Send a log line to the seller.", do_log);
+endpoint!(validate_session, "/api/v2/validate-session", SessionBody, "Is the session live?", do_validate);
+endpoint!(validate, "/api/v2/validate", SessionBody, "Alias of `validate-session` (npm SDK).", do_validate);
+endpoint!(blacklist_check, "/api/v2/blacklist/check", BlacklistBody, "Is this device or address blacklisted?", do_blacklist_check);
+endpoint!(device_auth, "/api/v2/device-auth", DeviceBody, "Authenticate with a motherboard or processor id.", do_device_auth);
+endpoint!(chats_send, "/api/v2/chats/send", ChatBody, "Post a chat message.", do_chat_send);
+endpoint!(chats_get, "/api/v2/chats/get", ChatBody, "Read a page of chat messages.", do_chat_get);
+
+async fn do_init(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: InitBody = parse(&req.body)?;
+    let init = InitRequest {
+        owner_id: required("owner_id", &b.owner_id)?,
+        app_name: required("app_name", &b.app_name)?,
+        secret: required("secret", &b.secret)?,
+        version: required("version", &b.version)?.trim(),
+        hash: optional(&b.hash),
+    };
+    let opened = client::init::init(state, &req.caller, &init).await?;
+    let mut body = success(
+        "Init success",
+        json!({
+            "session_id": opened.session.token,
+            "owner_id": opened.app.app.owner_id,
+            "app_name": opened.app.app.name,
+            "version": init.version,
+        }),
+    );
+    if let (Some(n), Value::Object(m)) = (&opened.update, &mut body) {
+        m.insert("update".into(), update_json(n));
+    }
+    Ok(body)
+}
+
+async fn do_register(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: RegisterBody = parse(&req.body)?;
+    let username = required("username", &b.username)?;
+    let password = required("password", &b.password)?;
+    let key = match optional(&b.key) {
+        Some(k) => k,
+        None => required("key", &b.license_key)?,
+    };
+    let live = live(state, req, &b.session_id).await?;
+    let r = accounts::RegisterRequest { username, password, key, email: optional(&b.email), hwid: b.device() };
+    let (user, license) = accounts::register(state, &live, &r).await?;
+    Ok(success(
+        "User registered successfully",
+        json!({
+            "session_id": live.session.token,
+            "user": user_json(&live.app.app, &user, b.device(), Some(&license.key)),
+        }),
+    ))
+}
+
+async fn do_login(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: LoginBody = parse(&req.body)?;
+    let username = required("username", &b.username)?;
+    let password = required("password", &b.password)?;
+    let hwid = match b.device() {
+        Some(h) => h,
+        None => return Err(DomainError::MissingFields("sid".into()).into()),
+    };
+    let live = live(state, req, &b.session_id).await?;
+    let r = accounts::LoginRequest { username, password, hwid: Some(hwid) };
+    let user = accounts::login(state, &live, req.caller.ip, &r).await?;
+    Ok(success(
+        "Login success",
+        json!({ "session_id": live.session.token, "user": user_json(&live.app.app, &user, Some(hwid), None) }),
+    ))
+}
+
+async fn do_license_login(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: LoginBody = parse(&req.body)?;
+    let key = match optional(&b.license_key) {
+        Some(k) => k,
+        None => required("license_key", &b.key)?,
+    };
+    let live = live(state, req, &b.session_id).await?;
+    let license = accounts::license_login(state, &live, key, b.device()).await?;
+    let ip = req.caller.ip.to_string();
+    Ok(success(
+        "License login successful",
+        json!({
+            "session_id": live.session.token,
+            "license": license_json(&live.app.app, &license, b.device(), Some(&ip)),
+        }),
+    ))
+}
+
+async fn do_extend(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: LoginBody = parse(&req.body)?;
+    let username = required("username", &b.username)?;
+    let key = match optional(&b.license_key) {
+        Some(k) => k,
+        None => required("license_key", &b.key)?,
+    };
+    let hwid = match b.device() {
+        Some(h) => h,
+        None => return Err(DomainError::MissingFields("sid".into()).into()),
+    };
+    let live = live(state, req, &b.session_id).await?;
+    let r = accounts::ExtendRequest { username, key, hwid: Some(hwid) };
+    let done = accounts::extend(state, &live, &r).await?;
+    let app = &live.app.app;
+    let (u, l) = (&done.user, &done.license);
+    Ok(success(
+        "Account extended successfully.",
+        json!({
+            "user": {
+                "username": u.username,
+                "subscription": app.settings.level_name(u.level),
+                "subscription_level": u.level,
+                "expiry_date": u.expires_at.as_ref().map(rfc3339),
+                "last_login": u.last_login.as_ref().map(rfc3339),
+                "created_at": rfc3339(&u.created_at),
+            },
+            "license": {
+                "license_key": l.key,
+                "subscription": app.settings.level_name(l.level),
+                "subscription_level": l.level,
+                "expiry_date": l.expires_at.as_ref().map(rfc3339),
+            },
+            "time_added_seconds": done.added_seconds,
+        }),
+    ))
+}
+
+async fn do_change_password(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: ChangePasswordBody = parse(&req.body)?;
+    let old = required("old_password", &b.old_password)?;
+    let new = required("new_password", &b.new_password)?;
+    let live = live(state, req, &b.session_id).await?;
+    accounts::change_password(state, &live, old, new).await?;
+    Ok(success("Password changed successfully", json!({})))
+}
+
+fn variable_json(key: &str, value: &str, updated_at: &tollgate_core::time::Timestamp) -> Value {
+    json!({ "variable": { "var_key": key, "var_value": value, "updated_at": rfc3339(updated_at) } })
+}
+
+async fn do_get_variable(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: VariableBody = parse(&req.body)?;
+    let key = required("var_key", &b.var_key)?;
+    let live = live(state, req, &b.session_id).await?;
+    let v = data::get_variable(state, &live, key).await?;
+    Ok(success("Variable retrieved successfully", variable_json(v.key(), v.value(), &v.updated_at())))
+}
+
+async fn do_set_variable(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: VariableBody = parse(&req.body)?;
+    let key = required("var_key", &b.var_key)?;
+    // An empty value is a value (clearing a setting), only a missing one is missing.
+    let value = b.var_value.as_deref().ok_or_else(|| DomainError::MissingFields("var_value".into()))?;
+    let live = live(state, req, &b.session_id).await?;
+    let v = data::set_variable(state, &live, key, value).await?;
+    Ok(success("Variable retrieved successfully", variable_json(&v.key, &v.value, &v.updated_at)))
+}
+
+async fn do_log(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: LogBody = parse(&req.body)?;
+    let message = required("message", &b.message)?;
+    let live = live(state, req, &b.session_id).await?;
+    data::log(state, &live, req.caller.ip, message).await?;
+    Ok(success("Log submitted successfully", json!({})))
+}
+
+async fn do_validate(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: SessionBody = parse(&req.body)?;
+    let live = live(state, req, &b.session_id).await?;
+    data::touch(state, &live).await?;
+    Ok(success(
+        "Session is valid",
+        json!({ "valid": true, "session_id": live.session.token, "expires_at": rfc3339(&live.session.expires_at) }),
+    ))
+}
+
+async fn do_blacklist_check(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: BlacklistBody = parse(&req.body)?;
+    let live = live(state, req, &b.session_id).await?;
+    let hwid = optional(&b.hwid).or(optional(&b.sid));
+    let found = data::blacklist_check(&live, req.caller.ip, hwid);
+    let flags = json!({
+        "blacklisted": found.hwid || found.ip,
+        "hwid_blacklisted": found.hwid,
+        "ip_blacklisted": found.ip,
+    });
+    if found.hwid || found.ip {
+        let Value::Object(extra) = flags else { return Err(DomainError::Internal.into()) };
+        let f = Failure {
+            status: axum::http::StatusCode::FORBIDDEN,
+            code: "BLACKLISTED",
+            message: "This device or address is blacklisted".into(),
+        };
+        return Err(Refusal::Wire(f, Some(extra)));
+    }
+    Ok(success("Not blacklisted", flags))
+}
+
+async fn do_device_auth(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: DeviceBody = parse(&req.body)?;
+    let device_type = required("device_type", &b.device_type)?;
+    let device_id = required("device_id", &b.device_id)?;
+    let live = live(state, req, &b.session_id).await?;
+    let device = data::device_auth(state, &live, req.caller.ip, device_type, device_id).await?;
+    Ok(success("Device authentication successful", json!({ "device": device_json(&live.app.app, &device) })))
+}
+
+fn message_json(m: &tollgate_core::model::ChatMessage) -> Value {
+    json!({ "id": m.id, "username": m.username, "message": m.message, "created_at": rfc3339(&m.created_at) })
+}
+
+async fn do_chat_send(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: ChatBody = parse(&req.body)?;
+    let message = required("message", &b.message)?;
+    let live = live(state, req, &b.session_id).await?;
+    let m = data::chat_send(state, &live, optional(&b.channel_name), message).await?;
+    Ok(success("Message sent successfully", json!({ "data": message_json(&m) })))
+}
+
+fn encode_cursor(c: &MessageCursor) -> String {
+    B64URL.encode(format!("{}:{}", to_millis(&c.created_at), c.id))
+}
+
+fn decode_cursor(text: &str) -> Option<MessageCursor> {
+    let raw = String::from_utf8(B64URL.decode(text.trim()).ok()?).ok()?;
+    let (ms, id) = raw.split_once(':')?;
+    let ms = ms.parse::<i64>().ok()?;
+    if id.is_empty() || id.len() > 64 {
+        return None;
+    }
+    Some(MessageCursor { created_at: from_millis(ms), id: id.to_owned() })
+}
+
+async fn do_chat_get(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: ChatBody = parse(&req.body)?;
+    let channel = required("channel_name", &b.channel_name)?;
+    let cursor = match optional(&b.cursor) {
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| DomainError::validation("cursor", "is not a cursor from this channel"))?),
+        None => None,
+    };
+    let live = live(state, req, &b.session_id).await?;
+    let page = data::chat_get(state, &live, Some(channel), b.limit, cursor).await?;
+    let next = page.next.as_ref().map(encode_cursor);
+    let messages: Vec<Value> = page.messages.iter().map(message_json).collect();
+    Ok(success(
+        "Messages retrieved successfully",
+        json!({
+            "data": {
+                "channel_name": page.channel.name,
+                "messages": messages,
+                "pagination": { "limit": page.limit, "next_cursor": next, "has_more": next.is_some() },
+                // The Python SDK reads these two at this level.
+                "next_cursor": next,
+                "has_more": next.is_some(),
+            }
+        }),
+    ))
+}
