@@ -35,6 +35,7 @@ async fn make_user(s: &TestServer, app_id: &str, username: &str) -> String {
         level: 1,
         expires_at: None,
         devices: vec![],
+        max_devices: 1,
         last_ip: None,
         status: UserStatus::Active,
         ban_reason: None,

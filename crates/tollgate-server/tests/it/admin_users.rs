@@ -49,6 +49,7 @@ fn user(app_id: &str, username: &str) -> User {
         level: 1,
         expires_at: None,
         devices: Vec::new(),
+        max_devices: 1,
         last_ip: None,
         status: UserStatus::Active,
         ban_reason: None,

@@ -1,5 +1,6 @@
 //! One integration-test binary: the real Router on 127.0.0.1:0, a fresh database per test.
 
+mod authly;
 mod harness;
 
 mod admin_apps;

@@ -110,6 +110,7 @@ async fn a_ban_or_kill_on_one_node_is_seen_by_the_other() {
         level: 1,
         expires_at: None,
         devices: vec![],
+        max_devices: 1,
         last_ip: None,
         status: UserStatus::Active,
         ban_reason: None,

@@ -34,6 +34,7 @@ async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) -> Fixture {
         level: 1,
         expires_at: Some(now() + Duration::days(3)),
         devices: vec!["HWID-1".into()],
+        max_devices: 1,
         last_ip: None,
         status: UserStatus::Active,
         ban_reason: None,
