@@ -60,10 +60,15 @@ impl From<&App> for AppView {
     }
 }
 
-fn app_json(a: &App, counts: Option<&AppCounts>) -> Value {
+/// The app object, with the server's public key: what the seller pins in the app's SDK.
+fn app_json(state: &AppState, a: &App, counts: Option<&AppCounts>) -> Value {
     let mut v = serde_json::to_value(AppView::from(a)).unwrap_or(Value::Null);
-    if let (Some(c), Some(obj)) = (counts, v.as_object_mut()) {
-        obj.insert("_count".into(), json!({ "appUsers": c.users, "licenses": c.licenses }));
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("publicKeyPem".into(), json!(state.signer.public_key_pem()));
+        obj.insert("signatureKid".into(), json!(state.signer.kid()));
+        if let Some(c) = counts {
+            obj.insert("_count".into(), json!({ "appUsers": c.users, "licenses": c.licenses }));
+        }
     }
     v
 }
@@ -110,7 +115,7 @@ async fn create_app(
 ) -> ApiResult<impl IntoResponse> {
     let app = create(&state, &auth.seller_id, &body.name, body.version.as_deref()).await?;
     state.audit(&auth.seller_id, "app.create", Some(&app.id), Some(&app.id), ip).await;
-    Ok((StatusCode::CREATED, ok(app_json(&app, None))))
+    Ok((StatusCode::CREATED, ok(app_json(&state, &app, None))))
 }
 
 /// List your applications with user and license counts.
@@ -118,7 +123,7 @@ async fn create_app(
     responses((status = 200, description = "Apps with `_count{appUsers, licenses}`")))]
 async fn list_apps(State(state): State<AppState>, auth: SellerAuth) -> ApiResult<impl IntoResponse> {
     let apps = state.store.list_apps(&auth.seller_id).await?;
-    let data: Vec<Value> = apps.iter().map(|(a, c)| app_json(a, Some(c))).collect();
+    let data: Vec<Value> = apps.iter().map(|(a, c)| app_json(&state, a, Some(c))).collect();
     Ok(ok(data))
 }
 
@@ -131,7 +136,7 @@ async fn get_app(
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let app = owned_app(&state, &auth, &app_id).await?;
-    Ok(ok(app_json(&app, None)))
+    Ok(ok(app_json(&state, &app, None)))
 }
 
 /// Update name, version, status and any setting; every field is validated before anything is written.
@@ -151,7 +156,7 @@ async fn update_app(
     state.store.update_app(&next).await?;
     state.invalidate_app(&app.id).await;
     state.audit(&auth.seller_id, "app.update", Some(&app.id), Some(&app.id), ip).await;
-    Ok(ok(app_json(&next, None)))
+    Ok(ok(app_json(&state, &next, None)))
 }
 
 /// Delete an application and all its data.

@@ -1,6 +1,11 @@
 //! One integration-test binary: the real Router on 127.0.0.1:0, a fresh database per test.
 
 mod authly;
+mod authly_envelope;
+mod authly_init;
+mod authly_accounts;
+mod authly_data;
+mod authly_sdk;
 mod harness;
 
 mod admin_apps;

@@ -22,7 +22,7 @@ use tollgate_store::Store;
 use crate::harness::TestServer;
 
 /// Run `script` with `input` on stdin; its stdout. Panics with stderr when it fails.
-async fn run_python(python: &str, script: &str, input: &str) -> String {
+pub async fn run_python(python: &str, script: &str, input: &str) -> String {
     let mut child = tokio::process::Command::new(python)
         .arg("-c")
         .arg(script)
@@ -56,7 +56,7 @@ async fn imports(python: &str, module: &str) -> bool {
 }
 
 /// A Python with the official SDK, or `None` (after saying so) when there is none.
-async fn sdk_python() -> Option<String> {
+pub async fn sdk_python() -> Option<String> {
     if let Ok(python) = std::env::var("TOLLGATE_TEST_PYTHON") {
         // Asked for explicitly: a broken one is a failure, not a skip.
         assert!(imports(&python, "authlyx_api").await, "TOLLGATE_TEST_PYTHON={python} cannot import authlyx_api");
