@@ -55,8 +55,9 @@ pub struct ClientApiOptions {
     pub warmup: Duration,
     /// Unused keys generated for `register` (one per request; the run stops when they run out).
     pub register_keys: u64,
-    /// How long the raw argon2id verifications run.
+    /// How long the raw argon2id verifications run, and on how many threads.
     pub argon2: Duration,
+    pub argon2_threads: usize,
     pub endpoints: Vec<Endpoint>,
     pub startup_timeout: Duration,
 }
@@ -72,6 +73,8 @@ const USER_PASSWORD: &str = "bench-user-password";
 const LOGIN_SID: &str = "S-1-5-21-0000000000-0000000000-0000000000-1001";
 /// Error bodies kept per series for the report.
 const SAMPLES: usize = 3;
+/// The longest a warm-up waits for every connection's first answer beyond `--warmup-secs`.
+const MAX_EXTRA_WARMUP: Duration = Duration::from_secs(120);
 
 // ---------------------------------------------------------------------------------------
 // Results
@@ -106,6 +109,8 @@ pub struct Series {
     pub what: String,
     /// Successful requests that completed inside the measured window.
     pub ok: u64,
+    /// The warm-up it took: at least `--warmup-secs`, and until every connection had an answer.
+    pub warmup: Duration,
     /// The measured window (shorter than asked if register ran out of keys).
     pub measured: Duration,
     pub stats: Stats,
@@ -484,6 +489,44 @@ struct Window {
     end: Instant,
 }
 
+/// When the measured window of a series begins, decided while it runs: after the minimum
+/// warm-up once every worker has had an answer, so that slow endpoints (64 argon2id in flight
+/// take seconds each) are measured in their steady state and not in the first burst.
+struct Clock {
+    t0: Instant,
+    /// Nanoseconds from `t0` to the start of the measured window; 0 while warming up.
+    measure_ns: std::sync::atomic::AtomicU64,
+    duration: Duration,
+    /// Workers that have had at least one answer (or have nothing left to send).
+    answered: AtomicUsize,
+}
+
+impl Clock {
+    fn new(duration: Duration) -> Clock {
+        Clock {
+            t0: Instant::now(),
+            measure_ns: std::sync::atomic::AtomicU64::new(0),
+            duration,
+            answered: AtomicUsize::new(0),
+        }
+    }
+
+    fn window(&self) -> Option<Window> {
+        let n = self.measure_ns.load(Ordering::Acquire);
+        (n != 0).then(|| {
+            let measure = self.t0 + Duration::from_nanos(n);
+            Window { measure, end: measure + self.duration }
+        })
+    }
+
+    fn start_measuring(&self, at: Instant) -> Window {
+        let n = u64::try_from(at.duration_since(self.t0).as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.measure_ns.store(n, Ordering::Release);
+        let measure = self.t0 + Duration::from_nanos(n);
+        Window { measure, end: measure + self.duration }
+    }
+}
+
 #[derive(Default)]
 struct WorkerOut {
     latencies: Vec<Duration>,
@@ -501,18 +544,24 @@ async fn worker(
     t: Arc<Target>,
     ep: Option<Endpoint>,
     session: Option<String>,
-    win: Window,
+    clock: Arc<Clock>,
 ) -> WorkerOut {
     let mut out = WorkerOut::default();
+    let mut answered = false;
     loop {
         let start = Instant::now();
-        if start >= win.end {
+        if clock.window().is_some_and(|w| start >= w.end) {
             break;
         }
-        match send(&client, &t, ep, session.as_deref()).await {
+        let outcome = send(&client, &t, ep, session.as_deref()).await;
+        let done = Instant::now();
+        if !answered {
+            answered = true;
+            clock.answered.fetch_add(1, Ordering::AcqRel);
+        }
+        match outcome {
             Outcome::Ok => {
-                let done = Instant::now();
-                if done >= win.measure && done <= win.end {
+                if clock.window().is_some_and(|w| done >= w.measure && done <= w.end) {
                     out.latencies.push(done - start);
                     out.last_ok = Some(done);
                 }
@@ -538,7 +587,7 @@ async fn worker(
 }
 
 /// Merge the workers' figures into a series measured over `win`.
-fn merge(what: String, outs: Vec<WorkerOut>, win: Window, cpu: Option<CpuShare>) -> Series {
+fn merge(what: String, outs: Vec<WorkerOut>, win: Window, warmup: Duration, cpu: Option<CpuShare>) -> Series {
     let ran_out_at = outs.iter().filter_map(|o| o.ran_out_at).min();
     let mut latencies = Vec::new();
     let (mut errors, mut kinds, mut samples) = (0, BTreeMap::new(), Vec::new());
@@ -568,6 +617,7 @@ fn merge(what: String, outs: Vec<WorkerOut>, win: Window, cpu: Option<CpuShare>)
     Series {
         what,
         ok: latencies.len() as u64,
+        warmup,
         measured,
         stats: Stats::of(latencies),
         errors,
@@ -593,27 +643,34 @@ async fn series(
         opts.warmup.as_secs_f64(),
         opts.duration.as_secs_f64()
     );
-    let measure = Instant::now() + opts.warmup;
-    let win = Window { measure, end: measure + opts.duration };
-    let mut tasks = Vec::with_capacity(sessions.len());
+    let n = sessions.len();
+    let clock = Arc::new(Clock::new(opts.duration));
+    let mut tasks = Vec::with_capacity(n);
     for s in sessions {
-        tasks.push(tokio::spawn(worker(client.clone(), t.clone(), ep, s, win)));
+        tasks.push(tokio::spawn(worker(client.clone(), t.clone(), ep, s, clock.clone())));
     }
-    tokio::time::sleep_until(win.measure.into()).await;
+    tokio::time::sleep(opts.warmup).await;
+    let cap = Instant::now() + MAX_EXTRA_WARMUP;
+    while clock.answered.load(Ordering::Acquire) < n && Instant::now() < cap {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let a = probe.sample();
+    let win = clock.start_measuring(a.at);
+    let warmup = win.measure.duration_since(clock.t0);
     tokio::time::sleep_until(win.end.into()).await;
     let b = probe.sample();
     let mut outs = Vec::with_capacity(tasks.len());
     for task in tasks {
         outs.push(task.await.context("a request task panicked")?);
     }
-    let s = merge(what, outs, win, Some(share(&a, &b)));
+    let s = merge(what, outs, win, warmup, Some(share(&a, &b)));
     eprintln!(
-        "tollgate-bench:   {} req/s, p50 {} ms, p99 {} ms, {} errors",
-        group(s.rps() as u64),
+        "tollgate-bench:   {} req/s, p50 {} ms, p99 {} ms, {} errors (warm-up {:.1} s)",
+        rate(s.rps()),
         ms(s.stats.p50),
         ms(s.stats.p99),
-        s.errors
+        s.errors,
+        s.warmup.as_secs_f64()
     );
     Ok(s)
 }
@@ -621,12 +678,12 @@ async fn series(
 // ---------------------------------------------------------------------------------------
 // argon2id
 
-/// `tollgate_core::password::verify` on `available_parallelism` threads for `secs`.
-pub fn argon2_rate(secs: Duration) -> Result<Argon2Rate> {
+/// `tollgate_core::password::verify` on `threads` threads for `secs`.
+pub fn argon2_rate(secs: Duration, threads: usize) -> Result<Argon2Rate> {
     const PASSWORD: &str = "bench-argon2-password";
     let phc = tollgate_core::password::hash(PASSWORD).map_err(|e| anyhow!("argon2id hash: {e}"))?;
     let params = phc.split('$').take(4).collect::<Vec<_>>().join("$");
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads.max(1);
     eprintln!("tollgate-bench: argon2id verify ({params}) on {threads} threads for {:.0} s", secs.as_secs_f64());
     let start = Instant::now();
     let deadline = start + secs;
@@ -796,7 +853,7 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
     let load_before = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
-    let argon2 = argon2_rate(opts.argon2)?;
+    let argon2 = argon2_rate(opts.argon2, opts.argon2_threads)?;
 
     let tag = run_tag();
     let app_name = format!("Client API {tag}");
@@ -919,9 +976,10 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
         s,
         "`POST /api/v2/<endpoint>`, canonical JSON bodies with a fresh `nonce`, `timestamp` and `request_id` each; \
          {} keep-alive HTTP/1.1 connections, one worker each that sends its next request as soon as the previous \
-         answer is read; {} s warm-up, then {} s measured, per series. `GET /healthz` is measured the same way right \
-         before each endpoint on the same server (`serve --client-rate-limit 0`). The bench runs on the same \
-         machine ({} runtime threads): client, server{} share the cores.\n",
+         answer is read; per series a warm-up of at least {} s and until every connection has had an answer, then \
+         {} s measured. `GET /healthz` is measured the same way right before each endpoint on the same server \
+         (`serve --client-rate-limit 0`). The bench runs on the same machine ({} runtime threads): client, \
+         server{} share the cores.\n",
         r.concurrency,
         secs(r.warmup),
         secs(r.duration),
@@ -952,6 +1010,16 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
             ratio(a.rps() / h.rps().max(1e-9)),
             cores(&a.cpu),
         );
+    }
+    let long: Vec<String> = r
+        .rows
+        .iter()
+        .flat_map(|row| [(&row.healthz, "`/healthz` before "), (&row.api, "")].map(|(x, pre)| (x, pre, row.endpoint)))
+        .filter(|(x, _, _)| x.warmup > r.warmup + Duration::from_millis(500))
+        .map(|(x, pre, ep)| format!("{pre}`{}` {:.1} s", ep.name(), x.warmup.as_secs_f64()))
+        .collect();
+    if !long.is_empty() {
+        let _ = writeln!(s, "\nWarm-ups that waited for every connection's first answer: {}.", long.join(", "));
     }
     for row in &r.rows {
         match row.api.ran_out {
@@ -1126,21 +1194,32 @@ mod tests {
             samples: vec!["429 {}".into()],
             ran_out_at: None,
         };
-        let s = merge("x".into(), vec![w(30, 9), w(20, 10)], win, None);
+        let s = merge("x".into(), vec![w(30, 9), w(20, 10)], win, Duration::ZERO, None);
         assert_eq!((s.ok, s.errors, s.measured), (50, 2, Duration::from_secs(10)));
         assert_eq!(s.error_kinds["429 RATE_LIMITED"], 2);
         assert!((s.rps() - 5.0).abs() < 1e-9);
 
         let mut a = w(30, 4);
         a.ran_out_at = Some(t0 + Duration::from_secs(3));
-        let s = merge("x".into(), vec![a, w(10, 5)], win, None);
+        let s = merge("x".into(), vec![a, w(10, 5)], win, Duration::ZERO, None);
         assert_eq!(s.ran_out, Some(Duration::from_secs(3)));
         assert_eq!(s.measured, Duration::from_secs(5), "measured up to the last answer");
         assert!((s.rps() - 8.0).abs() < 1e-9);
 
         let early = WorkerOut { ran_out_at: Some(t0 - Duration::from_secs(1)), ..WorkerOut::default() };
-        let s = merge("x".into(), vec![early], win, None);
+        let s = merge("x".into(), vec![early], win, Duration::ZERO, None);
         assert_eq!((s.ran_out, s.rps()), (Some(Duration::ZERO), 0.0), "ran out in the warm-up");
+    }
+
+    #[test]
+    fn the_window_opens_when_told() {
+        let c = Clock::new(Duration::from_secs(10));
+        assert!(c.window().is_none(), "warming up");
+        let at = c.t0 + Duration::from_secs(3);
+        let w = c.start_measuring(at);
+        assert_eq!((w.measure, w.end), (at, at + Duration::from_secs(10)));
+        let seen = c.window().unwrap();
+        assert_eq!((seen.measure, seen.end), (w.measure, w.end));
     }
 
     #[test]
@@ -1155,7 +1234,8 @@ mod tests {
 
     #[test]
     fn argon2_runs_at_tollgates_parameters() {
-        let r = argon2_rate(Duration::from_millis(1)).unwrap();
+        let r = argon2_rate(Duration::from_millis(1), 2).unwrap();
+        assert_eq!(r.threads, 2);
         assert_eq!(r.params, "$argon2id$v=19$m=19456,t=2,p=1");
         assert!(r.verifications >= r.threads as u64, "every thread verified at least once");
     }

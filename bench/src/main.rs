@@ -65,9 +65,12 @@ struct Cli {
     /// client-api: unused license keys made for `register` (one per request; it stops when they run out)
     #[arg(long, global = true, default_value_t = 50_000)]
     register_keys: u64,
-    /// client-api: seconds of raw argon2id verifications on every core
+    /// client-api: seconds of raw argon2id verifications
     #[arg(long, global = true, default_value = "5", value_parser = parse_secs, value_name = "SECS")]
     argon2_secs: Duration,
+    /// client-api: threads verifying argon2id at once [default: one per core]
+    #[arg(long, global = true)]
+    argon2_threads: Option<usize>,
     /// client-api: the endpoints to measure, comma-separated [default: all]
     #[arg(long, global = true, value_delimiter = ',', value_enum)]
     endpoints: Vec<Endpoint>,
@@ -276,6 +279,9 @@ fn run(cli: Cli) -> Result<()> {
             warmup: cli.warmup_secs,
             register_keys: cli.register_keys,
             argon2: cli.argon2_secs,
+            argon2_threads: cli
+                .argon2_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             endpoints: if cli.endpoints.is_empty() { Endpoint::ALL.to_vec() } else { cli.endpoints.clone() },
             startup_timeout: Duration::from_secs(120),
         };

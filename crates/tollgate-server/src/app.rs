@@ -27,7 +27,7 @@ use crate::{admin, dialect, ops};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tollgate", description = "Self-hosted licensing and authentication server: seller and admin API."),
+    info(title = "Tollgate", description = "Self-hosted licensing and authentication server: seller and admin API, and the client API."),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Seller accounts"),
@@ -43,7 +43,8 @@ use crate::{admin, dialect, ops};
         (name = "logs", description = "Client log messages"),
         (name = "audit", description = "The audit trail of admin actions"),
         (name = "chats", description = "Chat channels, their messages and mutes"),
-        (name = "devices", description = "Device licenses (motherboard or processor ids)")
+        (name = "devices", description = "Device licenses (motherboard or processor ids)"),
+        (name = "authly", description = "Client API, Authly v2 dialect: every answer signed (docs/dialects/authly.md)")
     )
 )]
 struct ApiDoc;

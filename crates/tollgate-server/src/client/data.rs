@@ -48,7 +48,9 @@ pub async fn get_variable(state: &AppState, live: &Live, key: &str) -> Result<Va
     let app_id = &live.app.app.id;
     let store = state.store.as_ref();
     if let Some(var) = store.get_variable(app_id, &key).await.map_err(store_err)? {
-        if var.auth_required && live.session.user_id.is_none() {
+        // A key login signs a session in as much as an account login does.
+        let signed_in = live.session.user_id.is_some() || live.session.license_id.is_some();
+        if var.auth_required && !signed_in {
             return Err(DomainError::LoginRequired);
         }
         return Ok(Variable::App(var));

@@ -17,7 +17,7 @@ use tollgate_core::time::{from_millis, rfc3339, to_millis};
 use tollgate_core::version::{RejectionKind, UpdateNotice, VersionRejection};
 use tollgate_core::DomainError;
 use tollgate_store::MessageCursor;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::client::{self, accounts, data, init::InitRequest, Live};
@@ -116,25 +116,32 @@ async fn live(state: &AppState, req: &AuthlyRequest, session_id: &Option<String>
     Ok(client::live_session(state, &req.caller, token.trim()).await?)
 }
 
+/// Other methods on a client route answer through the envelope (signed). Left unset, the route's
+/// 405 would be replaced by the app-wide one, which the envelope layer does not wrap.
+fn post_only(r: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    let (schemas, paths, method_router) = r;
+    (schemas, paths, method_router.fallback(|| async { failure_response(codes::method_not_allowed(), None) }))
+}
+
 pub fn router(state: AppState) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
-        .routes(routes!(init))
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(licenses))
-        .routes(routes!(license_login))
-        .routes(routes!(extend))
-        .routes(routes!(change_password))
-        .routes(routes!(variables))
-        .routes(routes!(variables_get))
-        .routes(routes!(variables_set))
-        .routes(routes!(logs))
-        .routes(routes!(validate_session))
-        .routes(routes!(validate))
-        .routes(routes!(blacklist_check))
-        .routes(routes!(device_auth))
-        .routes(routes!(chats_send))
-        .routes(routes!(chats_get));
+        .routes(post_only(routes!(init)))
+        .routes(post_only(routes!(register)))
+        .routes(post_only(routes!(login)))
+        .routes(post_only(routes!(licenses)))
+        .routes(post_only(routes!(license_login)))
+        .routes(post_only(routes!(extend)))
+        .routes(post_only(routes!(change_password)))
+        .routes(post_only(routes!(variables)))
+        .routes(post_only(routes!(variables_get)))
+        .routes(post_only(routes!(variables_set)))
+        .routes(post_only(routes!(logs)))
+        .routes(post_only(routes!(validate_session)))
+        .routes(post_only(routes!(validate)))
+        .routes(post_only(routes!(blacklist_check)))
+        .routes(post_only(routes!(device_auth)))
+        .routes(post_only(routes!(chats_send)))
+        .routes(post_only(routes!(chats_get)));
     // Unknown endpoints are routes too, so that their answer is signed like every other.
     let unknown = || async { failure_response(codes::unknown_endpoint(), None) };
     api.route("/api/v2", axum::routing::any(unknown))
