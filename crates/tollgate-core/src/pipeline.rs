@@ -40,7 +40,12 @@ pub struct Presented<'a> {
 
 /// Steps 4–11 of SPEC §4 on the app the caller asked for. `Ok` carries the version-control
 /// notice to show (remind / grace), if any.
-pub fn check(app: &App, caller: &Caller, presented: &Presented<'_>, now: Timestamp) -> Result<Option<UpdateNotice>, DomainError> {
+pub fn check(
+    app: &App,
+    caller: &Caller,
+    presented: &Presented<'_>,
+    now: Timestamp,
+) -> Result<Option<UpdateNotice>, DomainError> {
     let s = &app.settings;
     // 4. app enabled
     match app.status {
@@ -231,7 +236,12 @@ mod tests {
         let mut a = app();
         a.settings.version_control = VersionControl {
             enabled: true,
-            rules: vec![VersionRule { version: "1.2".into(), mode: RuleMode::Remind, message: Some("hi".into()), allowed_until: None }],
+            rules: vec![VersionRule {
+                version: "1.2".into(),
+                mode: RuleMode::Remind,
+                message: Some("hi".into()),
+                allowed_until: None,
+            }],
             ..VersionControl::default()
         };
         let p = Presented { version: "1.2", ..presented() };

@@ -194,7 +194,10 @@ mod tests {
             DomainError::LicenseBanned { reason: Some("chargeback".into()) }
         );
         assert_eq!(check_redeemable(Some(&license(LicenseStatus::Paused)), t).unwrap_err(), DomainError::LicensePaused);
-        assert_eq!(check_redeemable(Some(&license(LicenseStatus::Expired)), t).unwrap_err(), DomainError::LicenseExpired);
+        assert_eq!(
+            check_redeemable(Some(&license(LicenseStatus::Expired)), t).unwrap_err(),
+            DomainError::LicenseExpired
+        );
         let mut past = license(LicenseStatus::Used);
         past.expires_at = Some(t);
         assert_eq!(check_redeemable(Some(&past), t).unwrap_err(), DomainError::LicenseExpired, "expired beats in use");
@@ -224,7 +227,10 @@ mod tests {
     fn user_states() {
         let t = now();
         assert!(check_user(&user(UserStatus::Active), t).is_ok());
-        assert_eq!(check_user(&user(UserStatus::Banned), t), Err(DomainError::UserBanned { reason: Some("abuse".into()) }));
+        assert_eq!(
+            check_user(&user(UserStatus::Banned), t),
+            Err(DomainError::UserBanned { reason: Some("abuse".into()) })
+        );
         assert_eq!(check_user(&user(UserStatus::Paused), t), Err(DomainError::UserSuspended));
         let mut expired = user(UserStatus::Active);
         expired.expires_at = Some(t - Duration::seconds(1));

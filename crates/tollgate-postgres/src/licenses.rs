@@ -399,6 +399,7 @@ impl LicenseStore for PgStore {
         user: &User,
         license_id: &str,
         activation: &Activation,
+        max_users: Option<u32>,
     ) -> StoreResult<RegisterOutcome> {
         // One transaction; returning early rolls it back. Redeemers of one key queue for its row
         // (`activate`); takers of one name queue at the unique index and get the conflict once
@@ -408,6 +409,24 @@ impl LicenseStore for PgStore {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
         if !lock_app(&mut tx, app_id).await? {
             return Ok(RegisterOutcome::LicenseTaken);
+        }
+        if let Some(max) = max_users {
+            // Registers of a capped app queue here (NO KEY UPDATE conflicts with itself, not with
+            // the KEY SHARE locks that ordinary inserts under the app take), so each counts the
+            // users the one before it committed.
+            sqlx::query("SELECT 1 FROM apps WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(app_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_users WHERE app_id = $1")
+                .bind(app_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if n >= i64::from(max) {
+                return Ok(RegisterOutcome::QuotaReached);
+            }
         }
         if activate(&mut tx, app_id, license_id, None, activation).await?.is_none() {
             return Ok(RegisterOutcome::LicenseTaken);

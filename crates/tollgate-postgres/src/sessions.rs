@@ -30,30 +30,64 @@ fn session_view(row: &PgRow) -> StoreResult<SessionView> {
     Ok(SessionView { session: session(row)?, username: col(row, "username")? })
 }
 
+async fn insert_session<'e, E>(exec: E, session: &Session) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    sqlx::query(
+        "INSERT INTO sessions
+            (id, app_id, token, user_id, license_id, ip, hwid, client_id,
+             created_at, expires_at, last_seen)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&session.id)
+    .bind(&session.app_id)
+    .bind(&session.token)
+    .bind(&session.user_id)
+    .bind(&session.license_id)
+    .bind(&session.ip)
+    .bind(&session.hwid)
+    .bind(&session.client_id)
+    .bind(ms(&session.created_at))
+    .bind(ms(&session.expires_at))
+    .bind(ms(&session.last_seen))
+    .execute(exec)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl SessionStore for PgStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions
-                (id, app_id, token, user_id, license_id, ip, hwid, client_id,
-                 created_at, expires_at, last_seen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&session.id)
-        .bind(&session.app_id)
-        .bind(&session.token)
-        .bind(&session.user_id)
-        .bind(&session.license_id)
-        .bind(&session.ip)
-        .bind(&session.hwid)
-        .bind(&session.client_id)
-        .bind(ms(&session.created_at))
-        .bind(ms(&session.expires_at))
-        .bind(ms(&session.last_seen))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        insert_session(&self.pool, session).await
+    }
+
+    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin_with(crate::BEGIN).await.map_err(db_err)?;
+        // Inits of a capped app queue on its row (NO KEY UPDATE conflicts with itself, not with
+        // the KEY SHARE that ordinary inserts under the app take), so each counts what the one
+        // before it committed.
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM apps WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(&session.app_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if found.is_none() {
+            return Ok(false);
+        }
+        let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE app_id = $1 AND expires_at > $2")
+            .bind(&session.app_id)
+            .bind(ms(&now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if live >= i64::from(max_live) {
+            return Ok(false);
+        }
+        insert_session(&mut *tx, session).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn session_by_token(&self, app_id: &str, token: &str) -> StoreResult<Option<Session>> {

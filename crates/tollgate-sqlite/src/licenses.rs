@@ -372,11 +372,22 @@ impl LicenseStore for SqliteStore {
         user: &User,
         license_id: &str,
         activation: &Activation,
+        max_users: Option<u32>,
     ) -> StoreResult<RegisterOutcome> {
         // One IMMEDIATE transaction: redeemers queue for the write lock, and whoever comes
-        // second finds the key used or the name taken. Returning early rolls back.
+        // second finds the key used, the name taken or the quota full. Returning early rolls back.
         let app_id = user.app_id.as_str();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        if let Some(max) = max_users {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_users WHERE app_id = $1")
+                .bind(app_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if n >= i64::from(max) {
+                return Ok(RegisterOutcome::QuotaReached);
+            }
+        }
         if activate(&mut tx, app_id, license_id, None, activation).await?.is_none() {
             return Ok(RegisterOutcome::LicenseTaken);
         }

@@ -30,30 +30,53 @@ fn session_view(row: &SqliteRow) -> StoreResult<SessionView> {
     Ok(SessionView { session: session(row)?, username: col(row, "username")? })
 }
 
+async fn insert_session<'e, E>(exec: E, session: &Session) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(
+        "INSERT INTO sessions
+            (id, app_id, token, user_id, license_id, ip, hwid, client_id,
+             created_at, expires_at, last_seen)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&session.id)
+    .bind(&session.app_id)
+    .bind(&session.token)
+    .bind(&session.user_id)
+    .bind(&session.license_id)
+    .bind(&session.ip)
+    .bind(&session.hwid)
+    .bind(&session.client_id)
+    .bind(ms(&session.created_at))
+    .bind(ms(&session.expires_at))
+    .bind(ms(&session.last_seen))
+    .execute(exec)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions
-                (id, app_id, token, user_id, license_id, ip, hwid, client_id,
-                 created_at, expires_at, last_seen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&session.id)
-        .bind(&session.app_id)
-        .bind(&session.token)
-        .bind(&session.user_id)
-        .bind(&session.license_id)
-        .bind(&session.ip)
-        .bind(&session.hwid)
-        .bind(&session.client_id)
-        .bind(ms(&session.created_at))
-        .bind(ms(&session.expires_at))
-        .bind(ms(&session.last_seen))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        insert_session(&self.pool, session).await
+    }
+
+    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE app_id = $1 AND expires_at > $2")
+            .bind(&session.app_id)
+            .bind(ms(&now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if live >= i64::from(max_live) {
+            return Ok(false);
+        }
+        insert_session(&mut *tx, session).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn session_by_token(&self, app_id: &str, token: &str) -> StoreResult<Option<Session>> {

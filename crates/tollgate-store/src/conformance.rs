@@ -60,6 +60,7 @@ where
     device_licenses(&make().await).await;
     client_tenant_scope(&make().await).await;
     redemption_concurrency(Arc::new(make().await)).await;
+    quota_concurrency(Arc::new(make().await)).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2028,7 +2029,7 @@ pub async fn redemption<S: Store>(s: &S) {
     newbie.devices = vec!["HWID-R".into()];
     newbie.max_devices = 3;
     let reg = Activation { at: t, expires_at: Some(t + Duration::days(7)), device: Some("HWID-R".into()) };
-    assert_eq!(s.register_with_license(&newbie, &k_reg.id, &reg).await.unwrap(), RegisterOutcome::Registered);
+    assert_eq!(s.register_with_license(&newbie, &k_reg.id, &reg, None).await.unwrap(), RegisterOutcome::Registered);
     assert_eq!(s.get_user(&a.id, &newbie.id).await.unwrap(), Some(newbie.clone()));
     let reg_want = activated(&k_reg, &reg, Some(&newbie.id));
     assert_eq!(s.get_license(&a.id, &k_reg.id).await.unwrap(), Some(reg_want.clone()));
@@ -2036,14 +2037,14 @@ pub async fn redemption<S: Store>(s: &S) {
 
     // The key again, under another name: refused, and the other user is not created.
     let second = user(&a.id, "second");
-    assert_eq!(s.register_with_license(&second, &k_reg.id, &reg).await.unwrap(), RegisterOutcome::LicenseTaken);
+    assert_eq!(s.register_with_license(&second, &k_reg.id, &reg, None).await.unwrap(), RegisterOutcome::LicenseTaken);
     assert_eq!(s.get_user(&a.id, &second.id).await.unwrap(), None);
     assert_eq!(s.user_by_username(&a.id, "second").await.unwrap(), None);
     assert_eq!(s.get_license(&a.id, &k_reg.id).await.unwrap(), Some(reg_want));
     // A key used by key login, a banned key, another app's key, a missing key: the same.
     for key_id in [&k_act.id, &k_banned.id, &k_b.id, &"lic_missing".to_owned()] {
         assert_eq!(
-            s.register_with_license(&second, key_id, &reg).await.unwrap(),
+            s.register_with_license(&second, key_id, &reg, None).await.unwrap(),
             RegisterOutcome::LicenseTaken,
             "{key_id}"
         );
@@ -2051,12 +2052,12 @@ pub async fn redemption<S: Store>(s: &S) {
     assert_eq!(s.user_by_username(&a.id, "second").await.unwrap(), None);
     // The name taken (in any case) with a good key: refused, and the key stays UNUSED.
     let dup = user(&a.id, "NEWBIE");
-    assert_eq!(s.register_with_license(&dup, &k_free.id, &reg).await.unwrap(), RegisterOutcome::UsernameTaken);
+    assert_eq!(s.register_with_license(&dup, &k_free.id, &reg, None).await.unwrap(), RegisterOutcome::UsernameTaken);
     assert_eq!(s.get_user(&a.id, &dup.id).await.unwrap(), None);
     assert_eq!(s.get_license(&a.id, &k_free.id).await.unwrap(), Some(k_free.clone()));
     // The user's app is the scope: a user of app B cannot take app A's key.
     let foreign = user(&b.id, "Newbie");
-    assert_eq!(s.register_with_license(&foreign, &k_free.id, &reg).await.unwrap(), RegisterOutcome::LicenseTaken);
+    assert_eq!(s.register_with_license(&foreign, &k_free.id, &reg, None).await.unwrap(), RegisterOutcome::LicenseTaken);
     assert_eq!(s.get_user(&b.id, &foreign.id).await.unwrap(), None);
     assert_eq!(s.get_license(&a.id, &k_free.id).await.unwrap(), Some(k_free.clone()));
     totals_match(s, &a.id, "after refused registrations").await;
@@ -2624,7 +2625,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     let users: Vec<User> = (0..N).map(|i| user(&a.id, &format!("racer{i:02}"))).collect();
     let results = race(&s, N, |s, i| {
         let (u, key_id, act) = (users[i].clone(), key.id.clone(), act.clone());
-        async move { s.register_with_license(&u, &key_id, &act).await }
+        async move { s.register_with_license(&u, &key_id, &act, None).await }
     })
     .await;
     let mut winners = Vec::new();
@@ -2651,7 +2652,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     let results = race(&s, N, |s, i| {
         let u = user(&a.id, if i % 2 == 0 { "Taken" } else { "tAKEN" });
         let (key_id, act) = (keys[i].id.clone(), act.clone());
-        async move { (u.id.clone(), s.register_with_license(&u, &key_id, &act).await) }
+        async move { (u.id.clone(), s.register_with_license(&u, &key_id, &act, None).await) }
     })
     .await;
     let mut winners = Vec::new();
@@ -2767,4 +2768,45 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     assert_eq!(got.expires_at, Some(t + Duration::days(50)));
     let rows = totals_match(s.as_ref(), &a.id, "after concurrent extensions").await;
     assert!(rows.iter().all(|l| l.status == LicenseStatus::Used && l.user_id.as_deref() == Some(sub.id.as_str())));
+}
+
+/// Quotas hold under concurrency: 20 capped session creates with room for 3 create 3, and 20
+/// registers into an app capped at 4 users register 4 and consume 4 keys.
+pub async fn quota_concurrency<S: Store>(s: Arc<S>) {
+    const N: usize = 20;
+    let (_, a) = seller_with_app(s.as_ref()).await;
+    let t = now();
+    // One live session and one expired one already: the expired one does not count.
+    s.create_session(&session(&a.id, None, t + Duration::hours(1))).await.unwrap();
+    s.create_session(&session(&a.id, None, t - Duration::hours(1))).await.unwrap();
+    let results = race(&s, N, |s, _| {
+        let (sess, t) = (session(&a.id, None, t + Duration::hours(24)), t);
+        async move { s.create_session_capped(&sess, 4, t).await }
+    })
+    .await;
+    let created = results.into_iter().map(|r| r.unwrap()).filter(|c| *c).count();
+    assert_eq!(created, 3, "room for 3 under a quota of 4 with 1 live");
+    assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 4);
+
+    let keys: Vec<License> = (0..N).map(|i| license(&a.id, &format!("QUOTA-{i:02}"))).collect();
+    s.insert_licenses(&keys).await.unwrap();
+    let act = Activation { at: t, expires_at: None, device: None };
+    let results = race(&s, N, |s, i| {
+        let (u, key_id, act) = (user(&a.id, &format!("quota{i:02}")), keys[i].id.clone(), act.clone());
+        async move { s.register_with_license(&u, &key_id, &act, Some(4)).await }
+    })
+    .await;
+    let mut registered = 0;
+    for r in results {
+        match r.unwrap() {
+            RegisterOutcome::Registered => registered += 1,
+            RegisterOutcome::QuotaReached => {}
+            other => panic!("register under a quota: {other:?}"),
+        }
+    }
+    assert_eq!(registered, 4);
+    let users = s.list_users(&a.id, &UserFilter::default(), page(1, 100)).await.unwrap();
+    assert_eq!(users.total, 4);
+    let used = LicenseFilter { status: Some(LicenseStatus::Used), ..LicenseFilter::default() };
+    assert_eq!(s.list_licenses(&a.id, &used, page(1, 100)).await.unwrap().total, 4, "refused registers consume no key");
 }

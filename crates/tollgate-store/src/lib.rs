@@ -164,6 +164,8 @@ pub enum RegisterOutcome {
     LicenseTaken,
     /// The username exists in the app (case-insensitively).
     UsernameTaken,
+    /// The app already has `max_users` users.
+    QuotaReached,
 }
 
 /// How binding a device to a license or a user ended.
@@ -267,12 +269,15 @@ pub trait LicenseStore {
         activation: &Activation,
     ) -> StoreResult<Option<License>>;
     /// Register: in one transaction, turn the license `UNUSED` → `USED` linked to `user.id`
-    /// (writing `activation`) and insert `user`. Either both happen or neither.
+    /// (writing `activation`) and insert `user`. Either both happen or neither. With
+    /// `max_users`, the app's user count is checked inside the same transaction, serialised
+    /// with other registers of the app, so concurrent registers never pass the quota.
     async fn register_with_license(
         &self,
         user: &User,
         license_id: &str,
         activation: &Activation,
+        max_users: Option<u32>,
     ) -> StoreResult<RegisterOutcome>;
     /// Extend: in one transaction, turn the license `UNUSED` → `USED` linked to the user and
     /// give the user `max(level, license level)` and a new expiry: `max(expires_at, now) + add_ms`,
@@ -372,6 +377,10 @@ pub trait BlacklistStore {
 #[async_trait]
 pub trait SessionStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// Create the session only if the app has fewer than `max_live` sessions live at `now`;
+    /// `false` (nothing written) otherwise. Concurrent calls for one app are serialised, so the
+    /// quota holds under any concurrency.
+    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp) -> StoreResult<bool>;
     async fn session_by_token(&self, app_id: &str, token: &str) -> StoreResult<Option<Session>>;
     /// For protocols whose bearer token is the only scope (Authly `session_id`): tokens are
     /// unique across apps. Expired sessions are returned too.

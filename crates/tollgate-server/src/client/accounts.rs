@@ -44,7 +44,11 @@ pub struct RegisterRequest<'a> {
 }
 
 /// Register: a new account paid for by an unused key, both written in one transaction.
-pub async fn register(state: &AppState, live: &Live, req: &RegisterRequest<'_>) -> Result<(User, License), DomainError> {
+pub async fn register(
+    state: &AppState,
+    live: &Live,
+    req: &RegisterRequest<'_>,
+) -> Result<(User, License), DomainError> {
     let app = &live.app.app;
     let username = validate::username("username", req.username)?;
     validate::user_password("password", req.password)?;
@@ -62,13 +66,6 @@ pub async fn register(state: &AppState, live: &Live, req: &RegisterRequest<'_>) 
     // Cheap refusals before the deliberately slow hash; the transaction below is what decides.
     if store.user_by_username(&app.id, &username).await.map_err(store_err)?.is_some() {
         return Err(DomainError::UsernameTaken);
-    }
-    if let Some(quota) = app.settings.accounts_quota {
-        let page = tollgate_store::PageRequest { page: 1, limit: 1 };
-        let users = store.list_users(&app.id, &Default::default(), page).await.map_err(store_err)?;
-        if users.total >= u64::from(quota) {
-            return Err(DomainError::AccountsQuotaExceeded);
-        }
     }
     let password_hash = hash_password(req.password.to_owned()).await?;
 
@@ -92,8 +89,10 @@ pub async fn register(state: &AppState, live: &Live, req: &RegisterRequest<'_>) 
         created_at: at,
     };
     let activation = Activation { at, expires_at, device: bound };
-    match store.register_with_license(&user, &license.id, &activation).await.map_err(store_err)? {
+    let quota = app.settings.accounts_quota;
+    match store.register_with_license(&user, &license.id, &activation, quota).await.map_err(store_err)? {
         RegisterOutcome::Registered => {}
+        RegisterOutcome::QuotaReached => return Err(DomainError::AccountsQuotaExceeded),
         RegisterOutcome::UsernameTaken => return Err(DomainError::UsernameTaken),
         RegisterOutcome::LicenseTaken => {
             // Lost the race for the key: judge it again as it is now (in use, banned, ...).
@@ -147,7 +146,12 @@ fn throttle_keys(live: &Live, username: &str, ip: std::net::IpAddr) -> (String, 
 }
 
 /// Login: password, account state, device binding; the session is then the user's.
-pub async fn login(state: &AppState, live: &Live, ip: std::net::IpAddr, req: &LoginRequest<'_>) -> Result<User, DomainError> {
+pub async fn login(
+    state: &AppState,
+    live: &Live,
+    ip: std::net::IpAddr,
+    req: &LoginRequest<'_>,
+) -> Result<User, DomainError> {
     let app = &live.app.app;
     let username = validate::username("username", req.username)?;
     validate::user_password("password", req.password)?;
@@ -207,7 +211,12 @@ pub async fn login(state: &AppState, live: &Live, ip: std::net::IpAddr, req: &Lo
 
 /// License login with the key alone: the first use activates it, later ones sign in again on a
 /// bound device.
-pub async fn license_login(state: &AppState, live: &Live, key: &str, hwid: Option<&str>) -> Result<License, DomainError> {
+pub async fn license_login(
+    state: &AppState,
+    live: &Live,
+    key: &str,
+    hwid: Option<&str>,
+) -> Result<License, DomainError> {
     let app = &live.app.app;
     let key = validate::nonempty_text("license_key", key, 256)?;
     let hwid = device("sid", hwid)?;
@@ -224,14 +233,21 @@ pub async fn license_login(state: &AppState, live: &Live, key: &str, hwid: Optio
                 let bound = if app.settings.hwid_lock { hwid.clone() } else { None };
                 let expires_at = redeem::expiry_at_activation(&license, at);
                 let activation = Activation { at, expires_at, device: bound };
-                if let Some(license) = store.activate_license(&app.id, &license.id, &activation).await.map_err(store_err)? {
+                if let Some(license) =
+                    store.activate_license(&app.id, &license.id, &activation).await.map_err(store_err)?
+                {
                     bind(state, live, None, Some(&license.id), hwid.as_deref()).await?;
                     return Ok(license);
                 }
             }
             KeyLogin::Resume => {
                 let mut license = license;
-                match redeem::check_device(app.settings.hwid_lock, &license.devices, license.max_devices, hwid.as_deref())? {
+                match redeem::check_device(
+                    app.settings.hwid_lock,
+                    &license.devices,
+                    license.max_devices,
+                    hwid.as_deref(),
+                )? {
                     DeviceCheck::Skip | DeviceCheck::Known => {}
                     DeviceCheck::Bind => {
                         let device = hwid.as_deref().unwrap_or_default();

@@ -134,7 +134,8 @@ pub async fn device_auth(
     device_type: &str,
     device_id: &str,
 ) -> Result<DeviceLicense, DomainError> {
-    let device_type: DeviceType = device_type.trim().to_ascii_lowercase().parse().map_err(|()| DomainError::InvalidDeviceType)?;
+    let device_type: DeviceType =
+        device_type.trim().to_ascii_lowercase().parse().map_err(|()| DomainError::InvalidDeviceType)?;
     let device_id = rules::device_id("device_id", device_id)?;
     let app_id = &live.app.app.id;
     let store = state.store.as_ref();
@@ -156,12 +157,19 @@ async fn channel(state: &AppState, live: &Live, name: Option<&str>) -> Result<Ch
     let store = state.store.as_ref();
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => store.channel_by_name(app_id, name).await.map_err(store_err)?.ok_or(DomainError::ChannelNotFound),
-        None => store.list_channels(app_id).await.map_err(store_err)?.into_iter().next().ok_or(DomainError::ChannelNotFound),
+        None => {
+            store.list_channels(app_id).await.map_err(store_err)?.into_iter().next().ok_or(DomainError::ChannelNotFound)
+        }
     }
 }
 
 /// Post a message as the session's user, unless muted in that channel.
-pub async fn chat_send(state: &AppState, live: &Live, channel_name: Option<&str>, message: &str) -> Result<ChatMessage, DomainError> {
+pub async fn chat_send(
+    state: &AppState,
+    live: &Live,
+    channel_name: Option<&str>,
+    message: &str,
+) -> Result<ChatMessage, DomainError> {
     let user_id = live.session.user_id.clone().ok_or(DomainError::UsernameNotLinked)?;
     let message = validate::nonempty_text("message", message, 2000)?;
     let channel = channel(state, live, channel_name).await?;
@@ -216,10 +224,7 @@ pub async fn chat_get(
         store.list_messages(&live.app.app.id, &channel.id, cursor.as_ref(), limit + 1).await.map_err(store_err)?;
     let more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
-    let next = if more {
-        messages.last().map(|m| MessageCursor { created_at: m.created_at, id: m.id.clone() })
-    } else {
-        None
-    };
+    let next =
+        if more { messages.last().map(|m| MessageCursor { created_at: m.created_at, id: m.id.clone() }) } else { None };
     Ok(ChatPage { channel, messages, limit, next })
 }

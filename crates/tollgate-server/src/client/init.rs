@@ -66,15 +66,9 @@ pub fn run_pipeline(
     Ok(update)
 }
 
-/// Step 12: a new session, after the app's live-session quota.
+/// Step 12: a new session, within the app's live-session quota.
 pub async fn open_session(state: &AppState, caller: &Caller, app: &CachedApp) -> Result<Session, DomainError> {
     let at = now();
-    if let Some(quota) = app.app.settings.session_quota {
-        let live = state.store.count_live_sessions(&app.app.id, at).await.map_err(store_err)?;
-        if live >= u64::from(quota) {
-            return Err(DomainError::SessionQuotaExceeded);
-        }
-    }
     let session = Session {
         id: ids::new_id(prefix::SESSION),
         app_id: app.app.id.clone(),
@@ -88,6 +82,14 @@ pub async fn open_session(state: &AppState, caller: &Caller, app: &CachedApp) ->
         expires_at: session_expiry(at),
         last_seen: at,
     };
-    state.store.create_session(&session).await.map_err(store_err)?;
+    match app.app.settings.session_quota {
+        // Counted and inserted atomically: concurrent inits cannot pass the quota together.
+        Some(quota) => {
+            if !state.store.create_session_capped(&session, quota, at).await.map_err(store_err)? {
+                return Err(DomainError::SessionQuotaExceeded);
+            }
+        }
+        None => state.store.create_session(&session).await.map_err(store_err)?,
+    }
     Ok(session)
 }

@@ -290,6 +290,36 @@ async fn register_refuses_each_unusable_key() {
 }
 
 #[tokio::test]
+async fn accounts_quota_holds_under_concurrent_registers() {
+    let s = TestServer::start_with(|c| c.client_rate_limit = Some("0".into())).await;
+    let app = client_app(&s).await;
+    settings(&s, &app, json!({ "accountsQuota": 3 })).await;
+    let k = keys(&s, &app, 12, json!({})).await;
+    let mut sids = Vec::new();
+    for _ in 0..12 {
+        sids.push(init(&s, &app).await);
+    }
+    let s = &s;
+    let answers = futures::future::join_all(
+        sids.iter()
+            .zip(&k)
+            .enumerate()
+            .map(|(i, (sid, key))| async move { register(s, sid, &format!("quota-{i}"), key).await }),
+    )
+    .await;
+    let ok = answers.iter().filter(|r| r.status.as_u16() == 200).count();
+    for r in answers.iter().filter(|r| r.status.as_u16() != 200) {
+        assert_error(r, 403, "ACCOUNT_LIMIT_REACHED", "This application has reached its account limit");
+    }
+    assert_eq!(ok, 3);
+    let r = s.get(&admin(&app, "/users"), &app.seller.token).await;
+    assert_eq!(r.body["pagination"]["total"], 3, "{}", r.body);
+    // The refused registers consumed nothing.
+    let r = s.get(&admin(&app, "/licenses?status=USED"), &app.seller.token).await;
+    assert_eq!(r.body["pagination"]["total"], 3, "{}", r.body);
+}
+
+#[tokio::test]
 async fn register_refuses_a_taken_username_whatever_its_case() {
     let s = TestServer::start().await;
     let app = client_app(&s).await;

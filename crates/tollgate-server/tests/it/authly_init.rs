@@ -823,10 +823,9 @@ async fn forwarding_headers_from_a_trusted_proxy_are_believed() {
     call_with_headers(&s, app.init_body(), &[("x-forwarded-for", "198.51.100.4")]).await.assert_status(200);
 }
 
-// Known gap, for the lead: count-then-insert lets concurrent inits past the quota (seen 5 of a
-// quota of 2 on PostgreSQL, 3 on SQLite). Needs one atomic store operation; see the report.
+// Count-then-insert would let concurrent inits past the quota (5 of 2 were seen before the
+// store counted and inserted in one serialised step).
 #[tokio::test]
-#[ignore = "session quota is not atomic under concurrency yet"]
 async fn session_quota_holds_under_concurrent_inits() {
     let s = TestServer::start().await;
     let app = client_app(&s).await;

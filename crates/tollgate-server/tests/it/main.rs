@@ -1,10 +1,10 @@
 //! One integration-test binary: the real Router on 127.0.0.1:0, a fresh database per test.
 
 mod authly;
-mod authly_envelope;
-mod authly_init;
 mod authly_accounts;
 mod authly_data;
+mod authly_envelope;
+mod authly_init;
 mod authly_sdk;
 mod harness;
 

@@ -16,7 +16,11 @@ pub struct Failure {
 }
 
 fn f(status: u16, code: &'static str, message: impl Into<String>) -> Failure {
-    Failure { status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), code, message: message.into() }
+    Failure {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        code,
+        message: message.into(),
+    }
 }
 
 fn device_code(t: DeviceType, motherboard: &'static str, processor: &'static str) -> &'static str {
@@ -129,12 +133,9 @@ pub fn failure(e: &DomainError) -> Failure {
         // --- infrastructure
         D::Unavailable => f(503, "UNAVAILABLE", "Service temporarily unavailable"),
         // Admin-only errors cannot come out of the client API; if one does, it is a bug.
-        D::NotFound(_)
-        | D::Conflict(_)
-        | D::Unauthorized
-        | D::Forbidden(_)
-        | D::InsufficientBalance
-        | D::Internal => f(500, "INTERNAL", "Internal server error"),
+        D::NotFound(_) | D::Conflict(_) | D::Unauthorized | D::Forbidden(_) | D::InsufficientBalance | D::Internal => {
+            f(500, "INTERNAL", "Internal server error")
+        }
     }
 }
 

@@ -117,7 +117,8 @@ pub fn error_response(e: &DomainError) -> Response {
 /// The middleware: see the module documentation.
 pub async fn envelope(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let peer =
+        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let ip = crate::extract::client_ip(peer, &parts.headers, &state.config.trusted_proxies);
 
     // Whatever fails below is still answered signed, echoing what could be read of the request.

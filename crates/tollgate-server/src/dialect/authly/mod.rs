@@ -168,15 +168,33 @@ endpoint!(login, "/api/v2/login", LoginBody, "Log in with username and password.
 endpoint!(licenses, "/api/v2/licenses", LoginBody, "Log in with a license key alone.", do_license_login);
 endpoint!(license_login, "/api/v2/license-login", LoginBody, "Alias of `licenses` (npm SDK).", do_license_login);
 endpoint!(extend, "/api/v2/extend", LoginBody, "Redeem a key onto an existing account.", do_extend);
-endpoint!(change_password, "/api/v2/change-password", ChangePasswordBody, "Change the session user's password.", do_change_password);
+endpoint!(
+    change_password,
+    "/api/v2/change-password",
+    ChangePasswordBody,
+    "Change the session user's password.",
+    do_change_password
+);
 endpoint!(variables, "/api/v2/variables", VariableBody, "Read an app or user variable.", do_get_variable);
 endpoint!(variables_get, "/api/v2/variables/get", VariableBody, "Alias of `variables` (npm SDK).", do_get_variable);
 endpoint!(variables_set, "/api/v2/variables/set", VariableBody, "Write the session user's variable.", do_set_variable);
 endpoint!(logs, "/api/v2/logs", LogBody, "Send a log line to the seller.", do_log);
 endpoint!(validate_session, "/api/v2/validate-session", SessionBody, "Is the session live?", do_validate);
 endpoint!(validate, "/api/v2/validate", SessionBody, "Alias of `validate-session` (npm SDK).", do_validate);
-endpoint!(blacklist_check, "/api/v2/blacklist/check", BlacklistBody, "Is this device or address blacklisted?", do_blacklist_check);
-endpoint!(device_auth, "/api/v2/device-auth", DeviceBody, "Authenticate with a motherboard or processor id.", do_device_auth);
+endpoint!(
+    blacklist_check,
+    "/api/v2/blacklist/check",
+    BlacklistBody,
+    "Is this device or address blacklisted?",
+    do_blacklist_check
+);
+endpoint!(
+    device_auth,
+    "/api/v2/device-auth",
+    DeviceBody,
+    "Authenticate with a motherboard or processor id.",
+    do_device_auth
+);
 endpoint!(chats_send, "/api/v2/chats/send", ChatBody, "Post a chat message.", do_chat_send);
 endpoint!(chats_get, "/api/v2/chats/get", ChatBody, "Read a page of chat messages.", do_chat_get);
 
@@ -408,7 +426,9 @@ async fn do_chat_get(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let b: ChatBody = parse(&req.body)?;
     let channel = required("channel_name", &b.channel_name)?;
     let cursor = match optional(&b.cursor) {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| DomainError::validation("cursor", "is not a cursor from this channel"))?),
+        Some(c) => Some(
+            decode_cursor(c).ok_or_else(|| DomainError::validation("cursor", "is not a cursor from this channel"))?,
+        ),
         None => None,
     };
     let live = live(state, req, &b.session_id).await?;
