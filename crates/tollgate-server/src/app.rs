@@ -114,6 +114,23 @@ pub fn router(state: AppState) -> Router {
 /// Spawn the background workers: expired sessions and nonces purged, rate-limit state trimmed.
 pub fn spawn_workers(state: &AppState) {
     crate::cache::spawn_invalidation_listener(state.store.clone(), state.apps.clone());
+    // Signing-key rotations: at once when announced, and checked every minute besides.
+    let (store, signer, master) = (state.store.clone(), state.signer.clone(), state.master.clone());
+    let mut feed = store.subscribe();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                got = feed.recv() => match got {
+                    Ok(tollgate_store::Invalidation::App(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    Ok(_) | Err(_) => {}
+                },
+                _ = tick.tick() => {}
+            }
+            signer.refresh(store.as_ref(), &master).await;
+        }
+    });
     let store = state.store.clone();
     let limiter = state.client_limiter.clone();
     tokio::spawn(async move {

@@ -48,6 +48,7 @@ impl AppCache {
         let mut m = self.write();
         match inv {
             Invalidation::All => *m = Maps::default(),
+            Invalidation::SigningKeys => {}
             Invalidation::App(id) => {
                 m.by_id.remove(id);
                 m.by_name.retain(|_, v| v != id);

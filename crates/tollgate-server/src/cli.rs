@@ -326,9 +326,13 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Rotate => {
             let signer = Signer::rotate(store, &state.master).await?;
+            // Servers on a shared PostgreSQL switch at once; others within a minute.
+            if let Err(e) = store.publish(&tollgate_store::Invalidation::SigningKeys).await {
+                tracing::warn!(error = %e, "could not announce the rotation; servers switch within a minute");
+            }
             print!("kid: {}\n{}", signer.kid(), signer.public_key_pem());
             eprintln!(
-                "signing key {} is now active; restart running servers, and give clients the new public key",
+                "signing key {} is now active; running servers switch to it within a minute: give clients the new public key",
                 signer.kid()
             );
         }

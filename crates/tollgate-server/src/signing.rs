@@ -89,8 +89,8 @@ impl Signer {
 
     /// Make a new key and make it the active one; older keys stay stored, inactive.
     ///
-    /// Running servers keep signing with the key they loaded until they restart. Of concurrent
-    /// rotations, the last to activate its key wins.
+    /// Running servers switch to it through [`SignerCell::refresh`]. Of concurrent rotations,
+    /// the last to activate its key wins.
     pub async fn rotate(store: &dyn Store, master: &MasterKey) -> anyhow::Result<Signer> {
         for _ in 0..ATTEMPTS {
             let existing = store.list_signing_keys().await.context("cannot read the signing keys")?;
@@ -167,6 +167,47 @@ impl Signer {
         let message = format!("{ts_ms}\n{request_id}\n{nonce}\n{canonical}");
         let signature = self.key.sign(message.as_bytes());
         (B64.encode(signature.to_bytes()), self.kid.clone())
+    }
+}
+
+/// The signer in use, swappable while the server runs: after `tollgate keys rotate` every node
+/// switches to the new active key (at once through the invalidation feed, or at the next
+/// periodic check when the feed cannot reach it, e.g. SQLite and a separate CLI process).
+pub struct SignerCell {
+    current: std::sync::RwLock<std::sync::Arc<Signer>>,
+}
+
+impl SignerCell {
+    pub fn new(signer: Signer) -> SignerCell {
+        SignerCell { current: std::sync::RwLock::new(std::sync::Arc::new(signer)) }
+    }
+
+    /// The signer to use for one answer.
+    pub fn get(&self) -> std::sync::Arc<Signer> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Load the active key from the store and switch to it if it is another one. A failure is
+    /// logged and the current key kept: answers stay signed, by the key clients had.
+    pub async fn refresh(&self, store: &dyn Store, master: &MasterKey) {
+        let stored = match store.active_signing_key().await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the active signing key");
+                return;
+            }
+        };
+        if stored.kid == self.get().kid {
+            return;
+        }
+        match Signer::open(&stored, master) {
+            Ok(signer) => {
+                tracing::info!(kid = %signer.kid, "switched to the rotated signing key");
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(signer);
+            }
+            Err(e) => tracing::error!(error = %e, kid = %stored.kid, "cannot open the active signing key"),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::netpolicy::NetPolicy;
 use crate::ops::Metrics;
-use crate::signing::Signer;
+use crate::signing::{Signer, SignerCell};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -28,11 +28,14 @@ pub struct AppState {
     /// Seller logins: per email and per IP.
     pub seller_throttle: Arc<FailureThrottle>,
     /// Signs every client-API answer (SPEC §7); the active key when this process started.
-    pub signer: Arc<Signer>,
+    pub signer: Arc<SignerCell>,
     /// VPN ranges and the country database (init pipeline steps 7 and 8).
     pub net: Arc<NetPolicy>,
-    /// End-user logins and password changes: per account and per IP.
+    /// End-user logins and password changes, per account: 10 failures in 15 minutes.
     pub login_throttle: Arc<FailureThrottle>,
+    /// End-user login failures per app and address: 100 in 15 minutes (many users can share one
+    /// address behind a NAT, so this only stops a spray, not a user's typos).
+    pub login_ip_throttle: Arc<FailureThrottle>,
     /// Client API requests per IP; `None` when turned off.
     pub client_limiter: Option<Arc<ClientLimiter>>,
 }
@@ -49,9 +52,10 @@ impl AppState {
             Arc::new(governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst)))
         });
         AppState {
-            signer: Arc::new(signer),
+            signer: Arc::new(SignerCell::new(signer)),
             net: Arc::new(net),
             login_throttle: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
+            login_ip_throttle: Arc::new(FailureThrottle::new(100, Duration::from_secs(15 * 60))),
             client_limiter,
             apps,
             store,

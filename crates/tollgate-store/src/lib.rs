@@ -548,6 +548,8 @@ pub trait DeviceLicenseStore {
 pub enum Invalidation {
     /// The app's row or anything cached with it (settings, keys, blacklist) changed.
     App(String),
+    /// The active response-signing key changed (`tollgate keys rotate`).
+    SigningKeys,
     /// Anything may have changed: the feed was interrupted and notifications may be lost.
     All,
 }
@@ -556,12 +558,16 @@ impl Invalidation {
     pub fn to_payload(&self) -> String {
         match self {
             Invalidation::App(id) => format!("app:{id}"),
+            Invalidation::SigningKeys => "keys".to_owned(),
             Invalidation::All => "all".to_owned(),
         }
     }
 
     /// Unknown payloads read as `All`: dropping a cache is always safe.
     pub fn from_payload(p: &str) -> Invalidation {
+        if p == "keys" {
+            return Invalidation::SigningKeys;
+        }
         match p.strip_prefix("app:") {
             Some(id) if !id.is_empty() => Invalidation::App(id.to_owned()),
             _ => Invalidation::All,

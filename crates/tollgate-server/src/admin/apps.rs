@@ -64,8 +64,9 @@ impl From<&App> for AppView {
 fn app_json(state: &AppState, a: &App, counts: Option<&AppCounts>) -> Value {
     let mut v = serde_json::to_value(AppView::from(a)).unwrap_or(Value::Null);
     if let Some(obj) = v.as_object_mut() {
-        obj.insert("publicKeyPem".into(), json!(state.signer.public_key_pem()));
-        obj.insert("signatureKid".into(), json!(state.signer.kid()));
+        let signer = state.signer.get();
+        obj.insert("publicKeyPem".into(), json!(signer.public_key_pem()));
+        obj.insert("signatureKid".into(), json!(signer.kid()));
         if let Some(c) = counts {
             obj.insert("_count".into(), json!({ "appUsers": c.users, "licenses": c.licenses }));
         }

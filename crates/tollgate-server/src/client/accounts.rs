@@ -140,9 +140,11 @@ pub struct LoginRequest<'a> {
     pub hwid: Option<&'a str>,
 }
 
-/// Failure-throttle keys: the account (per app, usernames case-insensitive) and the address.
+/// Failure-throttle keys: the account (per app, usernames case-insensitive) and the address
+/// (per app).
 fn throttle_keys(live: &Live, username: &str, ip: std::net::IpAddr) -> (String, String) {
-    (format!("{}\u{0}user\u{0}{}", live.app.app.id, username.to_lowercase()), format!("ip\u{0}{ip}"))
+    let app = &live.app.app.id;
+    (format!("{app}\u{0}user\u{0}{}", username.to_lowercase()), format!("{app}\u{0}ip\u{0}{ip}"))
 }
 
 /// Login: password, account state, device binding; the session is then the user's.
@@ -163,10 +165,10 @@ pub async fn login(
 
     // Repeated failures are throttled per account and per address, before any work.
     let (user_key, ip_key) = throttle_keys(live, &username, ip);
-    let throttle = &state.login_throttle;
+    let (throttle, ip_throttle) = (&state.login_throttle, &state.login_ip_throttle);
     let t = Instant::now();
-    for key in [&user_key, &ip_key] {
-        if let Err(retry_after_secs) = throttle.check(key, t) {
+    for check in [throttle.check(&user_key, t), ip_throttle.check(&ip_key, t)] {
+        if let Err(retry_after_secs) = check {
             return Err(DomainError::RateLimited { retry_after_secs });
         }
     }
@@ -176,12 +178,12 @@ pub async fn login(
     let Some(user) = user else {
         // Same cost as a real check, so timing does not add to what the error already says.
         verify_password(req.password.to_owned(), tollgate_core::password::dummy_hash().to_owned()).await?;
-        throttle.record_failure(&ip_key, Instant::now());
+        ip_throttle.record_failure(&ip_key, Instant::now());
         return Err(DomainError::UserNotFound);
     };
     if !verify_password(req.password.to_owned(), user.password_hash.clone()).await? {
         throttle.record_failure(&user_key, Instant::now());
-        throttle.record_failure(&ip_key, Instant::now());
+        ip_throttle.record_failure(&ip_key, Instant::now());
         return Err(DomainError::InvalidPassword);
     }
     throttle.record_success(&user_key);

@@ -62,11 +62,11 @@ pub fn assert_signed(s: &TestServer, r: &Resp, request_id: &str, nonce: &str) {
     let h = |name: &str| r.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert_eq!(h(header::REQUEST_ID), request_id, "request id echoed");
     assert_eq!(h(header::NONCE), nonce, "nonce echoed");
-    assert_eq!(h(header::SIGNATURE_KID), s.state.signer.kid(), "kid");
+    assert_eq!(h(header::SIGNATURE_KID), s.state.signer.get().kid(), "kid");
     let ts = h(header::SIGNATURE_TS);
     assert!(ts.parse::<i64>().is_ok(), "signature ts is milliseconds: {ts:?}");
     assert!(
-        verify(s.state.signer.public_key_pem(), &ts, request_id, nonce, &r.body, &h(header::SIGNATURE)),
+        verify(s.state.signer.get().public_key_pem(), &ts, request_id, nonce, &r.body, &h(header::SIGNATURE)),
         "signature of {} {}",
         r.status,
         r.body

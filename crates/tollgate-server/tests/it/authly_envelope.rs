@@ -452,3 +452,37 @@ async fn the_default_limit_leaves_normal_use_alone() {
     }
     init(&s, &app).await;
 }
+
+/// `tollgate keys rotate` on a running server: the next answers are signed by the new key, no
+/// restart (the rotation is announced on the invalidation feed, as the CLI does).
+#[tokio::test]
+async fn a_rotated_key_signs_the_next_answers_without_a_restart() {
+    let s = TestServer::start().await;
+    let app = client_app(&s).await;
+    let old = s.state.signer.get();
+    let rotated =
+        tollgate_server::signing::Signer::rotate(s.state.store.as_ref(), &s.state.master).await.unwrap();
+    assert_ne!(old.kid(), rotated.kid());
+    s.state.store.publish(&tollgate_store::Invalidation::SigningKeys).await.unwrap();
+    // The feed is asynchronous: wait (bounded) for the switch, then look at a real answer.
+    for _ in 0..250 {
+        if s.state.signer.get().kid() == rotated.kid() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let r = call(&s, "init", app.init_body()).await;
+    r.assert_status(200);
+    let header = |name: &str| r.headers.get(name).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(header(tollgate_server::signing::header::SIGNATURE_KID), rotated.kid());
+    // A client still pinned to the old key refuses it: the signature is the new key's.
+    let verified_by_old = tollgate_server::signing::verify(
+        old.public_key_pem(),
+        &header(tollgate_server::signing::header::SIGNATURE_TS),
+        &header(tollgate_server::signing::header::REQUEST_ID),
+        &header(tollgate_server::signing::header::NONCE),
+        &r.body,
+        &header(tollgate_server::signing::header::SIGNATURE),
+    );
+    assert!(!verified_by_old);
+}

@@ -80,7 +80,7 @@ async fn official_python_sdk_runs_every_call_against_tollgate() {
     // The admin API hands the seller the key to pin.
     let shown = s.get(&format!("/v1/admin/apps/{}", app.id), t).await;
     let pem = shown.data()["publicKeyPem"].as_str().unwrap().to_owned();
-    assert_eq!(pem, s.state.signer.public_key_pem());
+    assert_eq!(pem, s.state.signer.get().public_key_pem());
     // Some other server's key: a valid Ed25519 key that did not sign these answers.
     let other = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])
         .verifying_key()
@@ -114,7 +114,7 @@ async fn official_python_sdk_runs_every_call_against_tollgate() {
         let r = &out[step];
         assert_eq!(r["ok"], true, "{step}: {r}");
         assert_eq!(r["status"], 200, "{step}: {r}");
-        assert_eq!(r["kid"], s.state.signer.kid(), "{step} signed with the active key");
+        assert_eq!(r["kid"], s.state.signer.get().kid(), "{step} signed with the active key");
     }
     assert_eq!(out["register_user"]["Subscription"], "Premium");
     assert_eq!(out["register_user"]["SubscriptionLevel"], "2");

@@ -652,7 +652,7 @@ async fn keys_commands(d: &Path, extra: &[&str]) {
     let (kid2, pem2) = printed_key(&rotated.stdout);
     assert_eq!(kid2, "k2");
     assert_ne!(pem2, pem);
-    assert!(rotated.stderr.contains("restart") && rotated.stderr.contains("k2"), "{}", rotated.stderr);
+    assert!(rotated.stderr.contains("switch") && rotated.stderr.contains("k2"), "{}", rotated.stderr);
     assert_eq!(printed_key(&run(&["keys", "show"]).await.assert_ok().stdout), (kid2.clone(), pem2.clone()));
 
     let list = run(&["keys", "list"]).await;

@@ -217,7 +217,7 @@ async fn sign(state: &AppState, res: Response, meta: &Meta) -> Response {
     };
     let canonical = canonical_json(&value);
     let ts = tollgate_core::time::to_millis(&tollgate_core::time::now());
-    let (signature, kid) = state.signer.sign_canonical(ts, request_id, nonce, &canonical);
+    let (signature, kid) = state.signer.get().sign_canonical(ts, request_id, nonce, &canonical);
     let headers = &mut parts.headers;
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
