@@ -101,10 +101,17 @@ pub async fn log(state: &AppState, live: &Live, ip: IpAddr, message: &str) -> Re
     store.append_log(&entry).await.map_err(store_err)
 }
 
+/// How stale `last_seen` may get before a heartbeat writes it again: a client that validates its
+/// session every second should not cost a database write every second.
+const HEARTBEAT_GRANULARITY: chrono::Duration = chrono::Duration::seconds(30);
+
 /// A heartbeat: the session is live (the caller checked), record that it was seen.
 pub async fn touch(state: &AppState, live: &Live) -> Result<(), DomainError> {
     let s = &live.session;
-    state.store.touch_session(&s.app_id, &s.id, now(), None).await.map_err(store_err)?;
+    let at = now();
+    if at - s.last_seen >= HEARTBEAT_GRANULARITY {
+        state.store.touch_session(&s.app_id, &s.id, at, None).await.map_err(store_err)?;
+    }
     Ok(())
 }
 

@@ -460,8 +460,7 @@ async fn a_rotated_key_signs_the_next_answers_without_a_restart() {
     let s = TestServer::start().await;
     let app = client_app(&s).await;
     let old = s.state.signer.get();
-    let rotated =
-        tollgate_server::signing::Signer::rotate(s.state.store.as_ref(), &s.state.master).await.unwrap();
+    let rotated = tollgate_server::signing::Signer::rotate(s.state.store.as_ref(), &s.state.master).await.unwrap();
     assert_ne!(old.kid(), rotated.kid());
     s.state.store.publish(&tollgate_store::Invalidation::SigningKeys).await.unwrap();
     // The feed is asynchronous: wait (bounded) for the switch, then look at a real answer.
