@@ -59,6 +59,8 @@ pub struct ClientApiOptions {
     pub argon2: Duration,
     pub argon2_threads: usize,
     pub endpoints: Vec<Endpoint>,
+    /// PostgreSQL: `ANALYZE` after generating the keys (autovacuum may be off, or not yet run).
+    pub analyze: bool,
     pub startup_timeout: Duration,
 }
 
@@ -99,8 +101,12 @@ impl Argon2Rate {
 pub struct CpuShare {
     pub server: f64,
     pub bench: f64,
-    /// Every `postgres` process on the machine (PostgreSQL runs only).
+    /// PostgreSQL runs: the backends of the bench's database and the server's shared
+    /// processes (WAL writer, checkpointer, ...), not other databases' backends.
     pub postgres: Option<f64>,
+    /// Everything else the machine ran meanwhile (busy CPU of `/proc/stat` minus the above):
+    /// others' work competing for the cores.
+    pub others: f64,
 }
 
 /// One series: a warm-up, then a measured window of one kind of request.
@@ -157,6 +163,8 @@ pub struct ClientApiResult {
     pub postgres: bool,
     /// `/proc/loadavg` when the run began: others' work on the machine shows here.
     pub load_before: Option<String>,
+    /// `ANALYZE` ran after the keys were generated (PostgreSQL).
+    pub analyzed: bool,
 }
 
 impl ClientApiResult {
@@ -392,19 +400,22 @@ async fn open_sessions(client: &reqwest::Client, t: &Arc<Target>, n: usize) -> R
 // ---------------------------------------------------------------------------------------
 // CPU accounting
 
-/// CPU seconds consumed so far by the server, the bench, and (PostgreSQL runs) every `postgres`
-/// process.
+/// CPU seconds consumed so far by the server, the bench, and (PostgreSQL runs) PostgreSQL's
+/// processes that work for the bench.
 #[derive(Clone, Copy)]
 struct CpuSample {
     at: Instant,
     server: Duration,
     bench: Duration,
     postgres: Option<Duration>,
+    /// Busy CPU of the whole machine.
+    machine: Duration,
 }
 
 struct CpuProbe {
     server_pid: u32,
-    postgres: bool,
+    /// The bench's database, on PostgreSQL.
+    postgres: Option<String>,
 }
 
 impl CpuProbe {
@@ -413,7 +424,8 @@ impl CpuProbe {
             at: Instant::now(),
             server: pid_cpu(self.server_pid).unwrap_or_default(),
             bench: self_cpu(),
-            postgres: self.postgres.then(postgres_cpu),
+            postgres: self.postgres.as_deref().map(postgres_cpu),
+            machine: machine_busy().unwrap_or_default(),
         }
     }
 }
@@ -421,11 +433,10 @@ impl CpuProbe {
 fn share(a: &CpuSample, b: &CpuSample) -> CpuShare {
     let wall = b.at.duration_since(a.at).as_secs_f64().max(1e-9);
     let cores = |x: Duration, y: Duration| y.saturating_sub(x).as_secs_f64() / wall;
-    CpuShare {
-        server: cores(a.server, b.server),
-        bench: cores(a.bench, b.bench),
-        postgres: a.postgres.zip(b.postgres).map(|(x, y)| cores(x, y)),
-    }
+    let (server, bench) = (cores(a.server, b.server), cores(a.bench, b.bench));
+    let postgres = a.postgres.zip(b.postgres).map(|(x, y)| cores(x, y));
+    let others = (cores(a.machine, b.machine) - server - bench - postgres.unwrap_or(0.0)).max(0.0);
+    CpuShare { server, bench, postgres, others }
 }
 
 fn clock_ticks() -> f64 {
@@ -450,6 +461,19 @@ fn parse_stat(stat: &str) -> Option<(&str, u64)> {
     Some((comm, utime + stime))
 }
 
+/// Busy time of the aggregate `cpu` line of `/proc/stat`: user, nice, system, irq, softirq and
+/// steal; not idle or iowait (guest time is already inside user).
+fn parse_proc_stat_busy(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line.split_whitespace().skip(1).map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let field = |i: usize| v.get(i).copied().unwrap_or(0);
+    (v.len() >= 4).then(|| field(0) + field(1) + field(2) + field(5) + field(6) + field(7))
+}
+
+fn machine_busy() -> Option<Duration> {
+    parse_proc_stat_busy(&std::fs::read_to_string("/proc/stat").ok()?).map(ticks)
+}
+
 fn ticks(t: u64) -> Duration {
     Duration::from_secs_f64(t as f64 / clock_ticks())
 }
@@ -469,13 +493,30 @@ fn self_cpu() -> Duration {
     proc::timeval(ru.ru_utime) + proc::timeval(ru.ru_stime)
 }
 
-fn postgres_cpu() -> Duration {
+/// Is this `postgres` process (its command line, NULs as spaces) one that works for `db`: a
+/// backend connected to it (`postgres: 15/main: user db 127.0.0.1(5432) idle`), or a shared
+/// one (postmaster, WAL writer, checkpointer: no client address)? Other databases' backends
+/// (others' tests) are not.
+fn serves_db(cmdline: &str, db: &str) -> bool {
+    let client = cmdline.contains('(') || cmdline.contains("[local]");
+    !client || cmdline.split_whitespace().any(|w| w == db)
+}
+
+fn postgres_cpu(db: &str) -> Duration {
     let Ok(rd) = std::fs::read_dir("/proc") else { return Duration::ZERO };
     let total: u64 = rd
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter_map(|s| parse_stat(&s).filter(|(comm, _)| *comm == "postgres").map(|(_, t)| t))
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let (comm, t) = parse_stat(&stat)?;
+            if comm != "postgres" {
+                return None;
+            }
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            serves_db(&cmdline, db).then_some(t)
+        })
         .sum();
     ticks(total)
 }
@@ -864,6 +905,15 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
     let register = if opts.endpoints.contains(&Endpoint::Register) { opts.register_keys } else { 0 };
     // One more key for the user that login signs in as.
     let (keys, keys_wall) = generate_keys(tg, &app_id, register + 1)?;
+    let pg_url = tg.database_url.as_deref().filter(|u| crate::pg::is_postgres(u));
+    let analyzed = match pg_url {
+        Some(url) if opts.analyze => {
+            eprintln!("tollgate-bench: ANALYZE on the bench database");
+            crate::pg::analyze(url)?;
+            true
+        }
+        _ => false,
+    };
 
     let mut server = Server::start(tg, opts.port, &SERVE_ARGS)?;
     let pid = server.pid;
@@ -881,7 +931,7 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
         .pool_max_idle_per_host(opts.concurrency.max(1))
         .build()
         .context("building the HTTP client")?;
-    let probe = CpuProbe { server_pid: pid, postgres: tg.database_url.as_deref().is_some_and(crate::pg::is_postgres) };
+    let probe = CpuProbe { server_pid: pid, postgres: pg_url.and_then(crate::pg::database_of).map(str::to_owned) };
 
     let prepared = Prepared { app_id: app_id.clone(), keys, tag };
     let measured = rt.block_on(measure(&client, &mut server, state, prepared, opts, &probe));
@@ -912,8 +962,9 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
         rows: m.rows,
         server_peak_rss_kib,
         shutdown,
-        postgres: probe.postgres,
+        postgres: probe.postgres.is_some(),
         load_before,
+        analyzed,
     })
 }
 
@@ -941,8 +992,8 @@ fn cores(c: &Option<CpuShare>) -> String {
     match c {
         None => "—".to_owned(),
         Some(c) => match c.postgres {
-            Some(p) => format!("{:.2} / {:.2} / {p:.2}", c.server, c.bench),
-            None => format!("{:.2} / {:.2}", c.server, c.bench),
+            Some(p) => format!("{:.2} / {:.2} / {p:.2} / {:.2}", c.server, c.bench, c.others),
+            None => format!("{:.2} / {:.2} / {:.2}", c.server, c.bench, c.others),
         },
     }
 }
@@ -979,14 +1030,20 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
          answer is read; per series a warm-up of at least {} s and until every connection has had an answer, then \
          {} s measured. `GET /healthz` is measured the same way right before each endpoint on the same server \
          (`serve --client-rate-limit 0`). The bench runs on the same machine ({} runtime threads): client, \
-         server{} share the cores.\n",
+         server{} share the cores.{}\n",
         r.concurrency,
         secs(r.warmup),
         secs(r.duration),
         r.client_threads,
-        if r.postgres { " and PostgreSQL" } else { "" }
+        if r.postgres { " and PostgreSQL" } else { "" },
+        if r.postgres {
+            " *postgres* is the CPU of the bench database's backends and of PostgreSQL's shared processes \
+             (WAL writer, checkpointer, ...); *others* is whatever else the machine ran meanwhile."
+        } else {
+            " *others* is whatever else the machine ran meanwhile."
+        }
     );
-    let pg = if r.postgres { " / postgres" } else { "" };
+    let pg = if r.postgres { " / postgres / others" } else { " / others" };
     let _ = writeln!(
         s,
         "| endpoint | req/s | p50 ms | p99 ms | requests | errors | `/healthz` req/s | `/healthz` p50 / p99 ms | endpoint / healthz | CPU cores: server / bench{pg} |"
@@ -1069,10 +1126,11 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
     let rss = r.server_peak_rss_kib.map_or_else(|| "unknown".to_owned(), crate::mib);
     let down = r.shutdown.map_or_else(|| "?".to_owned(), ms);
     let load = r.load_before.as_deref().map_or_else(String::new, |l| format!("; load average before the run: {l}"));
+    let analyzed = if r.analyzed { " (then `ANALYZE`, --analyze)" } else { "" };
     let _ = writeln!(
         s,
-        "\nApp `{}`; {} register keys + 1 made by `tollgate license generate` in {:.1} s; server healthy {} ms after \
-         spawning, peak RSS {rss}, exit after SIGTERM {down} ms{load}.",
+        "\nApp `{}`; {} register keys + 1 made by `tollgate license generate` in {:.1} s{analyzed}; server healthy {} ms \
+         after spawning, peak RSS {rss}, exit after SIGTERM {down} ms{load}.",
         r.app_id,
         group(r.register_keys),
         r.keys_wall.as_secs_f64(),
@@ -1180,6 +1238,24 @@ mod tests {
         let s = "4242 (tollgate (x) y) S 1 2 3 4 5 6 7 8 9 10 123 45 0 0 20 0 8 0";
         assert_eq!(parse_stat(s), Some(("tollgate (x) y", 168)));
         assert_eq!(parse_stat("1 (postgres) S 1"), None);
+    }
+
+    #[test]
+    fn machine_busy_leaves_out_idle_and_iowait() {
+        // user nice system idle iowait irq softirq steal guest guest_nice
+        let text = "cpu  100 5 50 1000 40 3 2 1 7 0\ncpu0 50 2 25 500 20 1 1 0 3 0\n";
+        assert_eq!(parse_proc_stat_busy(text), Some(100 + 5 + 50 + 3 + 2 + 1));
+        assert_eq!(parse_proc_stat_busy("intr 1 2 3"), None);
+    }
+
+    #[test]
+    fn counts_only_postgres_processes_that_serve_the_bench() {
+        let db = "tg_bench_0123456789ab";
+        assert!(serves_db("postgres: 15/main: postgres tg_bench_0123456789ab 127.0.0.1(51234) idle", db));
+        assert!(serves_db("postgres: 15/main: walwriter", db));
+        assert!(serves_db("/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main", db));
+        assert!(!serves_db("postgres: 15/main: postgres tg_test_42 127.0.0.1(51236) INSERT", db));
+        assert!(!serves_db("postgres: 15/main: postgres tg_bench_0123456789abc [local] idle", db));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! cargo build --release -p tollgate-server -p tollgate-bench
 //! target/release/tollgate-bench all
 //! target/release/tollgate-bench all --database-url postgres://postgres@127.0.0.1:5432/postgres
+//! target/release/tollgate-bench client-api   # the Authly v2 client API only
 //! ```
 
 mod client_api;
@@ -71,6 +72,10 @@ struct Cli {
     /// client-api: threads verifying argon2id at once [default: one per core]
     #[arg(long, global = true)]
     argon2_threads: Option<usize>,
+    /// client-api on PostgreSQL: `ANALYZE` the database after generating the keys (as autovacuum
+    /// would, where it runs; without statistics the planner may pick poor plans)
+    #[arg(long, global = true)]
+    analyze: bool,
     /// client-api: the endpoints to measure, comma-separated [default: all]
     #[arg(long, global = true, value_delimiter = ',', value_enum)]
     endpoints: Vec<Endpoint>,
@@ -283,6 +288,7 @@ fn run(cli: Cli) -> Result<()> {
                 .argon2_threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             endpoints: if cli.endpoints.is_empty() { Endpoint::ALL.to_vec() } else { cli.endpoints.clone() },
+            analyze: cli.analyze,
             startup_timeout: Duration::from_secs(120),
         };
         match client_api::run(&tg, state, &opts) {

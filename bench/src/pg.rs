@@ -130,6 +130,11 @@ fn fresh_name() -> String {
     format!("tg_bench_{:012x}", mixed & 0xffff_ffff_ffff)
 }
 
+/// `ANALYZE` the whole database, as autovacuum would after a bulk insert (where it runs).
+pub fn analyze(url: &str) -> Result<()> {
+    psql(url, "ANALYZE").map(|_| ()).with_context(|| format!("ANALYZE on {}", redact(url)))
+}
+
 /// Run one SQL command with `psql` and return its unaligned output.
 fn psql(url: &str, sql: &str) -> Result<String> {
     let out = Command::new("psql")
