@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use tollgate_core::ids::{self, prefix};
 use tollgate_core::model::{
-    AppVariable, BlacklistKind, ChatChannel, ChatMessage, DeviceLicense, DeviceType, LogEntry, UserVariable,
+    AppVariable, BlacklistKind, ChatChannel, ChatMessage, DeviceLicense, LogEntry, UserVariable,
 };
 use tollgate_core::time::{now, Timestamp};
 use tollgate_core::{redeem, rules, validate, DomainError};
@@ -141,8 +141,8 @@ pub async fn device_auth(
     device_type: &str,
     device_id: &str,
 ) -> Result<DeviceLicense, DomainError> {
-    let device_type: DeviceType =
-        device_type.trim().to_ascii_lowercase().parse().map_err(|()| DomainError::InvalidDeviceType)?;
+    // The same rule as the admin API's, with Authly's own code for a wrong type.
+    let device_type = rules::device_type("device_type", device_type).map_err(|_| DomainError::InvalidDeviceType)?;
     let device_id = rules::device_id("device_id", device_id)?;
     let app_id = &live.app.app.id;
     let store = state.store.as_ref();
