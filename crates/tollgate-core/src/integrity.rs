@@ -13,7 +13,12 @@ use crate::canonical::canonical_json;
 
 /// The exact text that is signed (responses) or MACed (C# requests).
 pub fn signed_message(ts: &str, request_id: &str, nonce: &str, body: &Value) -> String {
-    format!("{ts}\n{request_id}\n{nonce}\n{}", canonical_json(body))
+    signed_text(ts, request_id, nonce, &canonical_json(body))
+}
+
+/// [`signed_message`] for a body already serialised as canonical JSON.
+pub fn signed_text(ts: &str, request_id: &str, nonce: &str, canonical_body: &str) -> String {
+    format!("{ts}\n{request_id}\n{nonce}\n{canonical_body}")
 }
 
 /// Check a request's `x-v2-signature`: standard base64 of HMAC-SHA256(app secret, message), in

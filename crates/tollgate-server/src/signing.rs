@@ -164,7 +164,7 @@ impl Signer {
 
     /// [`Signer::sign`] for a body already serialised as canonical JSON (the bytes sent).
     pub fn sign_canonical(&self, ts_ms: i64, request_id: &str, nonce: &str, canonical: &str) -> (String, String) {
-        let message = format!("{ts_ms}\n{request_id}\n{nonce}\n{canonical}");
+        let message = tollgate_core::integrity::signed_text(&ts_ms.to_string(), request_id, nonce, canonical);
         let signature = self.key.sign(message.as_bytes());
         (B64.encode(signature.to_bytes()), self.kid.clone())
     }
