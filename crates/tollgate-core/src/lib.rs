@@ -22,6 +22,7 @@ pub mod session;
 pub mod settings;
 pub mod throttle;
 pub mod time;
+pub mod username;
 pub mod validate;
 pub mod version;
 

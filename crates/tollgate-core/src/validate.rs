@@ -39,12 +39,12 @@ pub fn user_password(field: &str, p: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Usernames (end users, resellers): 1 to 64 printable characters, no surrounding spaces.
+/// Usernames (end users, resellers): 1 to 64 characters, no surrounding spaces, nothing
+/// invisible or reordering (see [`crate::username`]). Returned trimmed, as it is displayed.
 pub fn username(field: &str, u: &str) -> Result<String, DomainError> {
     let u = u.trim();
-    let n = u.chars().count();
-    if n == 0 || n > 64 || u.chars().any(char::is_control) {
-        return Err(bad(field, "must be 1 to 64 printable characters"));
+    if let Some(problem) = crate::username::problem(u) {
+        return Err(bad(field, problem));
     }
     Ok(u.to_owned())
 }

@@ -17,11 +17,7 @@ use crate::state::AppState;
 /// Turn a serde error with its path into the API's 400.
 fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = err.path().to_string();
-    let inner = err.into_inner();
-    let msg = inner.to_string();
-    if inner.is_syntax() || inner.is_eof() {
-        return ApiError::bad_request("INVALID_JSON", "Request body is not valid JSON");
-    }
+    let msg = err.into_inner().to_string();
     // "missing field `name` at line 1 column 2": name the field, with its parent path.
     if let Some(rest) = msg.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or("");
@@ -34,11 +30,18 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
 }
 
 /// Parse a JSON body into `T` (unknown fields ignored). An empty body parses as `{}`, so
-/// action routes whose fields are all optional need no body.
+/// action routes whose fields are all optional need no body. The body is first read by the
+/// strict reader ([`crate::strict_json`]): a key given twice or a NUL character anywhere is a
+/// 400 naming the field, before `T` sees it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let v = serde_path_to_error::deserialize(de).map_err(json_error)?;
+    let value = crate::strict_json::parse(bytes).map_err(|p| match p {
+        crate::strict_json::JsonProblem::Syntax(_) => {
+            ApiError::bad_request("INVALID_JSON", "Request body is not valid JSON")
+        }
+        other => ApiError::validation(other.path(), &other.message()),
+    })?;
+    let v = serde_path_to_error::deserialize(value).map_err(json_error)?;
     Ok(v)
 }
 
@@ -76,12 +79,38 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
+        if let Some(field) = nul_query_field(q) {
+            return Err(ApiError::validation(&field, "must not contain NUL (U+0000) characters"));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize(de).map(ValidQuery).map_err(|e| {
             let field = e.path().to_string();
             ApiError::validation(if field == "." { "query" } else { &field }, &e.into_inner().to_string())
         })
     }
+}
+
+/// The first query parameter whose name or value, once decoded, holds a NUL character.
+fn nul_query_field(q: &str) -> Option<String> {
+    form_urlencoded::parse(q.as_bytes())
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| if k.contains('\0') { "query".to_owned() } else { k.into_owned() })
+}
+
+/// Middleware of the seller and admin API: a path or query string that percent-decodes to a
+/// NUL character (`/v1/admin/apps/%00`, `?search=%00`) is refused with 400 before any route
+/// runs. No identifier or search text can hold one, and PostgreSQL could not even compare it.
+pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = req.uri();
+    let path_has_nul = uri.path().as_bytes().windows(3).any(|w| w == b"%00");
+    if path_has_nul {
+        return ApiError::validation("path", "must not contain NUL (U+0000) characters").into_response();
+    }
+    if let Some(field) = uri.query().and_then(nul_query_field) {
+        return ApiError::validation(&field, "must not contain NUL (U+0000) characters").into_response();
+    }
+    next.run(req).await
 }
 
 /// The authenticated seller (a valid, unexpired access token).

@@ -16,3 +16,4 @@ pub mod netpolicy;
 pub mod ops;
 pub mod signing;
 pub mod state;
+pub mod strict_json;

@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(chats::router())
         .merge(devices::router())
+        .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
 }
 
 /// The app if the caller owns it; 404 otherwise (never 403: another seller's app is invisible).

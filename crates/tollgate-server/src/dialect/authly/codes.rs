@@ -144,6 +144,17 @@ pub fn bad_json(detail: &str) -> Failure {
     f(400, "INVALID_REQUEST", format!("Request body is not a valid JSON object: {detail}"))
 }
 
+/// A body the strict reader refused: not JSON or a key given twice (`INVALID_REQUEST`), or a NUL
+/// character in a field (`VALIDATION_ERROR`, naming the field). All 400.
+pub fn refused_json(p: &crate::strict_json::JsonProblem) -> Failure {
+    use crate::strict_json::JsonProblem as P;
+    match p {
+        P::Syntax(detail) => bad_json(detail),
+        P::DuplicateKey { path } => f(400, "INVALID_REQUEST", format!("Field `{path}` appears more than once")),
+        P::NulCharacter { path } => f(400, "VALIDATION_ERROR", format!("{path}: {}", p.message())),
+    }
+}
+
 pub fn too_large(limit: usize) -> Failure {
     f(400, "PAYLOAD_TOO_LARGE", format!("Request body is larger than {limit} bytes"))
 }

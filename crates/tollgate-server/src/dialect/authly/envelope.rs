@@ -1,6 +1,7 @@
 //! What every `/api/v2` request and response goes through, whatever the endpoint:
 //!
-//! 1. the body is read (at most [`MAX_BODY`]) and parsed once as a JSON object;
+//! 1. the body is read (at most [`MAX_BODY`]) and parsed once as a JSON object, refusing a key
+//!    given twice and any NUL character (`crate::strict_json`);
 //! 2. the request's id, nonce and timestamp are taken from the headers the SDKs send
 //!    (`x-request-id`/`x-v2-request-id`, `x-auth-nonce`/`x-v2-nonce`,
 //!    `x-auth-timestamp`/`x-v2-timestamp`) or else from the body's `request_id`, `nonce`,
@@ -131,13 +132,12 @@ pub async fn envelope(State(state): State<AppState>, req: Request, next: Next) -
         Ok(b) => b,
         Err(_) => return sign(&state, failure_response(codes::too_large(MAX_BODY), None), &header_meta).await,
     };
-    let body = match serde_json::from_slice::<Value>(&bytes) {
+    // The strict reader: a key given twice or a NUL character anywhere is refused here, for
+    // every endpoint, before anything is read from the body or written.
+    let body = match crate::strict_json::parse(&bytes) {
         Ok(Value::Object(map)) => map,
         Ok(_) => return sign(&state, failure_response(codes::bad_json("not an object"), None), &header_meta).await,
-        Err(e) => {
-            let detail = format!("line {} column {}", e.line(), e.column());
-            return sign(&state, failure_response(codes::bad_json(&detail), None), &header_meta).await;
-        }
+        Err(p) => return sign(&state, failure_response(codes::refused_json(&p), None), &header_meta).await,
     };
     let meta = match meta(&parts.headers, Some(&body)) {
         Ok(m) => m,
