@@ -79,7 +79,8 @@ mod tests {
     fn look_alikes_share_a_key() {
         let base = key("gooduser");
         assert_eq!(base, "gooduser");
-        for alike in ["GoodUser", "ＧＯＯＤuser", "ｇooduser", "g\u{043e}\u{043e}duser", " gooduser ", "g00duser"] {
+        for alike in ["GoodUser", "ＧＯＯＤuser", "ｇooduser", "g\u{043e}\u{043e}duser", " gooduser ", "g00duser"]
+        {
             assert_eq!(key(alike), base, "{alike}");
         }
         assert_ne!(key("gooduser2"), base);

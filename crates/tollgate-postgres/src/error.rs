@@ -29,10 +29,23 @@ fn is_unavailable(sqlstate: &str) -> bool {
         )
 }
 
+/// SQLSTATEs for text the database cannot hold: character_not_in_repertoire (22021, "invalid
+/// byte sequence for encoding UTF8: 0x00") and untranslatable_character (22P05, `\u0000` in
+/// JSON text).
+fn is_unstorable(sqlstate: &str) -> bool {
+    matches!(sqlstate, "22021" | "22P05")
+}
+
 /// The `Conflict` for a unique violation of one of the named constraints. Any other unique
 /// violation (a duplicate primary key) is a bug in the caller, reported as `Other`.
 fn conflict(name: Option<&str>) -> Option<StoreError> {
-    let name = name?;
+    // The look-alike keys' unique indexes (migration 0005) guard the same rule as the
+    // case-insensitive constraints.
+    let name = match name? {
+        "app_users_username_key_idx" => constraint::USER_APP_USERNAME,
+        "resellers_username_key_idx" => constraint::RESELLER_APP_USERNAME,
+        other => other,
+    };
     constraint::ALL.iter().find(|c| **c == name).map(|c| StoreError::Conflict { constraint: (*c).to_owned() })
 }
 
@@ -49,6 +62,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             }
             if is_unavailable(&code) {
                 StoreError::Unavailable(d.message().to_owned())
+            } else if is_unstorable(&code) {
+                StoreError::Unstorable(d.message().to_owned())
             } else {
                 StoreError::Other(d.message().to_owned())
             }

@@ -118,6 +118,39 @@ impl PgStore {
         Ok(store)
     }
 
+    /// Give every user and reseller without one its look-alike key (migration 0005 adds the
+    /// column empty: SQL cannot compute it). A row whose key another row of its app already holds
+    /// keeps none and is still found by its lowercased name. Cheap when nothing is missing: one
+    /// indexed query per table.
+    async fn fill_username_keys(&self) -> StoreResult<()> {
+        for table in ["app_users", "resellers"] {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as(&format!("SELECT id, username FROM {table} WHERE username_key IS NULL"))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(error::db_err)?;
+            for (id, username) in rows {
+                let key = tollgate_core::username::key(&username);
+                let done = sqlx::query(&format!(
+                    "UPDATE {table} SET username_key = $1 WHERE id = $2 AND username_key IS NULL"
+                ))
+                .bind(&key)
+                .bind(&id)
+                .execute(&self.pool)
+                .await
+                .map_err(error::db_err);
+                match done {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict { .. }) => {
+                        tracing::warn!(table, id, "a look-alike of this username exists; it keeps its old lookup");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Apply pending migrations. Idempotent; `connect` already calls it.
     ///
     /// Runs on a connection of its own, outside the pool, without `statement_timeout`: a long
@@ -131,7 +164,8 @@ impl PgStore {
         let result = sqlx::migrate!("./migrations").run(&mut conn).await;
         // Best effort: the server ends the session anyway when the socket closes.
         let _ = sqlx::Connection::close(conn).await;
-        result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+        result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        self.fill_username_keys().await
     }
 
     /// The connection pool, for what the `Store` trait does not cover (`LISTEN/NOTIFY` through

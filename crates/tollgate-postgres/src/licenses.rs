@@ -9,6 +9,8 @@ use tollgate_core::model::{Creator, License, LicenseStatus, User};
 use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
 use tollgate_store::{RegisterOutcome, StoreError, StoreResult};
 
+use crate::sessions::bind_session_in;
+
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
 use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, parsed, to_json};
@@ -394,6 +396,12 @@ impl LicenseStore for PgStore {
         let Some(row) = activate(&mut tx, app_id, license_id, None, activation).await? else {
             return Ok(None);
         };
+        if let Some(link) = &activation.session {
+            let (sid, hwid) = (link.session_id.as_str(), link.hwid.as_deref());
+            if !bind_session_in(&mut *tx, app_id, sid, None, Some(license_id), hwid, link.expires_at).await? {
+                return Err(StoreError::NotFound);
+            }
+        }
         add_counts(&mut tx, &redeemed(app_id)).await?;
         tx.commit().await.map_err(db_err)?;
         license(&row).map(Some)
@@ -450,6 +458,12 @@ impl LicenseStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        if let Some(link) = &activation.session {
+            let (sid, hwid) = (link.session_id.as_str(), link.hwid.as_deref());
+            if !bind_session_in(&mut *tx, app_id, sid, Some(&user.id), None, hwid, link.expires_at).await? {
+                return Ok(RegisterOutcome::SessionGone);
+            }
+        }
         add_counts(&mut tx, &redeemed(app_id)).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(RegisterOutcome::Registered)

@@ -6,6 +6,7 @@ use tollgate_core::model::Reseller;
 use tollgate_store::{ResellerPatch, ResellerStore, StoreResult};
 
 use crate::error::db_err;
+use crate::row::username_key;
 use crate::row::{col, ms, norm, ts};
 use crate::PgStore;
 
@@ -25,8 +26,8 @@ impl ResellerStore for PgStore {
     async fn create_reseller(&self, reseller: &Reseller) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO resellers
-                (id, app_id, username, username_norm, password_hash, balance, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                (id, app_id, username, username_norm, password_hash, balance, created_at, username_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&reseller.id)
         .bind(&reseller.app_id)
@@ -35,6 +36,7 @@ impl ResellerStore for PgStore {
         .bind(&reseller.password_hash)
         .bind(reseller.balance)
         .bind(ms(&reseller.created_at))
+        .bind(username_key(&reseller.username))
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -65,15 +67,22 @@ impl ResellerStore for PgStore {
     }
 
     async fn reseller_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<Reseller>> {
-        sqlx::query("SELECT * FROM resellers WHERE app_id = $1 AND username_norm = $2")
-            .bind(app_id)
-            .bind(norm(username))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .as_ref()
-            .map(reseller)
-            .transpose()
+        // As `user_by_username`: by the look-alike key, else a pre-key row by its lowercased name.
+        sqlx::query(
+            "SELECT * FROM resellers
+             WHERE app_id = $1 AND (username_key = $2 OR (username_key IS NULL AND username_norm = $3))
+             ORDER BY username_key IS NULL
+             LIMIT 1",
+        )
+        .bind(app_id)
+        .bind(username_key(username))
+        .bind(norm(username))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(reseller)
+        .transpose()
     }
 
     async fn update_reseller(&self, app_id: &str, id: &str, patch: &ResellerPatch) -> StoreResult<Option<Reseller>> {

@@ -66,6 +66,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%cause, "database unavailable");
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "Service temporarily unavailable")
             }
+            StoreError::Unstorable(cause) => {
+                tracing::warn!(%cause, "the database refused a value");
+                ApiError::validation("body", "contains text that cannot be stored")
+            }
             StoreError::Other(cause) => {
                 tracing::error!(%cause, "database error");
                 ApiError::internal()

@@ -92,9 +92,13 @@ where
 
 /// The first query parameter whose name or value, once decoded, holds a NUL character.
 fn nul_query_field(q: &str) -> Option<String> {
-    form_urlencoded::parse(q.as_bytes())
-        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-        .map(|(k, _)| if k.contains('\0') { "query".to_owned() } else { k.into_owned() })
+    form_urlencoded::parse(q.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0')).map(|(k, _)| {
+        if k.contains('\0') {
+            "query".to_owned()
+        } else {
+            k.into_owned()
+        }
+    })
 }
 
 /// Middleware of the seller and admin API: a path or query string that percent-decodes to a

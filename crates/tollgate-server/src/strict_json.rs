@@ -53,9 +53,9 @@ pub fn parse(bytes: &[u8]) -> Result<Value, JsonProblem> {
     });
     match parsed {
         Ok(v) => Ok(v),
-        Err(e) => Err(found.into_inner().unwrap_or_else(|| {
-            JsonProblem::Syntax(format!("line {} column {}", e.line(), e.column()))
-        })),
+        Err(e) => Err(found
+            .into_inner()
+            .unwrap_or_else(|| JsonProblem::Syntax(format!("line {} column {}", e.line(), e.column())))),
     }
 }
 

@@ -25,6 +25,13 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The unique indexes on usernames' look-alike keys (migration 0005) guard the same rule as the
+/// case-insensitive constraints and report as them.
+const UNIQUE_INDEXES: &[(&str, &str)] = &[
+    ("app_users.app_id, app_users.username_key", constraint::USER_APP_USERNAME),
+    ("resellers.app_id, resellers.username_key", constraint::RESELLER_APP_USERNAME),
+];
+
 // Primary result codes (the low byte of an extended code) meaning "try again later".
 const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
@@ -40,7 +47,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(d) => {
             if d.kind() == ErrorKind::UniqueViolation {
                 let columns = d.message().strip_prefix("UNIQUE constraint failed: ").unwrap_or_default();
-                if let Some((_, name)) = UNIQUE_CONSTRAINTS.iter().find(|(c, _)| *c == columns) {
+                if let Some((_, name)) = UNIQUE_CONSTRAINTS.iter().chain(UNIQUE_INDEXES).find(|(c, _)| *c == columns) {
                     return StoreError::Conflict { constraint: (*name).to_owned() };
                 }
             }

@@ -72,12 +72,46 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Give every user and reseller without one its look-alike key (migration 0005 adds the
+    /// column empty: SQL cannot compute it). A row whose key another row of its app already holds
+    /// keeps none and is still found by its lowercased name. Cheap when nothing is missing: one
+    /// indexed query per table.
+    async fn fill_username_keys(&self) -> StoreResult<()> {
+        for table in ["app_users", "resellers"] {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as(&format!("SELECT id, username FROM {table} WHERE username_key IS NULL"))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(error::db_err)?;
+            for (id, username) in rows {
+                let key = tollgate_core::username::key(&username);
+                let done = sqlx::query(&format!(
+                    "UPDATE {table} SET username_key = $1 WHERE id = $2 AND username_key IS NULL"
+                ))
+                .bind(&key)
+                .bind(&id)
+                .execute(&self.pool)
+                .await
+                .map_err(error::db_err);
+                match done {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict { .. }) => {
+                        tracing::warn!(table, id, "a look-alike of this username exists; it keeps its old lookup");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Apply pending migrations. Idempotent; `open` already calls it.
     pub async fn migrate(&self) -> StoreResult<()> {
         sqlx::migrate!("./migrations")
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        self.fill_username_keys().await
     }
 
     /// A consistent copy of the live database at `path`, taken while it keeps serving

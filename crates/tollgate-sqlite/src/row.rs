@@ -54,6 +54,11 @@ pub(crate) fn norm(s: &str) -> String {
     s.to_lowercase()
 }
 
+/// The look-alike key usernames are unique by (`tollgate_core::username::key`).
+pub(crate) fn username_key(s: &str) -> String {
+    tollgate_core::username::key(s)
+}
+
 /// The argument of `LIKE '%' || ? || '%' ESCAPE '\'`: the search text with LIKE's wildcards
 /// escaped, so `50%` finds "50%" and not every key with a 50 in it.
 pub(crate) fn like_escaped(search: &str) -> String {

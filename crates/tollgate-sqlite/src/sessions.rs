@@ -57,6 +57,40 @@ where
     Ok(())
 }
 
+/// `bind_session` on any connection, so a redemption can sign its session in inside its own
+/// transaction. `false` when no such session of the app (or no such user or license in it).
+pub(crate) async fn bind_session_in<'c>(
+    conn: impl sqlx::SqliteExecutor<'c>,
+    app_id: &str,
+    session_id: &str,
+    user_id: Option<&str>,
+    license_id: Option<&str>,
+    hwid: Option<&str>,
+    expires_at: Timestamp,
+) -> StoreResult<bool> {
+    // Only to a user or license of the session's own app; expiry only moves forward.
+    let done = sqlx::query(
+        "UPDATE sessions
+         SET user_id = COALESCE($1, user_id),
+             license_id = COALESCE($2, license_id),
+             hwid = COALESCE($3, hwid),
+             expires_at = MAX(expires_at, $4)
+         WHERE app_id = $5 AND id = $6
+           AND ($1 IS NULL OR EXISTS (SELECT 1 FROM app_users WHERE app_id = $5 AND id = $1))
+           AND ($2 IS NULL OR EXISTS (SELECT 1 FROM licenses WHERE app_id = $5 AND id = $2))",
+    )
+    .bind(user_id)
+    .bind(license_id)
+    .bind(hwid)
+    .bind(ms(&expires_at))
+    .bind(app_id)
+    .bind(session_id)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() > 0)
+}
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
@@ -112,27 +146,7 @@ impl SessionStore for SqliteStore {
         hwid: Option<&str>,
         expires_at: Timestamp,
     ) -> StoreResult<bool> {
-        // Only to a user or license of the session's own app; expiry only moves forward.
-        let done = sqlx::query(
-            "UPDATE sessions
-             SET user_id = COALESCE($1, user_id),
-                 license_id = COALESCE($2, license_id),
-                 hwid = COALESCE($3, hwid),
-                 expires_at = MAX(expires_at, $4)
-             WHERE app_id = $5 AND id = $6
-               AND ($1 IS NULL OR EXISTS (SELECT 1 FROM app_users WHERE app_id = $5 AND id = $1))
-               AND ($2 IS NULL OR EXISTS (SELECT 1 FROM licenses WHERE app_id = $5 AND id = $2))",
-        )
-        .bind(user_id)
-        .bind(license_id)
-        .bind(hwid)
-        .bind(ms(&expires_at))
-        .bind(app_id)
-        .bind(session_id)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        bind_session_in(&self.pool, app_id, session_id, user_id, license_id, hwid, expires_at).await
     }
 
     async fn list_live_sessions(&self, app_id: &str, now: Timestamp) -> StoreResult<Vec<SessionView>> {

@@ -9,6 +9,7 @@ use tollgate_store::{DeviceBinding, Page, PageRequest, StoreError, StoreResult, 
 
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
+use crate::row::username_key;
 use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, norm, parsed};
 use crate::row::{to_json, ts, ts_opt};
 use crate::SqliteStore;
@@ -66,8 +67,8 @@ pub(crate) async fn insert_user<'c>(conn: impl SqliteExecutor<'c>, user: &User) 
     sqlx::query(
         "INSERT INTO app_users
             (id, app_id, username, username_norm, password_hash, email, level, expires_at,
-             devices, last_ip, status, ban_reason, last_login, created_at, max_devices)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             devices, last_ip, status, ban_reason, last_login, created_at, max_devices, username_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&user.id)
     .bind(&user.app_id)
@@ -84,6 +85,7 @@ pub(crate) async fn insert_user<'c>(conn: impl SqliteExecutor<'c>, user: &User) 
     .bind(ms_opt(&user.last_login))
     .bind(ms(&user.created_at))
     .bind(user.max_devices)
+    .bind(username_key(&user.username))
     .execute(conn)
     .await
     .map_err(db_err)?;
@@ -124,16 +126,23 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<User>> {
-        // Usernames are unique case-insensitively, so this finds at most one.
-        sqlx::query("SELECT * FROM app_users WHERE app_id = $1 AND username_norm = $2")
-            .bind(app_id)
-            .bind(norm(username))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .as_ref()
-            .map(user)
-            .transpose()
+        // By the look-alike key, which is unique in the app; a row from before the key existed
+        // that could not take its key is still found by its lowercased name.
+        sqlx::query(
+            "SELECT * FROM app_users
+             WHERE app_id = $1 AND (username_key = $2 OR (username_key IS NULL AND username_norm = $3))
+             ORDER BY username_key IS NULL
+             LIMIT 1",
+        )
+        .bind(app_id)
+        .bind(username_key(username))
+        .bind(norm(username))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(user)
+        .transpose()
     }
 
     async fn update_user(&self, app_id: &str, user_id: &str, patch: &UserPatch) -> StoreResult<Option<User>> {

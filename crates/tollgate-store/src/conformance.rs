@@ -61,6 +61,8 @@ where
     client_tenant_scope(&make().await).await;
     redemption_concurrency(Arc::new(make().await)).await;
     quota_concurrency(Arc::new(make().await)).await;
+    redemption_signs_in(&make().await).await;
+    username_keys(&make().await).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2000,16 +2002,18 @@ pub async fn redemption<S: Store>(s: &S) {
     totals_match(s, &a.id, "before any redemption").await;
 
     // First use by key login: UNUSED -> USED with no user, the activation written.
-    let act = Activation { at: t, expires_at: Some(t + Duration::days(30)), device: Some("HWID-A".into()) };
+    let act =
+        Activation { at: t, expires_at: Some(t + Duration::days(30)), device: Some("HWID-A".into()), session: None };
     let want = activated(&k_act, &act, None);
     assert_eq!(s.activate_license(&a.id, &k_act.id, &act).await.unwrap(), Some(want.clone()));
     assert_eq!(s.get_license(&a.id, &k_act.id).await.unwrap(), Some(want.clone()));
     // Only once: a second first use writes nothing.
-    let later = Activation { at: t + Duration::minutes(1), expires_at: None, device: Some("HWID-Z".into()) };
+    let later =
+        Activation { at: t + Duration::minutes(1), expires_at: None, device: Some("HWID-Z".into()), session: None };
     assert_eq!(s.activate_license(&a.id, &k_act.id, &later).await.unwrap(), None);
     assert_eq!(s.get_license(&a.id, &k_act.id).await.unwrap(), Some(want));
     // No device: the (empty) list stays; no expiry: a lifetime activation.
-    let bare = Activation { at: t, expires_at: None, device: None };
+    let bare = Activation { at: t, expires_at: None, device: None, session: None };
     let got = s.activate_license(&a.id, &k_plain.id, &bare).await.unwrap().unwrap();
     assert_eq!(got, activated(&k_plain, &bare, None));
     assert!(got.devices.is_empty());
@@ -2028,7 +2032,8 @@ pub async fn redemption<S: Store>(s: &S) {
     newbie.level = 4;
     newbie.devices = vec!["HWID-R".into()];
     newbie.max_devices = 3;
-    let reg = Activation { at: t, expires_at: Some(t + Duration::days(7)), device: Some("HWID-R".into()) };
+    let reg =
+        Activation { at: t, expires_at: Some(t + Duration::days(7)), device: Some("HWID-R".into()), session: None };
     assert_eq!(s.register_with_license(&newbie, &k_reg.id, &reg, None).await.unwrap(), RegisterOutcome::Registered);
     assert_eq!(s.get_user(&a.id, &newbie.id).await.unwrap(), Some(newbie.clone()));
     let reg_want = activated(&k_reg, &reg, Some(&newbie.id));
@@ -2069,7 +2074,7 @@ pub async fn redemption<S: Store>(s: &S) {
     sub.level = 2;
     sub.expires_at = Some(t + Duration::days(10));
     s.create_user(&sub).await.unwrap();
-    let ext = Activation { at: t, expires_at: Some(t + Duration::days(30)), device: None };
+    let ext = Activation { at: t, expires_at: Some(t + Duration::days(30)), device: None, session: None };
     let got = s.extend_with_license(&a.id, &sub.id, &k_ext.id, &ext, Some(30 * DAY_MS)).await.unwrap();
     let mut sub_want = sub.clone();
     sub_want.level = 5;
@@ -2090,7 +2095,7 @@ pub async fn redemption<S: Store>(s: &S) {
     assert_eq!((got.level, got.expires_at), (9, Some(t + Duration::days(1))));
 
     // A lifetime key: the subscription never ends from then on, and a timed key keeps it so.
-    let life = Activation { at: t, expires_at: None, device: None };
+    let life = Activation { at: t, expires_at: None, device: None, session: None };
     let got = s.extend_with_license(&a.id, &sub.id, &k_life.id, &life, None).await.unwrap().unwrap();
     assert_eq!((got.level, got.expires_at), (5, None));
     let got = s.extend_with_license(&a.id, &sub.id, &k_never.id, &ext, Some(DAY_MS)).await.unwrap().unwrap();
@@ -2540,7 +2545,7 @@ pub async fn client_tenant_scope<S: Store>(s: &S) {
     s.create_device_license(&dev).await.unwrap();
 
     let x = &b.id;
-    let act = Activation { at: t, expires_at: None, device: Some("X".into()) };
+    let act = Activation { at: t, expires_at: None, device: Some("X".into()), session: None };
     assert_eq!(s.activate_license(x, &lic.id, &act).await.unwrap(), None);
     assert_eq!(s.extend_with_license(x, &u.id, &lic.id, &act, Some(DAY_MS)).await.unwrap(), None);
     assert_eq!(s.bind_license_device(x, &lic.id, "X", 9).await.unwrap(), DeviceBinding::Missing);
@@ -2616,7 +2621,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
         }
     };
     let t = now();
-    let act = Activation { at: t, expires_at: Some(t + Duration::days(30)), device: None };
+    let act = Activation { at: t, expires_at: Some(t + Duration::days(30)), device: None, session: None };
 
     // One key, 40 registrations under 40 names: one registers, the rest find the key taken.
     let a = fresh_app().await;
@@ -2790,7 +2795,7 @@ pub async fn quota_concurrency<S: Store>(s: Arc<S>) {
 
     let keys: Vec<License> = (0..N).map(|i| license(&a.id, &format!("QUOTA-{i:02}"))).collect();
     s.insert_licenses(&keys).await.unwrap();
-    let act = Activation { at: t, expires_at: None, device: None };
+    let act = Activation { at: t, expires_at: None, device: None, session: None };
     let results = race(&s, N, |s, i| {
         let (u, key_id, act) = (user(&a.id, &format!("quota{i:02}")), keys[i].id.clone(), act.clone());
         async move { s.register_with_license(&u, &key_id, &act, Some(4)).await }
@@ -2809,4 +2814,75 @@ pub async fn quota_concurrency<S: Store>(s: Arc<S>) {
     assert_eq!(users.total, 4);
     let used = LicenseFilter { status: Some(LicenseStatus::Used), ..LicenseFilter::default() };
     assert_eq!(s.list_licenses(&a.id, &used, page(1, 100)).await.unwrap().total, 4, "refused registers consume no key");
+}
+
+/// A redemption signs the caller's session in inside its own transaction: both or neither.
+pub async fn redemption_signs_in<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let t = now();
+    let (k_reg, k_act, k_gone) = (license(&a.id, "SIGN-REG"), license(&a.id, "SIGN-ACT"), license(&a.id, "SIGN-GONE"));
+    s.insert_licenses(&[k_reg.clone(), k_act.clone(), k_gone.clone()]).await.unwrap();
+    let live = session(&a.id, None, t + Duration::minutes(5));
+    s.create_session(&live).await.unwrap();
+    let other_app = session(&b.id, None, t + Duration::minutes(5));
+    s.create_session(&other_app).await.unwrap();
+    let later = t + Duration::hours(1);
+    let link = |id: &str| SessionLink { session_id: id.into(), hwid: Some("HWID-S".into()), expires_at: later };
+
+    // Register: the user exists, the key is theirs and the session is signed in as them.
+    let u = user(&a.id, "signer");
+    let reg = Activation { at: t, expires_at: None, device: None, session: Some(link(&live.id)) };
+    assert_eq!(s.register_with_license(&u, &k_reg.id, &reg, None).await.unwrap(), RegisterOutcome::Registered);
+    let got = s.session_by_token(&a.id, &live.token).await.unwrap().unwrap();
+    assert_eq!(
+        (got.user_id.as_deref(), got.hwid.as_deref(), got.expires_at),
+        (Some(u.id.as_str()), Some("HWID-S"), later)
+    );
+
+    // A session that is gone, or another app's: nothing is written, the key stays UNUSED.
+    for sid in ["ses_missing", other_app.id.as_str()] {
+        let late = user(&a.id, &format!("late-{sid}"));
+        let act = Activation { at: t, expires_at: None, device: None, session: Some(link(sid)) };
+        assert_eq!(s.register_with_license(&late, &k_gone.id, &act, None).await.unwrap(), RegisterOutcome::SessionGone);
+        assert_eq!(s.get_user(&a.id, &late.id).await.unwrap(), None);
+        assert_eq!(s.get_license(&a.id, &k_gone.id).await.unwrap(), Some(k_gone.clone()));
+        assert_not_found(s.activate_license(&a.id, &k_gone.id, &act).await);
+        assert_eq!(s.get_license(&a.id, &k_gone.id).await.unwrap(), Some(k_gone.clone()));
+    }
+    assert_eq!(s.session_by_token(&b.id, &other_app.token).await.unwrap(), Some(other_app.clone()));
+
+    // Key login's first use: the license is used and the session is the license's.
+    let keyed = session(&a.id, None, t + Duration::minutes(5));
+    s.create_session(&keyed).await.unwrap();
+    let act = Activation { at: t, expires_at: None, device: None, session: Some(link(&keyed.id)) };
+    let used = s.activate_license(&a.id, &k_act.id, &act).await.unwrap().unwrap();
+    assert_eq!(used.status, LicenseStatus::Used);
+    let got = s.session_by_token(&a.id, &keyed.token).await.unwrap().unwrap();
+    assert_eq!((got.license_id.as_deref(), got.expires_at), (Some(k_act.id.as_str()), later));
+    totals_match(s, &a.id, "after redemptions that sign in").await;
+}
+
+/// Usernames are unique, and found, by their look-alike key (NFKC, case, confusables).
+pub async fn username_keys<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let good = stored_user(s, &a.id, "gooduser").await;
+    for alike in ["GoodUser", "\u{ff47}ooduser", "g\u{43e}\u{43e}duser", "g00duser"] {
+        assert_conflict(s.create_user(&user(&a.id, alike)).await, constraint::USER_APP_USERNAME);
+        // ... and each finds the one account, shown as it was typed.
+        let found = s.user_by_username(&a.id, alike).await.unwrap().unwrap();
+        assert_eq!((found.id.as_str(), found.username.as_str()), (good.id.as_str(), "gooduser"), "{alike}");
+    }
+    // Another app may have its own.
+    stored_user(s, &b.id, "g\u{43e}\u{43e}duser").await;
+    assert!(s.user_by_username(&a.id, "gooduser2").await.unwrap().is_none());
+
+    // The same for resellers.
+    let r = reseller(&a.id, "Seller1");
+    s.create_reseller(&r).await.unwrap();
+    assert_conflict(s.create_reseller(&reseller(&a.id, "sellerl")).await, constraint::RESELLER_APP_USERNAME);
+    assert_conflict(s.create_reseller(&reseller(&a.id, "\u{ff33}eller1")).await, constraint::RESELLER_APP_USERNAME);
+    assert_eq!(s.reseller_by_username(&a.id, "SELLER1").await.unwrap().map(|x| x.id), Some(r.id.clone()));
+    s.create_reseller(&reseller(&b.id, "seller1")).await.unwrap();
 }

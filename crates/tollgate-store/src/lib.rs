@@ -24,6 +24,11 @@ pub enum StoreError {
     /// The database cannot be reached (connection refused, pool timed out, server restarting).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot store a value it was given (PostgreSQL: a NUL character or bytes
+    /// that are not valid in the database's encoding). The APIs refuse such text before it gets
+    /// here; this keeps a value that slipped through a 400, never a 500.
+    #[error("value cannot be stored: {0}")]
+    Unstorable(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -154,6 +159,19 @@ pub struct Activation {
     pub expires_at: Option<Timestamp>,
     /// The device bound at first use, if any (becomes the license's only device).
     pub device: Option<String>,
+    /// The client session that redeems the key, bound in the same transaction (see
+    /// [`SessionLink`]): either the key is redeemed and the session signed in, or neither.
+    pub session: Option<SessionLink>,
+}
+
+/// A session to sign in as part of a redemption: as `bind_session` does, it is linked to the new
+/// user (register) or the license (key login), records `hwid` when given, and its expiry moves
+/// forward to `expires_at` if later. The session must belong to the license's app.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionLink {
+    pub session_id: String,
+    pub hwid: Option<String>,
+    pub expires_at: Timestamp,
 }
 
 /// How an atomic register-with-key ended. Only `Registered` wrote anything.
@@ -166,6 +184,8 @@ pub enum RegisterOutcome {
     UsernameTaken,
     /// The app already has `max_users` users.
     QuotaReached,
+    /// `activation.session` names no session of the app (it was killed meanwhile).
+    SessionGone,
 }
 
 /// How binding a device to a license or a user ended.
@@ -260,8 +280,10 @@ pub trait LicenseStore {
     // --- redemption (SPEC §6): each is one transaction or one conditional statement, so under
     // any concurrency a key is consumed at most once and a username taken at most once.
 
-    /// Key login's first use: `UNUSED` → `USED` with no user, writing `activation`. `None` when
-    /// the license is not (or no longer) `UNUSED`; nothing is written then.
+    /// Key login's first use: `UNUSED` → `USED` with no user, writing `activation`, and signing
+    /// in `activation.session` when given, all in one transaction. `None` when the license is not
+    /// (or no longer) `UNUSED`; `Err(NotFound)` when the session is not one of the app's. Nothing
+    /// is written in either case.
     async fn activate_license(
         &self,
         app_id: &str,
@@ -269,7 +291,8 @@ pub trait LicenseStore {
         activation: &Activation,
     ) -> StoreResult<Option<License>>;
     /// Register: in one transaction, turn the license `UNUSED` → `USED` linked to `user.id`
-    /// (writing `activation`) and insert `user`. Either both happen or neither. With
+    /// (writing `activation`), insert `user`, and sign `activation.session` in as the user when
+    /// given. All of it happens or none. With
     /// `max_users`, the app's user count is checked inside the same transaction, serialised
     /// with other registers of the app, so concurrent registers never pass the quota.
     async fn register_with_license(

@@ -7,7 +7,7 @@ use tollgate_core::model::{BlacklistKind, License, User, UserStatus};
 use tollgate_core::redeem::{self, DeviceCheck, KeyLogin};
 use tollgate_core::time::now;
 use tollgate_core::{validate, DomainError};
-use tollgate_store::{Activation, DeviceBinding, RegisterOutcome, UserPatch};
+use tollgate_store::{Activation, DeviceBinding, RegisterOutcome, SessionLink, UserPatch};
 
 use super::{blacklisted, hash_password, session_expiry, store_err, verify_password, Live};
 use crate::state::AppState;
@@ -88,12 +88,16 @@ pub async fn register(
         last_login: Some(at),
         created_at: at,
     };
-    let activation = Activation { at, expires_at, device: bound };
+    // The session is signed in by the same transaction that redeems the key: no answer can
+    // follow a redemption that did not also sign the caller in, or the other way round.
+    let activation = Activation { at, expires_at, device: bound, session: Some(session_link(live, hwid.as_deref())) };
     let quota = app.settings.accounts_quota;
     match store.register_with_license(&user, &license.id, &activation, quota).await.map_err(store_err)? {
         RegisterOutcome::Registered => {}
         RegisterOutcome::QuotaReached => return Err(DomainError::AccountsQuotaExceeded),
         RegisterOutcome::UsernameTaken => return Err(DomainError::UsernameTaken),
+        // Killed by an admin while we worked; nothing was written.
+        RegisterOutcome::SessionGone => return Err(DomainError::InvalidSession),
         RegisterOutcome::LicenseTaken => {
             // Lost the race for the key: judge it again as it is now (in use, banned, ...).
             let now_license = store.license_by_key(&app.id, &license.key).await.map_err(store_err)?;
@@ -101,7 +105,6 @@ pub async fn register(
             return Err(DomainError::LicenseInUse);
         }
     }
-    bind(state, live, Some(&user.id), None, hwid.as_deref()).await?;
     let license = License {
         status: tollgate_core::model::LicenseStatus::Used,
         activated_at: Some(at),
@@ -111,6 +114,15 @@ pub async fn register(
         ..license
     };
     Ok((user, license))
+}
+
+/// The caller's session, to be signed in by a redemption's own transaction.
+fn session_link(live: &Live, hwid: Option<&str>) -> SessionLink {
+    SessionLink {
+        session_id: live.session.id.clone(),
+        hwid: hwid.map(str::to_owned),
+        expires_at: session_expiry(now()),
+    }
 }
 
 /// Attach the session to the signed-in user or key and extend it by a full lifetime.
@@ -234,12 +246,14 @@ pub async fn license_login(
             KeyLogin::Activate => {
                 let bound = if app.settings.hwid_lock { hwid.clone() } else { None };
                 let expires_at = redeem::expiry_at_activation(&license, at);
-                let activation = Activation { at, expires_at, device: bound };
-                if let Some(license) =
-                    store.activate_license(&app.id, &license.id, &activation).await.map_err(store_err)?
-                {
-                    bind(state, live, None, Some(&license.id), hwid.as_deref()).await?;
-                    return Ok(license);
+                let session = Some(session_link(live, hwid.as_deref()));
+                let activation = Activation { at, expires_at, device: bound, session };
+                match store.activate_license(&app.id, &license.id, &activation).await {
+                    Ok(Some(license)) => return Ok(license),
+                    Ok(None) => {}
+                    // The session was killed meanwhile; nothing was written.
+                    Err(tollgate_store::StoreError::NotFound) => return Err(DomainError::InvalidSession),
+                    Err(e) => return Err(store_err(e)),
                 }
             }
             KeyLogin::Resume => {
@@ -300,7 +314,8 @@ pub async fn extend(state: &AppState, live: &Live, req: &ExtendRequest<'_>) -> R
     let found = store.license_by_key(&app.id, &key).await.map_err(store_err)?;
     let license = redeem::check_redeemable(found.as_ref(), at)?.clone();
     let span = license.duration.span();
-    let activation = Activation { at, expires_at: redeem::expiry_at_activation(&license, at), device: None };
+    let activation =
+        Activation { at, expires_at: redeem::expiry_at_activation(&license, at), device: None, session: None };
     let add_ms = span.map(|s| s.num_milliseconds());
     let Some(user) =
         store.extend_with_license(&app.id, &user.id, &license.id, &activation, add_ms).await.map_err(store_err)?

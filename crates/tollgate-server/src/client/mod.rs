@@ -61,6 +61,10 @@ pub fn store_err(e: StoreError) -> DomainError {
             tracing::error!(%cause, "database unavailable");
             DomainError::Unavailable
         }
+        StoreError::Unstorable(cause) => {
+            tracing::warn!(%cause, "the database refused a value");
+            DomainError::validation("body", "contains text that cannot be stored")
+        }
         other => {
             tracing::error!(error = %other, "store error in the client API");
             DomainError::Internal
@@ -89,9 +93,19 @@ pub async fn live_session(state: &AppState, caller: &Caller, token: &str) -> Res
     Ok(Live { session, app })
 }
 
-/// Blacklist lookups on the cached entries of an app.
+/// Blacklist lookups on the cached entries of an app. Values compare case-insensitively;
+/// usernames compare by their look-alike key, as accounts do, so a banned `gooduser` also bans
+/// `GoodUser` and `gооduser` (Cyrillic о).
 pub fn blacklisted(app: &CachedApp, kind: BlacklistKind, value: &str) -> Option<Option<String>> {
-    app.blacklist.iter().find(|e| e.kind == kind && e.value.eq_ignore_ascii_case(value)).map(|e| e.reason.clone())
+    let name_key = (kind == BlacklistKind::Username).then(|| tollgate_core::username::key(value));
+    app.blacklist
+        .iter()
+        .filter(|e| e.kind == kind)
+        .find(|e| match &name_key {
+            Some(k) => tollgate_core::username::key(&e.value) == *k,
+            None => e.value.eq_ignore_ascii_case(value),
+        })
+        .map(|e| e.reason.clone())
 }
 
 /// Whether the address is inside one of the app's IP entries (entries are CIDRs).
