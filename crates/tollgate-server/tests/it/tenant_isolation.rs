@@ -14,12 +14,12 @@ use tollgate_core::{ids, password};
 
 use crate::harness::{SellerLogin, TestServer};
 
-struct Fixture {
-    app: String,
-    ids: BTreeMap<&'static str, String>,
+pub(crate) struct Fixture {
+    pub(crate) app: String,
+    pub(crate) ids: BTreeMap<&'static str, String>,
 }
 
-async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) -> Fixture {
+pub(crate) async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) -> Fixture {
     let app = s.create_app(owner, name).await["id"].as_str().unwrap().to_owned();
     let base = format!("/v1/admin/apps/{app}");
     let mut ids = BTreeMap::new();
@@ -114,7 +114,7 @@ async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) -> Fixture {
 }
 
 /// Everything the owner can read about the app, through the API.
-async fn snapshot(s: &TestServer, owner: &SellerLogin, fx: &Fixture) -> Value {
+pub(crate) async fn snapshot(s: &TestServer, owner: &SellerLogin, fx: &Fixture) -> Value {
     let base = format!("/v1/admin/apps/{}", fx.app);
     let mut out = serde_json::Map::new();
     for p in [
@@ -143,7 +143,7 @@ async fn snapshot(s: &TestServer, owner: &SellerLogin, fx: &Fixture) -> Value {
 
 /// A body that is valid for the route, so only ownership can refuse it. `user` is a user of the
 /// app in the path.
-fn body_for(method: &Method, template: &str, user: &str) -> Option<Value> {
+pub(crate) fn body_for(method: &Method, template: &str, user: &str) -> Option<Value> {
     let tail = template.rsplit('/').next().unwrap_or("");
     let b = match (method.as_str(), tail) {
         ("POST", "licenses") => json!({"count": 1, "durationType": "1d"}),
@@ -185,7 +185,7 @@ async fn call(
     s.req(method, path, Some(token), body).await
 }
 
-fn fill(template: &str, app: &str, ids: &BTreeMap<&'static str, String>) -> String {
+pub(crate) fn fill(template: &str, app: &str, ids: &BTreeMap<&'static str, String>) -> String {
     let mut p = template.replace("{appId}", app);
     for (k, v) in ids {
         p = p.replace(&format!("{{{k}}}"), v);
