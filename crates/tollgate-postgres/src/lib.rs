@@ -124,11 +124,12 @@ impl PgStore {
     /// indexed query per table.
     async fn fill_username_keys(&self) -> StoreResult<()> {
         for table in ["app_users", "resellers"] {
-            let rows: Vec<(String, String)> =
-                sqlx::query_as(&format!("SELECT id, username FROM {table} WHERE username_key IS NULL"))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(error::db_err)?;
+            let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+                "SELECT id, username FROM {table} WHERE username_key IS NULL ORDER BY created_at, id"
+            ))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(error::db_err)?;
             for (id, username) in rows {
                 let key = tollgate_core::username::key(&username);
                 let done = sqlx::query(&format!(

@@ -71,7 +71,7 @@ impl ResellerStore for SqliteStore {
         sqlx::query(
             "SELECT * FROM resellers
              WHERE app_id = $1 AND (username_key = $2 OR (username_key IS NULL AND username_norm = $3))
-             ORDER BY username_key IS NULL
+             ORDER BY (username_norm = $3) DESC
              LIMIT 1",
         )
         .bind(app_id)

@@ -127,11 +127,12 @@ impl UserStore for SqliteStore {
 
     async fn user_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<User>> {
         // By the look-alike key, which is unique in the app; a row from before the key existed
-        // that could not take its key is still found by its lowercased name.
+        // that could not take its key (a look-alike had it) is still found by its own lowercased name,
+        // which wins over the look-alike's key.
         sqlx::query(
             "SELECT * FROM app_users
              WHERE app_id = $1 AND (username_key = $2 OR (username_key IS NULL AND username_norm = $3))
-             ORDER BY username_key IS NULL
+             ORDER BY (username_norm = $3) DESC
              LIMIT 1",
         )
         .bind(app_id)

@@ -215,3 +215,47 @@ async fn upgrading_counts_the_licenses_already_there() {
     }
     assert_eq!(total(b.id.clone(), None).await, 1);
 }
+
+/// Migration 0005 adds usernames' look-alike keys empty; opening the store fills them. Two names
+/// that were registered before and look alike keep working: the older takes the key, the other
+/// keeps its own (lowercased) lookup.
+#[tokio::test]
+async fn opening_fills_username_keys_and_keeps_old_look_alikes() {
+    use tollgate_store::{constraint, UserStore};
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("keys.db");
+    let s = open(&path).await;
+    let (_, a) = seller_with_app(&s).await;
+    let good = conformance::stored_user(&s, &a.id, "gooduser").await;
+    let twin = conformance::stored_user(&s, &a.id, "zed").await;
+    s.close().await;
+    // As a database from before 0005 would be: no keys, and a look-alike beside `gooduser`.
+    let mut c = raw(&path).await;
+    sqlx::query("UPDATE app_users SET username_key = NULL").execute(&mut c).await.unwrap();
+    sqlx::query("UPDATE app_users SET username = 'g\u{43e}\u{43e}duser', username_norm = 'g\u{43e}\u{43e}duser', created_at = created_at + 1000 WHERE id = $1")
+        .bind(&twin.id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+
+    let s = open(&path).await;
+    let find = |name: &'static str| {
+        let s = &s;
+        let app = a.id.clone();
+        async move { s.user_by_username(&app, name).await.unwrap().map(|u| u.id) }
+    };
+    assert_eq!(find("GoodUser").await, Some(good.id.clone()));
+    assert_eq!(find("g00duser").await, Some(good.id.clone()));
+    assert_eq!(find("G\u{41e}\u{41e}DUSER").await, Some(twin.id.clone()), "the old look-alike by its own name");
+    let keys: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, username_key FROM app_users ORDER BY created_at")
+            .fetch_all(&mut raw(&path).await)
+            .await
+            .unwrap();
+    assert_eq!(keys, vec![(good.id.clone(), Some("gooduser".into())), (twin.id.clone(), None)]);
+    conformance::assert_conflict(
+        s.create_user(&conformance::user(&a.id, "GOODUSER")).await,
+        constraint::USER_APP_USERNAME,
+    );
+}
