@@ -255,3 +255,20 @@ async fn connecting_fills_username_keys_and_keeps_old_look_alikes() {
     assert_conflict(s.create_user(&user(&a.id, "GOODUSER")).await, constraint::USER_APP_USERNAME);
     s.close().await;
 }
+
+/// Text PostgreSQL cannot hold (a NUL character) is `Unstorable`, which the APIs answer with a
+/// 400, not an opaque database error. The APIs refuse it before it gets here; this is the net.
+#[tokio::test]
+async fn nul_text_is_unstorable_not_an_internal_error() {
+    let Some((_db, s)) = fresh_store(2).await else { return };
+    let mut who = seller();
+    who.name = "a\u{0}b".into();
+    match s.create_seller(&who).await {
+        Err(StoreError::Unstorable(msg)) => assert!(!msg.contains('\u{0}'), "{msg}"),
+        other => panic!("expected Unstorable, got {other:?}"),
+    }
+    assert_eq!(s.seller_by_id(&who.id).await.unwrap(), None);
+    let (_, a) = seller_with_app(&s).await;
+    assert!(matches!(s.license_by_key(&a.id, "K\u{0}").await, Err(StoreError::Unstorable(_))));
+    s.close().await;
+}
