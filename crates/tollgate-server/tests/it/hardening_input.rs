@@ -133,7 +133,13 @@ async fn nul_in_every_admin_text_field_query_and_path_is_a_400_and_writes_nothin
                     ));
                 }
 
-                let base = body_for(&method, template, &fx.ids["userId"]).unwrap_or_else(|| json!({}));
+                let base = match template.as_str() {
+                    "/v1/admin/apps" => json!({"name": "Another", "version": "1.0"}),
+                    "/v1/auth/register" => json!({"email": "nul@example.com", "password": "password123", "name": "N"}),
+                    "/v1/auth/login" => json!({"email": owner.email, "password": "correct horse"}),
+                    "/v1/auth/refresh" => json!({"refreshToken": owner.refresh}),
+                    _ => body_for(&method, template, &fx.ids["userId"]).unwrap_or_else(|| json!({})),
+                };
                 for (field, seg) in fields {
                     let body = with_nul(base.clone(), &seg);
                     let r = s.req(method.clone(), &path, Some(&owner.token), Some(body)).await;
@@ -183,6 +189,11 @@ async fn nul_in_every_admin_text_field_query_and_path_is_a_400_and_writes_nothin
     );
     assert_eq!(snapshot(&s, &owner, &fx).await, before, "a refused request changed the app");
     assert_eq!(s.get("/v1/admin/apps", &owner.token).await.body, apps_before, "a refused request made an app");
+    // The refresh token was not spent, and no seller was registered.
+    let r = s.req(Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": owner.refresh}))).await;
+    r.assert_status(200);
+    let body = json!({"email": "nul@example.com", "password": "password123", "name": "N"});
+    s.req(Method::POST, "/v1/auth/register", None, Some(body)).await.assert_status(201);
 }
 
 /// Every text field of every client endpoint, with a body that is otherwise valid.
