@@ -152,11 +152,11 @@ pub struct LoginRequest<'a> {
     pub hwid: Option<&'a str>,
 }
 
-/// Failure-throttle keys: the account (per app, usernames case-insensitive) and the address
-/// (per app).
+/// Failure-throttle keys: the account (per app, by the username's look-alike key, since every
+/// look-alike spelling reaches the same account) and the address (per app).
 fn throttle_keys(live: &Live, username: &str, ip: std::net::IpAddr) -> (String, String) {
     let app = &live.app.app.id;
-    (format!("{app}\u{0}user\u{0}{}", username.to_lowercase()), format!("{app}\u{0}ip\u{0}{ip}"))
+    (format!("{app}\u{0}user\u{0}{}", tollgate_core::username::key(username)), format!("{app}\u{0}ip\u{0}{ip}"))
 }
 
 /// Login: password, account state, device binding; the session is then the user's.

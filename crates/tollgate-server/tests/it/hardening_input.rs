@@ -404,3 +404,21 @@ async fn look_alike_usernames_are_one_name() {
     let list = s.get(&resellers, tok).await;
     assert_eq!(list.data().as_array().map(Vec::len), Some(1), "{}", list.body);
 }
+
+#[tokio::test]
+async fn look_alike_spellings_share_the_account_login_throttle() {
+    let s = TestServer::start().await;
+    let app = client_app(&s).await;
+    let (r, _) = register(&s, &app, "gooduser").await;
+    r.assert_status(200);
+    let sid = init(&s, &app).await;
+    let spellings = ["gooduser", "GoodUser", "g\u{43e}\u{43e}duser", "\u{ff47}ooduser", "g00duser"];
+    for i in 0..10 {
+        let body =
+            json!({ "session_id": sid, "username": spellings[i % spellings.len()], "password": "wrong", "sid": "H1" });
+        call(&s, "login", body).await.assert_error(401, "INVALID_PASSWORD");
+    }
+    // An eleventh spelling does not get a fresh budget: the account is throttled, whatever the name.
+    let body = json!({ "session_id": sid, "username": "g\u{43e}oduser", "password": "hunter2-pass", "sid": "H1" });
+    call(&s, "login", body).await.assert_error(429, "RATE_LIMITED");
+}
