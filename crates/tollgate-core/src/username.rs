@@ -6,9 +6,12 @@
 //! NFKC-normalised, lowercased name, lowercased again: `GoodUser`, `ｇｏｏｄuser` (fullwidth) and
 //! `gооduser` (Cyrillic о) all have the key `gooduser`, so only the first of them can register and
 //! each of them signs in as that account. Characters that are invisible or reorder the text
-//! (controls, zero-width and bidirectional formatting characters) are refused outright.
+//! (controls, zero-width and bidirectional formatting characters) are refused outright, and so is
+//! a name that mixes scripts the way spoofs do (`gооducer` with Cyrillic о among Latin letters).
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_script::Script;
+use unicode_security::mixed_script::AugmentedScriptSet;
 
 /// Characters a username may not contain: controls (general category Cc), line and paragraph
 /// separators, and the format characters (Cf) — zero-width spaces and joiners, bidirectional
@@ -61,6 +64,39 @@ pub fn problem(name: &str) -> Option<&'static str> {
     None
 }
 
+/// Why a name is refused for a new account: [`problem`], or a mix of scripts that spoofs use.
+/// Names are only held to this when they are taken, so an account made before the rule can
+/// still sign in.
+pub fn problem_for_new(name: &str) -> Option<&'static str> {
+    problem(name).or_else(|| {
+        (!script_mix_allowed(name)).then_some("must not mix writing systems (such as Latin with Cyrillic or Greek letters)")
+    })
+}
+
+/// Unicode TS #39's "moderately restrictive" level: one script (digits, punctuation and marks
+/// count for every script), or Latin with Han and Japanese kana, Han and Bopomofo, Han and Hangul,
+/// or with one other recommended script that is neither Cyrillic nor Greek — the two whose
+/// letters pass for Latin ones.
+pub fn script_mix_allowed(name: &str) -> bool {
+    let mut all = AugmentedScriptSet::default();
+    let mut besides_latin = AugmentedScriptSet::default();
+    for c in name.chars() {
+        let set = AugmentedScriptSet::for_char(c);
+        all.intersect_with(set);
+        if !set.base.contains_script(Script::Latin) {
+            besides_latin.intersect_with(set);
+        }
+    }
+    if !all.is_empty() || besides_latin.kore || besides_latin.hanb || besides_latin.jpan {
+        return true;
+    }
+    let mut scripts = besides_latin.base.iter();
+    match (scripts.next(), scripts.next()) {
+        (Some(s), None) => s.is_recommended() && s != Script::Cyrillic && s != Script::Greek,
+        _ => false,
+    }
+}
+
 /// The comparison key of a username: lowercase(skeleton(lowercase(NFKC(name.trim())))).
 ///
 /// Lowercasing is Rust's full Unicode lowercase mapping, which stands in for case folding. The
@@ -102,8 +138,13 @@ mod tests {
         ] {
             assert!(problem(bad).is_some(), "{bad:?}");
         }
-        for good in ["bob", "José", "山田", "o'brien", "a b"] {
-            assert_eq!(problem(good), None, "{good}");
+        // Cyrillic о among Latin letters; Greek ο likewise.
+        for mixed in ["g\u{043e}\u{043e}ducer", "g\u{043e}oduser", "p\u{03bf}st"] {
+            assert!(problem_for_new(mixed).is_some(), "{mixed:?}");
+            assert_eq!(problem(mixed), None, "an existing account can still sign in");
+        }
+        for good in ["bob", "José", "山田", "o'brien", "a b", "иван", "иван_2", "Ταρώ", "yamada山田たろう", "bob-123"] {
+            assert_eq!(problem_for_new(good), None, "{good}");
         }
         assert!(problem("").is_some());
         assert!(problem(&"x".repeat(65)).is_some());

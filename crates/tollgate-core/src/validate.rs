@@ -49,6 +49,16 @@ pub fn username(field: &str, u: &str) -> Result<String, DomainError> {
     Ok(u.to_owned())
 }
 
+/// A username for a new account (register, a new reseller): [`username`], and not a mix of
+/// scripts that spoofs use (Latin with Cyrillic or Greek letters).
+pub fn new_username(field: &str, u: &str) -> Result<String, DomainError> {
+    let u = u.trim();
+    if let Some(problem) = crate::username::problem_for_new(u) {
+        return Err(bad(field, problem));
+    }
+    Ok(u.to_owned())
+}
+
 /// Free text with a length cap (names, notes, reasons, messages).
 pub fn text(field: &str, t: &str, max: usize) -> Result<String, DomainError> {
     if t.chars().count() > max {

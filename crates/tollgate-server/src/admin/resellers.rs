@@ -71,7 +71,7 @@ async fn create_reseller(
     ValidJson(body): ValidJson<CreateResellerBody>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    let username = validate::username("username", &body.username)?;
+    let username = validate::new_username("username", &body.username)?;
     validate::strong_password("password", &body.password)?;
     let balance = rules::reseller_balance("balance", body.balance)?;
     let reseller = Reseller {

@@ -50,7 +50,7 @@ pub async fn register(
     req: &RegisterRequest<'_>,
 ) -> Result<(User, License), DomainError> {
     let app = &live.app.app;
-    let username = validate::username("username", req.username)?;
+    let username = validate::new_username("username", req.username)?;
     validate::user_password("password", req.password)?;
     let email = match req.email.map(str::trim).filter(|e| !e.is_empty()) {
         Some(e) => Some(validate::email("email", e)?),

@@ -354,16 +354,23 @@ async fn look_alike_usernames_are_one_name() {
     let (r, _) = register(&s, &app, "gooduser").await;
     r.assert_status(200);
 
-    // Case, fullwidth letters, Cyrillic о, digits for letters: the name is taken, the key unused.
-    for alike in
-        ["GoodUser", "\u{ff47}ooduser", "\u{ff27}\u{ff4f}\u{ff4f}\u{ff44}user", "g\u{43e}\u{43e}duser", "g00duser"]
-    {
+    // Case, fullwidth letters, digits for letters: the name is taken, the key unused.
+    for alike in ["GoodUser", "\u{ff47}ooduser", "\u{ff27}\u{ff4f}\u{ff4f}\u{ff44}user", "g00duser"] {
         let (r, key) = register(&s, &app, alike).await;
         r.assert_error(409, "USERNAME_TAKEN");
         assert_eq!(key_status(&s, &app, &key).await, "UNUSED", "{alike}");
     }
-    // Invisible and reordering characters: refused outright.
-    for bad in ["good\u{200b}user", "ab\u{202e}cd", "\u{feff}gooduser", "good\u{2066}user", "good\u{ad}user"] {
+    // Invisible and reordering characters, and Cyrillic letters among Latin ones (`gооducer`,
+    // `gооduser` with Cyrillic о): refused outright.
+    for bad in [
+        "good\u{200b}user",
+        "ab\u{202e}cd",
+        "\u{feff}gooduser",
+        "good\u{2066}user",
+        "good\u{ad}user",
+        "g\u{43e}\u{43e}ducer",
+        "g\u{43e}\u{43e}duser",
+    ] {
         let (r, key) = register(&s, &app, bad).await;
         r.assert_error(400, "VALIDATION_ERROR");
         assert!(r.body["message"].as_str().unwrap().starts_with("username: "), "{}", r.body);
