@@ -14,5 +14,6 @@ pub mod extract;
 pub mod files;
 pub mod netpolicy;
 pub mod ops;
+pub mod password;
 pub mod signing;
 pub mod state;
