@@ -36,6 +36,8 @@ pub struct AppState {
     /// address (many users can share one address behind a NAT, so this only stops a spray), the
     /// account slowed down across addresses.
     pub login_throttle: Arc<LoginThrottle>,
+    /// The one argon2 gate every password hash and check goes through (`crate::password`).
+    pub passwords: Arc<crate::password::PasswordGate>,
     /// Client API requests per IP; `None` when turned off.
     pub client_limiter: Option<Arc<ClientLimiter>>,
 }
@@ -56,6 +58,7 @@ impl AppState {
             net: Arc::new(net),
             login_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(100))),
             client_limiter,
+            passwords: Arc::new(crate::password::PasswordGate::default()),
             apps,
             store,
             config: Arc::new(config),

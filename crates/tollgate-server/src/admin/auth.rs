@@ -62,7 +62,7 @@ pub async fn create_seller(state: &AppState, email: &str, pass: &str, name: &str
     let email = validate::email("email", email)?;
     validate::strong_password("password", pass)?;
     let name = validate::nonempty_text("name", name, 100)?;
-    let hash = hash_password(pass.to_owned()).await?;
+    let hash = hash_password(state, pass.to_owned()).await?;
     let seller = Seller {
         id: ids::new_id(ids::prefix::SELLER),
         email,
@@ -83,13 +83,13 @@ fn gate_err(e: crate::password::GateError) -> ApiError {
 }
 
 /// argon2id through the process's one gate (`crate::password`): `503 SERVER_BUSY` when full.
-pub async fn hash_password(p: String) -> ApiResult<String> {
-    crate::password::hash(p).await.map_err(gate_err)
+pub async fn hash_password(state: &AppState, p: String) -> ApiResult<String> {
+    state.passwords.hash(p).await.map_err(gate_err)
 }
 
 /// Check a password through the gate, counted in the metrics.
 pub async fn verify_password(state: &AppState, p: String, phc: String) -> ApiResult<bool> {
-    let r = crate::password::verify(p, phc).await.map_err(|e| match e {
+    let r = state.passwords.verify(p, phc).await.map_err(|e| match e {
         crate::password::GateError::Busy => DomainError::Busy,
         crate::password::GateError::Failed => DomainError::Internal,
     });

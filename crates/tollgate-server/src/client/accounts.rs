@@ -68,7 +68,7 @@ pub async fn register(
     if store.user_by_username(&app.id, &username).await.map_err(store_err)?.is_some() {
         return Err(DomainError::UsernameTaken);
     }
-    let password_hash = hash_password(req.password.to_owned()).await?;
+    let password_hash = hash_password(state, req.password.to_owned()).await?;
 
     let at = now();
     let expires_at = redeem::expiry_at_activation(&license, at);
@@ -353,7 +353,7 @@ pub async fn change_password(
     if old == new {
         return Err(DomainError::PasswordReused);
     }
-    let password_hash = hash_password(new.to_owned()).await?;
+    let password_hash = hash_password(state, new.to_owned()).await?;
     let patch = UserPatch { password_hash: Some(password_hash), ..UserPatch::default() };
     store.update_user(&app.id, &user.id, &patch).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
     Ok(())

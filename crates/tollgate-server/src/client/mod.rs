@@ -114,11 +114,12 @@ fn gate_err(e: crate::password::GateError) -> DomainError {
 /// Check a password through the process's argon2 gate (`crate::password`), counted in the
 /// metrics.
 pub async fn verify_password(state: &AppState, password: String, phc: String) -> Result<bool, DomainError> {
-    let r = crate::password::verify(password, phc).await.map_err(gate_err);
+    let r = state.passwords.verify(password, phc).await.map_err(gate_err);
     state.metrics.password_checked(&r);
     r
 }
 
-pub async fn hash_password(password: String) -> Result<String, DomainError> {
-    crate::password::hash(password).await.map_err(gate_err)
+/// Hash a new password through the process's argon2 gate.
+pub async fn hash_password(state: &AppState, password: String) -> Result<String, DomainError> {
+    state.passwords.hash(password).await.map_err(gate_err)
 }
