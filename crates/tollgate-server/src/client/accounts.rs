@@ -144,7 +144,10 @@ pub struct LoginRequest<'a> {
 /// Throttle keys: the account (per app, usernames case-insensitive) and the address (per app).
 fn throttle_keys(live: &Live, username: &str, ip: std::net::IpAddr) -> AttemptKeys {
     let app = &live.app.app.id;
-    AttemptKeys { account: format!("{app}\u{0}user\u{0}{}", username.to_lowercase()), address: format!("{app}\u{0}ip\u{0}{ip}") }
+    AttemptKeys {
+        account: format!("{app}\u{0}user\u{0}{}", username.to_lowercase()),
+        address: format!("{app}\u{0}ip\u{0}{ip}"),
+    }
 }
 
 /// Reserve a password attempt before the check (see `tollgate_core::throttle`), and wait the
@@ -343,7 +346,10 @@ pub async fn change_password(
     let store = state.store.as_ref();
     let user = store.get_user(&app.id, user_id).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
     redeem::check_user_standing(&user)?;
-    let keys = AttemptKeys { account: format!("{}\u{0}pw\u{0}{}", app.id, user.id), address: format!("{}\u{0}ip\u{0}{ip}", app.id) };
+    let keys = AttemptKeys {
+        account: format!("{}\u{0}pw\u{0}{}", app.id, user.id),
+        address: format!("{}\u{0}ip\u{0}{ip}", app.id),
+    };
     let attempt = reserve_attempt(state, keys).await?;
     if !verify_password(state, old.to_owned(), user.password_hash.clone()).await? {
         attempt.failed();

@@ -216,7 +216,8 @@ fn pair(r: &Resp) -> (String, String) {
 }
 
 async fn login(s: &TestServer, email: &str) -> (String, String) {
-    let r = s.req(Method::POST, "/v1/auth/login", None, Some(json!({ "email": email, "password": "correct horse" }))).await;
+    let r =
+        s.req(Method::POST, "/v1/auth/login", None, Some(json!({ "email": email, "password": "correct horse" }))).await;
     r.assert_status(200);
     pair(&r)
 }
@@ -293,6 +294,21 @@ async fn deleting_the_account_needs_the_password_and_kills_its_tokens() {
     let app_id = app["id"].as_str().unwrap().to_owned();
     let other = s.seller().await;
     let kept = s.create_app(&other, "Kept").await;
+    // A file of the doomed app, stored encrypted under the data dir.
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(vec![7u8; 4096]).file_name("mod.bin"))
+        .text("name", "mod.bin");
+    let res = s
+        .http
+        .post(s.url(&format!("/v1/admin/apps/{app_id}/files")))
+        .bearer_auth(&seller.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201, "{}", res.text().await.unwrap());
+    let blobs = s.dir.path().join("files").join(&app_id);
+    assert!(blobs.exists());
 
     let del = |token: &str, body: Value| {
         let (s, token) = (&s, token.to_owned());
@@ -320,4 +336,5 @@ async fn deleting_the_account_needs_the_password_and_kills_its_tokens() {
     // Nobody else's data went with it.
     s.get(&format!("/v1/admin/apps/{}", kept["id"].as_str().unwrap()), &other.token).await.assert_status(200);
     assert!(s.state.store.app_by_id(&app_id).await.unwrap().is_none());
+    assert!(!blobs.exists(), "the deleted app's encrypted files are removed");
 }
