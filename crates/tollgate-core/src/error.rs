@@ -133,6 +133,9 @@ pub enum DomainError {
     // --- infrastructure
     #[error("service unavailable")]
     Unavailable,
+    /// Too many password checks are running or waiting: nothing was done, try again shortly.
+    #[error("server busy")]
+    Busy,
     /// The cause is logged where it happens; this text never reaches a client.
     #[error("internal error")]
     Internal,

@@ -57,6 +57,9 @@ pub struct RefreshToken {
     pub seller_id: String,
     /// SHA-256 of the token, hex; the token itself is never stored.
     pub token_hash: String,
+    /// The chain the token belongs to: a login starts one, each refresh continues it. Reusing a
+    /// spent token revokes the whole chain.
+    pub chain_id: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use tollgate_core::model::{RefreshToken, Seller};
 use tollgate_core::time::Timestamp;
-use tollgate_store::{SellerStore, StoreResult};
+use tollgate_store::{RefreshUse, SellerStore, StoreResult};
 
 use crate::error::db_err;
 use crate::row::{col, ms, norm, ts};
@@ -65,12 +65,13 @@ impl SellerStore for PgStore {
 
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO refresh_tokens (id, seller_id, token_hash, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO refresh_tokens (id, seller_id, token_hash, chain_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&token.id)
         .bind(&token.seller_id)
         .bind(&token.token_hash)
+        .bind(&token.chain_id)
         .bind(ms(&token.created_at))
         .bind(ms(&token.expires_at))
         .execute(&self.pool)
@@ -79,19 +80,85 @@ impl SellerStore for PgStore {
         Ok(())
     }
 
-    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>> {
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<RefreshUse> {
         // One conditional statement: of any number of concurrent callers, exactly one sees
-        // `used_at IS NULL` and gets the row back. At READ COMMITTED the others queue on the
-        // row lock and then re-check the WHERE against the version the winner committed.
-        sqlx::query_scalar(
+        // `used_at IS NULL` and gets the row back. A chain with any revoked token is dead: the
+        // revocation below always marks the reused token itself, which exists before any
+        // successor can be consumed.
+        let fresh: Option<(String, String)> = sqlx::query_as(
             "UPDATE refresh_tokens SET used_at = $1
-             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
-             RETURNING seller_id",
+             WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+               AND NOT EXISTS (SELECT 1 FROM refresh_tokens r
+                               WHERE r.chain_id = refresh_tokens.chain_id AND r.revoked_at IS NOT NULL)
+             RETURNING seller_id, chain_id",
         )
         .bind(ms(&now))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await
+        .map_err(db_err)?;
+        if let Some((seller_id, chain_id)) = fresh {
+            return Ok(RefreshUse::Fresh { seller_id, chain_id });
+        }
+        // Spent already: revoke its chain (the thief's successors and the owner's alike).
+        let reused: Option<String> = sqlx::query_scalar(
+            "UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $1)
+             WHERE chain_id = (SELECT chain_id FROM refresh_tokens WHERE token_hash = $2 AND used_at IS NOT NULL)
+             RETURNING seller_id",
+        )
+        .bind(ms(&now))
+        .bind(token_hash)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .next();
+        Ok(match reused {
+            Some(seller_id) => RefreshUse::Reused { seller_id },
+            None => RefreshUse::Invalid,
+        })
+    }
+
+    async fn revoke_refresh_chain(&self, seller_id: &str, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $1)
+             WHERE seller_id = $2
+               AND chain_id = (SELECT chain_id FROM refresh_tokens WHERE token_hash = $3 AND seller_id = $2)",
+        )
+        .bind(ms(&now))
+        .bind(seller_id)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn seller_token_generation(&self, seller_id: &str) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar("SELECT token_generation FROM sellers WHERE id = $1")
+            .bind(seller_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn bump_seller_token_generation(&self, seller_id: &str) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar(
+            "UPDATE sellers SET token_generation = token_generation + 1 WHERE id = $1 RETURNING token_generation",
+        )
+        .bind(seller_id)
+        .fetch_optional(&self.pool)
+        .await
         .map_err(db_err)
+    }
+
+    async fn delete_seller(&self, seller_id: &str) -> StoreResult<bool> {
+        // Everything under the seller goes with it through ON DELETE CASCADE.
+        let done = sqlx::query("DELETE FROM sellers WHERE id = $1")
+            .bind(seller_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
     }
 }

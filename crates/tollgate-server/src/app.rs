@@ -122,7 +122,7 @@ pub fn spawn_workers(state: &AppState) {
         loop {
             tokio::select! {
                 got = feed.recv() => match got {
-                    Ok(tollgate_store::Invalidation::App(_)) => continue,
+                    Ok(tollgate_store::Invalidation::App(_) | tollgate_store::Invalidation::Seller(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                     Ok(_) | Err(_) => {}
                 },

@@ -1,5 +1,5 @@
 //! Per-process cache of what every client request reads: the app (settings, keys) and its
-//! blacklist. Entries are dropped when any process sharing the database publishes an
+//! blacklist; and of what every admin request checks: the seller's token generation. Entries are dropped when any process sharing the database publishes an
 //! `Invalidation` (SQLite: in-process; PostgreSQL: `LISTEN/NOTIFY`), so a change made through
 //! one node is in force on every node as soon as the notification arrives.
 
@@ -26,7 +26,13 @@ struct Maps {
     by_name: HashMap<(String, String), String>,
     /// websocket key → app id
     by_ws_key: HashMap<String, String>,
+    /// seller id → its token generation, `None` for a seller that does not exist (checked on
+    /// every bearer request of the admin API)
+    sellers: HashMap<String, Option<i64>>,
 }
+
+/// Cached sellers at most; past it the seller map starts over.
+const MAX_SELLERS: usize = 100_000;
 
 #[derive(Default)]
 pub struct AppCache {
@@ -49,12 +55,33 @@ impl AppCache {
         match inv {
             Invalidation::All => *m = Maps::default(),
             Invalidation::SigningKeys => {}
+            Invalidation::Seller(id) => {
+                m.sellers.remove(id);
+            }
             Invalidation::App(id) => {
                 m.by_id.remove(id);
                 m.by_name.retain(|_, v| v != id);
                 m.by_ws_key.retain(|_, v| v != id);
             }
         }
+    }
+
+    /// The seller's token generation, `None` when the seller does not exist. Cached; dropped by
+    /// `Invalidation::Seller` from any process.
+    pub async fn seller_generation(&self, store: &dyn Store, seller_id: &str) -> StoreResult<Option<i64>> {
+        if let Some(hit) = self.read().sellers.get(seller_id) {
+            return Ok(*hit);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let found = store.seller_token_generation(seller_id).await?;
+        let mut m = self.write();
+        if self.generation.load(Ordering::SeqCst) == generation {
+            if m.sellers.len() >= MAX_SELLERS {
+                m.sellers.clear();
+            }
+            m.sellers.insert(seller_id.to_owned(), found);
+        }
+        Ok(found)
     }
 
     /// Cached entry, if present (no loading).

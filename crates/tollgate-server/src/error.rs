@@ -36,6 +36,13 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::CONFLICT, "CONFLICT", message)
     }
+    /// `503 SERVER_BUSY` with `Retry-After`: too many password checks at once, nothing done.
+    pub fn busy() -> Self {
+        ApiError {
+            retry_after: Some(crate::password::BUSY_RETRY_AFTER_SECS),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "SERVER_BUSY", "Server is busy, try again shortly")
+        }
+    }
     pub fn internal() -> Self {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "Internal server error")
     }
@@ -98,6 +105,7 @@ impl From<DomainError> for ApiError {
             D::Unavailable => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "Service temporarily unavailable")
             }
+            D::Busy => ApiError::busy(),
             D::Internal => ApiError::internal(),
             other => ApiError::bad_request("BAD_REQUEST", other.to_string()),
         }

@@ -117,7 +117,8 @@ pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> axum::res
     next.run(req).await
 }
 
-/// The authenticated seller (a valid, unexpired access token).
+/// The authenticated seller: a valid, unexpired access token of a seller that still exists and
+/// whose token generation has not moved on since the token was issued (cached per process).
 #[derive(Debug, Clone)]
 pub struct SellerAuth {
     pub seller_id: String,
@@ -139,9 +140,13 @@ where
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
-        let seller_id =
+        let (seller_id, generation) =
             state.tokens.verify_access(token).ok_or_else(|| ApiError::unauthorized("Invalid or expired token"))?;
-        Ok(SellerAuth { seller_id })
+        match state.apps.seller_generation(state.store.as_ref(), &seller_id).await? {
+            Some(current) if current == generation => Ok(SellerAuth { seller_id }),
+            Some(_) => Err(ApiError::unauthorized("Token has been revoked")),
+            None => Err(ApiError::unauthorized("Account no longer exists")),
+        }
     }
 }
 

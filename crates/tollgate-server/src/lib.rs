@@ -14,6 +14,7 @@ pub mod extract;
 pub mod files;
 pub mod netpolicy;
 pub mod ops;
+pub mod password;
 pub mod signing;
 pub mod state;
 pub mod strict_json;

@@ -1,6 +1,7 @@
 //! Operations endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -29,6 +30,10 @@ struct RouteStats {
 #[derive(Default)]
 pub struct Metrics {
     routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    /// Password checks that ran (argon2 verifications, the dummy one for unknown accounts too).
+    password_checks: AtomicU64,
+    /// Password checks turned away because the argon2 gate was full.
+    password_busy: AtomicU64,
 }
 
 impl Metrics {
@@ -45,10 +50,25 @@ impl Metrics {
         }
     }
 
+    /// Count a password check by its outcome: ran, or turned away busy.
+    pub fn password_checked<T>(&self, r: &Result<T, tollgate_core::DomainError>) {
+        match r {
+            Ok(_) => self.password_checks.fetch_add(1, Ordering::Relaxed),
+            Err(tollgate_core::DomainError::Busy) => self.password_busy.fetch_add(1, Ordering::Relaxed),
+            Err(_) => 0,
+        };
+    }
+
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
+        out.push_str("# HELP tollgate_password_checks_total Password verifications computed (argon2id).\n");
+        out.push_str("# TYPE tollgate_password_checks_total counter\n");
+        let _ = writeln!(out, "tollgate_password_checks_total {}", self.password_checks.load(Ordering::Relaxed));
+        out.push_str("# HELP tollgate_password_busy_total Password checks refused because the argon2 gate was full.\n");
+        out.push_str("# TYPE tollgate_password_busy_total counter\n");
+        let _ = writeln!(out, "tollgate_password_busy_total {}", self.password_busy.load(Ordering::Relaxed));
         out.push_str("# HELP tollgate_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE tollgate_http_requests_total counter\n");
         for ((method, route), s) in routes.iter() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tollgate_core::model::AuditEntry;
-use tollgate_core::throttle::FailureThrottle;
+use tollgate_core::throttle::{LoginThrottle, ThrottleRule};
 use tollgate_store::Store;
 
 use crate::cache::AppCache;
@@ -25,17 +25,19 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     pub tokens: Arc<TokenService>,
     pub metrics: Arc<Metrics>,
-    /// Seller logins: per email and per IP.
-    pub seller_throttle: Arc<FailureThrottle>,
+    /// Seller password checks (login, account deletion): 10 per account and address, 30 per
+    /// address, the account slowed down across addresses (`tollgate_core::throttle`).
+    pub seller_throttle: Arc<LoginThrottle>,
     /// Signs every client-API answer (SPEC §7); the active key when this process started.
     pub signer: Arc<SignerCell>,
     /// VPN ranges and the country database (init pipeline steps 7 and 8).
     pub net: Arc<NetPolicy>,
-    /// End-user logins and password changes, per account: 10 failures in 15 minutes.
-    pub login_throttle: Arc<FailureThrottle>,
-    /// End-user login failures per app and address: 100 in 15 minutes (many users can share one
-    /// address behind a NAT, so this only stops a spray, not a user's typos).
-    pub login_ip_throttle: Arc<FailureThrottle>,
+    /// End-user logins and password changes: 10 per account and address, 100 per app and
+    /// address (many users can share one address behind a NAT, so this only stops a spray), the
+    /// account slowed down across addresses.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// The one argon2 gate every password hash and check goes through (`crate::password`).
+    pub passwords: Arc<crate::password::PasswordGate>,
     /// Client API requests per IP; `None` when turned off.
     pub client_limiter: Option<Arc<ClientLimiter>>,
 }
@@ -54,16 +56,26 @@ impl AppState {
         AppState {
             signer: Arc::new(SignerCell::new(signer)),
             net: Arc::new(net),
-            login_throttle: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
-            login_ip_throttle: Arc::new(FailureThrottle::new(100, Duration::from_secs(15 * 60))),
+            login_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(100))),
             client_limiter,
+            passwords: Arc::new(crate::password::PasswordGate::default()),
             apps,
             store,
             config: Arc::new(config),
             master: Arc::new(master),
             tokens: Arc::new(tokens),
             metrics: Arc::new(Metrics::default()),
-            seller_throttle: Arc::new(FailureThrottle::new(10, Duration::from_secs(15 * 60))),
+            seller_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(30))),
+        }
+    }
+
+    /// Drop the seller's cached token generation here at once and on every other process: after
+    /// a logout, a detected refresh-token reuse or the seller's deletion.
+    pub async fn invalidate_seller(&self, seller_id: &str) {
+        let inv = tollgate_store::Invalidation::Seller(seller_id.to_owned());
+        self.apps.invalidate(&inv);
+        if let Err(e) = self.store.publish(&inv).await {
+            tracing::error!(error = %e, "could not publish a cache invalidation");
         }
     }
 
@@ -117,6 +129,10 @@ struct Claims {
     /// App a reseller token is scoped to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     app: Option<String>,
+    /// The seller's token generation when an access token was issued; the token is refused once
+    /// the generation has moved on (logout, a reused refresh token).
+    #[serde(default)]
+    gen: i64,
 }
 
 /// Short-lived JWTs (HS256, key derived from the master key so every node accepts them).
@@ -134,7 +150,7 @@ impl TokenService {
         TokenService { enc: EncodingKey::from_secret(key), dec: DecodingKey::from_secret(key), validation }
     }
 
-    fn issue(&self, sub: &str, typ: &str, app: Option<&str>, ttl: Duration) -> String {
+    fn issue(&self, sub: &str, typ: &str, app: Option<&str>, gen: i64, ttl: Duration) -> String {
         let iat = chrono::Utc::now().timestamp().max(0) as u64;
         let claims = Claims {
             sub: sub.to_owned(),
@@ -142,6 +158,7 @@ impl TokenService {
             iat,
             exp: iat + ttl.as_secs(),
             app: app.map(str::to_owned),
+            gen,
         };
         // Encoding HS256 with a valid key cannot fail.
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.enc).unwrap_or_default()
@@ -152,16 +169,18 @@ impl TokenService {
         (data.claims.typ == typ).then_some(data.claims)
     }
 
-    pub fn issue_access(&self, seller_id: &str) -> String {
-        self.issue(seller_id, "access", None, ACCESS_TOKEN_TTL)
+    /// An access token of the seller's current token generation.
+    pub fn issue_access(&self, seller_id: &str, generation: i64) -> String {
+        self.issue(seller_id, "access", None, generation, ACCESS_TOKEN_TTL)
     }
 
-    pub fn verify_access(&self, token: &str) -> Option<String> {
-        self.verify(token, "access").map(|c| c.sub)
+    /// `(seller_id, token generation)` of a valid, unexpired access token.
+    pub fn verify_access(&self, token: &str) -> Option<(String, i64)> {
+        self.verify(token, "access").map(|c| (c.sub, c.gen))
     }
 
     pub fn issue_reseller(&self, reseller_id: &str, app_id: &str) -> String {
-        self.issue(reseller_id, "reseller", Some(app_id), RESELLER_TOKEN_TTL)
+        self.issue(reseller_id, "reseller", Some(app_id), 0, RESELLER_TOKEN_TTL)
     }
 
     /// `(reseller_id, app_id)`.
@@ -178,8 +197,8 @@ mod tests {
     #[test]
     fn tokens_verify_only_with_their_kind_and_key() {
         let t = TokenService::new(&[7u8; 32]);
-        let access = t.issue_access("seller_1");
-        assert_eq!(t.verify_access(&access).as_deref(), Some("seller_1"));
+        let access = t.issue_access("seller_1", 3);
+        assert_eq!(t.verify_access(&access), Some(("seller_1".into(), 3)));
         assert_eq!(t.verify_reseller(&access), None);
         let r = t.issue_reseller("rsl_1", "app_1");
         assert_eq!(t.verify_reseller(&r), Some(("rsl_1".into(), "app_1".into())));

@@ -225,9 +225,34 @@ pub trait SellerStore {
     /// Case-insensitive.
     async fn seller_by_email(&self, email: &str) -> StoreResult<Option<Seller>>;
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
-    /// Atomically consume a refresh token: returns its seller id once; a used, unknown or
-    /// expired token gives `None`, and so does every later call with the same hash.
-    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>>;
+    /// Atomically consume a refresh token: `Fresh` once, for a token that is unused, unexpired
+    /// and whose chain is not revoked. A token that was already used is `Reused`, and its whole
+    /// chain is revoked (`revoked_at`) so no token of it is ever `Fresh` again, even one
+    /// inserted into the chain afterwards. Unknown, expired or revoked tokens are `Invalid`.
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<RefreshUse>;
+    /// Revoke the chain of the seller's refresh token with this hash; `false` when the seller
+    /// has no such token.
+    async fn revoke_refresh_chain(&self, seller_id: &str, token_hash: &str, now: Timestamp) -> StoreResult<bool>;
+    /// The seller's token generation (access tokens carry the one they were issued under);
+    /// `None` when the seller does not exist.
+    async fn seller_token_generation(&self, seller_id: &str) -> StoreResult<Option<i64>>;
+    /// Move to the next token generation: every access token issued before is refused. The new
+    /// generation, or `None` when the seller does not exist.
+    async fn bump_seller_token_generation(&self, seller_id: &str) -> StoreResult<Option<i64>>;
+    /// Delete the seller and everything under it (apps and their data, refresh tokens, audit
+    /// trail); `false` when there was no such seller.
+    async fn delete_seller(&self, seller_id: &str) -> StoreResult<bool>;
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Consumed now; the successor joins `chain_id`.
+    Fresh { seller_id: String, chain_id: String },
+    /// Already used: the chain is now revoked.
+    Reused { seller_id: String },
+    /// Unknown, expired or revoked.
+    Invalid,
 }
 
 #[async_trait]
@@ -573,6 +598,8 @@ pub enum Invalidation {
     App(String),
     /// The active response-signing key changed (`tollgate keys rotate`).
     SigningKeys,
+    /// The seller was deleted or its access tokens were revoked (token generation moved on).
+    Seller(String),
     /// Anything may have changed: the feed was interrupted and notifications may be lost.
     All,
 }
@@ -582,6 +609,7 @@ impl Invalidation {
         match self {
             Invalidation::App(id) => format!("app:{id}"),
             Invalidation::SigningKeys => "keys".to_owned(),
+            Invalidation::Seller(id) => format!("seller:{id}"),
             Invalidation::All => "all".to_owned(),
         }
     }
@@ -590,6 +618,9 @@ impl Invalidation {
     pub fn from_payload(p: &str) -> Invalidation {
         if p == "keys" {
             return Invalidation::SigningKeys;
+        }
+        if let Some(id) = p.strip_prefix("seller:").filter(|id| !id.is_empty()) {
+            return Invalidation::Seller(id.to_owned());
         }
         match p.strip_prefix("app:") {
             Some(id) if !id.is_empty() => Invalidation::App(id.to_owned()),

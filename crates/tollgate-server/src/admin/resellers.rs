@@ -78,7 +78,7 @@ async fn create_reseller(
         id: ids::new_id(ids::prefix::RESELLER),
         app_id: app_id.clone(),
         username,
-        password_hash: hash_password(body.password).await?,
+        password_hash: hash_password(&state, body.password).await?,
         balance,
         created_at: now(),
     };
@@ -121,7 +121,7 @@ async fn update_reseller(
     // Check existence before paying for a password hash.
     state.store.get_reseller(&app_id, &reseller_id).await?.ok_or_else(|| ApiError::not_found("Reseller"))?;
     let password_hash = match body.password {
-        Some(p) => Some(hash_password(p).await?),
+        Some(p) => Some(hash_password(&state, p).await?),
         None => None,
     };
     let patch = ResellerPatch { password_hash, balance };

@@ -257,7 +257,7 @@ async fn update_user(
     // Existence first, so a patch of an absent user does not cost an argon2 hash.
     owned_user(&state, &app_id, &user_id).await?;
     let password_hash = match body.password {
-        Some(p) => Some(hash_password(p).await?),
+        Some(p) => Some(hash_password(&state, p).await?),
         None => None,
     };
     let patch = UserPatch { level, email, password_hash };

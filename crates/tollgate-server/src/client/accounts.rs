@@ -5,6 +5,7 @@ use std::time::Instant;
 use tollgate_core::ids::{self, prefix};
 use tollgate_core::model::{BlacklistKind, License, User, UserStatus};
 use tollgate_core::redeem::{self, DeviceCheck, KeyLogin};
+use tollgate_core::throttle::{Attempt, AttemptKeys};
 use tollgate_core::time::now;
 use tollgate_core::{validate, DomainError};
 use tollgate_store::{Activation, DeviceBinding, RegisterOutcome, SessionLink, UserPatch};
@@ -67,7 +68,7 @@ pub async fn register(
     if store.user_by_username(&app.id, &username).await.map_err(store_err)?.is_some() {
         return Err(DomainError::UsernameTaken);
     }
-    let password_hash = hash_password(req.password.to_owned()).await?;
+    let password_hash = hash_password(state, req.password.to_owned()).await?;
 
     let at = now();
     let expires_at = redeem::expiry_at_activation(&license, at);
@@ -152,11 +153,27 @@ pub struct LoginRequest<'a> {
     pub hwid: Option<&'a str>,
 }
 
-/// Failure-throttle keys: the account (per app, by the username's look-alike key, since every
-/// look-alike spelling reaches the same account) and the address (per app).
-fn throttle_keys(live: &Live, username: &str, ip: std::net::IpAddr) -> (String, String) {
+/// Throttle keys: the account (per app, by the username's look-alike key, since every look-alike
+/// spelling reaches the same account) and the address (per app).
+fn throttle_keys(live: &Live, username: &str, ip: std::net::IpAddr) -> AttemptKeys {
     let app = &live.app.app.id;
-    (format!("{app}\u{0}user\u{0}{}", tollgate_core::username::key(username)), format!("{app}\u{0}ip\u{0}{ip}"))
+    AttemptKeys {
+        account: format!("{app}\u{0}user\u{0}{}", tollgate_core::username::key(username)),
+        address: format!("{app}\u{0}ip\u{0}{ip}"),
+    }
+}
+
+/// Reserve a password attempt before the check (see `tollgate_core::throttle`), and wait the
+/// delay the account has earned from failures across addresses, holding no argon2 slot.
+async fn reserve_attempt(state: &AppState, keys: AttemptKeys) -> Result<Attempt<'_>, DomainError> {
+    let attempt = state
+        .login_throttle
+        .reserve(keys, Instant::now())
+        .map_err(|retry_after_secs| DomainError::RateLimited { retry_after_secs })?;
+    if !attempt.delay().is_zero() {
+        tokio::time::sleep(attempt.delay()).await;
+    }
+    Ok(attempt)
 }
 
 /// Login: password, account state, device binding; the session is then the user's.
@@ -175,30 +192,23 @@ pub async fn login(
     }
     check_blacklists(live, Some(&username), hwid.as_deref())?;
 
-    // Repeated failures are throttled per account and per address, before any work.
-    let (user_key, ip_key) = throttle_keys(live, &username, ip);
-    let (throttle, ip_throttle) = (&state.login_throttle, &state.login_ip_throttle);
-    let t = Instant::now();
-    for check in [throttle.check(&user_key, t), ip_throttle.check(&ip_key, t)] {
-        if let Err(retry_after_secs) = check {
-            return Err(DomainError::RateLimited { retry_after_secs });
-        }
-    }
+    // Attempts are counted before the password is checked: per account and address, per
+    // address, and slowed down per account across addresses.
+    let attempt = reserve_attempt(state, throttle_keys(live, &username, ip)).await?;
 
     let store = state.store.as_ref();
     let user = store.user_by_username(&app.id, &username).await.map_err(store_err)?;
     let Some(user) = user else {
         // Same cost as a real check, so timing does not add to what the error already says.
-        verify_password(req.password.to_owned(), tollgate_core::password::dummy_hash().to_owned()).await?;
-        ip_throttle.record_failure(&ip_key, Instant::now());
+        verify_password(state, req.password.to_owned(), tollgate_core::password::dummy_hash().to_owned()).await?;
+        attempt.failed();
         return Err(DomainError::UserNotFound);
     };
-    if !verify_password(req.password.to_owned(), user.password_hash.clone()).await? {
-        throttle.record_failure(&user_key, Instant::now());
-        ip_throttle.record_failure(&ip_key, Instant::now());
+    if !verify_password(state, req.password.to_owned(), user.password_hash.clone()).await? {
+        attempt.failed();
         return Err(DomainError::InvalidPassword);
     }
-    throttle.record_success(&user_key);
+    attempt.succeeded();
     // The state of the account only after the password: a stranger learns nothing of it.
     let at = now();
     redeem::check_user(&user, at)?;
@@ -335,7 +345,13 @@ pub async fn extend(state: &AppState, live: &Live, req: &ExtendRequest<'_>) -> R
 }
 
 /// Change password of the session's user.
-pub async fn change_password(state: &AppState, live: &Live, old: &str, new: &str) -> Result<(), DomainError> {
+pub async fn change_password(
+    state: &AppState,
+    live: &Live,
+    ip: std::net::IpAddr,
+    old: &str,
+    new: &str,
+) -> Result<(), DomainError> {
     let app = &live.app.app;
     if !app.settings.allow_password_change {
         return Err(DomainError::PasswordChangeUnavailable);
@@ -346,18 +362,20 @@ pub async fn change_password(state: &AppState, live: &Live, old: &str, new: &str
     let store = state.store.as_ref();
     let user = store.get_user(&app.id, user_id).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
     redeem::check_user_standing(&user)?;
-    let throttle_key = format!("{}\u{0}pw\u{0}{}", app.id, user.id);
-    if let Err(retry_after_secs) = state.login_throttle.check(&throttle_key, Instant::now()) {
-        return Err(DomainError::RateLimited { retry_after_secs });
-    }
-    if !verify_password(old.to_owned(), user.password_hash.clone()).await? {
-        state.login_throttle.record_failure(&throttle_key, Instant::now());
+    let keys = AttemptKeys {
+        account: format!("{}\u{0}pw\u{0}{}", app.id, user.id),
+        address: format!("{}\u{0}ip\u{0}{ip}", app.id),
+    };
+    let attempt = reserve_attempt(state, keys).await?;
+    if !verify_password(state, old.to_owned(), user.password_hash.clone()).await? {
+        attempt.failed();
         return Err(DomainError::InvalidPassword);
     }
+    attempt.succeeded();
     if old == new {
         return Err(DomainError::PasswordReused);
     }
-    let password_hash = hash_password(new.to_owned()).await?;
+    let password_hash = hash_password(state, new.to_owned()).await?;
     let patch = UserPatch { password_hash: Some(password_hash), ..UserPatch::default() };
     store.update_user(&app.id, &user.id, &patch).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
     Ok(())

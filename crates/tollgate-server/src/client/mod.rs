@@ -118,33 +118,22 @@ pub fn session_expiry(at: Timestamp) -> Timestamp {
     at + session::SESSION_TTL
 }
 
-/// At most this many argon2 computations at once, each on a blocking thread. Each one takes
-/// ~19 MiB and tens of milliseconds of one core on purpose: more at once than there are cores
-/// only adds memory (64 logins at once once took the server to 8 GiB) and latency, not speed.
-fn password_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        tokio::sync::Semaphore::new(cores)
-    })
+fn gate_err(e: crate::password::GateError) -> DomainError {
+    match e {
+        crate::password::GateError::Busy => DomainError::Busy,
+        crate::password::GateError::Failed => DomainError::Internal,
+    }
 }
 
-/// Run an argon2 job off the async threads, queued for one of the [`password_slots`].
-async fn argon2_job<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, DomainError> {
-    let _slot = password_slots().acquire().await.map_err(|_| DomainError::Internal)?;
-    tokio::task::spawn_blocking(job).await.map_err(|e| {
-        tracing::error!(error = %e, "password task failed");
-        DomainError::Internal
-    })
+/// Check a password through the process's argon2 gate (`crate::password`), counted in the
+/// metrics.
+pub async fn verify_password(state: &AppState, password: String, phc: String) -> Result<bool, DomainError> {
+    let r = state.passwords.verify(password, phc).await.map_err(gate_err);
+    state.metrics.password_checked(&r);
+    r
 }
 
-pub async fn verify_password(password: String, phc: String) -> Result<bool, DomainError> {
-    argon2_job(move || tollgate_core::password::verify(&password, &phc)).await
-}
-
-pub async fn hash_password(password: String) -> Result<String, DomainError> {
-    argon2_job(move || tollgate_core::password::hash(&password)).await?.map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        DomainError::Internal
-    })
+/// Hash a new password through the process's argon2 gate.
+pub async fn hash_password(state: &AppState, password: String) -> Result<String, DomainError> {
+    state.passwords.hash(password).await.map_err(gate_err)
 }

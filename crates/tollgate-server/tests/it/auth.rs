@@ -50,7 +50,10 @@ async fn register_login_refresh_profile() {
     s.req(Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": refresh})))
         .await
         .assert_error(401, "UNAUTHORIZED");
-    s.req(Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": new_refresh}))).await.assert_status(200);
+    // Presenting the spent one revoked its chain: the successor is dead too.
+    s.req(Method::POST, "/v1/auth/refresh", None, Some(json!({"refreshToken": new_refresh})))
+        .await
+        .assert_error(401, "UNAUTHORIZED");
 }
 
 #[tokio::test]

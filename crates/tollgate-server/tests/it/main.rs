@@ -17,6 +17,7 @@ mod admin_licenses;
 mod admin_misc;
 mod admin_users;
 mod auth;
+mod auth_hardening;
 mod cli;
 mod mmdb;
 mod multinode;

@@ -173,3 +173,39 @@ async fn the_local_cache_follows_admin_changes_at_once() {
     s.delete(&format!("/v1/admin/apps/{id}"), &seller.token).await.assert_status(200);
     assert!(s.state.apps.by_id(store.as_ref(), &id).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_logout_or_deletion_on_one_node_refuses_the_token_on_the_other() {
+    if !on_postgres() {
+        return;
+    }
+    let a = TestServer::start().await;
+    let b = a.second_node().await;
+    let seller = a.seller().await;
+    // Node B has the seller's token generation cached from this request.
+    b.get("/v1/auth/profile", &seller.token).await.assert_status(200);
+    a.post("/v1/auth/logout", &seller.token, json!({ "refreshToken": seller.refresh })).await.assert_status(200);
+    let refused = eventually(Duration::from_secs(5), || async {
+        b.get("/v1/auth/profile", &seller.token).await.status.as_u16() == 401
+    })
+    .await;
+    assert!(refused, "node B still accepts a token revoked on node A");
+
+    let other = a.seller().await;
+    b.get("/v1/admin/apps", &other.token).await.assert_status(200);
+    a.req(
+        reqwest::Method::DELETE,
+        "/v1/auth/profile",
+        Some(&other.token),
+        Some(json!({ "password": "correct horse" })),
+    )
+    .await
+    .assert_status(200);
+    let refused = eventually(Duration::from_secs(5), || async {
+        b.get("/v1/admin/apps", &other.token).await.status.as_u16() == 401
+    })
+    .await;
+    assert!(refused, "node B still accepts the token of a seller deleted on node A");
+    b.stop().await;
+    a.stop().await;
+}

@@ -132,6 +132,7 @@ pub fn failure(e: &DomainError) -> Failure {
         D::RateLimited { .. } => f(429, "RATE_LIMITED", "Too many requests, slow down"),
         // --- infrastructure
         D::Unavailable => f(503, "UNAVAILABLE", "Service temporarily unavailable"),
+        D::Busy => f(503, "SERVER_BUSY", "Server is busy, try again shortly"),
         // Admin-only errors cannot come out of the client API; if one does, it is a bug.
         D::NotFound(_) | D::Conflict(_) | D::Unauthorized | D::Forbidden(_) | D::InsufficientBalance | D::Internal => {
             f(500, "INTERNAL", "Internal server error")
@@ -169,4 +170,25 @@ pub fn unknown_endpoint() -> Failure {
 
 pub fn method_not_allowed() -> Failure {
     f(405, "METHOD_NOT_ALLOWED", "Use POST")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_and_infrastructure_rows() {
+        let busy = failure(&DomainError::Busy);
+        assert_eq!((busy.status.as_u16(), busy.code), (503, "SERVER_BUSY"));
+        assert_eq!(busy.message, "Server is busy, try again shortly");
+        let down = failure(&DomainError::Unavailable);
+        assert_eq!((down.status.as_u16(), down.code), (503, "UNAVAILABLE"));
+        let limited = failure(&DomainError::RateLimited { retry_after_secs: 5 });
+        assert_eq!((limited.status.as_u16(), limited.code), (429, "RATE_LIMITED"));
+        // Both waits tell the client how long.
+        for e in [DomainError::Busy, DomainError::RateLimited { retry_after_secs: 5 }] {
+            let res = super::super::envelope::error_response(&e);
+            assert!(res.headers().get(axum::http::header::RETRY_AFTER).is_some(), "{e:?}");
+        }
+    }
 }

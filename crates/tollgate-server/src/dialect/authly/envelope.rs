@@ -107,7 +107,12 @@ pub fn failure_response(f: Failure, extra: Option<Map<String, Value>>) -> Respon
 /// The JSON answer of a domain error, with the headers some of them carry.
 pub fn error_response(e: &DomainError) -> Response {
     let mut res = failure_response(codes::failure(e), None);
-    if let DomainError::RateLimited { retry_after_secs } = e {
+    let retry_after = match e {
+        DomainError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+        DomainError::Busy => Some(crate::password::BUSY_RETRY_AFTER_SECS),
+        _ => None,
+    };
+    if let Some(retry_after_secs) = retry_after {
         if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }

@@ -321,7 +321,7 @@ async fn do_change_password(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let old = required("old_password", &b.old_password)?;
     let new = required("new_password", &b.new_password)?;
     let live = live(state, req, &b.session_id).await?;
-    accounts::change_password(state, &live, old, new).await?;
+    accounts::change_password(state, &live, req.caller.ip, old, new).await?;
     Ok(success("Password changed successfully", json!({})))
 }
 
