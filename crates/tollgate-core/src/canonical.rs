@@ -109,12 +109,20 @@ pub fn python_float_repr(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0.0" } else { "0.0" }.to_owned();
     }
-    // Rust's `{:e}` prints the shortest round-tripping digits as `d.ddde<exp>`, the same digits
-    // Python's repr chooses (both are shortest and correctly rounded).
-    let sci = format!("{:e}", f.abs());
+    // Rust's `{:e}` prints the shortest round-tripping digits as `d.ddde<exp>`: Python's repr
+    // has as many digits. Which ones differs on a tie (the exact value halfway between two
+    // shortest candidates, 2229082426495920.25): Rust's shortest mode rounds it up, Python's
+    // repr to even. Rust's exact mode also rounds to even, so the digits are the exact value
+    // rounded to that many places.
+    let shortest = format!("{:e}", f.abs());
+    let places = shortest.split_once('e').map_or(0, |(m, _)| m.chars().filter(char::is_ascii_digit).count());
+    let sci = format!("{:.*e}", places.saturating_sub(1), f.abs());
     let Some((mantissa, exp)) = sci.split_once('e') else { return f.to_string() };
     let Ok(exp) = exp.parse::<i32>() else { return f.to_string() };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+    }
     let n = i32::try_from(digits.len()).unwrap_or(i32::MAX);
     // The value is 0.DIGITS x 10^point, as Python's `format_float_short` counts it.
     let point = exp + 1;
@@ -247,6 +255,10 @@ mod tests {
             (5e-324, "5e-324"),
             (-1e16, "-1e+16"),
             (-0.00001, "-1e-05"),
+            // Ties between two shortest candidates go to the even digit, as in Python.
+            (2229082426495920.25, "2229082426495920.2"),
+            (2229082426495920.75, "2229082426495920.8"),
+            (-2229082426495920.25, "-2229082426495920.2"),
         ];
         for (f, want) in cases {
             assert_eq!(python_float_repr(*f), *want, "{f:e}");
