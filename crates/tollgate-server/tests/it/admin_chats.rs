@@ -315,13 +315,20 @@ async fn mute_list_replace_and_unmute() {
     // until unmuted: no `until`, or null; no reason
     fx.s.post(&mutes, &fx.seller.token, json!({"userId": spammer.id, "until": null})).await.assert_status(201);
 
+    // Listed oldest first; two mutes made in the same millisecond are ordered by user id.
     let listed = fx.mutes(&ch).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
-    assert_eq!(listed[0]["userId"], troll.id.as_str());
-    assert_eq!(listed[0]["until"], rfc3339(&until));
+    let (first, second) = if listed[0]["createdAt"] == listed[1]["createdAt"] {
+        let troll_first = troll.id < spammer.id;
+        if troll_first { (0, 1) } else { (1, 0) }
+    } else {
+        (0, 1)
+    };
+    assert_eq!(listed[first]["userId"], troll.id.as_str());
+    assert_eq!(listed[first]["until"], rfc3339(&until));
     assert_eq!(
-        listed[1],
-        json!({"userId": spammer.id, "reason": null, "until": null, "createdAt": listed[1]["createdAt"]})
+        listed[second],
+        json!({"userId": spammer.id, "reason": null, "until": null, "createdAt": listed[second]["createdAt"]})
     );
     assert_eq!(fx.mutes(&other_ch).await, json!([]), "mutes are per channel");
 
