@@ -17,6 +17,7 @@ mod admin_misc;
 mod admin_users;
 mod auth;
 mod cli;
+mod hardening;
 mod mmdb;
 mod multinode;
 mod netpolicy;
