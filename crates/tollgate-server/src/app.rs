@@ -2,7 +2,6 @@
 //! build the server the same way.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,15 +74,102 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-/// Everything a running server needs, from a config.
+/// Everything a running server needs, from a config; creates the data directory (0700) and the
+/// master key when missing, and makes what is in the directory private (0600 files, 0700
+/// folders), repairing older installs.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| anyhow::anyhow!("invalid setting `data_dir`: cannot create {}: {e}", config.data_dir.display()))?;
+    create_data_dir(&config.data_dir)?;
+    build(config).await
+}
+
+/// Like `build_state`, for operator commands: the data directory, the master key it would hold
+/// and the SQLite database must already exist. Run from the wrong folder, a command would
+/// otherwise make a new master key and database and print answers from them.
+pub async fn open_existing(config: Config) -> anyhow::Result<AppState> {
+    let dir = &config.data_dir;
+    let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+    let key_from_dir = config.master_key.is_none() && config.master_key_file.is_none();
+    let sqlite_in_dir = config.database == DatabaseKind::Sqlite;
+    if (key_from_dir || sqlite_in_dir) && !dir.is_dir() {
+        anyhow::bail!(
+            "no data directory at {}: run this command where `tollgate serve` keeps its data, pass --data-dir, or run `tollgate migrate` first to start a new one",
+            shown.display()
+        );
+    }
+    if key_from_dir && !dir.join(crate::crypto::MASTER_KEY_FILE).is_file() {
+        anyhow::bail!(
+            "no master key in the data directory {} (expected {}): refusing to make a new one; pass --data-dir, --master-key-file or TOLLGATE_MASTER_KEY",
+            shown.display(),
+            crate::crypto::MASTER_KEY_FILE
+        );
+    }
+    if let Some(db) = crate::cli::sqlite_path(&config.database_url).filter(|_| sqlite_in_dir) {
+        if !db.is_file() {
+            anyhow::bail!(
+                "no database at {} (data directory {}): pass --data-dir or --database-url",
+                db.display(),
+                shown.display()
+            );
+        }
+    }
+    build(config).await
+}
+
+async fn build(config: Config) -> anyhow::Result<AppState> {
     let master = MasterKey::load(&config)?;
     let net = crate::netpolicy::NetPolicy::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = open_store(&config).await?;
+    if config.data_dir.is_dir() {
+        make_private(&config.data_dir);
+    }
     let signer = crate::signing::Signer::load_or_create(store.as_ref(), &master).await?;
     Ok(AppState::new(store, config, master, signer, net))
+}
+
+/// Create the data directory, readable by its owner only.
+pub fn create_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| anyhow::anyhow!("invalid setting `data_dir`: cannot create {}: {e}", dir.display()))
+}
+
+/// The data directory and everything in it private to the owner: folders 0700, files 0600
+/// (the database and its WAL hold API keys and webhook secrets). Failures are logged, not fatal.
+pub fn make_private(dir: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fn walk(path: &std::path::Path, depth: u32) {
+            let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+            let mode = if meta.is_dir() {
+                0o700
+            } else if meta.is_file() {
+                0o600
+            } else {
+                return;
+            };
+            if meta.permissions().mode() & 0o777 != mode {
+                if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot make private");
+                }
+            }
+            if meta.is_dir() && depth < 8 {
+                if let Ok(entries) = std::fs::read_dir(path) {
+                    for entry in entries.flatten() {
+                        walk(&entry.path(), depth + 1);
+                    }
+                }
+            }
+        }
+        walk(dir, 0);
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 pub fn router(state: AppState) -> Router {
@@ -103,7 +189,16 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track_metrics))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(ops::security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // query values are never logged: license keys and tokens travel there
+            tracing::debug_span!(
+                "request",
+                method = %req.method(),
+                uri = %ops::redacted_uri(req.uri()),
+                version = ?req.version(),
+            )
+        }))
         .layer(CatchPanicLayer::custom(|_| -> Response {
             tracing::error!("handler panicked");
             ApiError::internal().into_response()
@@ -160,10 +255,14 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     spawn_workers(&state);
+    let limits = crate::conn::Limits {
+        header_read_timeout: state.config.header_read_timeout,
+        body_timeout: state.config.body_timeout,
+        idle_timeout: state.config.idle_timeout,
+        max_connections: state.config.max_connections,
+    };
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    crate::conn::serve(listener, app, limits, shutdown).await?;
     Ok(())
 }
 

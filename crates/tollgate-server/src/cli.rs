@@ -34,13 +34,26 @@ pub enum Command {
     /// License keys
     #[command(subcommand)]
     License(LicenseCommand),
-    /// Write a consistent copy of the SQLite database, safe while the server runs
+    /// Write a consistent copy of the SQLite database and the uploaded files, safe while the
+    /// server runs
     ///
-    /// The copy is one snapshot of the live database (SQLite `VACUUM INTO`). To restore, stop the
-    /// server and put the file back as the database (`<data-dir>/tollgate.db` by default). The
-    /// copy does not hold the master key or uploaded files: keep `<data-dir>/master.key` and
-    /// `<data-dir>/files/` with it. For PostgreSQL use `pg_dump`.
+    /// The database copy is one snapshot of the live database (SQLite `VACUUM INTO`) written to
+    /// --to; uploaded files (still encrypted) go to `<--to>.files/` beside it. The backup does NOT
+    /// hold the master key (`<data-dir>/master.key`): keep it apart, somewhere else, since
+    /// nothing in the backup can be read without it. `tollgate restore --from` puts a backup
+    /// back. For PostgreSQL use `pg_dump`.
     Backup(BackupArgs),
+    /// Put a backup made by `tollgate backup` back as the database (and uploaded files)
+    ///
+    /// Refused while a `tollgate serve` runs on this data directory. The master key must already
+    /// be in place (the one the backup was made under): the restore checks that it opens the
+    /// backup's signing keys before replacing anything. The database it replaces is kept beside
+    /// it as `tollgate.db.replaced-<time>`.
+    Restore(RestoreArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout
+    Man,
     /// The key that signs client API responses (shared by every node on the database)
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -157,6 +170,19 @@ pub struct BackupArgs {
     pub to: PathBuf,
 }
 
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// The database copy written by `tollgate backup --to`
+    #[arg(long)]
+    pub from: PathBuf,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell
+    pub shell: clap_complete::Shell,
+}
+
 fn parse_duration(s: &str) -> Result<DurationType, String> {
     tollgate_core::license::parse_duration("duration", s)
         .map_err(|_| "use one of 1h, 1d, 7d, 30d, 90d, 365d, lifetime".to_owned())
@@ -181,7 +207,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            crate::app::open_store(&config).await?;
+            // the data directory, its master key and the signing key too: a ready install
+            crate::app::build_state(config).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -189,6 +216,9 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::App(AppCommand::Create(args)) => app_create(config, args).await,
         Command::License(LicenseCommand::Generate(args)) => license_generate(config, args).await,
         Command::Backup(args) => backup(config, args).await,
+        Command::Restore(args) => restore(config, args).await,
+        // printed by main, which owns the whole command line
+        Command::Completions(_) | Command::Man => Ok(()),
         Command::Keys(command) => keys(config, command).await,
     }
 }
@@ -198,6 +228,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!("invalid setting `listen`: cannot bind {}: {e}", config.listen))?;
     let state = crate::app::build_state(config).await?;
+    // Held for the life of the process: `tollgate restore` refuses to run while it is.
+    let _lock = DataDirLock::acquire(&state.config.data_dir, false)?;
     // Uploads cut short by a crash leave temporary files; an hour-old one is nobody's.
     match FileVault::from_state(&state).sweep_temp(Duration::from_secs(3600)) {
         Ok(0) => {}
@@ -217,7 +249,7 @@ async fn seller_create(config: Config, args: SellerCreateArgs) -> anyhow::Result
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    let state = crate::app::build_state(config).await?;
+    let state = crate::app::open_existing(config).await?;
     let seller =
         crate::admin::auth::create_seller(&state, &args.email, &password, &args.name).await.map_err(cli_error)?;
     println!("{}", seller.id);
@@ -225,7 +257,7 @@ async fn seller_create(config: Config, args: SellerCreateArgs) -> anyhow::Result
 }
 
 async fn app_create(config: Config, args: AppCreateArgs) -> anyhow::Result<()> {
-    let state = crate::app::build_state(config).await?;
+    let state = crate::app::open_existing(config).await?;
     if state.store.seller_by_id(&args.seller).await?.is_none() {
         bail!("no seller with id `{}`", args.seller);
     }
@@ -264,7 +296,7 @@ async fn license_generate(config: Config, args: LicenseGenerateArgs) -> anyhow::
         note: args.note,
     };
     spec.validate().map_err(|e| cli_error(e.into()))?;
-    let state = crate::app::build_state(config).await?;
+    let state = crate::app::open_existing(config).await?;
     let app =
         state.store.app_by_id(&args.app).await?.ok_or_else(|| anyhow!("no application with id `{}`", args.app))?;
     let mut out = key_sink(args.output.as_deref())?;
@@ -317,7 +349,7 @@ async fn generate_batch(
 }
 
 async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
-    let state = crate::app::build_state(config).await?;
+    let state = crate::app::open_existing(config).await?;
     let store = state.store.as_ref();
     match command {
         KeysCommand::Show => {
@@ -347,7 +379,7 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
 }
 
 /// `sqlite://PATH`, `sqlite:PATH` (query string dropped) → PATH.
-fn sqlite_path(url: &str) -> Option<PathBuf> {
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
@@ -381,12 +413,170 @@ async fn backup(config: Config, args: BackupArgs) -> anyhow::Result<()> {
         std::fs::set_permissions(&args.to, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("cannot make {} private", args.to.display()))?;
     }
+    let files = config.data_dir.join("files");
+    let files_to = files_beside(&args.to);
+    let copied = if files.is_dir() { copy_tree(&files, &files_to)? } else { 0 };
+    if copied > 0 {
+        eprintln!("uploaded files ({copied}) copied to {}", files_to.display());
+    }
     eprintln!(
-        "backup written to {}; keep {} and {} with it",
+        "backup written to {}; it does not hold the master key: keep {} apart, somewhere else",
         args.to.display(),
         config.data_dir.join(crate::crypto::MASTER_KEY_FILE).display(),
-        config.data_dir.join("files").display()
     );
+    Ok(())
+}
+
+/// The stored signing key, if any, opens with this master key.
+async fn check_signing_keys(
+    store: &dyn tollgate_store::Store,
+    master: &crate::crypto::MasterKey,
+) -> anyhow::Result<()> {
+    if let Some(stored) = store.active_signing_key().await? {
+        Signer::open(&stored, master)?;
+    }
+    Ok(())
+}
+
+/// Where `backup --to PATH` puts uploaded files: `PATH.files/`.
+fn files_beside(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".files");
+    PathBuf::from(name)
+}
+
+/// Copy a folder tree (private modes); the number of files copied.
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<u64> {
+    crate::app::create_data_dir(to)?;
+    let mut n = 0;
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            n += copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("cannot copy {} to {}", entry.path().display(), target.display()))?;
+            n += 1;
+        }
+    }
+    crate::app::make_private(to);
+    Ok(n)
+}
+
+/// An advisory lock on `<data_dir>/tollgate.lock`: shared for each running server, exclusive for
+/// a restore, so a restore never swaps the database under a running server.
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl DataDirLock {
+    pub fn acquire(data_dir: &Path, exclusive: bool) -> anyhow::Result<Option<DataDirLock>> {
+        if !data_dir.is_dir() {
+            return Ok(None);
+        }
+        let path = data_dir.join("tollgate.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            let op = if exclusive { libc::LOCK_EX | libc::LOCK_NB } else { libc::LOCK_SH | libc::LOCK_NB };
+            // SAFETY: flock on a file descriptor this function owns.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
+            if rc != 0 {
+                if exclusive {
+                    bail!(
+                        "a tollgate server is running on the data directory {}: stop it before restoring",
+                        data_dir.display()
+                    );
+                }
+                bail!("the data directory {} is being restored; try again when it is done", data_dir.display());
+            }
+        }
+        Ok(Some(DataDirLock { _file: file }))
+    }
+}
+
+async fn restore(config: Config, args: RestoreArgs) -> anyhow::Result<()> {
+    if config.database == DatabaseKind::Postgres {
+        bail!("`tollgate restore` restores SQLite backups; for PostgreSQL use pg_restore");
+    }
+    let db = sqlite_path(&config.database_url)
+        .ok_or_else(|| anyhow!("invalid setting `database_url`: not a SQLite file"))?;
+    if !args.from.is_file() {
+        bail!("--from {}: no such file", args.from.display());
+    }
+    let dir = &config.data_dir;
+    let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+    if !dir.is_dir() {
+        bail!(
+            "no data directory at {}: create it (mode 0700) and put the master key the backup was made under in it first",
+            shown.display()
+        );
+    }
+    let _lock = DataDirLock::acquire(dir, true)?;
+    let master = crate::crypto::MasterKey::load_existing(&config).map_err(|e| {
+        anyhow!("{e:#}; restore needs the master key the backup was made under (it is never in the backup)")
+    })?;
+    // Check the copy with this master key before anything is replaced.
+    let staged = {
+        let mut name = db.as_os_str().to_owned();
+        name.push(".restoring");
+        PathBuf::from(name)
+    };
+    let _ = std::fs::remove_file(&staged);
+    std::fs::copy(&args.from, &staged)
+        .with_context(|| format!("cannot copy {} to {}", args.from.display(), staged.display()))?;
+    crate::app::make_private(&staged);
+    let staged_url = format!("sqlite://{}", staged.display());
+    let checked = async {
+        let store = tollgate_sqlite::SqliteStore::open(&staged_url, 1).await.map_err(anyhow::Error::from)?;
+        let result = check_signing_keys(&store, &master).await;
+        store.close().await;
+        result
+    }
+    .await;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = staged.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+    if let Err(e) = checked {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e.context(format!("{} is not a usable backup under this master key", args.from.display())));
+    }
+    if db.exists() {
+        let mut kept = db.as_os_str().to_owned();
+        kept.push(format!(".replaced-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")));
+        let kept = PathBuf::from(kept);
+        std::fs::rename(&db, &kept).with_context(|| format!("cannot move {} aside", db.display()))?;
+        eprintln!("the database it replaces is kept as {}", kept.display());
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut side = db.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+    std::fs::rename(&staged, &db).with_context(|| format!("cannot put the backup at {}", db.display()))?;
+    let files_from = files_beside(&args.from);
+    if files_from.is_dir() {
+        let files = dir.join("files");
+        if files.exists() {
+            let mut kept = files.as_os_str().to_owned();
+            kept.push(format!(".replaced-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")));
+            std::fs::rename(&files, PathBuf::from(&kept))?;
+        }
+        let n = copy_tree(&files_from, &files)?;
+        eprintln!("{n} uploaded files restored from {}", files_from.display());
+    }
+    crate::app::make_private(dir);
+    eprintln!("restored {} from {}", db.display(), args.from.display());
     Ok(())
 }
 

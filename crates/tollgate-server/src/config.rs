@@ -56,6 +56,21 @@ pub struct RawConfig {
     /// Client API requests per second per IP address, with bursts of 10x; 0 turns it off [default: 50]
     #[arg(long, global = true)]
     pub client_rate_limit: Option<String>,
+    /// Seconds a client has to send a complete request head [default: 10]
+    #[arg(long, global = true)]
+    pub header_read_timeout: Option<String>,
+    /// Seconds a request body may go without a byte arriving before the request is answered 408 [default: 30]
+    #[arg(long, global = true)]
+    pub body_timeout: Option<String>,
+    /// Seconds an idle keep-alive connection stays open [default: 60]
+    #[arg(long, global = true)]
+    pub idle_timeout: Option<String>,
+    /// Open connections at most; past it new ones are answered 503 and closed [default: 1024]
+    #[arg(long, global = true)]
+    pub max_connections: Option<String>,
+    /// Bearer token /metrics requires; unset, /metrics is open (bind to a private address)
+    #[arg(skip)]
+    pub metrics_token: Option<String>,
 }
 
 /// Every setting: TOML key, environment variable, flag.
@@ -74,6 +89,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("max_body_bytes", "TOLLGATE_MAX_BODY_BYTES", "--max-body-bytes"),
     ("max_upload_bytes", "TOLLGATE_MAX_UPLOAD_BYTES", "--max-upload-bytes"),
     ("client_rate_limit", "TOLLGATE_CLIENT_RATE_LIMIT", "--client-rate-limit"),
+    ("header_read_timeout", "TOLLGATE_HEADER_READ_TIMEOUT", "--header-read-timeout"),
+    ("body_timeout", "TOLLGATE_BODY_TIMEOUT", "--body-timeout"),
+    ("idle_timeout", "TOLLGATE_IDLE_TIMEOUT", "--idle-timeout"),
+    ("max_connections", "TOLLGATE_MAX_CONNECTIONS", "--max-connections"),
+    ("metrics_token", "TOLLGATE_METRICS_TOKEN", "(none)"),
 ];
 
 impl RawConfig {
@@ -96,7 +116,12 @@ impl RawConfig {
             db_pool_size,
             max_body_bytes,
             max_upload_bytes,
-            client_rate_limit
+            client_rate_limit,
+            header_read_timeout,
+            body_timeout,
+            idle_timeout,
+            max_connections,
+            metrics_token
         );
         self
     }
@@ -126,6 +151,11 @@ impl RawConfig {
             max_body_bytes: v("TOLLGATE_MAX_BODY_BYTES"),
             max_upload_bytes: v("TOLLGATE_MAX_UPLOAD_BYTES"),
             client_rate_limit: v("TOLLGATE_CLIENT_RATE_LIMIT"),
+            header_read_timeout: v("TOLLGATE_HEADER_READ_TIMEOUT"),
+            body_timeout: v("TOLLGATE_BODY_TIMEOUT"),
+            idle_timeout: v("TOLLGATE_IDLE_TIMEOUT"),
+            max_connections: v("TOLLGATE_MAX_CONNECTIONS"),
+            metrics_token: v("TOLLGATE_METRICS_TOKEN"),
         }
     }
 }
@@ -161,6 +191,12 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Client API requests per second per IP (bursts of 10x); 0 = no limit.
     pub client_rate_limit: u32,
+    pub header_read_timeout: std::time::Duration,
+    pub body_timeout: std::time::Duration,
+    pub idle_timeout: std::time::Duration,
+    pub max_connections: usize,
+    /// Bearer token for /metrics; `None` leaves it open.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -294,6 +330,18 @@ impl Config {
         let max_body_bytes = number("max_body_bytes", raw.max_body_bytes, 1 << 20, 1024, 1 << 30)? as usize;
         let max_upload_bytes = number("max_upload_bytes", raw.max_upload_bytes, 512 << 20, 1024, 1 << 40)?;
         let client_rate_limit = number("client_rate_limit", raw.client_rate_limit, 50, 0, 1_000_000)? as u32;
+        let secs = std::time::Duration::from_secs;
+        let header_read_timeout = secs(number("header_read_timeout", raw.header_read_timeout, 10, 1, 3600)?);
+        let body_timeout = secs(number("body_timeout", raw.body_timeout, 30, 1, 3600)?);
+        let idle_timeout = secs(number("idle_timeout", raw.idle_timeout, 60, 1, 86_400)?);
+        let max_connections = number("max_connections", raw.max_connections, 1024, 1, 1_000_000)? as usize;
+        let metrics_token = match raw.metrics_token {
+            // never echo the value
+            Some(t) if t.len() < 16 || t.chars().any(|c| !c.is_ascii_graphic()) => {
+                return Err(ConfigError::new("metrics_token", "must be at least 16 printable characters, no spaces"))
+            }
+            other => other,
+        };
         Ok(Config {
             listen,
             database_url,
@@ -310,6 +358,11 @@ impl Config {
             max_body_bytes,
             max_upload_bytes,
             client_rate_limit,
+            header_read_timeout,
+            body_timeout,
+            idle_timeout,
+            max_connections,
+            metrics_token,
         })
     }
 }

@@ -42,12 +42,23 @@ impl MasterKey {
         if path.exists() {
             return read_key_file(&path);
         }
-        std::fs::create_dir_all(&config.data_dir)?;
+        crate::app::create_data_dir(&config.data_dir)?;
         let mut key = [0u8; 32];
         tollgate_core::ids::fill_random(&mut key);
         write_private(&path, &hex::encode(key))?;
         tracing::info!(path = %path.display(), "generated a new master key");
         Ok(MasterKey(key))
+    }
+
+    /// Like `load`, but never generates a key: the configured one or `<data_dir>/master.key`.
+    pub fn load_existing(config: &Config) -> anyhow::Result<MasterKey> {
+        if config.master_key.is_none() && config.master_key_file.is_none() {
+            let path = config.data_dir.join(MASTER_KEY_FILE);
+            if !path.is_file() {
+                anyhow::bail!("no master key at {}", path.display());
+            }
+        }
+        MasterKey::load(config)
     }
 
     /// A 32-byte key for one purpose (`"jwt"`, `"files"`, `"signing-key"`, ...).

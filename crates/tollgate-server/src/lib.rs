@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod conn;
 pub mod crypto;
 pub mod dialect;
 pub mod error;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tollgate_server::cli::Command;
 use tollgate_server::config::{Config, RawConfig};
 
@@ -24,7 +24,30 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
+    // Everything this process creates (database, WAL, keys, uploads, backups) is the owner's only.
+    #[cfg(unix)]
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
+    match &cli.command {
+        Some(Command::Completions(args)) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "tollgate", &mut std::io::stdout());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Some(Command::Man) => {
+            let man = clap_mangen::Man::new(Cli::command());
+            return match man.render(&mut std::io::stdout()) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tollgate: cannot write the man page: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -126,6 +126,73 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// `/metrics`: open, or behind `Authorization: Bearer <metrics_token>` when that is set.
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let expected = crate::crypto::sha256_hex(token);
+        let ok: bool =
+            subtle::ConstantTimeEq::ct_eq(crate::crypto::sha256_hex(given).as_bytes(), expected.as_bytes()).into();
+        if !ok {
+            let mut res = crate::error::ApiError::unauthorized("Metrics need the metrics token").into_response();
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return res;
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}
+
+/// Headers on every answer: `nosniff` always; `Cache-Control: no-store` unless the handler chose
+/// its own (answers carry tokens, keys and secrets); for HTML, no referrer and no framing.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if html {
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    }
+    res
+}
+
+/// The URI as logs show it: the path, and each query parameter's name with its value replaced
+/// (license keys, passwords and tokens travel in query strings).
+pub fn redacted_uri(uri: &Uri) -> String {
+    let path = uri.path();
+    match uri.query() {
+        None => path.to_owned(),
+        Some(q) => {
+            let params: Vec<String> = q
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) => format!("{k}=[redacted]"),
+                    None => "[redacted]".to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_redacted() {
+        let uri: Uri = "/api/v2/x?search=KEY-1234&flag&type=init".parse().unwrap_or_default();
+        assert_eq!(redacted_uri(&uri), "/api/v2/x?search=[redacted]&[redacted]&type=[redacted]");
+        let uri: Uri = "/healthz".parse().unwrap_or_default();
+        assert_eq!(redacted_uri(&uri), "/healthz");
+    }
 }

@@ -106,6 +106,7 @@ fn field<'a>(stdout: &'a str, name: &str) -> &'a str {
 async fn seller_app_and_license_generate_print_exactly_what_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    tollgate(d, &["migrate"]).await.assert_ok();
     let r = tollgate(
         d,
         &["seller", "create", "--email", "Ops@Example.com", "--password", "correct horse", "--name", "Ops"],
@@ -200,6 +201,7 @@ async fn seller_app_and_license_generate_print_exactly_what_is_stored() {
 #[tokio::test]
 async fn bad_arguments_fail_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
+    tollgate(dir.path(), &["migrate"]).await.assert_ok();
     let d = dir.path();
     let seller =
         tollgate(d, &["seller", "create", "--email", "a@example.com", "--password", "long enough", "--name", "A"])
@@ -313,6 +315,11 @@ impl ServerProc {
     /// Start on `data_dir` (or on the defaults, in `cwd`, when `data_dir` is None) and wait,
     /// boundedly, for `/healthz`.
     async fn start(data_dir: Option<&Path>, cwd: &Path) -> ServerProc {
+        Self::start_with(data_dir, cwd, "info", &[]).await
+    }
+
+    /// `start` with a log filter and extra arguments (e.g. `--database-url`).
+    async fn start_with(data_dir: Option<&Path>, cwd: &Path, log_filter: &str, extra: &[&str]) -> ServerProc {
         for _attempt in 0..5 {
             let port = free_port();
             let log = cwd.join(format!("server-{port}.log"));
@@ -321,7 +328,8 @@ impl ServerProc {
             if let Some(d) = data_dir {
                 c.arg("--data-dir").arg(d);
             }
-            c.env("TOLLGATE_LOG", "info").stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap());
+            c.args(extra);
+            c.env("TOLLGATE_LOG", log_filter).stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap());
             let child = c.spawn().unwrap();
             let mut s =
                 ServerProc { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new(), log };
@@ -635,7 +643,8 @@ async fn keys_commands(d: &Path, extra: &[&str]) {
         async move { tollgate(d, &all.iter().map(String::as_str).collect::<Vec<_>>()).await }
     };
 
-    // The first `show` makes the key; the next prints the same one.
+    // `migrate` makes a ready install (master key, database, signing key); `show` prints the key.
+    run(&["migrate"]).await.assert_ok();
     let show = run(&["keys", "show"]).await;
     show.assert_ok();
     let (kid, pem) = printed_key(&show.stdout);
@@ -702,4 +711,231 @@ async fn keys_show_rotate_and_list() {
         keys_commands(dir.path(), &["--database-url", &db.url]).await;
         db.drop().await;
     }
+}
+
+/// `--database-url` of this run's backend: none (SQLite in the data dir), or a fresh PostgreSQL
+/// database when the suite runs there.
+async fn backend_args() -> (Vec<String>, Option<tollgate_postgres::testing::FreshDb>) {
+    match tollgate_postgres::testing::admin_url() {
+        Some(admin) => {
+            let db = tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap();
+            (vec!["--database-url".to_owned(), db.url.clone()], Some(db))
+        }
+        None => (Vec::new(), None),
+    }
+}
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_dir_and_every_file_in_it_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = ServerProc::start(Some(&data), dir.path()).await;
+    let (token, app_id) = s.seller_and_app().await;
+    // an uploaded file lands under files/
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"secret payload".to_vec()).file_name("a.bin"));
+    let r = s
+        .http
+        .post(format!("{}/v1/admin/apps/{app_id}/files", s.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    assert_eq!(mode_of(&data), 0o700);
+    for name in ["tollgate.db", "tollgate.db-wal", "tollgate.db-shm", "master.key"] {
+        assert_eq!(mode_of(&data.join(name)), 0o600, "{name}");
+    }
+    let mut uploaded = 0;
+    for entry in std::fs::read_dir(data.join("files")).unwrap().flatten() {
+        assert_eq!(mode_of(&entry.path()), 0o700, "{}", entry.path().display());
+        for f in std::fs::read_dir(entry.path()).unwrap().flatten() {
+            assert_eq!(mode_of(&f.path()), 0o600, "{}", f.path().display());
+            uploaded += 1;
+        }
+    }
+    assert_eq!(uploaded, 1);
+    s.signal(libc::SIGTERM);
+    assert!(s.wait(Duration::from_secs(30)).await.success());
+
+    // an older install with open modes is repaired at start
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(data.join("tollgate.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(data.join("master.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut s = ServerProc::start(Some(&data), dir.path()).await;
+    assert_eq!(mode_of(&data), 0o700);
+    assert_eq!(mode_of(&data.join("tollgate.db")), 0o600);
+    assert_eq!(mode_of(&data.join("master.key")), 0o600);
+    s.signal(libc::SIGTERM);
+    assert!(s.wait(Duration::from_secs(30)).await.success());
+}
+
+#[tokio::test]
+async fn operator_commands_refuse_to_start_a_new_data_dir() {
+    let (extra, pg) = backend_args().await;
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("not-here");
+    fn joined<'a>(extra: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+        extra.iter().chain(args).copied().collect()
+    }
+    let with = |args: &[&'static str]| joined(&extra, args);
+    for args in [
+        vec!["keys", "show"],
+        vec!["keys", "list"],
+        vec!["keys", "rotate"],
+        vec!["seller", "create", "--email", "a@example.com", "--password", "long enough", "--name", "A"],
+        vec!["app", "create", "--seller", "seller_x", "--name", "X"],
+        vec!["license", "generate", "--app", "app_x", "--count", "1"],
+    ] {
+        let r = tollgate(&missing, &with(&args)).await;
+        r.assert_fails_with(&["no data directory", &missing.display().to_string()]);
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+        assert!(!missing.exists(), "{args:?} created the data dir");
+    }
+    // an existing folder without a master key: no key is made either
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    tollgate(&empty, &with(&["keys", "show"])).await.assert_fails_with(&["no master key", "empty"]);
+    assert!(!empty.join("master.key").exists());
+    // `migrate` starts one; then `keys show` works
+    tollgate(&missing, &with(&["migrate"])).await.assert_ok();
+    let r = tollgate(&missing, &with(&["keys", "show"])).await;
+    r.assert_ok();
+    assert!(r.stdout.starts_with("kid: k1\n-----BEGIN PUBLIC KEY-----"), "{}", r.stdout);
+    if let Some(db) = pg {
+        db.drop().await;
+    }
+}
+
+#[tokio::test]
+async fn debug_logs_show_request_paths_with_query_values_redacted() {
+    let (extra, pg) = backend_args().await;
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = ServerProc::start_with(Some(&data), dir.path(), "debug", &extra).await;
+    let (token, app_id) = s.seller_and_app().await;
+    let secret = "LICENSE-SECRET-7Q2W9E";
+    let (st, _) = s
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/admin/apps/{app_id}/licenses?search={secret}&page=1"),
+            Some(&token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200);
+    s.signal(libc::SIGTERM);
+    assert!(s.wait(Duration::from_secs(30)).await.success());
+    let log = s.log_text();
+    assert!(
+        log.contains(&format!("/v1/admin/apps/{app_id}/licenses?search=[redacted]&page=[redacted]")),
+        "the request is logged, its query values redacted: {log}"
+    );
+    assert!(!log.contains(secret), "a query value reached the log");
+    assert!(!log.contains(&token), "a bearer token reached the log");
+    assert!(!log.contains("correct horse"), "a password reached the log");
+    if let Some(db) = pg {
+        db.drop().await;
+    }
+}
+
+#[tokio::test]
+async fn completions_and_man_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef tollgate"), ("fish", "complete -c tollgate")] {
+        let r = tollgate(d, &["completions", shell]).await;
+        r.assert_ok();
+        assert!(r.stdout.contains(marker), "{shell}: {}", &r.stdout[..r.stdout.len().min(400)]);
+        assert!(r.stdout.contains("restore") && r.stdout.contains("backup"), "{shell} lacks subcommands");
+    }
+    tollgate(d, &["completions", "tcsh"]).await.assert_fails_with(&["tcsh"]);
+    let r = tollgate(d, &["man"]).await;
+    r.assert_ok();
+    assert!(r.stdout.contains(".TH tollgate"), "{}", &r.stdout[..r.stdout.len().min(400)]);
+    assert!(r.stdout.contains("restore") && r.stdout.contains("\\-\\-data\\-dir"), "{}", r.stdout);
+    // neither needs nor makes a data dir
+    assert_eq!(std::fs::read_dir(d).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn backup_and_restore_round_trip_and_restore_refused_while_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = ServerProc::start(Some(&data), dir.path()).await;
+    let (token, app_id) = s.seller_and_app().await;
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"payload v1".to_vec()).file_name("a.bin"));
+    let r = s
+        .http
+        .post(format!("{}/v1/admin/apps/{app_id}/files", s.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let file_id = r.json::<Value>().await.unwrap()["data"]["id"].as_str().unwrap().to_owned();
+    let blob = data.join("files").join(&app_id).join(format!("{file_id}.bin"));
+    let blob_bytes = std::fs::read(&blob).unwrap();
+
+    let backup = dir.path().join("b.db");
+    let r = tollgate(&data, &["backup", "--to", backup.to_str().unwrap()]).await;
+    r.assert_ok();
+    assert!(r.stderr.contains("does not hold the master key"), "{}", r.stderr);
+    assert!(dir.path().join("b.db.files").is_dir());
+
+    // later changes, to be undone by the restore
+    let (st, _) = s
+        .call(reqwest::Method::POST, "/v1/admin/apps", Some(&token), Some(json!({"name": "After backup"})))
+        .await
+        .unwrap();
+    assert_eq!(st, 201);
+
+    // refused while the server runs; nothing replaced
+    let r = tollgate(&data, &["restore", "--from", backup.to_str().unwrap()]).await;
+    r.assert_fails_with(&["server is running", "stop it"]);
+    let (_, apps) = s.call(reqwest::Method::GET, "/v1/admin/apps", Some(&token), None).await.unwrap();
+    assert_eq!(apps["data"].as_array().map(Vec::len), Some(2), "{apps}");
+    s.signal(libc::SIGTERM);
+    assert!(s.wait(Duration::from_secs(30)).await.success());
+
+    // a master key other than the backup's is refused before anything changes
+    let other = tempfile::tempdir().unwrap();
+    let key = other.path().join("k");
+    std::fs::write(&key, "cd".repeat(32)).unwrap();
+    tollgate(&data, &["--master-key-file", key.to_str().unwrap(), "restore", "--from", backup.to_str().unwrap()])
+        .await
+        .assert_fails_with(&["not a usable backup", "master key"]);
+    // no such backup
+    tollgate(&data, &["restore", "--from", dir.path().join("nope.db").to_str().unwrap()])
+        .await
+        .assert_fails_with(&["no such file"]);
+
+    let r = tollgate(&data, &["restore", "--from", backup.to_str().unwrap()]).await;
+    r.assert_ok();
+    assert!(r.stderr.contains("replaced"), "{}", r.stderr);
+    let mut s = ServerProc::start(Some(&data), dir.path()).await;
+    let (_, apps) = s.call(reqwest::Method::GET, "/v1/admin/apps", Some(&token), None).await.unwrap();
+    let names: Vec<&str> = apps["data"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Durable"], "{apps}");
+    let (st, files) =
+        s.call(reqwest::Method::GET, &format!("/v1/admin/apps/{app_id}/files"), Some(&token), None).await.unwrap();
+    assert_eq!(st, 200);
+    assert_eq!(files["data"][0]["id"], file_id.as_str(), "{files}");
+    assert_eq!(std::fs::read(&blob).unwrap(), blob_bytes, "the encrypted upload is back");
+    s.signal(libc::SIGTERM);
+    assert!(s.wait(Duration::from_secs(30)).await.success());
 }

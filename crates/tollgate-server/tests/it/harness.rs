@@ -81,7 +81,20 @@ impl TestServer {
             Some(admin) if raw.database_url.is_none() => {
                 Some(tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap())
             }
-            _ => None,
+            Some(_) => None,
+            None => {
+                static NOTED: std::sync::Once = std::sync::Once::new();
+                NOTED.call_once(|| {
+                    // Straight to the process's stderr, once: the test harness captures `eprintln!`.
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "PostgreSQL runs of the server tests skipped: {} is unset, so they run on SQLite only",
+                        tollgate_postgres::testing::ADMIN_URL_VAR
+                    );
+                });
+                None
+            }
         };
         if let Some(db) = &pg {
             raw.database_url = Some(db.url.clone());

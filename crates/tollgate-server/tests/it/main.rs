@@ -19,6 +19,7 @@ mod admin_users;
 mod auth;
 mod auth_hardening;
 mod cli;
+mod hardening;
 mod mmdb;
 mod multinode;
 mod netpolicy;

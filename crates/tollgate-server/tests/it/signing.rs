@@ -65,10 +65,16 @@ pub async fn sdk_python() -> Option<String> {
     if imports("python3", "authlyx_api").await {
         return Some("python3".into());
     }
-    eprintln!(
-        "Authly SDK tests skipped: set TOLLGATE_TEST_PYTHON to a Python with authlyx-api==2.2.0 \
-         (python3 -m venv /tmp/v && /tmp/v/bin/pip install authlyx-api==2.2.0)"
-    );
+    static SKIPPED: std::sync::Once = std::sync::Once::new();
+    SKIPPED.call_once(|| {
+        // Straight to the process's stderr, once: the test harness captures `eprintln!`.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "Authly SDK tests skipped: TOLLGATE_TEST_PYTHON is unset and python3 lacks authlyx-api; set it to a Python \
+             with authlyx-api==2.2.0 (python3 -m venv /tmp/v && /tmp/v/bin/pip install authlyx-api==2.2.0)"
+        );
+    });
     None
 }
 
