@@ -21,7 +21,9 @@ const ERROR_SCHEMA: &str = "Error";
 fn error_schema() -> Schema {
     Schema::Object(
         ObjectBuilder::new()
-            .description(Some("Every error answer: `{success: false, code, message}` (client API errors may add fields)."))
+            .description(Some(
+                "Every error answer: `{success: false, code, message}` (client API errors may add fields).",
+            ))
             .property("success", ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([false])))
             .property("code", ObjectBuilder::new().schema_type(Type::String).description(Some("Machine-readable")))
             .property("message", ObjectBuilder::new().schema_type(Type::String).description(Some("For people")))
