@@ -177,6 +177,8 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(dialect::authly::router(state.clone()))
         .split_for_parts();
+    let mut openapi = openapi;
+    crate::openapi::complete_responses(&mut openapi);
     let openapi = Arc::new(openapi);
     let body_limit = state.config.max_body_bytes;
     api.route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))

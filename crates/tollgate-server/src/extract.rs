@@ -230,20 +230,45 @@ pub fn ok_page_cursor<T: Serialize>(
     }))
 }
 
-/// `?page=&limit=` with defaults 1 and 20; limit capped at 100.
+/// The largest `page` number a listing accepts.
+pub const MAX_PAGE: u32 = 1_000_000_000;
+/// The largest `limit` of a listing page.
+pub const MAX_LIMIT: u32 = 100;
+
+/// `?page=&limit=`: page from 1 (default 1), limit 1 to 100 (default 20). A value out of range
+/// is refused with a 400 naming it, as the OpenAPI document's `minimum`/`maximum` say.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// From 1 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000_000)]
     pub page: Option<u32>,
+    /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
 impl PageQuery {
-    pub fn page(&self) -> tollgate_store::PageRequest {
-        tollgate_store::PageRequest {
-            page: self.page.unwrap_or(1).clamp(1, 1_000_000_000),
-            limit: self.limit.unwrap_or(20).clamp(1, 100),
-        }
+    pub fn page(&self) -> Result<tollgate_store::PageRequest, ApiError> {
+        Ok(tollgate_store::PageRequest { page: page_number(self.page)?, limit: page_limit(self.limit, 20)? })
+    }
+}
+
+/// `page` checked against 1..=[`MAX_PAGE`]; 1 when absent.
+pub fn page_number(page: Option<u32>) -> Result<u32, ApiError> {
+    match page {
+        None => Ok(1),
+        Some(p) if (1..=MAX_PAGE).contains(&p) => Ok(p),
+        Some(_) => Err(ApiError::validation("page", "must be from 1 to 1000000000")),
+    }
+}
+
+/// `limit` checked against 1..=[`MAX_LIMIT`]; `default` when absent.
+pub fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::validation("limit", "must be from 1 to 100")),
     }
 }
 

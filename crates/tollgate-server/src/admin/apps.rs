@@ -76,6 +76,8 @@ fn app_json(state: &AppState, a: &App, counts: Option<&AppCounts>) -> Value {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateAppBody {
+    /// 1 to 64 printable characters, trimmed; unique among your apps, case-sensitive.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Defaults to 1.0.0.
     pub version: Option<String>,

@@ -53,7 +53,7 @@ async fn list_audit(
     auth: SellerAuth,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = q.page();
+    let page = q.page()?;
     let entries = state.store.list_audit(&auth.seller_id, page).await?;
     Ok(ok_page(entries.items.into_iter().map(AuditView::from).collect::<Vec<_>>(), page, entries.total))
 }

@@ -25,7 +25,6 @@ use crate::state::AppState;
 
 /// Messages per page unless `limit` says otherwise (Authly's default for `chats/get`).
 pub const DEFAULT_MESSAGE_LIMIT: u32 = 50;
-pub const MAX_MESSAGE_LIMIT: u32 = 100;
 /// Longer than any cursor this API hands out (a timestamp and an id, base64url).
 const MAX_CURSOR_LEN: usize = 200;
 
@@ -92,6 +91,7 @@ impl From<ChatMute> for MuteView {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateChannelBody {
     /// 1 to 64 printable characters, trimmed; unique in the app, case-sensitive.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
 }
 
@@ -101,6 +101,7 @@ pub struct MuteBody {
     /// A user of the app.
     pub user_id: String,
     /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
     /// RFC 3339 instant in the future; absent or `null` mutes until unmuted.
     pub until: Option<String>,
@@ -110,6 +111,7 @@ pub struct MuteBody {
 #[into_params(parameter_in = Query)]
 pub struct MessageListQuery {
     /// 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `pagination.nextCursor` of the previous page: the older messages after it. Opaque.
     pub cursor: Option<String>,
@@ -231,7 +233,7 @@ async fn list_messages(
         })?),
     };
     owned_channel(&state, &app_id, &channel_id).await?;
-    let limit = q.limit.unwrap_or(DEFAULT_MESSAGE_LIMIT).clamp(1, MAX_MESSAGE_LIMIT);
+    let limit = crate::extract::page_limit(q.limit, DEFAULT_MESSAGE_LIMIT)?;
     // One more than asked tells whether a next page exists, so the last page says so.
     let mut found = state.store.list_messages(&app_id, &channel_id, after.as_ref(), limit + 1).await?;
     let next_cursor = if found.len() > limit as usize {

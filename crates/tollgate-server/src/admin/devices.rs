@@ -90,22 +90,28 @@ pub struct CreateDeviceBody {
     /// `motherboard` or `processor`.
     pub device_type: String,
     /// The hardware id the client reports: 1 to 256 printable characters.
+    #[schema(min_length = 1, max_length = 256)]
     pub device_id: String,
     /// At most 100 characters.
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     pub email: Option<String>,
     /// 0 to 1000000 (default 1).
+    #[schema(minimum = 0, maximum = 1_000_000)]
     #[serde(default = "one")]
     pub level: i64,
     /// 1 to 36500 days from now; absent or `null`: never expires.
+    #[schema(minimum = 1, maximum = 36500)]
     pub days: Option<i64>,
     /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateDeviceBody {
     /// At most 100 characters; `null` or blank removes it.
+    #[schema(max_length = 100)]
     #[serde(default, deserialize_with = "tollgate_core::settings::double_option")]
     #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
@@ -114,8 +120,10 @@ pub struct UpdateDeviceBody {
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     /// 0 to 1000000.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub level: Option<i64>,
     /// At most 500 characters; `null` or blank removes it.
+    #[schema(max_length = 500)]
     #[serde(default, deserialize_with = "tollgate_core::settings::double_option")]
     #[schema(value_type = Option<String>)]
     pub note: Option<Option<String>>,
@@ -124,12 +132,14 @@ pub struct UpdateDeviceBody {
 #[derive(Deserialize, ToSchema)]
 pub struct DeviceBanBody {
     /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct DeviceExtendBody {
     /// 1 to 36500, added to the later of the current expiry and now.
+    #[schema(minimum = 1, maximum = 36500)]
     pub days: i64,
 }
 
@@ -240,7 +250,7 @@ async fn list_devices(
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    let page = q.page();
+    let page = q.page()?;
     let found = state.store.list_device_licenses(&app_id, page).await?;
     let data: Vec<DeviceView> = found.items.into_iter().map(DeviceView::from).collect();
     Ok(ok_page(data, page, found.total))

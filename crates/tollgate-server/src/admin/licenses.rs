@@ -105,20 +105,25 @@ fn one() -> i64 {
 #[serde(rename_all = "camelCase")]
 pub struct GenerateBody {
     /// 1 to 100.
+    #[schema(minimum = 1, maximum = 100)]
     pub count: i64,
     /// `1h`, `1d`, `7d`, `30d`, `90d`, `365d` or `lifetime`; the clock starts at first use.
     pub duration_type: String,
     /// 0 to 1000000 (default 1).
+    #[schema(minimum = 0, maximum = 1_000_000)]
     #[serde(default = "one")]
     pub level: i64,
     /// 1 to 1000 (default 1).
+    #[schema(minimum = 1, maximum = 1000)]
     #[serde(default = "one")]
     pub max_devices: i64,
     /// Keys look like `PREFIX-XXXX-XXXX-XXXX` (1-16 letters, digits or `_`).
+    #[schema(min_length = 1, max_length = 16, pattern = "^[A-Za-z0-9_]+$")]
     pub prefix: Option<String>,
     /// A whole key shape, e.g. `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX` (each `X` random; at least 12).
     pub mask: Option<String>,
     /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -130,8 +135,10 @@ pub struct LicenseListQuery {
     /// Part of the key or the note (case-insensitive).
     pub search: Option<String>,
     /// From 1 (default 1). Ignored with `cursor`.
+    #[param(minimum = 1, maximum = 1_000_000_000)]
     pub page: Option<u32>,
     /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `pagination.nextCursor` of the previous page, with the same `status` and `search`: the
     /// page after it. Opaque; unlike `page`, as fast at the millionth license as at the first.
@@ -163,6 +170,7 @@ fn decode_cursor(text: &str) -> Option<LicenseCursor> {
 #[derive(Deserialize, ToSchema)]
 pub struct LicenseBanBody {
     /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -285,7 +293,7 @@ async fn list_licenses(
             ApiError::validation("cursor", "is not a cursor of this listing (use pagination.nextCursor)")
         })?),
     };
-    let page = PageQuery { page: q.page, limit: q.limit }.page();
+    let page = PageQuery { page: q.page, limit: q.limit }.page()?;
     let filter = LicenseFilter { status, search, created_by: None, after };
     let found = state.store.list_licenses(&app_id, &filter, page).await?;
     // A full page may have more after it; a short one is the last.

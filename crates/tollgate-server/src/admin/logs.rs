@@ -56,7 +56,7 @@ async fn list_logs(
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
     owned_app(&state, &auth, &app_id).await?;
-    let page = q.page();
+    let page = q.page()?;
     let logs = state.store.list_logs(&app_id, page).await?;
     Ok(ok_page(logs.items.into_iter().map(LogView::from).collect::<Vec<_>>(), page, logs.total))
 }

@@ -45,8 +45,10 @@ impl From<Reseller> for ResellerView {
 pub struct CreateResellerBody {
     pub username: String,
     /// 8 characters or more.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     /// Credits, 0 to 1,000,000,000 (default 0).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     #[serde(default)]
     pub balance: i64,
 }

@@ -101,32 +101,38 @@ pub struct UserListQuery {
     /// `ACTIVE`, `BANNED` or `PAUSED`.
     pub status: Option<String>,
     /// From 1 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000_000)]
     pub page: Option<u32>,
     /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateUserBody {
     /// 0 to 1000000.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub level: Option<i64>,
     /// An email address, or `null` to remove it.
     #[serde(default, deserialize_with = "tollgate_core::settings::double_option")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     /// A new password (1 to 1024 characters).
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UserBanBody {
     /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ExtendBody {
     /// 1 to 36500, added to the later of the current expiry and now.
+    #[schema(minimum = 1, maximum = 36500)]
     pub days: i64,
 }
 
@@ -212,7 +218,7 @@ async fn list_users(
         None => None,
         Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
     };
-    let page = PageQuery { page: q.page, limit: q.limit }.page();
+    let page = PageQuery { page: q.page, limit: q.limit }.page()?;
     let found = state.store.list_users(&app_id, &UserFilter { status, search }, page).await?;
     let data: Vec<UserView> = found.items.into_iter().map(UserView::from).collect();
     Ok(ok_page(data, page, found.total))

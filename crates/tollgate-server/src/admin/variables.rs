@@ -54,6 +54,7 @@ impl From<AppVariable> for VariableView {
 #[serde(rename_all = "camelCase")]
 pub struct CreateVariableBody {
     /// 1-128 characters of `A-Z a-z 0-9 _ . -`.
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_.-]+$")]
     pub key: String,
     /// At most 64 KiB.
     pub value: String,

@@ -271,9 +271,14 @@ async fn messages_walk_newest_first_by_cursor() {
     }
     // a full last page says there is nothing after it
     assert_eq!(fx.messages(&ch, "?limit=23").await["pagination"]["nextCursor"], Value::Null);
-    // limits outside 1..=100 are clamped
-    assert_eq!(fx.messages(&ch, "?limit=0").await["pagination"]["limit"], 1);
-    assert_eq!(fx.messages(&ch, "?limit=1000").await["pagination"]["limit"], 100);
+    // limits outside 1..=100 are refused, naming `limit`
+    for bad in ["?limit=0", "?limit=1000"] {
+        let r = fx.s.get(&format!("{}/messages{bad}", fx.chan(&ch)), &fx.seller.token).await;
+        r.assert_status(400);
+        assert!(r.body["message"].as_str().unwrap().starts_with("limit"), "{}", r.body);
+    }
+    assert_eq!(fx.messages(&ch, "?limit=1").await["pagination"]["limit"], 1);
+    assert_eq!(fx.messages(&ch, "?limit=100").await["pagination"]["limit"], 100);
     // an empty cursor is no cursor
     assert_eq!(fx.messages(&ch, "?cursor=").await["data"].as_array().unwrap().len(), 23);
 

@@ -53,3 +53,71 @@ async fn oversized_body_is_413() {
     let big = format!("{{\"email\":\"{}\"}}", "a".repeat(2 << 20));
     s.raw(Method::POST, "/v1/auth/login", None, big.into_bytes()).await.assert_error(413, "PAYLOAD_TOO_LARGE");
 }
+
+/// The document lists every status a route can answer: 401 wherever the bearer token is taken,
+/// the client API's whole error table on `/api/v2/*`, and limits as schema bounds.
+#[tokio::test]
+async fn openapi_documents_every_status_and_limit() {
+    let s = TestServer::start().await;
+    let doc = s.req(Method::GET, "/openapi.json", None, None).await.body;
+    assert_eq!(doc["components"]["schemas"]["Error"]["required"], serde_json::json!(["success", "code", "message"]));
+    let mut secured = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let has = |s: &str| responses.contains_key(s);
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                secured += 1;
+                assert!(has("401"), "{method} {path}: no 401");
+            }
+            if path.starts_with("/api/v2/") {
+                for status in ["200", "400", "401", "403", "404", "409", "426", "429", "503"] {
+                    assert!(has(status), "{method} {path}: no {status}");
+                }
+            }
+            // The client API answers an oversized body 400 `PAYLOAD_TOO_LARGE`, as Authly does.
+            if op.get("requestBody").is_some() && !path.starts_with("/api/v2/") {
+                assert!(has("400") && has("413"), "{method} {path}: body errors");
+            }
+            for (status, r) in responses {
+                if status.as_str() >= "400" {
+                    assert_eq!(
+                        r["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Error",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(secured >= 69, "{secured} bearer operations");
+    let params = doc["paths"]["/v1/admin/apps/{appId}/licenses"]["get"]["parameters"].as_array().unwrap();
+    let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!((limit["schema"]["minimum"].as_i64(), limit["schema"]["maximum"].as_i64()), (Some(1), Some(100)));
+}
+
+/// `page` and `limit` out of their documented range are refused, naming the parameter.
+#[tokio::test]
+async fn paging_out_of_range_is_refused() {
+    let s = TestServer::start().await;
+    let seller = s.seller().await;
+    let app = s.create_app(&seller, "Paged").await;
+    let app_id = app["id"].as_str().unwrap();
+    for (query, field) in
+        [("limit=0", "limit"), ("limit=101", "limit"), ("page=0", "page"), ("page=1000000001", "page")]
+    {
+        for list in ["licenses", "users", "devices", "logs"] {
+            let r = s.get(&format!("/v1/admin/apps/{app_id}/{list}?{query}"), &seller.token).await;
+            r.assert_status(400);
+            assert_eq!(r.body["code"], "VALIDATION_ERROR", "{list}?{query}");
+            assert!(r.body["message"].as_str().unwrap().starts_with(field), "{list}?{query}: {}", r.body);
+        }
+        let r = s.get(&format!("/v1/admin/audit?{query}"), &seller.token).await;
+        r.assert_status(400);
+    }
+    let r = s.get(&format!("/v1/admin/apps/{app_id}/licenses?limit=100&page=1000000000"), &seller.token).await;
+    r.assert_status(200);
+    assert_eq!(
+        (r.body["pagination"]["page"].as_i64(), r.body["pagination"]["limit"].as_i64()),
+        (Some(1_000_000_000), Some(100))
+    );
+}

@@ -7,6 +7,11 @@ use axum::http::StatusCode;
 use tollgate_core::model::DeviceType;
 use tollgate_core::DomainError;
 
+/// Every status an error answer of the client API can have: the statuses of [`failure`] and of
+/// the envelope's own errors. The OpenAPI document lists them on every `/api/v2` operation; a
+/// test checks that each entry of the table is among them.
+pub const STATUSES: &[u16] = &[400, 401, 403, 404, 409, 426, 429, 503];
+
 /// Status, code and message of an Authly error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -175,6 +180,95 @@ pub fn method_not_allowed() -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollgate_core::version::{RejectionKind, VersionRejection};
+
+    /// Every client-facing error of the table, one of each variant.
+    fn every_client_error() -> Vec<DomainError> {
+        use DomainError as D;
+        let refused = |kind| {
+            D::VersionRefused(Box::new(VersionRejection {
+                kind,
+                server_version: "2.0".into(),
+                client_version: "1.0".into(),
+                auto_update_enabled: false,
+                auto_update_download_url: None,
+                changelog: None,
+            }))
+        };
+        let mut all = vec![
+            D::MissingFields("f".into()),
+            D::Validation { field: "f".into(), message: "m".into() },
+            D::OwnerNotFound,
+            D::AppNotFound,
+            D::AppDisabled,
+            D::AppPaused,
+            D::IpBlocked,
+            D::IpNotWhitelisted,
+            D::VpnBlocked,
+            D::CountryBlocked,
+            D::HashRequired,
+            D::InvalidHash,
+            D::InvalidSecret,
+            refused(RejectionKind::UpdateRequired),
+            refused(RejectionKind::VersionMismatch),
+            D::SessionQuotaExceeded,
+            D::InvalidSession,
+            D::SessionExpired,
+            D::LicenseNotFound,
+            D::LicenseInUse,
+            D::LicenseBanned { reason: None },
+            D::LicensePaused,
+            D::LicenseExpired,
+            D::UsernameTaken,
+            D::UserNotFound,
+            D::InvalidPassword,
+            D::UserBanned { reason: None },
+            D::UserSuspended,
+            D::UserExpired,
+            D::DeviceLimitReached,
+            D::HwidBlocked,
+            D::AccountsQuotaExceeded,
+            D::PasswordChangeUnavailable,
+            D::PasswordReused,
+            D::InvalidDeviceType,
+            D::ChannelNotFound,
+            D::UserMuted,
+            D::UsernameNotLinked,
+            D::LoginRequired,
+            D::VariableNotFound,
+            D::VariableReadOnly,
+            D::ReplayedRequest,
+            D::InvalidRequestSignature,
+            D::RateLimited { retry_after_secs: 1 },
+            D::Unavailable,
+            D::Busy,
+        ];
+        for t in [DeviceType::Motherboard, DeviceType::Processor] {
+            all.extend([
+                D::DeviceNotFound(t),
+                D::DeviceBanned { device_type: t, reason: None },
+                D::DevicePaused(t),
+                D::DeviceExpired(t),
+            ]);
+        }
+        all
+    }
+
+    #[test]
+    fn every_status_of_the_table_is_documented() {
+        let mut seen = std::collections::BTreeSet::new();
+        for e in every_client_error() {
+            let s = failure(&e).status.as_u16();
+            assert!(STATUSES.contains(&s), "{e:?} answers {s}, not in STATUSES");
+            seen.insert(s);
+        }
+        for f in [bad_json("x"), too_large(1), wrong_type("x"), unknown_endpoint()] {
+            assert!(STATUSES.contains(&f.status.as_u16()), "{f:?}");
+            seen.insert(f.status.as_u16());
+        }
+        // And no status is listed that nothing answers.
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), STATUSES.to_vec());
+    }
 
     #[test]
     fn busy_and_infrastructure_rows() {
