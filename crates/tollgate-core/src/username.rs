@@ -69,7 +69,8 @@ pub fn problem(name: &str) -> Option<&'static str> {
 /// still sign in.
 pub fn problem_for_new(name: &str) -> Option<&'static str> {
     problem(name).or_else(|| {
-        (!script_mix_allowed(name)).then_some("must not mix writing systems (such as Latin with Cyrillic or Greek letters)")
+        (!script_mix_allowed(name))
+            .then_some("must not mix writing systems (such as Latin with Cyrillic or Greek letters)")
     })
 }
 
@@ -143,7 +144,8 @@ mod tests {
             assert!(problem_for_new(mixed).is_some(), "{mixed:?}");
             assert_eq!(problem(mixed), None, "an existing account can still sign in");
         }
-        for good in ["bob", "José", "山田", "o'brien", "a b", "иван", "иван_2", "Ταρώ", "yamada山田たろう", "bob-123"] {
+        for good in ["bob", "José", "山田", "o'brien", "a b", "иван", "иван_2", "Ταρώ", "yamada山田たろう", "bob-123"]
+        {
             assert_eq!(problem_for_new(good), None, "{good}");
         }
         assert!(problem("").is_some());

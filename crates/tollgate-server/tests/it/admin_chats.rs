@@ -325,7 +325,11 @@ async fn mute_list_replace_and_unmute() {
     assert_eq!(listed.as_array().unwrap().len(), 2);
     let (first, second) = if listed[0]["createdAt"] == listed[1]["createdAt"] {
         let troll_first = troll.id < spammer.id;
-        if troll_first { (0, 1) } else { (1, 0) }
+        if troll_first {
+            (0, 1)
+        } else {
+            (1, 0)
+        }
     } else {
         (0, 1)
     };
