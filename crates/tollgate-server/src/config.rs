@@ -378,6 +378,11 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./tollgate-data/tollgate.db");
         assert_eq!(c.database, DatabaseKind::Sqlite);
         assert_eq!(c.seller_signup, SellerSignup::Open);
+        assert_eq!(c.header_read_timeout.as_secs(), 10);
+        assert_eq!(c.body_timeout.as_secs(), 30);
+        assert_eq!(c.idle_timeout.as_secs(), 60);
+        assert_eq!(c.max_connections, 1024);
+        assert!(c.metrics_token.is_none());
     }
 
     #[test]
@@ -412,6 +417,11 @@ mod tests {
             (RawConfig { public_url: Some("ftp://x".into()), ..Default::default() }, "public_url"),
             (RawConfig { db_pool_size: Some("0".into()), ..Default::default() }, "db_pool_size"),
             (RawConfig { master_key: Some("secret-value".into()), ..Default::default() }, "master_key"),
+            (RawConfig { header_read_timeout: Some("0".into()), ..Default::default() }, "header_read_timeout"),
+            (RawConfig { body_timeout: Some("soon".into()), ..Default::default() }, "body_timeout"),
+            (RawConfig { idle_timeout: Some("-1".into()), ..Default::default() }, "idle_timeout"),
+            (RawConfig { max_connections: Some("0".into()), ..Default::default() }, "max_connections"),
+            (RawConfig { metrics_token: Some("secret-value".into()), ..Default::default() }, "metrics_token"),
         ];
         for (raw, setting) in cases {
             let e = Config::resolve(raw).unwrap_err();
