@@ -137,11 +137,14 @@ async fn channels_create_list_show_delete() {
     let r = fx.s.post(&fx.path(), &fx.seller.token, json!({"name": " General\t"})).await;
     r.assert_error(409, "CONFLICT");
 
-    // oldest first
+    // oldest first; two made in the same millisecond are ordered by id
     let listed = fx.list().await;
-    assert_eq!(listed.as_array().unwrap().len(), 2);
-    assert_eq!(listed[0], general);
-    assert_eq!(listed[1]["id"], lower.as_str());
+    let both = listed.as_array().unwrap();
+    assert_eq!(both.len(), 2);
+    let order = |c: &Value| (c["createdAt"].as_str().unwrap().to_owned(), c["id"].as_str().unwrap().to_owned());
+    assert!(order(&both[0]) < order(&both[1]), "{listed}");
+    assert_eq!(both.iter().find(|c| c["id"] == general["id"]), Some(&general));
+    assert!(both.iter().any(|c| c["id"] == lower.as_str()), "{listed}");
 
     let r = fx.s.get(&fx.chan(&id), &fx.seller.token).await;
     r.assert_status(200);
