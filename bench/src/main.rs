@@ -8,6 +8,7 @@
 //! target/release/tollgate-bench client-api   # the Authly v2 client API only
 //! ```
 
+mod burst;
 mod client_api;
 mod generate;
 mod list;
@@ -94,6 +95,12 @@ struct Cli {
     /// Skip the cursor walk even if the listing offers a cursor
     #[arg(long, global = true)]
     no_cursor: bool,
+    /// login-burst: how many bursts
+    #[arg(long, global = true, default_value_t = 5)]
+    bursts: usize,
+    /// login-burst: concurrent logins per burst
+    #[arg(long, global = true, default_value_t = 100)]
+    burst_size: usize,
     /// Also write the Markdown report to this file
     #[arg(long, global = true, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -112,6 +119,9 @@ enum Cmd {
     ClientApi,
     /// All three, on one data dir
     All,
+    /// Bursts of concurrent seller logins for unknown emails: the server's RSS before, after each
+    /// burst and after an idle pause (a fresh data dir; nothing else is measured)
+    LoginBurst,
 }
 
 /// Seconds, fractions allowed, above zero.
@@ -206,6 +216,27 @@ fn run(cli: Cli) -> Result<()> {
     };
     let tg = Tollgate { bin, data_dir, database_url };
 
+    if cli.command == Cmd::LoginBurst {
+        let opts = burst::BurstOptions {
+            port: cli.port,
+            bursts: cli.bursts.max(1),
+            size: cli.burst_size.max(1),
+            idle: Duration::from_secs(5),
+            startup_timeout: Duration::from_secs(120),
+        };
+        let r = burst::run(&tg, &opts)?;
+        let mut report = String::from("# tollgate-bench\n\n");
+        burst::render(&mut report, &r);
+        for n in &notes {
+            let _ = writeln!(report, "- {n}");
+        }
+        print!("{report}");
+        if let Some(p) = &cli.report {
+            std::fs::write(p, &report).with_context(|| format!("writing {}", p.display()))?;
+        }
+        return Ok(());
+    }
+
     let mut state = BenchState::load(&tg.data_dir)?;
     let mut gen = None;
     match cli.command {
@@ -242,6 +273,7 @@ fn run(cli: Cli) -> Result<()> {
                 state = Some(s);
             }
         },
+        Cmd::LoginBurst => {}
         Cmd::ClientApi => {
             if state.is_none() {
                 let s = generate::prepare(&tg)?;

@@ -198,8 +198,17 @@ pub fn timeval(t: libc::timeval) -> Duration {
 
 /// Peak RSS of a live process, KiB (`VmHWM` of /proc/PID/status), if readable.
 pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// Current RSS of a live process, KiB (`VmRSS` of /proc/PID/status), if readable.
+pub fn vm_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
