@@ -177,7 +177,8 @@ impl ClientApiResult {
 // ---------------------------------------------------------------------------------------
 // Requests
 
-/// The replay-defence fields the SDKs add to every body (reference/authly-v2.md §1.0.1).
+/// The replay-defence fields the Authly v2 SDKs add to every body: `request_id` (UUID4), `nonce`
+/// (32 hex characters) and `timestamp` (unix milliseconds).
 #[derive(Debug)]
 struct Stamp {
     request_id: String,

@@ -11,7 +11,7 @@ pub enum DomainError {
     #[error("invalid {field}: {message}")]
     Validation { field: String, message: String },
 
-    // --- init pipeline (SPEC §4), in pipeline order
+    // --- init pipeline, in pipeline order
     #[error("owner not found")]
     OwnerNotFound,
     #[error("application not found")]
@@ -101,7 +101,7 @@ pub enum DomainError {
     #[error("the session has no user")]
     UsernameNotLinked,
 
-    // --- request integrity (SPEC §7)
+    // --- request integrity (replay defence, request MAC)
     #[error("request timestamp outside the window or nonce already seen")]
     ReplayedRequest,
     #[error("request signature does not match")]

@@ -1,4 +1,4 @@
-//! The message both directions of the client API are authenticated over (SPEC §7):
+//! The message both directions of the client API are authenticated over:
 //! `"{ts}\n{request_id}\n{nonce}\n{canonical_json(body)}"`. The server signs responses with
 //! Ed25519 over it; the Authly C# SDK sends an HMAC-SHA256 of it, keyed with the app secret,
 //! which the server checks when present.

@@ -1,4 +1,4 @@
-//! The dialect-neutral model (SPEC §3).
+//! The dialect-neutral model: sellers, apps, licenses, users, sessions and what hangs off them.
 
 use std::fmt;
 use std::str::FromStr;

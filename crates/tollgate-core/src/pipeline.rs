@@ -1,4 +1,4 @@
-//! The init security pipeline (SPEC §4): every client start, in every dialect, runs these checks
+//! The init security pipeline: every client start, in every dialect, runs these checks
 //! top to bottom and the first failure answers.
 //!
 //! Steps 1–3 (fields present, owner found, app found under the owner) are lookups the caller
@@ -38,7 +38,8 @@ pub struct Presented<'a> {
     pub hash: Option<&'a str>,
 }
 
-/// Steps 4–11 of SPEC §4 on the app the caller asked for. `Ok` carries the version-control
+/// Steps 4–11 of the init pipeline (status, IP blacklist/whitelist, VPN, country, hash, secret,
+/// version) on the app the caller asked for. `Ok` carries the version-control
 /// notice to show (remind / grace), if any.
 pub fn check(
     app: &App,

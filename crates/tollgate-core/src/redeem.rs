@@ -1,4 +1,4 @@
-//! License redemption and account access rules (SPEC §6), shared by every dialect.
+//! License redemption and account access rules, shared by every dialect.
 //!
 //! These decide; the store makes the decision stick atomically (a conditional write that only
 //! turns an `UNUSED` key `USED`), so a key that passes here can still lose a race and is then

@@ -1,4 +1,4 @@
-//! Replay defence for client requests (SPEC §7): a request carries a timestamp and a nonce; one
+//! Replay defence for client requests: a request carries a timestamp and a nonce; one
 //! whose timestamp is more than [`WINDOW`] away from the server's clock, or whose nonce was seen
 //! inside the window, is refused. The store remembers nonces for the window, shared by every
 //! process, so a request cannot be replayed against another node either.

@@ -1,4 +1,4 @@
-//! Client sessions (SPEC §3): 24 hours from creation, extended by a login.
+//! Client sessions: 24 hours from creation, extended by a login.
 
 use chrono::Duration;
 

@@ -1,4 +1,5 @@
-//! App settings (SPEC §3) and their validation. The admin API deserialises a patch; every
+//! App settings (hash check, IP whitelist, VPN and country blocking, version control, quotas, ...)
+//! and their validation. The admin API deserialises a patch; every
 //! field is checked here so the same rules hold for the dashboard and the CLI.
 
 use std::collections::BTreeMap;

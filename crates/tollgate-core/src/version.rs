@@ -1,4 +1,4 @@
-//! Version parsing, comparison and the version-control decision (SPEC §5).
+//! Version parsing, comparison and the version-control decision.
 //!
 //! Versions compare numerically, component by component, with missing components read as zero:
 //! `1.10 > 1.9`, `1.3 == 1.3.0`. A leading `v` is accepted (`v1.2`).

@@ -1,4 +1,4 @@
-//! Binding a device to the JSON device list of a license or a user (SPEC §6).
+//! Binding a device to the JSON device list of a license or a user, never past its device limit.
 
 use sqlx::PgPool;
 use tollgate_store::{DeviceBinding, StoreError, StoreResult};

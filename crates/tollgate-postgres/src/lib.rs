@@ -1,5 +1,5 @@
-//! `Store` on PostgreSQL: one database shared by several stateless `tollgate serve` nodes
-//! (SPEC §9).
+//! `Store` on PostgreSQL: one database shared by several stateless `tollgate serve` nodes behind
+//! a load balancer; all shared state lives here, per-process caches follow `LISTEN/NOTIFY`.
 //!
 //! Migrations in `migrations/` are kept as a pair with the SQLite backend's (same versions, names,
 //! tables, columns and constraint names; a test compares the two). Queries are plain SQL built at
@@ -63,7 +63,7 @@ pub struct PgStore {
     pool: PgPool,
     /// Kept to open the dedicated migration connection; holds the password, so never printed.
     options: PgConnectOptions,
-    /// The `LISTEN` side of cache invalidation (SPEC §9).
+    /// The `LISTEN` side of cache invalidation across nodes.
     feed: std::sync::Arc<notify::Feed>,
 }
 

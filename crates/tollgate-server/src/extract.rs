@@ -151,8 +151,8 @@ where
 }
 
 /// The caller's address: the socket peer, or the forwarded client when the peer is a trusted
-/// proxy (SPEC §2). `CF-Connecting-IP` wins over `X-Forwarded-For`; in the latter the
-/// right-most address that is not itself a trusted proxy is the client.
+/// proxy (`trusted_proxies`; none by default). `CF-Connecting-IP` wins over `X-Forwarded-For`; in
+/// the latter the right-most address that is not itself a trusted proxy is the client.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 

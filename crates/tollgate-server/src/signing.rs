@@ -1,5 +1,6 @@
-//! Signed responses (SPEC §7): the server's Ed25519 key and the signature the Authly v2 SDKs
-//! verify. The rules are written down in `docs/dialects/signing.md`.
+//! Signed responses, so a client can tell a real answer from a forged one: the server's Ed25519
+//! key and the signature the Authly v2 SDKs verify. The rules are written down in
+//! `docs/dialects/signing.md`.
 //!
 //! A response is signed over `"{ts}\n{request_id}\n{nonce}\n{canonical_json(body)}"`, where
 //! `ts` is the `x-v2-signature-ts` header (unix milliseconds), `request_id` and `nonce` are the

@@ -28,7 +28,8 @@ pub struct AppState {
     /// Seller password checks (login, account deletion): 10 per account and address, 30 per
     /// address, the account slowed down across addresses (`tollgate_core::throttle`).
     pub seller_throttle: Arc<LoginThrottle>,
-    /// Signs every client-API answer (SPEC §7); the active key when this process started.
+    /// Signs every client-API answer, so a client can spot a forged server; the active key when
+    /// this process started.
     pub signer: Arc<SignerCell>,
     /// VPN ranges and the country database (init pipeline steps 7 and 8).
     pub net: Arc<NetPolicy>,

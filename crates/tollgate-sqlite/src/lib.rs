@@ -1,4 +1,4 @@
-//! `Store` on SQLite: the embedded default for one machine (SPEC §9).
+//! `Store` on SQLite: the embedded default for one machine (PostgreSQL is for several nodes).
 //!
 //! One file, WAL, foreign keys, a busy timeout; migrations in `migrations/` (kept as a pair with
 //! the PostgreSQL backend's). Queries are plain SQL built at run time, one function per trait

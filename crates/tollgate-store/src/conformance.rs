@@ -2678,7 +2678,7 @@ where
     futures::future::join_all(tasks).await.into_iter().map(|t| t.unwrap()).collect()
 }
 
-/// SPEC §6 under real concurrency: a key is consumed once, a name taken once, a nonce new once,
+/// Redemption under real concurrency: a key is consumed once, a name taken once, a nonce new once,
 /// a device list never past its limit.
 pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     const N: usize = 40;

@@ -1,4 +1,5 @@
-//! The server's response-signing keys (SPEC §7): one row per key ever made, exactly one active.
+//! The server's response-signing keys (docs/dialects/signing.md): one row per key ever made,
+//! exactly one active.
 //!
 //! The store keeps bytes and flags only; what the key is (Ed25519), how its private half is
 //! encrypted and how kids are chosen live in `tollgate-server`'s `signing` module.

@@ -151,7 +151,7 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
-/// What redeeming a key writes on the license (SPEC §6): it turns `UNUSED` → `USED` at `at`.
+/// What redeeming a key writes on the license: it turns `UNUSED` → `USED` at `at`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activation {
     pub at: Timestamp,
@@ -302,7 +302,7 @@ pub trait LicenseStore {
     async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
     async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool>;
 
-    // --- redemption (SPEC §6): each is one transaction or one conditional statement, so under
+    // --- redemption: each is one transaction or one conditional statement, so under
     // any concurrency a key is consumed at most once and a username taken at most once.
 
     /// Key login's first use: `UNUSED` → `USED` with no user, writing `activation`, and signing
@@ -500,7 +500,7 @@ pub trait LogStore {
     async fn list_audit(&self, seller_id: &str, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
 }
 
-/// Request nonces seen by the client API (replay defence, SPEC §7), shared by every process.
+/// Request nonces seen by the client API (replay defence), shared by every process.
 #[async_trait]
 pub trait ReplayStore {
     /// Remember `nonce` until `expires_at`. `true` the first time; `false` when the nonce is
@@ -590,7 +590,7 @@ pub trait DeviceLicenseStore {
     ) -> StoreResult<Option<DeviceLicense>>;
 }
 
-/// A change that makes per-process caches stale (SPEC §9). Published by the process that made
+/// A change that makes per-process caches stale. Published by the process that made
 /// the change and delivered to every process sharing the database, itself included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invalidation {

@@ -1,4 +1,6 @@
-//! The seller, admin and reseller REST API (Authon v1 §2.2–2.4, extended per SPEC §3 and §8).
+//! The seller, admin and reseller REST API: Authon v1's seller, admin, reseller and builder routes,
+//! extended with the app settings the other dialects need, and with REST methods where Authon's
+//! documentation gives none.
 //!
 //! Every admin route is scoped to the caller's own apps: an app of another seller, or anything
 //! under it, answers 404 and nothing changes.

@@ -44,7 +44,7 @@ pub struct UserView {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
-    /// The first bound device, as the seed's `hwid`.
+    /// The first bound device, as Authon v1's `hwid`.
     pub hwid: Option<String>,
     pub devices: Vec<String>,
     pub ip: Option<String>,

@@ -1,4 +1,4 @@
-//! Accounts and keys: register, login, license login, extend, change password (SPEC §6).
+//! Accounts and keys: register, login, license login, extend, change password.
 
 use std::time::Instant;
 

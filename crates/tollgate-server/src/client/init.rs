@@ -1,4 +1,4 @@
-//! Init (SPEC §4): find the app, run the security pipeline, open a session.
+//! Init: find the app, run the security pipeline, open a session.
 
 use std::sync::Arc;
 
@@ -28,7 +28,8 @@ pub struct Opened {
     pub update: Option<UpdateNotice>,
 }
 
-/// Steps 2–12 of SPEC §4 (the dialect has done step 1, fields present).
+/// Steps 2–12 of the init pipeline (owner, app, status, IP blacklist/whitelist, VPN, country, hash,
+/// secret, version, session); the dialect has done step 1, fields present.
 pub async fn init(state: &AppState, caller: &Caller, req: &InitRequest<'_>) -> Result<Opened, DomainError> {
     let store = state.store.as_ref();
     // 2–3. A cached app proves its owner exists (apps are deleted with their seller); only a

@@ -15,7 +15,7 @@ async fn create_list_get_update_delete() {
     assert_eq!(app["ownerId"], seller.id.as_str());
     assert_eq!(app["version"], "1.0.0");
     assert_eq!(app["status"], "ACTIVE");
-    // every SPEC §3 setting is present with its default
+    // every app setting is present with its default
     for (k, v) in [
         ("hashCheck", json!(false)),
         ("hashes", json!([])),

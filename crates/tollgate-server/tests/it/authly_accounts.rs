@@ -1,4 +1,4 @@
-//! Authly v2 accounts over HTTP: register (seed 001), login, license login, extend, change
+//! Authly v2 accounts over HTTP: register, login, license login, extend, change
 //! password — every answer's status, code, message and body shape, and the atomicity of key
 //! redemption under real concurrency. Every call goes through `authly::call`, which checks the
 //! answer's signature.

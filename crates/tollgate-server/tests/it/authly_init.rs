@@ -1,4 +1,4 @@
-//! Authly v2 `init` over HTTP (seeds 000 and 004): every row of the init error table with its
+//! Authly v2 `init` over HTTP: every row of the init error table with its
 //! exact body, the pipeline's order step by step, version control's bodies, the success body,
 //! the session quota, and which address is the caller's behind a proxy. Every answer's signature
 //! is checked by the test client.
@@ -14,7 +14,7 @@ use crate::mmdb::{self, Layout};
 /// An approved executable hash (lowercase hex, as stored).
 pub const HASH: &str = "3f2c1a0b9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b";
 
-// The seed's init errors: status, code, exact message.
+// Authly v2's documented init errors: status, code, exact message.
 type Row = (u16, &'static str, &'static str);
 const MISSING_FIELDS: Row = (400, "MISSING_FIELDS", "Required fields are missing");
 const OWNER_NOT_FOUND: Row = (404, "OWNER_NOT_FOUND", "Owner not found");
@@ -31,7 +31,7 @@ const UPDATE_REQUIRED: Row = (426, "UPDATE_REQUIRED", "Please update your app to
 const VERSION_MISMATCH: Row = (426, "VERSION_MISMATCH", "This app version is not supported by the developer");
 const SESSION_LIMIT_REACHED: Row = (403, "SESSION_LIMIT_REACHED", "This application has reached its session limit");
 
-/// The answer is exactly the seed's error body for `row`.
+/// The answer is exactly Authly v2's error body for `row`.
 #[track_caller]
 pub fn assert_row(r: &Resp, (status, code, message): Row) {
     assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
@@ -485,7 +485,7 @@ async fn steps_around_the_pipeline_keep_their_order() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Version control (SPEC §5, seed 000)
+// Version control
 
 const DOWNLOAD: &str = "https://example.com/download";
 

@@ -1,4 +1,4 @@
-//! Several stateless nodes over one PostgreSQL database (SPEC §9): what one node changes is in
+//! Several stateless nodes over one PostgreSQL database: what one node changes is in
 //! force on the other. Runs when TOLLGATE_TEST_POSTGRES_URL is set.
 
 use std::time::{Duration, Instant};

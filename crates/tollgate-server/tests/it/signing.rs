@@ -1,4 +1,4 @@
-//! Signed responses (SPEC §7) checked by the verifier that matters: the official Authly Python
+//! Signed responses checked by the verifier that matters: the official Authly Python
 //! SDK (`authlyx-api` 2.2.0), running its own response path (`Auth._post_json`: parse the body,
 //! re-serialize it canonically, verify the Ed25519 signature) on answers this module signs. Only
 //! the network is replaced: `requests.Session.post` returns the prepared response, and the SDK's

@@ -1,6 +1,6 @@
 //! The one table from `DomainError` to Authly v2's HTTP status, code and message. Codes and
-//! messages are the reference's (`reference/authly-v2.md`, seeds 000/001/004); where it gives no
-//! status, the scheme is 400 input, 401 session or credentials, 403 policy, 404 not found,
+//! messages are the ones the Authly v2 documentation gives (init, register, licenses); where it
+//! gives no status, the scheme is 400 input, 401 session or credentials, 403 policy, 404 not found,
 //! 409 taken, 429 rate limited (docs/dialects/authly.md has the whole table).
 
 use axum::http::StatusCode;
@@ -56,7 +56,7 @@ pub fn failure(e: &DomainError) -> Failure {
         // --- input
         D::MissingFields(_) => f(400, "MISSING_FIELDS", "Required fields are missing"),
         D::Validation { field, message } => f(400, "VALIDATION_ERROR", format!("{field}: {message}")),
-        // --- init pipeline (seed 000/004)
+        // --- init pipeline
         D::OwnerNotFound => f(404, "OWNER_NOT_FOUND", "Owner not found"),
         D::AppNotFound => f(404, "APP_NOT_FOUND", "Application not found"),
         D::AppDisabled => f(403, "APP_DISABLED", "This application is currently disabled"),
@@ -81,7 +81,7 @@ pub fn failure(e: &DomainError) -> Failure {
         // --- sessions
         D::InvalidSession => f(401, "INVALID_SESSION", "Invalid session"),
         D::SessionExpired => f(401, "SESSION_EXPIRED", "Session has expired"),
-        // --- licenses (seed 001)
+        // --- licenses
         D::LicenseNotFound => f(404, "LICENSE_NOT_FOUND", "License key not found"),
         D::LicenseInUse => f(403, "LICENSE_IN_USE", "This license key is already in use"),
         D::LicenseBanned { reason } => f(403, "LICENSE_BANNED", banned("This license key", reason)),

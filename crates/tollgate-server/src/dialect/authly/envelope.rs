@@ -9,7 +9,7 @@
 //! 3. the per-IP rate limit, then the replay defence (timestamp window, nonce seen once);
 //! 4. the endpoint runs;
 //! 5. the answer, errors included, is re-serialised as canonical JSON and signed with the
-//!    server's Ed25519 key over `"{ts}\n{request_id}\n{nonce}\n{body}"` (SPEC §7).
+//!    server's Ed25519 key over `"{ts}\n{request_id}\n{nonce}\n{body}"` (docs/dialects/signing.md).
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -1,4 +1,4 @@
-//! Authly v2 (`POST /api/v2/<endpoint>`, JSON): the wire shapes of `reference/authly-v2.md`
+//! Authly v2 (`POST /api/v2/<endpoint>`, JSON): Authly v2's wire shapes (docs/dialects/authly.md)
 //! over `crate::client`. Parsing and shaping only; every rule is in the core. Every answer goes
 //! through [`envelope`] (rate limit, replay defence, signature); every error through the one
 //! table in [`codes`].
@@ -69,7 +69,7 @@ fn success(message: &str, fields: Value) -> Value {
     Value::Object(body)
 }
 
-/// The `update{}` of a passing init (seed 000: remind and grace).
+/// The `update{}` of a passing init (a `REMIND` or `GRACE` version rule).
 fn update_json(n: &UpdateNotice) -> Value {
     let mut u = json!({
         "available": true,
@@ -87,7 +87,8 @@ fn update_json(n: &UpdateNotice) -> Value {
     u
 }
 
-/// The extra fields of a 426 (seed 000): versions, auto-update, and `update{}` when it is on.
+/// The extra fields of a 426 (`UPDATE_REQUIRED` / `VERSION_MISMATCH`): versions, auto-update, and
+/// `update{}` when it is on.
 fn refusal_body(r: &VersionRejection) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("server_version".into(), json!(r.server_version));
