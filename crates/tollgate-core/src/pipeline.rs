@@ -16,9 +16,9 @@ use crate::net::contains_any;
 use crate::time::Timestamp;
 use crate::version::{self, UpdateNotice};
 
-/// What the pipeline knows about the caller's address.
+/// What the pipeline knows about the caller's address, looked up by the server.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Caller {
+pub struct NetFacts {
     pub ip: IpAddr,
     /// The address is inside one of the app's IP blacklist entries.
     pub blacklisted: bool,
@@ -28,14 +28,27 @@ pub struct Caller {
     pub country: Option<String>,
 }
 
-/// What the client presented.
+/// What the client presented. Which fields there are depends on how the app was identified:
+/// a step whose input the credentials cannot carry is skipped.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Presented<'a> {
-    /// The app secret; `None` when the dialect already proved it by finding the app with it.
+    /// The app secret (or API key), compared in constant time; `None` when the credentials
+    /// already proved the app by finding it (a WebSocket key).
     pub secret: Option<&'a str>,
-    pub version: &'a str,
-    /// SHA-256 hex of the executable; an empty string counts as absent.
-    pub hash: Option<&'a str>,
+    /// The client's version; `None` skips version control (credentials sent without one).
+    pub version: Option<&'a str>,
+    /// The executable's hash, or [`Hash::NotCarried`] to skip the hash step.
+    pub hash: Hash<'a>,
+}
+
+/// The executable's hash as the credentials carry it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Hash<'a> {
+    /// The credentials have a hash field; `None` (or blank) when the client left it out, which
+    /// fails the step when the app checks hashes.
+    Sent(Option<&'a str>),
+    /// The credentials have no hash field at all: the step does not apply.
+    NotCarried,
 }
 
 /// Steps 4–11 of the init pipeline (status, IP blacklist/whitelist, VPN, country, hash, secret,
@@ -43,7 +56,7 @@ pub struct Presented<'a> {
 /// notice to show (remind / grace), if any.
 pub fn check(
     app: &App,
-    caller: &Caller,
+    caller: &NetFacts,
     presented: &Presented<'_>,
     now: Timestamp,
 ) -> Result<Option<UpdateNotice>, DomainError> {
@@ -73,9 +86,10 @@ pub fn check(
             return Err(DomainError::CountryBlocked);
         }
     }
-    // 9. Hash, when checking is on. Hex compares case-insensitively.
-    if s.hash_check {
-        let Some(hash) = presented.hash.map(str::trim).filter(|h| !h.is_empty()) else {
+    // 9. Hash, when checking is on and the credentials carry one. Hex compares
+    // case-insensitively.
+    if let (true, Hash::Sent(hash)) = (s.hash_check, presented.hash) {
+        let Some(hash) = hash.map(str::trim).filter(|h| !h.is_empty()) else {
             return Err(DomainError::HashRequired);
         };
         if !s.hashes.iter().any(|h| h.eq_ignore_ascii_case(hash)) {
@@ -88,9 +102,12 @@ pub fn check(
             return Err(DomainError::InvalidSecret);
         }
     }
-    // 11. Version control.
-    version::decide(&s.version_control, &app.version, presented.version, now)
-        .map_err(|r| DomainError::VersionRefused(Box::new(r)))
+    // 11. Version control, when a version was sent.
+    match presented.version {
+        Some(v) => version::decide(&s.version_control, &app.version, v, now)
+            .map_err(|r| DomainError::VersionRefused(Box::new(r))),
+        None => Ok(None),
+    }
 }
 
 /// Constant-time equality of a stored secret and a presented one (the length is not secret).
@@ -120,18 +137,18 @@ mod tests {
         }
     }
 
-    fn caller() -> Caller {
-        Caller { ip: "203.0.113.9".parse().unwrap(), blacklisted: false, vpn: false, country: Some("DE".into()) }
+    fn caller() -> NetFacts {
+        NetFacts { ip: "203.0.113.9".parse().unwrap(), blacklisted: false, vpn: false, country: Some("DE".into()) }
     }
 
     fn presented() -> Presented<'static> {
-        Presented { secret: Some("as_secret"), version: "1.3", hash: None }
+        Presented { secret: Some("as_secret"), version: Some("1.3"), hash: Hash::Sent(None) }
     }
 
     const HASH_A_UPPER: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
     /// An app and caller on which every step fails.
-    fn all_failing() -> (App, Caller, Presented<'static>) {
+    fn all_failing() -> (App, NetFacts, Presented<'static>) {
         let mut a = app();
         a.status = AppStatus::Disabled;
         a.settings.ip_whitelist = vec!["10.0.0.0/8".parse().unwrap()];
@@ -140,8 +157,8 @@ mod tests {
         a.settings.hash_check = true;
         a.settings.hashes = vec!["a".repeat(64)];
         a.settings.version_control.enabled = true;
-        let c = Caller { blacklisted: true, vpn: true, ..caller() };
-        (a, c, Presented { secret: Some("wrong"), version: "1.0", hash: None })
+        let c = NetFacts { blacklisted: true, vpn: true, ..caller() };
+        (a, c, Presented { secret: Some("wrong"), version: Some("1.0"), hash: Hash::Sent(None) })
     }
 
     #[test]
@@ -171,8 +188,8 @@ mod tests {
                 2 => a.settings.ip_whitelist.push("203.0.113.0/24".parse().unwrap()),
                 3 => c.vpn = false,
                 4 => c.country = Some("FR".into()),
-                5 => p.hash = Some("b"),
-                6 => p.hash = Some(HASH_A_UPPER),
+                5 => p.hash = Hash::Sent(Some("b")),
+                6 => p.hash = Hash::Sent(Some(HASH_A_UPPER)),
                 7 => p.secret = Some("as_secret"),
                 _ => unreachable!(),
             }
@@ -181,7 +198,7 @@ mod tests {
             DomainError::VersionRefused(r) => assert_eq!(r.kind, RejectionKind::UpdateRequired),
             other => panic!("{other:?}"),
         }
-        p.version = "1.3";
+        p.version = Some("1.3");
         assert_eq!(check(&a, &c, &p, now()), Ok(None));
     }
 
@@ -196,29 +213,29 @@ mod tests {
     fn unknown_country_passes_and_country_codes_compare_case_insensitively() {
         let mut a = app();
         a.settings.blocked_countries = vec!["DE".into()];
-        let c = Caller { country: None, ..caller() };
+        let c = NetFacts { country: None, ..caller() };
         assert_eq!(check(&a, &c, &presented(), now()), Ok(None));
-        let c = Caller { country: Some("de".into()), ..caller() };
+        let c = NetFacts { country: Some("de".into()), ..caller() };
         assert_eq!(check(&a, &c, &presented(), now()), Err(DomainError::CountryBlocked));
     }
 
     #[test]
     fn vpn_only_matters_when_blocking_is_on() {
-        let c = Caller { vpn: true, ..caller() };
+        let c = NetFacts { vpn: true, ..caller() };
         assert_eq!(check(&app(), &c, &presented(), now()), Ok(None));
     }
 
     #[test]
     fn hash_is_ignored_when_checking_is_off_and_blank_counts_as_missing() {
-        let p = Presented { hash: Some("not-a-hash"), ..presented() };
+        let p = Presented { hash: Hash::Sent(Some("not-a-hash")), ..presented() };
         assert_eq!(check(&app(), &caller(), &p, now()), Ok(None));
         let mut a = app();
         a.settings.hash_check = true;
         a.settings.hashes = vec!["ab".repeat(32)];
-        let p = Presented { hash: Some("  "), ..presented() };
+        let p = Presented { hash: Hash::Sent(Some("  ")), ..presented() };
         assert_eq!(check(&a, &caller(), &p, now()), Err(DomainError::HashRequired));
         let upper = "AB".repeat(32);
-        let p = Presented { hash: Some(&upper), ..presented() };
+        let p = Presented { hash: Hash::Sent(Some(&upper)), ..presented() };
         assert_eq!(check(&a, &caller(), &p, now()), Ok(None));
     }
 
@@ -245,9 +262,27 @@ mod tests {
             }],
             ..VersionControl::default()
         };
-        let p = Presented { version: "1.2", ..presented() };
+        let p = Presented { version: Some("1.2"), ..presented() };
         let notice = check(&a, &caller(), &p, now()).unwrap().unwrap();
         assert!(notice.show_reminder);
         assert_eq!(notice.reminder_message.as_deref(), Some("hi"));
+    }
+
+    #[test]
+    fn steps_the_credentials_cannot_carry_are_skipped() {
+        let mut a = app();
+        a.settings.hash_check = true;
+        a.settings.hashes = vec!["ab".repeat(32)];
+        a.settings.version_control.enabled = true;
+        // No hash field, no secret, no version: status, address and country steps only.
+        let p = Presented { secret: None, version: None, hash: Hash::NotCarried };
+        assert_eq!(check(&a, &caller(), &p, now()), Ok(None));
+        // A hash field left empty still fails when the app checks hashes.
+        let p = Presented { hash: Hash::Sent(None), ..p };
+        assert_eq!(check(&a, &caller(), &p, now()), Err(DomainError::HashRequired));
+        // The address steps still run.
+        let c = NetFacts { blacklisted: true, ..caller() };
+        let p = Presented { secret: None, version: None, hash: Hash::NotCarried };
+        assert_eq!(check(&a, &c, &p, now()), Err(DomainError::IpBlocked));
     }
 }

@@ -3,9 +3,11 @@
 //! `docs/dialects/signing.md`.
 //!
 //! A response is signed over `"{ts}\n{request_id}\n{nonce}\n{canonical_json(body)}"`, where
-//! `ts` is the `x-v2-signature-ts` header (unix milliseconds), `request_id` and `nonce` are the
-//! request's own, and the body is canonical JSON (`tollgate_core::canonical`). The signature
-//! travels as standard base64 in `x-v2-signature`, with the key's id in `x-v2-signature-kid`.
+//! `ts` is the signing time (unix milliseconds), `request_id` and `nonce` are the request's own,
+//! and the body is canonical JSON (`tollgate_core::canonical`). [`Signer::sign_value`] takes the
+//! answer as a JSON value and serialises it once, so the bytes sent are the bytes signed; how
+//! the signature travels is the dialect's (Authly: the `x-v2-signature*` headers written by
+//! `crate::dialect::authly::envelope`).
 //!
 //! One key is active at a time, shared by every node on the database. Its private half is stored
 //! encrypted with AES-256-GCM under the master key's `"signing-key"` purpose key, as
@@ -21,24 +23,11 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePublicKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer as _, SigningKey as Ed25519Key, VerifyingKey};
 use serde_json::Value;
+use tollgate_core::canonical::canonical_json;
 use tollgate_core::time::Timestamp;
 use tollgate_store::{SigningKey, Store};
 
 use crate::crypto::MasterKey;
-
-/// Response headers of a signed answer (Authly v2 names).
-pub mod header {
-    /// The request's id, echoed.
-    pub const REQUEST_ID: &str = "x-v2-request-id";
-    /// The request's nonce, echoed.
-    pub const NONCE: &str = "x-v2-nonce";
-    /// Standard base64 of the 64-byte Ed25519 signature.
-    pub const SIGNATURE: &str = "x-v2-signature";
-    /// Unix milliseconds, the first line of the signed message.
-    pub const SIGNATURE_TS: &str = "x-v2-signature-ts";
-    /// The id of the key that signed.
-    pub const SIGNATURE_KID: &str = "x-v2-signature-kid";
-}
 
 /// The master key's purpose for encrypting signing keys.
 const PURPOSE: &str = "signing-key";
@@ -163,12 +152,28 @@ impl Signer {
         (B64.encode(signature.to_bytes()), &self.kid)
     }
 
-    /// [`Signer::sign`] for a body already serialised as canonical JSON (the bytes sent).
-    pub fn sign_canonical(&self, ts_ms: i64, request_id: &str, nonce: &str, canonical: &str) -> (String, String) {
-        let message = tollgate_core::integrity::signed_text(&ts_ms.to_string(), request_id, nonce, canonical);
-        let signature = self.key.sign(message.as_bytes());
-        (B64.encode(signature.to_bytes()), self.kid.clone())
+    /// Sign an answer now: `body` is serialised once, as canonical JSON, and those are the bytes
+    /// to send. `request_id` and `nonce` are the request's (empty when it sent none).
+    pub fn sign_value(&self, request_id: &str, nonce: &str, body: &Value) -> Signed {
+        let canonical = canonical_json(body);
+        let ts_ms = tollgate_core::time::to_millis(&tollgate_core::time::now());
+        let message = tollgate_core::integrity::signed_text(&ts_ms.to_string(), request_id, nonce, &canonical);
+        let signature = B64.encode(self.key.sign(message.as_bytes()).to_bytes());
+        Signed { body: canonical, signature, kid: self.kid.clone(), ts_ms }
     }
+}
+
+/// A signed answer, ready for the wire.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The canonical JSON of the answer: exactly the bytes that were signed.
+    pub body: String,
+    /// Standard base64 of the 64-byte Ed25519 signature.
+    pub signature: String,
+    /// The id of the key that signed.
+    pub kid: String,
+    /// When it was signed, unix milliseconds.
+    pub ts_ms: i64,
 }
 
 /// The signer in use, swappable while the server runs: after `tollgate keys rotate` every node
@@ -358,6 +363,20 @@ mod tests {
         let other = Signer::load_or_create(other_store.as_ref(), &master("ab")).await.unwrap();
         assert_ne!(other.public_key_pem(), pem, "a new key per database");
         assert!(!verify(other.public_key_pem(), "1700000000000", "r-1", "n-1", &body, &sig));
+    }
+
+    #[tokio::test]
+    async fn a_value_is_signed_over_the_bytes_it_is_sent_as() {
+        let (_dir, store) = sqlite().await;
+        let signer = Signer::load_or_create(store.as_ref(), &master("ab")).await.unwrap();
+        let body = json!({"success": true, "message": "Zoë", "n": null, "a": [2, 1]});
+        let signed = signer.sign_value("r-1", "n-1", &body);
+        assert_eq!(signed.body, canonical_json(&body));
+        assert_eq!(signed.kid, "k1");
+        let ts = signed.ts_ms.to_string();
+        assert!(verify(signer.public_key_pem(), &ts, "r-1", "n-1", &body, &signed.signature));
+        let sent: Value = serde_json::from_str(&signed.body).unwrap();
+        assert!(verify(signer.public_key_pem(), &ts, "r-1", "n-1", &sent, &signed.signature));
     }
 
     #[tokio::test]

@@ -1,50 +1,96 @@
-//! Init: find the app, run the security pipeline, open a session.
+//! Init: find the app by the credentials the client sent, run the security pipeline, open a
+//! session.
 
 use std::sync::Arc;
 
 use tollgate_core::ids::{self, prefix};
-use tollgate_core::model::Session;
-use tollgate_core::pipeline::{self, Presented};
+use tollgate_core::model::{BlacklistKind, Session};
+use tollgate_core::pipeline::{self, Hash, NetFacts, Presented};
 use tollgate_core::time::now;
 use tollgate_core::version::UpdateNotice;
 use tollgate_core::DomainError;
 
-use super::{ip_blacklisted, session_expiry, store_err, Caller};
+use super::{blacklisted, ip_blacklisted, session_expiry, store_err, Caller};
 use crate::cache::CachedApp;
 use crate::state::AppState;
 
-/// Init as Authly asks it: the app by owner and exact name, proven by its secret.
-pub struct InitRequest<'a> {
-    pub owner_id: &'a str,
-    pub app_name: &'a str,
-    pub secret: &'a str,
-    pub version: &'a str,
-    pub hash: Option<&'a str>,
+/// How a client identifies the app it runs as: each wire protocol has its own credentials, and
+/// they decide which steps of the pipeline apply.
+#[derive(Debug, Clone, Copy)]
+pub enum AppCredentials<'a> {
+    /// Owner id and exact app name, proven by the app's secret; version required, hash optional
+    /// (Authly v2).
+    NamedApp { owner_id: &'a str, app_name: &'a str, secret: &'a str, version: &'a str, hash: Option<&'a str> },
+    /// App id proven by its API key; the hash is checked when the app checks hashes, the version
+    /// only when one is sent (Authon v1).
+    AppKey { app_id: &'a str, api_key: &'a str, version: Option<&'a str>, hash: Option<&'a str> },
+    /// The app's WebSocket key (it proves the app by finding it) and the client's id, which is
+    /// checked against the app's device and client-id blacklist. No hash, no version
+    /// (Blazeauth's WebSocket protocol).
+    WsKey { ws_key: &'a str, client_id: &'a str },
 }
 
+/// A passing init: the new session, the app it is for, and the version-control notice to show
+/// (a reminder or a grace period), if any.
 pub struct Opened {
     pub session: Session,
     pub app: Arc<CachedApp>,
     pub update: Option<UpdateNotice>,
 }
 
-/// Steps 2–12 of the init pipeline (owner, app, status, IP blacklist/whitelist, VPN, country, hash,
-/// secret, version, session); the dialect has done step 1, fields present.
-pub async fn init(state: &AppState, caller: &Caller, req: &InitRequest<'_>) -> Result<Opened, DomainError> {
-    let store = state.store.as_ref();
-    // 2–3. A cached app proves its owner exists (apps are deleted with their seller); only a
-    // miss costs the owner lookup that tells the two errors apart.
-    let app = match state.apps.by_owner_and_name(store, req.owner_id, req.app_name).await.map_err(store_err)? {
-        Some(app) => app,
-        None => {
-            let owner = store.seller_by_id(req.owner_id).await.map_err(store_err)?;
-            return Err(if owner.is_none() { DomainError::OwnerNotFound } else { DomainError::AppNotFound });
+/// The init pipeline on the credentials given: find the app, run the steps those credentials
+/// allow (status, IP blacklist/whitelist, VPN, country, then hash, secret and version where they
+/// apply), and open a session within the app's quota. The dialect has checked that its required
+/// fields are present.
+pub async fn init(state: &AppState, caller: &Caller, creds: &AppCredentials<'_>) -> Result<Opened, DomainError> {
+    let app = find_app(state, creds).await?;
+    let presented = match *creds {
+        AppCredentials::NamedApp { secret, version, hash, .. } => {
+            Presented { secret: Some(secret), version: Some(version), hash: Hash::Sent(hash) }
         }
+        AppCredentials::AppKey { api_key, version, hash, .. } => {
+            Presented { secret: Some(api_key), version, hash: Hash::Sent(hash) }
+        }
+        AppCredentials::WsKey { .. } => Presented { secret: None, version: None, hash: Hash::NotCarried },
     };
-    let presented = Presented { secret: Some(req.secret), version: req.version, hash: req.hash };
     let update = run_pipeline(state, caller, &app, &presented)?;
-    let session = open_session(state, caller, &app).await?;
+    let client_id = match *creds {
+        AppCredentials::WsKey { client_id, .. } => {
+            if client_id_blacklisted(&app, client_id) {
+                return Err(DomainError::HwidBlocked);
+            }
+            Some(client_id)
+        }
+        _ => None,
+    };
+    let session = open_session(state, caller, &app, client_id).await?;
     Ok(Opened { session, app, update })
+}
+
+/// Steps 2–3: the app the credentials name. For an owner and name, a cached app proves its owner
+/// exists (apps are deleted with their seller); only a miss costs the owner lookup that tells
+/// the two errors apart.
+async fn find_app(state: &AppState, creds: &AppCredentials<'_>) -> Result<Arc<CachedApp>, DomainError> {
+    let store = state.store.as_ref();
+    let found = match *creds {
+        AppCredentials::NamedApp { owner_id, app_name, .. } => {
+            match state.apps.by_owner_and_name(store, owner_id, app_name).await.map_err(store_err)? {
+                Some(app) => Some(app),
+                None => {
+                    let owner = store.seller_by_id(owner_id).await.map_err(store_err)?;
+                    return Err(if owner.is_none() { DomainError::OwnerNotFound } else { DomainError::AppNotFound });
+                }
+            }
+        }
+        AppCredentials::AppKey { app_id, .. } => state.apps.by_id(store, app_id).await.map_err(store_err)?,
+        AppCredentials::WsKey { ws_key, .. } => state.apps.by_ws_key(store, ws_key).await.map_err(store_err)?,
+    };
+    found.ok_or(DomainError::AppNotFound)
+}
+
+/// Whether a client id is on the app's blacklist, as a device (HWID) or client-id entry.
+fn client_id_blacklisted(app: &CachedApp, client_id: &str) -> bool {
+    [BlacklistKind::Hwid, BlacklistKind::ClientId].into_iter().any(|kind| blacklisted(app, kind, client_id).is_some())
 }
 
 /// Steps 4–11 on a found app, with the caller's network facts looked up; then the request MAC,
@@ -55,7 +101,7 @@ pub fn run_pipeline(
     app: &CachedApp,
     presented: &Presented<'_>,
 ) -> Result<Option<UpdateNotice>, DomainError> {
-    let facts = pipeline::Caller {
+    let facts = NetFacts {
         ip: caller.ip,
         blacklisted: ip_blacklisted(app, caller.ip),
         // Only looked up when the app asks: both are cheap, but not free.
@@ -68,7 +114,14 @@ pub fn run_pipeline(
 }
 
 /// Step 12: a new session, within the app's live-session quota.
-pub async fn open_session(state: &AppState, caller: &Caller, app: &CachedApp) -> Result<Session, DomainError> {
+///
+/// `client_id` is recorded on the session when the credentials carried one.
+pub async fn open_session(
+    state: &AppState,
+    caller: &Caller,
+    app: &CachedApp,
+    client_id: Option<&str>,
+) -> Result<Session, DomainError> {
     let at = now();
     let session = Session {
         id: ids::new_id(prefix::SESSION),
@@ -78,7 +131,7 @@ pub async fn open_session(state: &AppState, caller: &Caller, app: &CachedApp) ->
         license_id: None,
         ip: Some(caller.ip.to_string()),
         hwid: None,
-        client_id: None,
+        client_id: client_id.map(str::to_owned),
         created_at: at,
         expires_at: session_expiry(at),
         last_seen: at,

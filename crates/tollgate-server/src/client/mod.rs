@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod data;
+pub mod guard;
 pub mod init;
 
 use std::net::IpAddr;
@@ -23,7 +24,8 @@ use crate::state::AppState;
 pub struct Caller {
     /// The socket address, or the forwarded one behind a trusted proxy.
     pub ip: IpAddr,
-    /// A request MAC (Authly C# SDK `x-v2-signature`), checked once the app's secret is known.
+    /// A MAC of the request keyed with the app secret, when the client sent one; checked once
+    /// the app is known.
     pub mac: Option<RequestMac>,
 }
 
@@ -36,7 +38,7 @@ pub struct RequestMac {
 
 impl Caller {
     /// `InvalidRequestSignature` when the request carried a MAC that the app secret does not
-    /// reproduce. A request without one passes (only the C# SDK sends it).
+    /// reproduce. A request without one passes (MACs are optional; some SDKs send one).
     pub fn check_mac(&self, secret: &str) -> Result<(), DomainError> {
         match &self.mac {
             Some(mac) if !tollgate_core::integrity::verify_request_mac(secret, &mac.message, &mac.signature) => {

@@ -4,7 +4,8 @@
 
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
-use tollgate_server::signing::{header, verify};
+use tollgate_server::dialect::authly::envelope::header;
+use tollgate_server::signing::verify;
 
 use crate::harness::{Resp, SellerLogin, TestServer};
 

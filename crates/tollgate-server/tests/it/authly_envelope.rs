@@ -473,15 +473,15 @@ async fn a_rotated_key_signs_the_next_answers_without_a_restart() {
     let r = call(&s, "init", app.init_body()).await;
     r.assert_status(200);
     let header = |name: &str| r.headers.get(name).unwrap().to_str().unwrap().to_owned();
-    assert_eq!(header(tollgate_server::signing::header::SIGNATURE_KID), rotated.kid());
+    assert_eq!(header(tollgate_server::dialect::authly::envelope::header::SIGNATURE_KID), rotated.kid());
     // A client still pinned to the old key refuses it: the signature is the new key's.
     let verified_by_old = tollgate_server::signing::verify(
         old.public_key_pem(),
-        &header(tollgate_server::signing::header::SIGNATURE_TS),
-        &header(tollgate_server::signing::header::REQUEST_ID),
-        &header(tollgate_server::signing::header::NONCE),
+        &header(tollgate_server::dialect::authly::envelope::header::SIGNATURE_TS),
+        &header(tollgate_server::dialect::authly::envelope::header::REQUEST_ID),
+        &header(tollgate_server::dialect::authly::envelope::header::NONCE),
         &r.body,
-        &header(tollgate_server::signing::header::SIGNATURE),
+        &header(tollgate_server::dialect::authly::envelope::header::SIGNATURE),
     );
     assert!(!verified_by_old);
 }

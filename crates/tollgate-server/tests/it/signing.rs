@@ -16,7 +16,8 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 use tokio::io::AsyncWriteExt;
 use tollgate_core::canonical::canonical_json;
-use tollgate_server::signing::{header, Signer};
+use tollgate_server::dialect::authly::envelope::header;
+use tollgate_server::signing::Signer;
 use tollgate_store::Store;
 
 use crate::harness::TestServer;

@@ -169,6 +169,11 @@ pub fn wrong_type(field: &str) -> Failure {
     f(400, "INVALID_REQUEST", format!("Field `{field}` has the wrong type"))
 }
 
+/// A blacklist check that found the device or the address (the flags go with it).
+pub fn blacklisted() -> Failure {
+    f(403, "BLACKLISTED", "This device or address is blacklisted")
+}
+
 pub fn unknown_endpoint() -> Failure {
     f(404, "NOT_FOUND", "Unknown endpoint")
 }

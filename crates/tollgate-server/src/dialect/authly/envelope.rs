@@ -6,32 +6,47 @@
 //!    (`x-request-id`/`x-v2-request-id`, `x-auth-nonce`/`x-v2-nonce`,
 //!    `x-auth-timestamp`/`x-v2-timestamp`) or else from the body's `request_id`, `nonce`,
 //!    `timestamp`;
-//! 3. the per-IP rate limit, then the replay defence (timestamp window, nonce seen once);
-//! 4. the endpoint runs;
-//! 5. the answer, errors included, is re-serialised as canonical JSON and signed with the
-//!    server's Ed25519 key over `"{ts}\n{request_id}\n{nonce}\n{body}"` (docs/dialects/signing.md).
+//! 3. the per-IP rate limit, then the replay defence (timestamp window, nonce seen once), both
+//!    from `crate::client::guard`;
+//! 4. the endpoint runs and answers with a JSON value in the response's extensions ([`answer`]);
+//! 5. that value, errors included, is serialised once as canonical JSON and signed with the
+//!    server's Ed25519 key over `"{ts}\n{request_id}\n{nonce}\n{body}"` (`crate::signing`,
+//!    docs/dialects/signing.md), and the signature goes out in the [`header`]s below.
+//!
+//! The C# SDK's request MAC (`x-v2-signature`) is read here too, and checked by the client core
+//! once the app's secret is known.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
-use tollgate_core::canonical::canonical_json;
-use tollgate_core::{replay, DomainError};
+use tollgate_core::DomainError;
 
 use super::codes::{self, Failure};
-use crate::client::{store_err, Caller, RequestMac};
-use crate::signing::header as h;
+use crate::client::{guard, Caller, RequestMac};
 use crate::state::AppState;
+
+/// Response headers of a signed answer (Authly v2 names).
+pub mod header {
+    /// The request's id, echoed.
+    pub const REQUEST_ID: &str = "x-v2-request-id";
+    /// The request's nonce, echoed.
+    pub const NONCE: &str = "x-v2-nonce";
+    /// Standard base64 of the 64-byte Ed25519 signature.
+    pub const SIGNATURE: &str = "x-v2-signature";
+    /// Unix milliseconds, the first line of the signed message.
+    pub const SIGNATURE_TS: &str = "x-v2-signature-ts";
+    /// The id of the key that signed.
+    pub const SIGNATURE_KID: &str = "x-v2-signature-kid";
+}
 
 /// The largest request body a client call may have: every field of every endpoint fits many
 /// times over (a variable value is at most 64 KiB).
 pub const MAX_BODY: usize = 96 * 1024;
-/// Responses are small JSON documents; anything larger is a bug, not something to sign.
-const MAX_RESPONSE: usize = 4 << 20;
 
 /// A parsed client request, handed to the endpoint in the request's extensions.
 #[derive(Clone)]
@@ -92,7 +107,19 @@ fn meta(headers: &HeaderMap, body: Option<&Map<String, Value>>) -> Result<Meta, 
     })
 }
 
-/// The JSON answer of a failure, before signing.
+/// An answer's body before it is signed: the JSON value the envelope signs and serialises.
+#[derive(Debug, Clone)]
+pub struct Unsigned(pub Value);
+
+/// An answer with this status and body, for the envelope to sign and send. The body travels in
+/// the response's extensions; the response itself is empty until then.
+pub fn answer(status: StatusCode, body: Value) -> Response {
+    let mut res = status.into_response();
+    res.extensions_mut().insert(Unsigned(body));
+    res
+}
+
+/// The answer of a failure: `{success: false, code, message}` and the extra fields some carry.
 pub fn failure_response(f: Failure, extra: Option<Map<String, Value>>) -> Response {
     let mut body = Map::new();
     body.insert("success".into(), Value::Bool(false));
@@ -101,7 +128,7 @@ pub fn failure_response(f: Failure, extra: Option<Map<String, Value>>) -> Respon
     if let Some(extra) = extra {
         body.extend(extra);
     }
-    (f.status, axum::Json(Value::Object(body))).into_response()
+    answer(f.status, Value::Object(body))
 }
 
 /// The JSON answer of a domain error, with the headers some of them carry.
@@ -114,7 +141,7 @@ pub fn error_response(e: &DomainError) -> Response {
     };
     if let Some(retry_after_secs) = retry_after {
         if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
         }
     }
     res
@@ -131,33 +158,29 @@ pub async fn envelope(State(state): State<AppState>, req: Request, next: Next) -
     let header_meta = meta(&parts.headers, None).unwrap_or_default();
 
     if parts.method != Method::POST {
-        return sign(&state, failure_response(codes::method_not_allowed(), None), &header_meta).await;
+        return sign(&state, failure_response(codes::method_not_allowed(), None), &header_meta);
     }
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => return sign(&state, failure_response(codes::too_large(MAX_BODY), None), &header_meta).await,
+        Err(_) => return sign(&state, failure_response(codes::too_large(MAX_BODY), None), &header_meta),
     };
     // The strict reader: a key given twice or a NUL character anywhere is refused here, for
     // every endpoint, before anything is read from the body or written.
     let body = match crate::strict_json::parse(&bytes) {
         Ok(Value::Object(map)) => map,
-        Ok(_) => return sign(&state, failure_response(codes::bad_json("not an object"), None), &header_meta).await,
-        Err(p) => return sign(&state, failure_response(codes::refused_json(&p), None), &header_meta).await,
+        Ok(_) => return sign(&state, failure_response(codes::bad_json("not an object"), None), &header_meta),
+        Err(p) => return sign(&state, failure_response(codes::refused_json(&p), None), &header_meta),
     };
     let meta = match meta(&parts.headers, Some(&body)) {
         Ok(m) => m,
-        Err(f) => return sign(&state, failure_response(f, None), &header_meta).await,
+        Err(f) => return sign(&state, failure_response(f, None), &header_meta),
     };
 
-    if let Some(limiter) = &state.client_limiter {
-        if let Err(not_until) = limiter.check_key(&ip) {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-            let e = DomainError::RateLimited { retry_after_secs: wait.as_secs().max(1) };
-            return sign(&state, error_response(&e), &meta).await;
-        }
+    if let Err(e) = guard::rate_limit(&state, ip) {
+        return sign(&state, error_response(&e), &meta);
     }
-    if let Err(e) = check_replay(&state, &meta).await {
-        return sign(&state, error_response(&e), &meta).await;
+    if let Err(e) = guard::check_replay(&state, meta.timestamp.as_deref(), Some(&meta.nonce)).await {
+        return sign(&state, error_response(&e), &meta);
     }
 
     // The C# SDK MACs the canonical body with the app secret; it is checked once the endpoint
@@ -176,65 +199,35 @@ pub async fn envelope(State(state): State<AppState>, req: Request, next: Next) -
     });
     parts.extensions.insert(AuthlyRequest { body, caller: Caller { ip, mac } });
     let res = next.run(Request::from_parts(parts, Body::empty())).await;
-    sign(&state, res, &meta).await
+    sign(&state, res, &meta)
 }
 
-/// Timestamp window and nonce, when the request carries them. Older clients send neither; an
-/// answer to them is still bound to nothing they can replay, since it echoes no nonce.
-async fn check_replay(state: &AppState, meta: &Meta) -> Result<(), DomainError> {
-    let now = tollgate_core::time::now();
-    let ts = match &meta.timestamp {
-        Some(t) => {
-            let ms = t.parse::<i64>().map_err(|_| DomainError::ReplayedRequest)?;
-            replay::check_timestamp(ms, now)?;
-            Some(ms)
-        }
-        None => None,
-    };
-    if !meta.nonce.is_empty() {
-        if !replay::plausible_nonce(&meta.nonce) {
-            return Err(DomainError::ReplayedRequest);
-        }
-        let until = replay::remember_until(ts.unwrap_or_else(|| tollgate_core::time::to_millis(&now)), now);
-        if !state.store.remember_nonce(&meta.nonce, until).await.map_err(store_err)? {
-            return Err(DomainError::ReplayedRequest);
-        }
-    }
-    Ok(())
-}
-
-/// Re-serialise the answer as canonical JSON and sign it.
-async fn sign(state: &AppState, res: Response, meta: &Meta) -> Response {
+/// Sign the answer's value and send it as the canonical JSON that was signed.
+fn sign(state: &AppState, res: Response, meta: &Meta) -> Response {
     let (request_id, nonce) = (meta.request_id.as_str(), meta.nonce.as_str());
-    let (mut parts, body) = res.into_parts();
-    let value = match to_bytes(body, MAX_RESPONSE).await {
-        Ok(bytes) => serde_json::from_slice::<Value>(&bytes).ok(),
-        Err(_) => None,
-    };
-    let value = match value {
-        Some(v @ Value::Object(_)) => v,
-        // Not JSON (a framework answer): replace it with the opaque error, still signed.
-        _ => {
-            tracing::error!(status = %parts.status, "client API produced a non-JSON answer");
+    let (mut parts, _) = res.into_parts();
+    let value = match parts.extensions.remove::<Unsigned>() {
+        Some(Unsigned(v)) => v,
+        // Not one of the endpoints' answers (a framework one): the opaque error, still signed.
+        None => {
+            tracing::error!(status = %parts.status, "client API produced an answer without a JSON body");
             parts.status = StatusCode::INTERNAL_SERVER_ERROR;
             serde_json::json!({"success": false, "code": "INTERNAL", "message": "Internal server error"})
         }
     };
-    let canonical = canonical_json(&value);
-    let ts = tollgate_core::time::to_millis(&tollgate_core::time::now());
-    let (signature, kid) = state.signer.get().sign_canonical(ts, request_id, nonce, &canonical);
+    let signed = state.signer.get().sign_value(request_id, nonce, &value);
     let headers = &mut parts.headers;
-    headers.remove(header::CONTENT_LENGTH);
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.remove(axum::http::header::CONTENT_LENGTH);
+    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let mut set = |name: &'static str, v: &str| {
         if let Ok(v) = HeaderValue::from_str(v) {
             headers.insert(HeaderName::from_static(name), v);
         }
     };
-    set(h::REQUEST_ID, request_id);
-    set(h::NONCE, nonce);
-    set(h::SIGNATURE_TS, &ts.to_string());
-    set(h::SIGNATURE_KID, &kid);
-    set(h::SIGNATURE, &signature);
-    Response::from_parts(parts, Body::from(canonical))
+    set(header::REQUEST_ID, request_id);
+    set(header::NONCE, nonce);
+    set(header::SIGNATURE_TS, &signed.ts_ms.to_string());
+    set(header::SIGNATURE_KID, &signed.kid);
+    set(header::SIGNATURE, &signed.signature);
+    Response::from_parts(parts, Body::from(signed.body))
 }

@@ -3,27 +3,30 @@
 //! through [`envelope`] (rate limit, replay defence, signature); every error through the one
 //! table in [`codes`].
 
+pub mod answers;
 pub mod codes;
 pub mod envelope;
 pub mod wire;
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Extension;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use tollgate_core::time::{from_millis, rfc3339, to_millis};
-use tollgate_core::version::{RejectionKind, UpdateNotice, VersionRejection};
 use tollgate_core::DomainError;
 use tollgate_store::MessageCursor;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
-use crate::client::{self, accounts, data, init::InitRequest, Live};
+use crate::client::{self, accounts, data, init::AppCredentials, Live};
 use crate::state::AppState;
+use answers::*;
 use codes::Failure;
-use envelope::{error_response, failure_response, AuthlyRequest};
+use envelope::{answer, error_response, failure_response, AuthlyRequest};
 use wire::*;
 
 /// Why an endpoint did not answer 200.
@@ -47,68 +50,32 @@ impl From<Failure> for Refusal {
 
 type Outcome = Result<Value, Refusal>;
 
+/// A success body, as the value the envelope signs.
+fn ok(body: impl Serialize) -> Outcome {
+    serde_json::to_value(body).map_err(|e| {
+        tracing::error!(error = %e, "cannot serialise a client API answer");
+        Refusal::Domain(DomainError::Internal)
+    })
+}
+
+/// A body's fields as the extra fields of an error answer.
+fn fields(body: impl Serialize) -> Option<Map<String, Value>> {
+    match serde_json::to_value(body) {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
+    }
+}
+
 fn respond(outcome: Outcome) -> Response {
     match outcome {
-        Ok(body) => Json(body).into_response(),
+        Ok(body) => answer(StatusCode::OK, body),
         Err(Refusal::Wire(f, extra)) => failure_response(f, extra),
-        Err(Refusal::Domain(DomainError::VersionRefused(r))) => {
-            failure_response(codes::failure(&DomainError::VersionRefused(r.clone())), Some(refusal_body(&r)))
-        }
+        Err(Refusal::Domain(DomainError::VersionRefused(r))) => failure_response(
+            codes::failure(&DomainError::VersionRefused(r.clone())),
+            fields(VersionRefusal::from(r.as_ref())),
+        ),
         Err(Refusal::Domain(e)) => error_response(&e),
     }
-}
-
-/// `{success: true, message, ...fields}`.
-fn success(message: &str, fields: Value) -> Value {
-    let mut body = Map::new();
-    body.insert("success".into(), Value::Bool(true));
-    body.insert("message".into(), Value::String(message.into()));
-    if let Value::Object(fields) = fields {
-        body.extend(fields);
-    }
-    Value::Object(body)
-}
-
-/// The `update{}` of a passing init (a `REMIND` or `GRACE` version rule).
-fn update_json(n: &UpdateNotice) -> Value {
-    let mut u = json!({
-        "available": true,
-        "latest_version": n.latest_version,
-        "download_url": n.download_url,
-        "auto_update_enabled": n.auto_update_enabled,
-        "force_update": n.force_update,
-        "show_reminder": n.show_reminder,
-        "reminder_message": n.reminder_message,
-        "allowed_until": n.allowed_until.as_ref().map(rfc3339),
-    });
-    if let (Some(c), Value::Object(m)) = (&n.changelog, &mut u) {
-        m.insert("changelog".into(), Value::String(c.clone()));
-    }
-    u
-}
-
-/// The extra fields of a 426 (`UPDATE_REQUIRED` / `VERSION_MISMATCH`): versions, auto-update, and
-/// `update{}` when it is on.
-fn refusal_body(r: &VersionRejection) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("server_version".into(), json!(r.server_version));
-    m.insert("client_version".into(), json!(r.client_version));
-    m.insert("auto_update_enabled".into(), json!(r.auto_update_enabled));
-    m.insert("auto_update_download_url".into(), json!(r.auto_update_download_url));
-    if r.auto_update_enabled {
-        m.insert(
-            "update".into(),
-            json!({
-                "available": true,
-                "latest_version": r.server_version,
-                "download_url": r.auto_update_download_url,
-                // Refused: the update is not optional, whatever the app's default says.
-                "force_update": r.kind == RejectionKind::UpdateRequired || r.kind == RejectionKind::VersionMismatch,
-                "auto_update_enabled": true,
-            }),
-        );
-    }
-    m
 }
 
 /// The session a body names, live.
@@ -153,75 +120,69 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
 }
 
 macro_rules! endpoint {
-    ($name:ident, $path:literal, $body:ty, $summary:literal, $inner:ident) => {
+    ($name:ident, $path:literal, $body:ty => $answer:ty, $summary:literal, $inner:ident) => {
         #[doc = $summary]
         #[utoipa::path(post, path = $path, tag = "authly", request_body = $body,
-            responses((status = 200, description = "Signed JSON answer; errors use `{success:false, code, message}`")))]
+                    responses((status = 200, body = $answer,
+                        description = "Signed JSON answer; errors use `{success:false, code, message}`")))]
         async fn $name(State(state): State<AppState>, Extension(req): Extension<AuthlyRequest>) -> Response {
             respond($inner(&state, &req).await)
         }
     };
 }
 
-endpoint!(init, "/api/v2/init", InitBody, "Start: the security pipeline, then a 24-hour session.", do_init);
-endpoint!(register, "/api/v2/register", RegisterBody, "Create an account by redeeming a key.", do_register);
-endpoint!(login, "/api/v2/login", LoginBody, "Log in with username and password.", do_login);
-endpoint!(licenses, "/api/v2/licenses", LoginBody, "Log in with a license key alone.", do_license_login);
-endpoint!(license_login, "/api/v2/license-login", LoginBody, "Alias of `licenses` (npm SDK).", do_license_login);
-endpoint!(extend, "/api/v2/extend", LoginBody, "Redeem a key onto an existing account.", do_extend);
+endpoint!(init, "/api/v2/init", InitBody => InitAnswer, "Start: the security pipeline, then a 24-hour session.", do_init);
+endpoint!(register, "/api/v2/register", RegisterBody => AccountAnswer, "Create an account by redeeming a key.", do_register);
+endpoint!(login, "/api/v2/login", LoginBody => AccountAnswer, "Log in with username and password.", do_login);
+endpoint!(licenses, "/api/v2/licenses", LoginBody => LicenseAnswer, "Log in with a license key alone.", do_license_login);
+endpoint!(license_login, "/api/v2/license-login", LoginBody => LicenseAnswer, "Alias of `licenses` (npm SDK).", do_license_login);
+endpoint!(extend, "/api/v2/extend", LoginBody => ExtendAnswer, "Redeem a key onto an existing account.", do_extend);
 endpoint!(
     change_password,
     "/api/v2/change-password",
-    ChangePasswordBody,
+    ChangePasswordBody => Done,
     "Change the session user's password.",
     do_change_password
 );
-endpoint!(variables, "/api/v2/variables", VariableBody, "Read an app or user variable.", do_get_variable);
-endpoint!(variables_get, "/api/v2/variables/get", VariableBody, "Alias of `variables` (npm SDK).", do_get_variable);
-endpoint!(variables_set, "/api/v2/variables/set", VariableBody, "Write the session user's variable.", do_set_variable);
-endpoint!(logs, "/api/v2/logs", LogBody, "Send a log line to the seller.", do_log);
-endpoint!(validate_session, "/api/v2/validate-session", SessionBody, "Is the session live?", do_validate);
-endpoint!(validate, "/api/v2/validate", SessionBody, "Alias of `validate-session` (npm SDK).", do_validate);
+endpoint!(variables, "/api/v2/variables", VariableBody => VariableAnswer, "Read an app or user variable.", do_get_variable);
+endpoint!(variables_get, "/api/v2/variables/get", VariableBody => VariableAnswer, "Alias of `variables` (npm SDK).", do_get_variable);
+endpoint!(variables_set, "/api/v2/variables/set", VariableBody => VariableAnswer, "Write the session user's variable.", do_set_variable);
+endpoint!(logs, "/api/v2/logs", LogBody => Done, "Send a log line to the seller.", do_log);
+endpoint!(validate_session, "/api/v2/validate-session", SessionBody => SessionAnswer, "Is the session live?", do_validate);
+endpoint!(validate, "/api/v2/validate", SessionBody => SessionAnswer, "Alias of `validate-session` (npm SDK).", do_validate);
 endpoint!(
     blacklist_check,
     "/api/v2/blacklist/check",
-    BlacklistBody,
+    BlacklistBody => BlacklistAnswer,
     "Is this device or address blacklisted?",
     do_blacklist_check
 );
 endpoint!(
     device_auth,
     "/api/v2/device-auth",
-    DeviceBody,
+    DeviceBody => DeviceAnswer,
     "Authenticate with a motherboard or processor id.",
     do_device_auth
 );
-endpoint!(chats_send, "/api/v2/chats/send", ChatBody, "Post a chat message.", do_chat_send);
-endpoint!(chats_get, "/api/v2/chats/get", ChatBody, "Read a page of chat messages.", do_chat_get);
+endpoint!(chats_send, "/api/v2/chats/send", ChatBody => ChatSentAnswer, "Post a chat message.", do_chat_send);
+endpoint!(chats_get, "/api/v2/chats/get", ChatBody => ChatPageAnswer, "Read a page of chat messages.", do_chat_get);
 
 async fn do_init(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let b: InitBody = parse(&req.body)?;
-    let init = InitRequest {
-        owner_id: required("owner_id", &b.owner_id)?,
-        app_name: required("app_name", &b.app_name)?,
-        secret: required("secret", &b.secret)?,
-        version: required("version", &b.version)?.trim(),
-        hash: optional(&b.hash),
-    };
-    let opened = client::init::init(state, &req.caller, &init).await?;
-    let mut body = success(
-        "Init success",
-        json!({
-            "session_id": opened.session.token,
-            "owner_id": opened.app.app.owner_id,
-            "app_name": opened.app.app.name,
-            "version": init.version,
-        }),
-    );
-    if let (Some(n), Value::Object(m)) = (&opened.update, &mut body) {
-        m.insert("update".into(), update_json(n));
-    }
-    Ok(body)
+    let (owner_id, app_name) = (required("owner_id", &b.owner_id)?, required("app_name", &b.app_name)?);
+    let secret = required("secret", &b.secret)?;
+    let version = required("version", &b.version)?.trim();
+    let creds = AppCredentials::NamedApp { owner_id, app_name, secret, version, hash: optional(&b.hash) };
+    let opened = client::init::init(state, &req.caller, &creds).await?;
+    ok(InitAnswer {
+        success: true,
+        message: "Init success",
+        session_id: opened.session.token,
+        owner_id: opened.app.app.owner_id.clone(),
+        app_name: opened.app.app.name.clone(),
+        version: version.to_owned(),
+        update: opened.update.as_ref().map(Update::from),
+    })
 }
 
 async fn do_register(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -235,13 +196,12 @@ async fn do_register(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let live = live(state, req, &b.session_id).await?;
     let r = accounts::RegisterRequest { username, password, key, email: optional(&b.email), hwid: b.device() };
     let (user, license) = accounts::register(state, &live, &r).await?;
-    Ok(success(
-        "User registered successfully",
-        json!({
-            "session_id": live.session.token,
-            "user": user_json(&live.app.app, &user, b.device(), Some(&license.key)),
-        }),
-    ))
+    ok(AccountAnswer {
+        success: true,
+        message: "User registered successfully",
+        user: UserInfo::new(&live.app.app, &user, b.device(), Some(&license.key)),
+        session_id: live.session.token,
+    })
 }
 
 async fn do_login(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -255,10 +215,12 @@ async fn do_login(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let live = live(state, req, &b.session_id).await?;
     let r = accounts::LoginRequest { username, password, hwid: Some(hwid) };
     let user = accounts::login(state, &live, req.caller.ip, &r).await?;
-    Ok(success(
-        "Login success",
-        json!({ "session_id": live.session.token, "user": user_json(&live.app.app, &user, Some(hwid), None) }),
-    ))
+    ok(AccountAnswer {
+        success: true,
+        message: "Login success",
+        user: UserInfo::new(&live.app.app, &user, Some(hwid), None),
+        session_id: live.session.token,
+    })
 }
 
 async fn do_license_login(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -270,13 +232,12 @@ async fn do_license_login(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let live = live(state, req, &b.session_id).await?;
     let license = accounts::license_login(state, &live, key, b.device()).await?;
     let ip = req.caller.ip.to_string();
-    Ok(success(
-        "License login successful",
-        json!({
-            "session_id": live.session.token,
-            "license": license_json(&live.app.app, &license, b.device(), Some(&ip)),
-        }),
-    ))
+    ok(LicenseAnswer {
+        success: true,
+        message: "License login successful",
+        license: LicenseInfo::new(&live.app.app, &license, b.device(), Some(&ip)),
+        session_id: live.session.token,
+    })
 }
 
 async fn do_extend(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -293,28 +254,7 @@ async fn do_extend(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let live = live(state, req, &b.session_id).await?;
     let r = accounts::ExtendRequest { username, key, hwid: Some(hwid) };
     let done = accounts::extend(state, &live, &r).await?;
-    let app = &live.app.app;
-    let (u, l) = (&done.user, &done.license);
-    Ok(success(
-        "Account extended successfully.",
-        json!({
-            "user": {
-                "username": u.username,
-                "subscription": app.settings.level_name(u.level),
-                "subscription_level": u.level,
-                "expiry_date": u.expires_at.as_ref().map(rfc3339),
-                "last_login": u.last_login.as_ref().map(rfc3339),
-                "created_at": rfc3339(&u.created_at),
-            },
-            "license": {
-                "license_key": l.key,
-                "subscription": app.settings.level_name(l.level),
-                "subscription_level": l.level,
-                "expiry_date": l.expires_at.as_ref().map(rfc3339),
-            },
-            "time_added_seconds": done.added_seconds,
-        }),
-    ))
+    ok(ExtendAnswer::new(&live.app.app, &done.user, &done.license, done.added_seconds))
 }
 
 async fn do_change_password(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -323,11 +263,7 @@ async fn do_change_password(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let new = required("new_password", &b.new_password)?;
     let live = live(state, req, &b.session_id).await?;
     accounts::change_password(state, &live, req.caller.ip, old, new).await?;
-    Ok(success("Password changed successfully", json!({})))
-}
-
-fn variable_json(key: &str, value: &str, updated_at: &tollgate_core::time::Timestamp) -> Value {
-    json!({ "variable": { "var_key": key, "var_value": value, "updated_at": rfc3339(updated_at) } })
+    ok(Done::new("Password changed successfully"))
 }
 
 async fn do_get_variable(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -335,7 +271,7 @@ async fn do_get_variable(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let key = required("var_key", &b.var_key)?;
     let live = live(state, req, &b.session_id).await?;
     let v = data::get_variable(state, &live, key).await?;
-    Ok(success("Variable retrieved successfully", variable_json(v.key(), v.value(), &v.updated_at())))
+    ok(VariableAnswer::new(v.key(), v.value(), &v.updated_at()))
 }
 
 async fn do_set_variable(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -345,7 +281,7 @@ async fn do_set_variable(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let value = b.var_value.as_deref().ok_or_else(|| DomainError::MissingFields("var_value".into()))?;
     let live = live(state, req, &b.session_id).await?;
     let v = data::set_variable(state, &live, key, value).await?;
-    Ok(success("Variable retrieved successfully", variable_json(&v.key, &v.value, &v.updated_at)))
+    ok(VariableAnswer::new(&v.key, &v.value, &v.updated_at))
 }
 
 async fn do_log(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -353,17 +289,20 @@ async fn do_log(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let message = required("message", &b.message)?;
     let live = live(state, req, &b.session_id).await?;
     data::log(state, &live, req.caller.ip, message).await?;
-    Ok(success("Log submitted successfully", json!({})))
+    ok(Done::new("Log submitted successfully"))
 }
 
 async fn do_validate(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let b: SessionBody = parse(&req.body)?;
     let live = live(state, req, &b.session_id).await?;
     data::touch(state, &live).await?;
-    Ok(success(
-        "Session is valid",
-        json!({ "valid": true, "session_id": live.session.token, "expires_at": rfc3339(&live.session.expires_at) }),
-    ))
+    ok(SessionAnswer {
+        success: true,
+        message: "Session is valid",
+        valid: true,
+        expires_at: rfc3339(&live.session.expires_at),
+        session_id: live.session.token,
+    })
 }
 
 async fn do_blacklist_check(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -371,21 +310,12 @@ async fn do_blacklist_check(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let live = live(state, req, &b.session_id).await?;
     let hwid = optional(&b.hwid).or(optional(&b.sid));
     let found = data::blacklist_check(&live, req.caller.ip, hwid);
-    let flags = json!({
-        "blacklisted": found.hwid || found.ip,
-        "hwid_blacklisted": found.hwid,
-        "ip_blacklisted": found.ip,
-    });
-    if found.hwid || found.ip {
-        let Value::Object(extra) = flags else { return Err(DomainError::Internal.into()) };
-        let f = Failure {
-            status: axum::http::StatusCode::FORBIDDEN,
-            code: "BLACKLISTED",
-            message: "This device or address is blacklisted".into(),
-        };
-        return Err(Refusal::Wire(f, Some(extra)));
+    let flags =
+        BlacklistFlags { blacklisted: found.hwid || found.ip, hwid_blacklisted: found.hwid, ip_blacklisted: found.ip };
+    if flags.blacklisted {
+        return Err(Refusal::Wire(codes::blacklisted(), fields(flags)));
     }
-    Ok(success("Not blacklisted", flags))
+    ok(BlacklistAnswer { success: true, message: "Not blacklisted", flags })
 }
 
 async fn do_device_auth(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -394,11 +324,11 @@ async fn do_device_auth(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let device_id = required("device_id", &b.device_id)?;
     let live = live(state, req, &b.session_id).await?;
     let device = data::device_auth(state, &live, req.caller.ip, device_type, device_id).await?;
-    Ok(success("Device authentication successful", json!({ "device": device_json(&live.app.app, &device) })))
-}
-
-fn message_json(m: &tollgate_core::model::ChatMessage) -> Value {
-    json!({ "id": m.id, "username": m.username, "message": m.message, "created_at": rfc3339(&m.created_at) })
+    ok(DeviceAnswer {
+        success: true,
+        message: "Device authentication successful",
+        device: DeviceInfo::new(&live.app.app, &device),
+    })
 }
 
 async fn do_chat_send(state: &AppState, req: &AuthlyRequest) -> Outcome {
@@ -406,7 +336,7 @@ async fn do_chat_send(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let message = required("message", &b.message)?;
     let live = live(state, req, &b.session_id).await?;
     let m = data::chat_send(state, &live, optional(&b.channel_name), message).await?;
-    Ok(success("Message sent successfully", json!({ "data": message_json(&m) })))
+    ok(ChatSentAnswer { success: true, message: "Message sent successfully", data: ChatMessageInfo::from(&m) })
 }
 
 fn encode_cursor(c: &MessageCursor) -> String {
@@ -435,18 +365,16 @@ async fn do_chat_get(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let live = live(state, req, &b.session_id).await?;
     let page = data::chat_get(state, &live, Some(channel), b.limit, cursor).await?;
     let next = page.next.as_ref().map(encode_cursor);
-    let messages: Vec<Value> = page.messages.iter().map(message_json).collect();
-    Ok(success(
-        "Messages retrieved successfully",
-        json!({
-            "data": {
-                "channel_name": page.channel.name,
-                "messages": messages,
-                "pagination": { "limit": page.limit, "next_cursor": next, "has_more": next.is_some() },
-                // The Python SDK reads these two at this level.
-                "next_cursor": next,
-                "has_more": next.is_some(),
-            }
-        }),
-    ))
+    ok(ChatPageAnswer {
+        success: true,
+        message: "Messages retrieved successfully",
+        data: ChatPageInfo {
+            channel_name: page.channel.name,
+            messages: page.messages.iter().map(ChatMessageInfo::from).collect(),
+            pagination: Pagination { limit: page.limit, next_cursor: next.clone(), has_more: next.is_some() },
+            // The Python SDK reads these two at this level.
+            has_more: next.is_some(),
+            next_cursor: next,
+        },
+    })
 }

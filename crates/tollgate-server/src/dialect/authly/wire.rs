@@ -1,4 +1,4 @@
-//! Request bodies (what the SDKs send) and the JSON shapes of the answers.
+//! Request bodies: what the SDKs send (the answers are in `super::answers`).
 //!
 //! Every field is optional at the serde level so that a missing one becomes the protocol's
 //! `MISSING_FIELDS` rather than a parse error; a field of the wrong type is `INVALID_REQUEST`.
@@ -7,9 +7,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use tollgate_core::model::{App, DeviceLicense, License, User};
-use tollgate_core::time::{rfc3339, Timestamp};
+use serde_json::{Map, Value};
 use tollgate_core::DomainError;
 use utoipa::ToSchema;
 
@@ -32,10 +30,6 @@ pub fn required<'a>(name: &str, v: &'a Option<String>) -> Result<&'a str, Domain
 /// An optional text field: blank counts as absent (the SDKs send `""` for "not known").
 pub fn optional(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.trim().is_empty())
-}
-
-fn ts(t: &Option<Timestamp>) -> Value {
-    t.as_ref().map(|t| Value::String(rfc3339(t))).unwrap_or(Value::Null)
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -135,61 +129,4 @@ pub struct ChatBody {
     pub message: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
-}
-
-/// The user object of register, login and extend.
-pub fn user_json(app: &App, u: &User, device: Option<&str>, license_key: Option<&str>) -> Value {
-    let device = device.or(u.devices.first().map(String::as_str));
-    json!({
-        "username": u.username,
-        "email": u.email,
-        "subscription": app.settings.level_name(u.level),
-        "subscription_level": u.level,
-        "expiry_date": ts(&u.expires_at),
-        "device_limit": u.max_devices,
-        "current_devices": u.devices.len(),
-        "sid": device,
-        "hwid": device,
-        "last_login": ts(&u.last_login),
-        "registered_at": rfc3339(&u.created_at),
-        "created_at": rfc3339(&u.created_at),
-        "linked_license_key": license_key,
-    })
-}
-
-/// The license object of license login and extend.
-pub fn license_json(app: &App, l: &License, device: Option<&str>, ip: Option<&str>) -> Value {
-    let device = device.or(l.devices.first().map(String::as_str));
-    json!({
-        "license_key": l.key,
-        "subscription": app.settings.level_name(l.level),
-        "subscription_level": l.level,
-        "expiry_date": ts(&l.expires_at),
-        "last_login": ts(&l.activated_at),
-        "created_at": rfc3339(&l.created_at),
-        "registered_at": ts(&l.activated_at),
-        "device_limit": l.max_devices,
-        "current_devices": l.devices.len(),
-        "sid": device,
-        "hwid": device,
-        "ip_address": ip,
-    })
-}
-
-pub fn device_json(app: &App, d: &DeviceLicense) -> Value {
-    json!({
-        "device_type": d.device_type.as_str(),
-        "device_id": d.device_id,
-        "name": d.name,
-        "email": d.email,
-        "subscription_id": d.level,
-        "subscription": app.settings.level_name(d.level),
-        "subscription_level": d.level,
-        "expiry_date": ts(&d.expires_at),
-        "last_login": ts(&d.last_login),
-        "registered_at": rfc3339(&d.created_at),
-        "activated": d.activated_at.is_some(),
-        "hwid": d.hwid,
-        "ip_address": d.last_ip,
-    })
 }
