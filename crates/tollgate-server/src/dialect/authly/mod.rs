@@ -123,8 +123,8 @@ macro_rules! endpoint {
     ($name:ident, $path:literal, $body:ty => $answer:ty, $summary:literal, $inner:ident) => {
         #[doc = $summary]
         #[utoipa::path(post, path = $path, tag = "authly", request_body = $body,
-                    responses((status = 200, body = $answer,
-                        description = "Signed JSON answer; errors use `{success:false, code, message}`")))]
+                            responses((status = 200, body = $answer,
+                                description = "Signed JSON answer; errors use `{success:false, code, message}`")))]
         async fn $name(State(state): State<AppState>, Extension(req): Extension<AuthlyRequest>) -> Response {
             respond($inner(&state, &req).await)
         }
