@@ -141,7 +141,7 @@ pub async fn device_auth(
     device_type: &str,
     device_id: &str,
 ) -> Result<DeviceLicense, DomainError> {
-    // The same rule as the admin API's, with Authly's own code for a wrong type.
+    // The same rule as the admin API's, with its own error for a wrong type.
     let device_type = rules::device_type("device_type", device_type).map_err(|_| DomainError::InvalidDeviceType)?;
     let device_id = rules::device_id("device_id", device_id)?;
     let app_id = &live.app.app.id;

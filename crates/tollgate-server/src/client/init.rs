@@ -18,15 +18,13 @@ use crate::state::AppState;
 /// they decide which steps of the pipeline apply.
 #[derive(Debug, Clone, Copy)]
 pub enum AppCredentials<'a> {
-    /// Owner id and exact app name, proven by the app's secret; version required, hash optional
-    /// (Authly v2).
+    /// Owner id and exact app name, proven by the app's secret; version required, hash optional.
     NamedApp { owner_id: &'a str, app_name: &'a str, secret: &'a str, version: &'a str, hash: Option<&'a str> },
     /// App id proven by its API key; the hash is checked when the app checks hashes, the version
-    /// only when one is sent (Authon v1).
+    /// only when one is sent.
     AppKey { app_id: &'a str, api_key: &'a str, version: Option<&'a str>, hash: Option<&'a str> },
     /// The app's WebSocket key (it proves the app by finding it) and the client's id, which is
-    /// checked against the app's device and client-id blacklist. No hash, no version
-    /// (Blazeauth's WebSocket protocol).
+    /// checked against the app's device and client-id blacklist. No hash, no version.
     WsKey { ws_key: &'a str, client_id: &'a str },
 }
 

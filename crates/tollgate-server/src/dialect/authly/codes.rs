@@ -140,9 +140,14 @@ pub fn failure(e: &DomainError) -> Failure {
         D::Busy => f(503, "SERVER_BUSY", "Server is busy, try again shortly"),
         // Admin-only errors cannot come out of the client API; if one does, it is a bug.
         D::NotFound(_) | D::Conflict(_) | D::Unauthorized | D::Forbidden(_) | D::InsufficientBalance | D::Internal => {
-            f(500, "INTERNAL", "Internal server error")
+            internal()
         }
     }
+}
+
+/// The opaque error: the cause is logged, never told.
+pub fn internal() -> Failure {
+    f(500, "INTERNAL", "Internal server error")
 }
 
 /// Errors of the envelope itself, before any endpoint runs.

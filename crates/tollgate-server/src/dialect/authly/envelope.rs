@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use tollgate_core::DomainError;
 
+use super::answers::ErrorAnswer;
 use super::codes::{self, Failure};
 use crate::client::{guard, Caller, RequestMac};
 use crate::state::AppState;
@@ -121,14 +122,14 @@ pub fn answer(status: StatusCode, body: Value) -> Response {
 
 /// The answer of a failure: `{success: false, code, message}` and the extra fields some carry.
 pub fn failure_response(f: Failure, extra: Option<Map<String, Value>>) -> Response {
-    let mut body = Map::new();
-    body.insert("success".into(), Value::Bool(false));
-    body.insert("code".into(), Value::String(f.code.into()));
-    body.insert("message".into(), Value::String(f.message));
-    if let Some(extra) = extra {
-        body.extend(extra);
-    }
-    answer(f.status, Value::Object(body))
+    let status = f.status;
+    answer(status, failure_body(f, extra))
+}
+
+fn failure_body(f: Failure, extra: Option<Map<String, Value>>) -> Value {
+    let body = ErrorAnswer { success: false, code: f.code, message: f.message, extra: extra.unwrap_or_default() };
+    // A map of strings and plain values always serialises.
+    serde_json::to_value(body).unwrap_or(Value::Null)
 }
 
 /// The JSON answer of a domain error, with the headers some of them carry.
@@ -212,7 +213,7 @@ fn sign(state: &AppState, res: Response, meta: &Meta) -> Response {
         None => {
             tracing::error!(status = %parts.status, "client API produced an answer without a JSON body");
             parts.status = StatusCode::INTERNAL_SERVER_ERROR;
-            serde_json::json!({"success": false, "code": "INTERNAL", "message": "Internal server error"})
+            failure_body(codes::internal(), None)
         }
     };
     let signed = state.signer.get().sign_value(request_id, nonce, &value);
