@@ -485,3 +485,22 @@ async fn a_rotated_key_signs_the_next_answers_without_a_restart() {
     );
     assert!(!verified_by_old);
 }
+
+#[tokio::test]
+async fn every_operation_documents_its_success_body() {
+    let s = TestServer::start().await;
+    let doc = s.req(reqwest::Method::GET, "/openapi.json", None, None).await.body;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap().iter().filter(|(p, _)| p.starts_with("/api/v2/")) {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+            let name = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/"));
+            let name = name.unwrap_or_else(|| panic!("{method} {path}: no 200 schema: {schema}"));
+            let props = &schemas[name]["properties"];
+            assert!(props["success"].is_object() && props["message"].is_object(), "{method} {path}: {name}");
+        }
+    }
+    assert_eq!(operations, 17);
+}

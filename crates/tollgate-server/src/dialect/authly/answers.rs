@@ -334,13 +334,26 @@ pub struct BlacklistFlags {
     pub ip_blacklisted: bool,
 }
 
-/// A blacklist check that found nothing.
+/// A blacklist check that found nothing: the [`BlacklistFlags`], all false.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BlacklistAnswer {
     pub success: bool,
     pub message: &'static str,
-    #[serde(flatten)]
-    pub flags: BlacklistFlags,
+    pub blacklisted: bool,
+    pub hwid_blacklisted: bool,
+    pub ip_blacklisted: bool,
+}
+
+impl BlacklistAnswer {
+    pub fn new(flags: BlacklistFlags) -> BlacklistAnswer {
+        BlacklistAnswer {
+            success: true,
+            message: "Not blacklisted",
+            blacklisted: flags.blacklisted,
+            hwid_blacklisted: flags.hwid_blacklisted,
+            ip_blacklisted: flags.ip_blacklisted,
+        }
+    }
 }
 
 /// The device object of a device authentication.

@@ -315,7 +315,7 @@ async fn do_blacklist_check(state: &AppState, req: &AuthlyRequest) -> Outcome {
     if flags.blacklisted {
         return Err(Refusal::Wire(codes::blacklisted(), fields(flags)));
     }
-    ok(BlacklistAnswer { success: true, message: "Not blacklisted", flags })
+    ok(BlacklistAnswer::new(flags))
 }
 
 async fn do_device_auth(state: &AppState, req: &AuthlyRequest) -> Outcome {
