@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 use tollgate_core::DomainError;
+use tollgate_server::client::guard::{check_replay, rate_limit};
 use tollgate_server::client::init::{init, AppCredentials, Opened};
 use tollgate_server::client::Caller;
 
@@ -142,4 +143,43 @@ async fn every_kind_counts_against_the_session_quota() {
     for creds in [by_key, by_ws, by_name] {
         assert_eq!(err(init(&s.state, &caller(), &creds).await), DomainError::SessionQuotaExceeded);
     }
+}
+
+#[tokio::test]
+async fn the_replay_guard_remembers_a_nonce_once_across_nodes() {
+    let s = TestServer::start().await;
+    // Another process on the same database, where the backend can be shared.
+    let other = match s.pg.is_some() {
+        true => Some(s.second_node().await),
+        false => None,
+    };
+    let other = other.as_ref().map_or(&s.state, |o| &o.state);
+    let now = tollgate_core::time::to_millis(&tollgate_core::time::now()).to_string();
+    let nonce = tollgate_core::ids::random_hex(16);
+    check_replay(&s.state, Some(&now), Some(&nonce)).await.unwrap();
+    for state in [&s.state, other] {
+        assert_eq!(check_replay(state, Some(&now), Some(&nonce)).await, Err(DomainError::ReplayedRequest));
+    }
+    // Neither sent: nothing to check. A stale or unreadable timestamp, or a junk nonce, is refused.
+    check_replay(other, None, None).await.unwrap();
+    let fresh = tollgate_core::ids::random_hex(16);
+    for (ts, nonce) in [(Some("0"), Some(fresh.as_str())), (Some("soon"), None), (None, Some("short"))] {
+        assert_eq!(check_replay(&s.state, ts, nonce).await, Err(DomainError::ReplayedRequest), "{ts:?} {nonce:?}");
+    }
+    check_replay(&s.state, None, Some(&fresh)).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_rate_limit_guard_counts_per_address() {
+    let s = TestServer::start_with(|c| c.client_rate_limit = Some("1".into())).await;
+    let (a, b) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+    // A rate of 1 per second bursts to 10.
+    for _ in 0..10 {
+        rate_limit(&s.state, a).unwrap();
+    }
+    match rate_limit(&s.state, a) {
+        Err(DomainError::RateLimited { retry_after_secs }) => assert!(retry_after_secs >= 1),
+        other => panic!("{other:?}"),
+    }
+    rate_limit(&s.state, b).unwrap();
 }
