@@ -5,16 +5,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tollgate_core::ids;
 use tollgate_core::model::{App, AppCounts, AppStatus};
-use tollgate_core::settings::{validate_app_name, validate_version, AppPatch, AppSettings};
-use tollgate_core::time::{now, serde_ts, Timestamp};
+use tollgate_core::settings::{AppPatch, AppSettings};
+use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
 use crate::error::ApiResult;
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp, SellerAuth, ValidJson};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -83,30 +82,6 @@ pub struct CreateAppBody {
     pub version: Option<String>,
 }
 
-/// Build a new app for `owner_id` (also used by `tollgate app create`).
-pub async fn create(state: &AppState, owner_id: &str, name: &str, version: Option<&str>) -> ApiResult<App> {
-    let name = validate_app_name(name)?;
-    let version = match version {
-        Some(v) => validate_version("version", v)?,
-        None => "1.0.0".to_owned(),
-    };
-    let t = now();
-    let app = App {
-        id: ids::new_id(ids::prefix::APP),
-        owner_id: owner_id.to_owned(),
-        name,
-        api_key: ids::new_api_key(),
-        ws_key: ids::new_ws_key(),
-        version,
-        status: AppStatus::Active,
-        settings: AppSettings::default(),
-        created_at: t,
-        updated_at: t,
-    };
-    state.store.create_app(&app).await?;
-    Ok(app)
-}
-
 /// Create an application.
 #[utoipa::path(post, path = "/v1/admin/apps", tag = "apps", request_body = CreateAppBody, security(("bearer" = [])),
     responses((status = 201, description = "The new app with its keys"), (status = 409, description = "Name already used")))]
@@ -116,7 +91,7 @@ async fn create_app(
     ClientIp(ip): ClientIp,
     ValidJson(body): ValidJson<CreateAppBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = create(&state, &auth.seller_id, &body.name, body.version.as_deref()).await?;
+    let app = manage::apps::create(&state, &auth.seller_id, &body.name, body.version.as_deref()).await?;
     state.audit(&auth.seller_id, "app.create", Some(&app.id), Some(&app.id), ip).await;
     Ok((StatusCode::CREATED, ok(app_json(&state, &app, None))))
 }
@@ -135,10 +110,10 @@ async fn list_apps(State(state): State<AppState>, auth: SellerAuth) -> ApiResult
     params(("appId" = String, Path)), responses((status = 200, description = "The app"), (status = 404, description = "Not yours or absent")))]
 async fn get_app(
     State(state): State<AppState>,
-    auth: SellerAuth,
-    Path(app_id): Path<String>,
+    owned: OwnedApp,
+    Path(_app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned_app(&state, &auth, &app_id).await?;
+    let app = owned.app;
     Ok(ok(app_json(&state, &app, None)))
 }
 
@@ -148,18 +123,13 @@ async fn get_app(
     responses((status = 200, description = "The updated app"), (status = 400, description = "Invalid field, named"), (status = 404, description = "Not yours or absent")))]
 async fn update_app(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
-    Path(app_id): Path<String>,
+    Path(_app_id): Path<String>,
     ValidJson(patch): ValidJson<AppPatch>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned_app(&state, &auth, &app_id).await?;
-    let mut next = patch.apply(&app)?;
-    next.updated_at = now();
-    state.store.update_app(&next).await?;
-    state.invalidate_app(&app.id).await;
-    state.audit(&auth.seller_id, "app.update", Some(&app.id), Some(&app.id), ip).await;
-    Ok(ok(app_json(&state, &next, None)))
+    let app = manage::apps::update(&state, &owned.actor(ip), &owned.app, patch).await?;
+    Ok(ok(app_json(&state, &app, None)))
 }
 
 /// Delete an application and all its data.
@@ -167,19 +137,10 @@ async fn update_app(
     params(("appId" = String, Path)), responses((status = 200, description = "Deleted"), (status = 404, description = "Not yours or absent")))]
 async fn delete_app(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
-    Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    if !state.store.delete_app(&auth.seller_id, &app_id).await? {
-        return Err(crate::error::ApiError::not_found("Application"));
-    }
-    state.invalidate_app(&app_id).await;
-    // The rows are gone; now the encrypted blobs. A failure leaves orphaned ciphertext only.
-    if let Err(e) = crate::files::FileVault::from_state(&state).remove_app(&app_id).await {
-        tracing::warn!(error = %e, app_id, "could not remove the deleted app's files");
-    }
-    state.audit(&auth.seller_id, "app.delete", None, Some(&app_id), ip).await;
+    manage::apps::delete(&state, &owned.actor(ip), &owned.seller_id, owned.id()).await?;
     Ok(ok_message::<()>("Application deleted", None))
 }
 
@@ -188,15 +149,10 @@ async fn delete_app(
     params(("appId" = String, Path)), responses((status = 200, description = "`{apiKey}`"), (status = 404, description = "Not yours or absent")))]
 async fn regenerate_key(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
-    Path(app_id): Path<String>,
+    Path(_app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let mut app = owned_app(&state, &auth, &app_id).await?;
-    app.api_key = ids::new_api_key();
-    app.updated_at = now();
-    state.store.update_app(&app).await?;
-    state.invalidate_app(&app.id).await;
-    state.audit(&auth.seller_id, "app.regenerate_key", Some(&app.id), Some(&app.id), ip).await;
+    let app = manage::apps::regenerate_key(&state, &owned.actor(ip), &owned.app).await?;
     Ok(ok(json!({ "apiKey": app.api_key })))
 }

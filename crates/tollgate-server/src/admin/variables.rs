@@ -11,9 +11,8 @@ use tollgate_store::VariablePatch;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp, ValidJson};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -81,12 +80,11 @@ pub struct UpdateVariableBody {
               (status = 404, description = "App not yours or absent"), (status = 409, description = "Key already used")))]
 async fn create_variable(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateVariableBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let key = rules::variable_key("key", &body.key)?;
     rules::variable_value("value", &body.value)?;
     let t = now();
@@ -101,7 +99,7 @@ async fn create_variable(
         updated_at: t,
     };
     state.store.create_variable(&var).await?;
-    state.audit(&auth.seller_id, "variable.create", Some(&app_id), Some(&var.key), ip).await;
+    state.audit(&owned.seller_id, "variable.create", Some(&app_id), Some(&var.key), ip).await;
     Ok((StatusCode::CREATED, ok(VariableView::from(var))))
 }
 
@@ -111,10 +109,9 @@ async fn create_variable(
     responses((status = 200, description = "Variables sorted by key"), (status = 404, description = "App not yours or absent")))]
 async fn list_variables(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let vars = state.store.list_variables(&app_id).await?;
     Ok(ok(vars.into_iter().map(VariableView::from).collect::<Vec<_>>()))
 }
@@ -126,12 +123,11 @@ async fn list_variables(
               (status = 404, description = "App or variable absent or not yours")))]
 async fn update_variable(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, key)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateVariableBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     if let Some(v) = &body.value {
         rules::variable_value("value", v)?;
     }
@@ -141,7 +137,7 @@ async fn update_variable(
         .update_variable(&app_id, &key, &patch, now())
         .await?
         .ok_or_else(|| ApiError::not_found("Variable"))?;
-    state.audit(&auth.seller_id, "variable.update", Some(&app_id), Some(&var.key), ip).await;
+    state.audit(&owned.seller_id, "variable.update", Some(&app_id), Some(&var.key), ip).await;
     Ok(ok(VariableView::from(var)))
 }
 
@@ -151,14 +147,13 @@ async fn update_variable(
     responses((status = 200, description = "Deleted"), (status = 404, description = "App or variable absent or not yours")))]
 async fn delete_variable(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, key)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     if !state.store.delete_variable(&app_id, &key).await? {
         return Err(ApiError::not_found("Variable"));
     }
-    state.audit(&auth.seller_id, "variable.delete", Some(&app_id), Some(&key), ip).await;
+    state.audit(&owned.seller_id, "variable.delete", Some(&app_id), Some(&key), ip).await;
     Ok(ok_message::<()>("Variable deleted", None))
 }

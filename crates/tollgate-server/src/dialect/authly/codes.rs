@@ -138,10 +138,7 @@ pub fn failure(e: &DomainError) -> Failure {
         // --- infrastructure
         D::Unavailable => f(503, "UNAVAILABLE", "Service temporarily unavailable"),
         D::Busy => f(503, "SERVER_BUSY", "Server is busy, try again shortly"),
-        // Admin-only errors cannot come out of the client API; if one does, it is a bug.
-        D::NotFound(_) | D::Conflict(_) | D::Unauthorized | D::Forbidden(_) | D::InsufficientBalance | D::Internal => {
-            f(500, "INTERNAL", "Internal server error")
-        }
+        D::Internal => f(500, "INTERNAL", "Internal server error"),
     }
 }
 
