@@ -599,4 +599,20 @@ mod tests {
         assert_eq!(parse_duration("30d"), Ok(DurationType::Month));
         assert!(parse_duration("2d").is_err());
     }
+
+    /// Every other failure of a use case reads exactly as the admin API says it.
+    #[test]
+    fn typed_failures_read_as_the_admin_api_says_them() {
+        use tollgate_store::{constraint, StoreError};
+        let taken = |c: &str| ManageError::Store(StoreError::Conflict { constraint: c.to_owned() });
+        for (e, text) in [
+            (taken(constraint::SELLER_EMAIL), "An account with this email already exists"),
+            (taken(constraint::APP_OWNER_NAME), "You already have an application with this name"),
+            (ManageError::NotFound("Application"), "Application not found"),
+            (ManageError::Domain(DomainError::Busy), "Server is busy, try again shortly"),
+            (ManageError::Domain(DomainError::MissingFields("name".into())), "Missing field: name"),
+        ] {
+            assert_eq!(cli_error(e).to_string(), text);
+        }
+    }
 }

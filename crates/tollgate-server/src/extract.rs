@@ -234,6 +234,18 @@ pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[ipnet
     peer
 }
 
+/// `{success: true, data}` as the OpenAPI document shows an answer: `data` is a `T`. The
+/// handlers build the same JSON with [`ok`] and [`ok_message`] (which may add `message`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Envelope<T> {
+    /// Always `true`.
+    pub success: bool,
+    /// For people, on the answers of actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub data: T,
+}
+
 /// `{success: true, data}`.
 pub fn ok<T: Serialize>(data: T) -> axum::Json<Value> {
     axum::Json(json!({ "success": true, "data": data }))

@@ -82,6 +82,73 @@ pub struct CreateAppBody {
     pub version: Option<String>,
 }
 
+/// The body of `PATCH /v1/admin/apps/{appId}` as the OpenAPI document shows it: every field
+/// optional, `null` clears a nullable one. The handler reads it as [`AppPatch`] (the core type
+/// that validates and applies it); a test keeps the two in step.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AppSettingsPatch {
+    /// 1 to 64 printable characters, trimmed; unique among your apps.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: Option<String>,
+    /// 1 to 8 dot-separated numbers, e.g. `1.3` or `2.0.1`.
+    pub version: Option<String>,
+    /// `ACTIVE`, `DISABLED` or `PAUSED`.
+    pub status: Option<String>,
+    /// Refuse clients whose file hash is not in `hashes`.
+    pub hash_check: Option<bool>,
+    /// SHA-256 digests, 64 hex characters each.
+    pub hashes: Option<Vec<String>>,
+    /// Addresses or CIDR ranges; when not empty only these may connect.
+    pub ip_whitelist: Option<Vec<String>>,
+    /// Refuse VPN and proxy connections.
+    pub block_vpn: Option<bool>,
+    /// ISO 3166-1 alpha-2 country codes to refuse.
+    pub blocked_countries: Option<Vec<String>>,
+    pub version_control: Option<VersionControlPatch>,
+    /// Live sessions allowed at once; `null` for no limit.
+    #[schema(minimum = 1)]
+    pub session_quota: Option<Option<u32>>,
+    /// Accounts allowed in the app; `null` for no limit.
+    #[schema(minimum = 1)]
+    pub accounts_quota: Option<Option<u32>>,
+    /// Bind a user to the first device they sign in from.
+    pub hwid_lock: Option<bool>,
+    /// Let users change their own password.
+    pub allow_password_change: Option<bool>,
+    /// Level number (as text) to subscription name.
+    pub level_names: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// `versionControl` of the app settings: the update notice and the per-version rules.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct VersionControlPatch {
+    pub enabled: Option<bool>,
+    pub auto_update: Option<bool>,
+    /// `null` removes it.
+    pub download_url: Option<Option<String>>,
+    pub force_update: Option<bool>,
+    /// `null` removes it.
+    pub changelog: Option<Option<String>>,
+    pub rules: Option<Vec<VersionRulePatch>>,
+}
+
+/// One rule of `versionControl.rules`: what a client of `version` is told.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct VersionRulePatch {
+    pub version: String,
+    /// `ALLOW`, `REMIND` or `GRACE`.
+    pub mode: String,
+    pub message: Option<String>,
+    /// RFC 3339; for `GRACE`, when the version stops being accepted.
+    pub allowed_until: Option<String>,
+}
+
 /// Create an application.
 #[utoipa::path(post, path = "/v1/admin/apps", tag = "apps", request_body = CreateAppBody, security(("bearer" = [])),
     responses((status = 201, description = "The new app with its keys"), (status = 409, description = "Name already used")))]
@@ -119,7 +186,7 @@ async fn get_app(
 
 /// Update name, version, status and any setting; every field is validated before anything is written.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}", tag = "apps", security(("bearer" = [])),
-    params(("appId" = String, Path)), request_body(content = Object, description = "Any of: name, version, status, hashCheck, hashes, ipWhitelist, blockVpn, blockedCountries, versionControl{enabled, autoUpdate, downloadUrl, forceUpdate, changelog, rules[{version, mode, message, allowedUntil}]}, sessionQuota, accountsQuota, hwidLock, allowPasswordChange, levelNames"),
+    params(("appId" = String, Path)), request_body = AppSettingsPatch,
     responses((status = 200, description = "The updated app"), (status = 400, description = "Invalid field, named"), (status = 404, description = "Not yours or absent")))]
 async fn update_app(
     State(state): State<AppState>,
@@ -155,4 +222,32 @@ async fn regenerate_key(
 ) -> ApiResult<impl IntoResponse> {
     let app = manage::apps::regenerate_key(&state, &owned.actor(ip), &owned.app).await?;
     Ok(ok(json!({ "apiKey": app.api_key })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented settings body and the one the handler reads name the same fields.
+    #[test]
+    fn the_documented_settings_body_is_the_one_read() {
+        let body = serde_json::json!({
+            "name": "A", "version": "1.0", "status": "ACTIVE", "hashCheck": true, "hashes": [],
+            "ipWhitelist": [], "blockVpn": false, "blockedCountries": ["DE"],
+            "versionControl": { "enabled": true, "autoUpdate": false, "downloadUrl": null, "forceUpdate": false,
+                "changelog": null, "rules": [{ "version": "1.0", "mode": "GRACE", "message": "m",
+                "allowedUntil": "2030-01-01T00:00:00Z" }] },
+            "sessionQuota": null, "accountsQuota": 5, "hwidLock": true, "allowPasswordChange": true,
+            "levelNames": { "1": "Basic" }
+        });
+        let documented: AppSettingsPatch = serde_json::from_value(body.clone()).unwrap();
+        let read: AppPatch = serde_json::from_value(body.clone()).unwrap();
+        assert!(documented.version_control.is_some() && read.version_control.is_some());
+        let schema = serde_json::to_value(<AppSettingsPatch as utoipa::PartialSchema>::schema()).unwrap();
+        let mut names: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        let mut given: Vec<&String> = body.as_object().unwrap().keys().collect();
+        names.sort();
+        given.sort();
+        assert_eq!(names, given);
+    }
 }

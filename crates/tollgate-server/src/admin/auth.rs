@@ -64,7 +64,7 @@ fn seller_json(s: &Seller, tokens: &TokenPair) -> serde_json::Value {
 }
 
 /// Create a seller account.
-#[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterBody,
+#[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "sellerRegister", request_body = RegisterBody,
     responses((status = 201, description = "Account created, with access and refresh tokens"),
               (status = 400, description = "Invalid field"), (status = 403, description = "Sign-up is closed"),
               (status = 409, description = "Email taken")))]
@@ -81,7 +81,7 @@ async fn register(
 }
 
 /// Log in with email and password.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginBody,
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "sellerLogin", request_body = LoginBody,
     responses((status = 200, description = "Access and refresh tokens"), (status = 401, description = "Invalid credentials"),
               (status = 429, description = "Too many failed attempts from this address, with `Retry-After`"),
               (status = 503, description = "`SERVER_BUSY`: too many password checks at once, with `Retry-After`")))]

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::ApiResult;
-use crate::extract::{ok, ok_message, ok_page, ClientIp, OwnedApp, PageQuery, ValidJson, ValidQuery};
+use crate::extract::{ok, ok_message, ok_page, ClientIp, Envelope, OwnedApp, PageQuery, ValidJson, ValidQuery};
 use crate::manage;
 use crate::state::AppState;
 
@@ -31,25 +31,31 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The device license object of the admin API.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
     pub id: String,
+    #[schema(value_type = String)]
     pub device_type: DeviceType,
     pub device_id: String,
     pub name: Option<String>,
     pub email: Option<String>,
     pub level: i64,
+    #[schema(value_type = String)]
     pub status: LicenseStatus,
     pub ban_reason: Option<String>,
     pub note: Option<String>,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub created_at: Timestamp,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub activated_at: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub last_login: Option<Timestamp>,
     pub last_ip: Option<String>,
     pub hwid: Option<String>,
@@ -143,7 +149,7 @@ pub struct DeviceExtendBody {
 /// Create a device license for one motherboard or processor id.
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/devices", tag = "devices", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body = CreateDeviceBody,
-    responses((status = 201, description = "The new device license, UNUSED"), (status = 400, description = "Invalid field, named"),
+    responses((status = 201, description = "The new device license, UNUSED", body = Envelope<DeviceView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App not yours or absent"),
               (status = 409, description = "The app has a device license for that type and id")))]
 async fn create_device(
@@ -187,7 +193,7 @@ async fn list_devices(
 /// Show one device license.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/devices/{deviceLicenseId}", tag = "devices", security(("bearer" = [])),
     params(("appId" = String, Path), ("deviceLicenseId" = String, Path)),
-    responses((status = 200, description = "The device license"), (status = 404, description = "App or device license absent or not yours")))]
+    responses((status = 200, description = "The device license", body = Envelope<DeviceView>), (status = 404, description = "App or device license absent or not yours")))]
 async fn get_device(
     State(state): State<AppState>,
     _owned: OwnedApp,
@@ -200,7 +206,7 @@ async fn get_device(
 /// field is validated before anything is written.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}/devices/{deviceLicenseId}", tag = "devices", security(("bearer" = [])),
     params(("appId" = String, Path), ("deviceLicenseId" = String, Path)), request_body = UpdateDeviceBody,
-    responses((status = 200, description = "The updated device license"), (status = 400, description = "Invalid field, named"),
+    responses((status = 200, description = "The updated device license", body = Envelope<DeviceView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App or device license absent or not yours")))]
 async fn update_device(
     State(state): State<AppState>,

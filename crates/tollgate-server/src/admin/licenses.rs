@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ok_page_cursor, ClientIp, OwnedApp, PageQuery, ValidJson, ValidQuery};
+use crate::extract::{ok, ok_message, ok_page_cursor, ClientIp, Envelope, OwnedApp, PageQuery, ValidJson, ValidQuery};
 use crate::manage;
 use crate::state::AppState;
 
@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reset_devices))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatorView {
     /// `seller` or `reseller`.
     #[serde(rename = "type")]
@@ -44,12 +44,14 @@ pub struct CreatorView {
 }
 
 /// The license object of the admin API.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseView {
     pub id: String,
     pub key: String,
+    #[schema(value_type = String)]
     pub status: LicenseStatus,
+    #[schema(value_type = String)]
     pub duration_type: DurationType,
     pub level: i64,
     pub max_devices: i64,
@@ -58,10 +60,13 @@ pub struct LicenseView {
     pub app_id: String,
     pub created_by: CreatorView,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub created_at: Timestamp,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub activated_at: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Timestamp>,
     pub user_id: Option<String>,
     pub devices: Vec<String>,
@@ -175,7 +180,7 @@ pub struct LicenseBanBody {
 /// Generate license keys in bulk (up to 100 at a time).
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses", tag = "licenses", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body = GenerateBody,
-    responses((status = 201, description = "The new licenses, all UNUSED"), (status = 400, description = "Invalid field, named"),
+    responses((status = 201, description = "The new licenses, all UNUSED", body = Envelope<Vec<LicenseView>>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App not yours or absent")))]
 async fn generate_licenses(
     State(state): State<AppState>,
@@ -245,7 +250,7 @@ async fn list_licenses(
 /// Show one license.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/licenses/{licenseId}", tag = "licenses", security(("bearer" = [])),
     params(("appId" = String, Path), ("licenseId" = String, Path)),
-    responses((status = 200, description = "The license"), (status = 404, description = "App or license absent or not yours")))]
+    responses((status = 200, description = "The license", body = Envelope<LicenseView>), (status = 404, description = "App or license absent or not yours")))]
 async fn get_license(
     State(state): State<AppState>,
     _owned: OwnedApp,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::ApiResult;
-use crate::extract::{ok, ok_message, ClientIp, OwnedApp, ValidJson};
+use crate::extract::{ok, ok_message, ClientIp, Envelope, OwnedApp, ValidJson};
 use crate::manage;
 use crate::state::AppState;
 
@@ -22,13 +22,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A reseller as the admin API shows it: never the password hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResellerView {
     pub id: String,
     pub username: String,
     pub balance: i64,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub created_at: Timestamp,
 }
 
@@ -60,7 +61,7 @@ pub struct UpdateResellerBody {
 /// Create a reseller for the app.
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/resellers", tag = "resellers", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body = CreateResellerBody,
-    responses((status = 201, description = "The new reseller"), (status = 400, description = "Invalid field, named"),
+    responses((status = 201, description = "The new reseller", body = Envelope<ResellerView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App not yours or absent"), (status = 409, description = "Username already used in this app")))]
 async fn create_reseller(
     State(state): State<AppState>,
@@ -78,7 +79,7 @@ async fn create_reseller(
 /// List the app's resellers.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/resellers", tag = "resellers", security(("bearer" = [])),
     params(("appId" = String, Path)),
-    responses((status = 200, description = "Resellers with their balances"), (status = 404, description = "App not yours or absent")))]
+    responses((status = 200, description = "Resellers with their balances", body = Envelope<Vec<ResellerView>>), (status = 404, description = "App not yours or absent")))]
 async fn list_resellers(
     State(state): State<AppState>,
     _owned: OwnedApp,
@@ -91,7 +92,7 @@ async fn list_resellers(
 /// Change a reseller's password or set their balance.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}/resellers/{resellerId}", tag = "resellers", security(("bearer" = [])),
     params(("appId" = String, Path), ("resellerId" = String, Path)), request_body = UpdateResellerBody,
-    responses((status = 200, description = "The updated reseller"), (status = 400, description = "Invalid field, named"),
+    responses((status = 200, description = "The updated reseller", body = Envelope<ResellerView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App or reseller absent or not yours")))]
 async fn update_reseller(
     State(state): State<AppState>,

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ok_page, ClientIp, OwnedApp, PageQuery, ValidJson, ValidQuery};
+use crate::extract::{ok, ok_message, ok_page, ClientIp, Envelope, OwnedApp, PageQuery, ValidJson, ValidQuery};
 use crate::manage;
 use crate::state::AppState;
 
@@ -37,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The user object of the admin API. Never carries the password hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: String,
@@ -48,13 +48,17 @@ pub struct UserView {
     pub devices: Vec<String>,
     pub ip: Option<String>,
     pub level: i64,
+    #[schema(value_type = String)]
     pub status: UserStatus,
     pub ban_reason: Option<String>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub last_login: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Timestamp>,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub created_at: Timestamp,
 }
 
@@ -77,12 +81,13 @@ impl From<User> for UserView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserVariableView {
     pub key: String,
     pub value: String,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub updated_at: Timestamp,
 }
 
@@ -167,7 +172,7 @@ async fn list_users(
 /// Show one user.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/users/{userId}", tag = "users", security(("bearer" = [])),
     params(("appId" = String, Path), ("userId" = String, Path)),
-    responses((status = 200, description = "The user"), (status = 404, description = "App or user absent or not yours")))]
+    responses((status = 200, description = "The user", body = Envelope<UserView>), (status = 404, description = "App or user absent or not yours")))]
 async fn get_user(
     State(state): State<AppState>,
     _owned: OwnedApp,
@@ -180,7 +185,7 @@ async fn get_user(
 /// anything is written.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}/users/{userId}", tag = "users", security(("bearer" = [])),
     params(("appId" = String, Path), ("userId" = String, Path)), request_body = UpdateUserBody,
-    responses((status = 200, description = "The updated user"), (status = 400, description = "Invalid field, named"),
+    responses((status = 200, description = "The updated user", body = Envelope<UserView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App or user absent or not yours")))]
 async fn update_user(
     State(state): State<AppState>,
@@ -307,7 +312,7 @@ async fn extend_user(
 /// A user's own variables (written by the client), sorted by key.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/users/{userId}/variables", tag = "users", security(("bearer" = [])),
     params(("appId" = String, Path), ("userId" = String, Path)),
-    responses((status = 200, description = "`[{key, value, updatedAt}]`"), (status = 404, description = "App or user absent or not yours")))]
+    responses((status = 200, description = "`[{key, value, updatedAt}]`", body = Envelope<Vec<UserVariableView>>), (status = 404, description = "App or user absent or not yours")))]
 async fn list_user_variables(
     State(state): State<AppState>,
     _owned: OwnedApp,
