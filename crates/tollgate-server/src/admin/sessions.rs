@@ -8,8 +8,9 @@ use tollgate_core::model::SessionView;
 use tollgate_core::time::{now, serde_ts, Timestamp};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ok, ok_message, ClientIp, OwnedApp};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -79,10 +80,7 @@ async fn kill_session(
     ClientIp(ip): ClientIp,
     Path((app_id, session_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    if !state.store.delete_session(&app_id, &session_id).await? {
-        return Err(ApiError::not_found("Session"));
-    }
-    state.audit(&owned.seller_id, "session.kill", Some(&app_id), Some(&session_id), ip).await;
+    manage::sessions::kill(&state, &owned.actor(ip), &app_id, &session_id).await?;
     Ok(ok_message::<()>("Session killed", None))
 }
 
@@ -96,7 +94,6 @@ async fn kill_all_sessions(
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let killed = state.store.delete_app_sessions(&app_id).await?;
-    state.audit(&owned.seller_id, "sessions.kill_all", Some(&app_id), Some(&app_id), ip).await;
+    let killed = manage::sessions::kill_all(&state, &owned.actor(ip), &app_id).await?;
     Ok(ok_message("Sessions killed", Some(json!({ "killed": killed }))))
 }

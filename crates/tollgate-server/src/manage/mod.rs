@@ -9,11 +9,14 @@
 //! `OwnedApp` extractor).
 
 pub mod apps;
+pub mod blacklist;
 pub mod devices;
 pub mod licenses;
 pub mod resellers;
 pub mod sellers;
+pub mod sessions;
 pub mod users;
+pub mod variables;
 
 use std::net::IpAddr;
 
