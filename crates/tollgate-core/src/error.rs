@@ -116,17 +116,7 @@ pub enum DomainError {
     #[error("variable is read-only")]
     VariableReadOnly,
 
-    // --- generic resources (admin API)
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("unauthorized")]
-    Unauthorized,
-    #[error("forbidden: {0}")]
-    Forbidden(String),
-    #[error("insufficient balance")]
-    InsufficientBalance,
+    // --- throttling
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
 

@@ -152,6 +152,14 @@ pub enum StatusAction {
     Unpause,
 }
 
+/// Why a status change of a license (key or device license) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StatusRefused {
+    /// A ban outranks a pause: the ban must be lifted first.
+    #[error("A banned license cannot be paused; unban it first")]
+    BannedCannotBePaused,
+}
+
 /// The status a license goes back to when a ban or pause is lifted: `USED` once it has been
 /// activated or linked to a user, `UNUSED` otherwise. Expiry is checked at use, so an expired
 /// key restored to `USED` still answers `LICENSE_EXPIRED`.
@@ -166,7 +174,7 @@ pub fn restored_status(license: &License) -> LicenseStatus {
 /// The status `action` gives `license`; `None` when it changes nothing (unbanning a key that is
 /// not banned, pausing a paused one, ...). A ban outranks a pause: a banned key cannot be paused,
 /// so that a later unpause can never lift a ban.
-pub fn next_status(license: &License, action: StatusAction) -> Result<Option<LicenseStatus>, DomainError> {
+pub fn next_status(license: &License, action: StatusAction) -> Result<Option<LicenseStatus>, StatusRefused> {
     status_after(license.status, restored_status(license), action)
 }
 
@@ -176,15 +184,13 @@ pub fn status_after(
     current: LicenseStatus,
     restored: LicenseStatus,
     action: StatusAction,
-) -> Result<Option<LicenseStatus>, DomainError> {
+) -> Result<Option<LicenseStatus>, StatusRefused> {
     use LicenseStatus as S;
     Ok(match (action, current) {
         (StatusAction::Ban, _) => Some(S::Banned),
         (StatusAction::Unban, S::Banned) => Some(restored),
         (StatusAction::Unban, _) => None,
-        (StatusAction::Pause, S::Banned) => {
-            return Err(DomainError::Conflict("A banned license cannot be paused; unban it first".into()))
-        }
+        (StatusAction::Pause, S::Banned) => return Err(StatusRefused::BannedCannotBePaused),
         (StatusAction::Pause, S::Paused) => None,
         (StatusAction::Pause, _) => Some(S::Paused),
         (StatusAction::Unpause, S::Paused) => Some(restored),
@@ -310,7 +316,7 @@ mod tests {
 
         l.status = S::Banned;
         assert_eq!(next_status(&l, A::Unban), Ok(Some(S::Unused)));
-        assert!(matches!(next_status(&l, A::Pause), Err(DomainError::Conflict(_))));
+        assert!(matches!(next_status(&l, A::Pause), Err(StatusRefused::BannedCannotBePaused)));
         assert_eq!(next_status(&l, A::Unpause), Ok(None));
         l.activated_at = Some(t);
         assert_eq!(next_status(&l, A::Unban), Ok(Some(S::Used)));

@@ -3,7 +3,7 @@
 //! checks them here.
 
 use crate::error::DomainError;
-use crate::license::{status_after, StatusAction};
+use crate::license::{status_after, StatusAction, StatusRefused};
 use crate::model::{BlacklistKind, DeviceLicense, DeviceType, LicenseStatus, WEBHOOK_EVENTS};
 use crate::net::parse_cidr;
 
@@ -122,7 +122,10 @@ pub fn device_id(field: &str, id: &str) -> Result<String, DomainError> {
 /// The status `action` gives a device license, by the same table as license keys
 /// ([`crate::license::next_status`]): a lifted ban or pause gives back `USED` once the device
 /// has authenticated, `UNUSED` before.
-pub fn device_next_status(device: &DeviceLicense, action: StatusAction) -> Result<Option<LicenseStatus>, DomainError> {
+pub fn device_next_status(
+    device: &DeviceLicense,
+    action: StatusAction,
+) -> Result<Option<LicenseStatus>, StatusRefused> {
     let restored = if device.activated_at.is_some() { LicenseStatus::Used } else { LicenseStatus::Unused };
     status_after(device.status, restored, action)
 }
@@ -264,7 +267,7 @@ mod tests {
         assert_eq!(device_next_status(&d, A::Unpause), Ok(None));
         d.status = S::Banned;
         assert_eq!(device_next_status(&d, A::Unban), Ok(Some(S::Unused)));
-        assert!(matches!(device_next_status(&d, A::Pause), Err(DomainError::Conflict(_))));
+        assert!(matches!(device_next_status(&d, A::Pause), Err(StatusRefused::BannedCannotBePaused)));
         assert_eq!(device_next_status(&d, A::Unpause), Ok(None), "an unpause never lifts a ban");
         d.activated_at = Some(now());
         assert_eq!(device_next_status(&d, A::Unban), Ok(Some(S::Used)));

@@ -11,11 +11,12 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tollgate_core::license::LicenseSpec;
 use tollgate_core::model::Creator;
-use tollgate_core::DurationType;
+use tollgate_core::{DomainError, DurationType};
 
 use crate::config::{Config, DatabaseKind};
 use crate::error::ApiError;
 use crate::files::FileVault;
+use crate::manage::ManageError;
 use crate::signing::Signer;
 use crate::state::AppState;
 
@@ -188,19 +189,18 @@ fn parse_duration(s: &str) -> Result<DurationType, String> {
         .map_err(|_| "use one of 1h, 1d, 7d, 30d, 90d, 365d, lifetime".to_owned())
 }
 
-/// The API's error as a command-line message; field names become the flags that set them.
-fn cli_error(e: ApiError) -> anyhow::Error {
-    if e.code == "VALIDATION_ERROR" {
-        if let Some((field, msg)) = e.message.split_once(": ") {
-            let flag = match field {
-                "maxDevices" => "max-devices".to_owned(),
-                "durationType" => "duration".to_owned(),
-                other => other.to_owned(),
-            };
-            return anyhow!("invalid --{flag}: {msg}");
-        }
+/// A use case's error as a command-line message: an invalid field names the flag that sets it;
+/// anything else reads as the admin API would say it.
+fn cli_error(e: ManageError) -> anyhow::Error {
+    if let ManageError::Domain(DomainError::Validation { field, message }) = &e {
+        let flag = match field.as_str() {
+            "maxDevices" => "max-devices",
+            "durationType" => "duration",
+            other => other,
+        };
+        return anyhow!("invalid --{flag}: {message}");
     }
-    anyhow!("{}", e.message)
+    anyhow!("{}", ApiError::from(e).message)
 }
 
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -250,8 +250,7 @@ async fn seller_create(config: Config, args: SellerCreateArgs) -> anyhow::Result
         }
     };
     let state = crate::app::open_existing(config).await?;
-    let seller =
-        crate::admin::auth::create_seller(&state, &args.email, &password, &args.name).await.map_err(cli_error)?;
+    let seller = crate::manage::sellers::create(&state, &args.email, &password, &args.name).await.map_err(cli_error)?;
     println!("{}", seller.id);
     Ok(())
 }
@@ -261,7 +260,7 @@ async fn app_create(config: Config, args: AppCreateArgs) -> anyhow::Result<()> {
     if state.store.seller_by_id(&args.seller).await?.is_none() {
         bail!("no seller with id `{}`", args.seller);
     }
-    let app = crate::admin::apps::create(&state, &args.seller, &args.name, args.version.as_deref())
+    let app = crate::manage::apps::create(&state, &args.seller, &args.name, args.version.as_deref())
         .await
         .map_err(cli_error)?;
     println!("id: {}\napiKey: {}\nwsKey: {}\nownerId: {}", app.id, app.api_key, app.ws_key, app.owner_id);
@@ -336,7 +335,7 @@ async fn generate_batch(
     out: &mut Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let n = usize::try_from(n).context("batch too large")?;
-    let licenses = crate::admin::licenses::generate(state, app_id, spec, Creator::Seller(owner.to_owned()), n)
+    let licenses = crate::manage::licenses::generate(state, app_id, spec, Creator::Seller(owner.to_owned()), n)
         .await
         .map_err(cli_error)?;
     let mut text = String::with_capacity(licenses.len() * 40);
@@ -599,5 +598,21 @@ mod tests {
         assert_eq!(e.to_string(), "invalid --max-devices: must be between 1 and 1000");
         assert_eq!(parse_duration("30d"), Ok(DurationType::Month));
         assert!(parse_duration("2d").is_err());
+    }
+
+    /// Every other failure of a use case reads exactly as the admin API says it.
+    #[test]
+    fn typed_failures_read_as_the_admin_api_says_them() {
+        use tollgate_store::{constraint, StoreError};
+        let taken = |c: &str| ManageError::Store(StoreError::Conflict { constraint: c.to_owned() });
+        for (e, text) in [
+            (taken(constraint::SELLER_EMAIL), "An account with this email already exists"),
+            (taken(constraint::APP_OWNER_NAME), "You already have an application with this name"),
+            (ManageError::NotFound("Application"), "Application not found"),
+            (ManageError::Domain(DomainError::Busy), "Server is busy, try again shortly"),
+            (ManageError::Domain(DomainError::MissingFields("name".into())), "Missing field: name"),
+        ] {
+            assert_eq!(cli_error(e).to_string(), text);
+        }
     }
 }

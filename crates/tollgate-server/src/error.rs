@@ -1,11 +1,14 @@
 //! The admin/seller API's error: one envelope `{success:false, code, message}` and one table
-//! from domain and store errors to status and code.
+//! from the seller's use-case errors (and the domain and store errors inside them) to status
+//! and code.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tollgate_core::DomainError;
 use tollgate_store::{constraint, StoreError};
+
+use crate::manage::ManageError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -91,13 +94,6 @@ impl From<DomainError> for ApiError {
         match e {
             D::MissingFields(f) => ApiError::bad_request("MISSING_FIELDS", format!("Missing field: {f}")),
             D::Validation { field, message } => ApiError::validation(&field, &message),
-            D::NotFound(what) => ApiError::not_found(what),
-            D::Conflict(m) => ApiError::conflict(m),
-            D::Unauthorized => ApiError::unauthorized("Invalid credentials"),
-            D::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", m),
-            D::InsufficientBalance => {
-                ApiError::new(StatusCode::FORBIDDEN, "INSUFFICIENT_BALANCE", "Insufficient balance")
-            }
             D::RateLimited { retry_after_secs } => ApiError {
                 retry_after: Some(retry_after_secs),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests, slow down")
@@ -108,6 +104,22 @@ impl From<DomainError> for ApiError {
             D::Busy => ApiError::busy(),
             D::Internal => ApiError::internal(),
             other => ApiError::bad_request("BAD_REQUEST", other.to_string()),
+        }
+    }
+}
+
+impl From<ManageError> for ApiError {
+    fn from(e: ManageError) -> Self {
+        match e {
+            ManageError::Domain(d) => d.into(),
+            ManageError::Store(s) => s.into(),
+            ManageError::NotFound(what) => ApiError::not_found(what),
+            ManageError::Conflict(m) => ApiError::conflict(m),
+            ManageError::Unauthorized(m) => ApiError::unauthorized(m),
+            ManageError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", m),
+            ManageError::InsufficientBalance => {
+                ApiError::new(StatusCode::FORBIDDEN, "INSUFFICIENT_BALANCE", "Insufficient balance")
+            }
         }
     }
 }

@@ -150,6 +150,47 @@ where
     }
 }
 
+/// One of the signed-in seller's apps, named by the `{appId}` segment of the path. Another
+/// seller's app, or one that does not exist, answers 404 "Application not found": never 403,
+/// another seller's app is invisible. Every route under `/v1/admin/apps/{appId}` takes it.
+#[derive(Debug, Clone)]
+pub struct OwnedApp {
+    /// The seller whose token was presented.
+    pub seller_id: String,
+    pub app: tollgate_core::model::App,
+}
+
+impl OwnedApp {
+    pub fn id(&self) -> &str {
+        &self.app.id
+    }
+
+    /// The seller, from `ip`, as the author of a change.
+    pub fn actor(&self, ip: IpAddr) -> crate::manage::Actor {
+        crate::manage::Actor::seller(&self.seller_id, ip)
+    }
+}
+
+impl<S> FromRequestParts<S> for OwnedApp
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let SellerAuth { seller_id } = SellerAuth::from_request_parts(parts, state).await?;
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("Application"))?;
+        let app_id = params.iter().find(|(name, _)| *name == "appId").map(|(_, v)| v.to_owned());
+        let Some(app_id) = app_id else { return Err(ApiError::not_found("Application")) };
+        let state = AppState::from_ref(state);
+        let app = state.store.get_app(&seller_id, &app_id).await?.ok_or_else(|| ApiError::not_found("Application"))?;
+        Ok(OwnedApp { seller_id, app })
+    }
+}
+
 /// The caller's address: the socket peer, or the forwarded client when the peer is a trusted
 /// proxy (`trusted_proxies`; none by default). `CF-Connecting-IP` wins over `X-Forwarded-For`; in
 /// the latter the right-most address that is not itself a trusted proxy is the client.
@@ -191,6 +232,18 @@ pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[ipnet
         }
     }
     peer
+}
+
+/// `{success: true, data}` as the OpenAPI document shows an answer: `data` is a `T`. The
+/// handlers build the same JSON with [`ok`] and [`ok_message`] (which may add `message`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Envelope<T> {
+    /// Always `true`.
+    pub success: bool,
+    /// For people, on the answers of actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub data: T,
 }
 
 /// `{success: true, data}`.

@@ -17,6 +17,28 @@ use crate::dialect::authly::codes;
 
 /// The name of the error body's schema in `components.schemas`.
 const ERROR_SCHEMA: &str = "Error";
+/// The name of the admin API's generic success body in `components.schemas`.
+const SUCCESS_SCHEMA: &str = "Success";
+
+/// `{success: true, message?, data?, pagination?}`: the admin API's success answer, for the
+/// operations whose annotation does not name the type of `data`.
+fn success_schema() -> Schema {
+    Schema::Object(
+        ObjectBuilder::new()
+            .description(Some("Every admin API success answer: `{success: true}` with `data`, a `message`, or both."))
+            .property("success", ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([true])))
+            .property("message", ObjectBuilder::new().schema_type(Type::String).description(Some("For people")))
+            .property("data", ObjectBuilder::new().description(Some("The object or list asked for")))
+            .property(
+                "pagination",
+                ObjectBuilder::new().schema_type(Type::Object).description(Some(
+                    "Listings: `{page, limit, total}`, and `nextCursor` where a listing can be walked by cursor",
+                )),
+            )
+            .required("success")
+            .build(),
+    )
+}
 
 fn error_schema() -> Schema {
     Schema::Object(
@@ -74,8 +96,9 @@ fn admin_statuses(op: &Operation) -> Vec<u16> {
     statuses
 }
 
-fn complete(op: &mut Operation, extra: &[u16]) {
+fn complete(op: &mut Operation, extra: &[u16], admin: bool) {
     let error = || Content::new(Some(RefOr::<Schema>::Ref(Ref::from_schema_name(ERROR_SCHEMA))));
+    let success = || Content::new(Some(RefOr::<Schema>::Ref(Ref::from_schema_name(SUCCESS_SCHEMA))));
     for status in extra {
         op.responses
             .responses
@@ -85,9 +108,16 @@ fn complete(op: &mut Operation, extra: &[u16]) {
     // Every error answer, annotated or added, carries the error body.
     for (status, response) in op.responses.responses.iter_mut() {
         let is_error = status.parse::<u16>().is_ok_and(|s| s >= 400);
-        if let (true, RefOr::T(response)) = (is_error, response) {
+        if let (true, RefOr::T(response)) = (is_error, &mut *response) {
             if response.content.is_empty() {
                 response.content.insert("application/json".into(), error());
+            }
+        }
+        // An admin success answer with no type named is the generic success body.
+        let is_success = status.parse::<u16>().is_ok_and(|s| (200..300).contains(&s));
+        if let (true, true, RefOr::T(response)) = (admin, is_success, response) {
+            if response.content.is_empty() {
+                response.content.insert("application/json".into(), success());
             }
         }
     }
@@ -95,7 +125,9 @@ fn complete(op: &mut Operation, extra: &[u16]) {
 
 /// Add the statuses and the error schema to every operation of `doc`.
 pub fn complete_responses(doc: &mut OpenApi) {
-    doc.components.get_or_insert_with(Default::default).schemas.insert(ERROR_SCHEMA.into(), RefOr::T(error_schema()));
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.schemas.insert(ERROR_SCHEMA.into(), RefOr::T(error_schema()));
+    components.schemas.insert(SUCCESS_SCHEMA.into(), RefOr::T(success_schema()));
     for (path, item) in doc.paths.paths.iter_mut() {
         let client = path.starts_with("/api/v2/");
         for op in [
@@ -112,7 +144,7 @@ pub fn complete_responses(doc: &mut OpenApi) {
         .flatten()
         {
             let extra = if client { codes::STATUSES.to_vec() } else { admin_statuses(op) };
-            complete(op, &extra);
+            complete(op, &extra, path.starts_with("/v1/"));
         }
     }
 }

@@ -5,16 +5,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tollgate_core::ids;
 use tollgate_core::model::{App, AppCounts, AppStatus};
-use tollgate_core::settings::{validate_app_name, validate_version, AppPatch, AppSettings};
-use tollgate_core::time::{now, serde_ts, Timestamp};
+use tollgate_core::settings::{AppPatch, AppSettings};
+use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
 use crate::error::ApiResult;
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp, SellerAuth, ValidJson};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -83,28 +82,71 @@ pub struct CreateAppBody {
     pub version: Option<String>,
 }
 
-/// Build a new app for `owner_id` (also used by `tollgate app create`).
-pub async fn create(state: &AppState, owner_id: &str, name: &str, version: Option<&str>) -> ApiResult<App> {
-    let name = validate_app_name(name)?;
-    let version = match version {
-        Some(v) => validate_version("version", v)?,
-        None => "1.0.0".to_owned(),
-    };
-    let t = now();
-    let app = App {
-        id: ids::new_id(ids::prefix::APP),
-        owner_id: owner_id.to_owned(),
-        name,
-        api_key: ids::new_api_key(),
-        ws_key: ids::new_ws_key(),
-        version,
-        status: AppStatus::Active,
-        settings: AppSettings::default(),
-        created_at: t,
-        updated_at: t,
-    };
-    state.store.create_app(&app).await?;
-    Ok(app)
+/// The body of `PATCH /v1/admin/apps/{appId}` as the OpenAPI document shows it: every field
+/// optional, `null` clears a nullable one. The handler reads it as [`AppPatch`] (the core type
+/// that validates and applies it); a test keeps the two in step.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AppSettingsPatch {
+    /// 1 to 64 printable characters, trimmed; unique among your apps.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: Option<String>,
+    /// 1 to 8 dot-separated numbers, e.g. `1.3` or `2.0.1`.
+    pub version: Option<String>,
+    /// `ACTIVE`, `DISABLED` or `PAUSED`.
+    pub status: Option<String>,
+    /// Refuse clients whose file hash is not in `hashes`.
+    pub hash_check: Option<bool>,
+    /// SHA-256 digests, 64 hex characters each.
+    pub hashes: Option<Vec<String>>,
+    /// Addresses or CIDR ranges; when not empty only these may connect.
+    pub ip_whitelist: Option<Vec<String>>,
+    /// Refuse VPN and proxy connections.
+    pub block_vpn: Option<bool>,
+    /// ISO 3166-1 alpha-2 country codes to refuse.
+    pub blocked_countries: Option<Vec<String>>,
+    pub version_control: Option<VersionControlPatch>,
+    /// Live sessions allowed at once; `null` for no limit.
+    #[schema(minimum = 1)]
+    pub session_quota: Option<Option<u32>>,
+    /// Accounts allowed in the app; `null` for no limit.
+    #[schema(minimum = 1)]
+    pub accounts_quota: Option<Option<u32>>,
+    /// Bind a user to the first device they sign in from.
+    pub hwid_lock: Option<bool>,
+    /// Let users change their own password.
+    pub allow_password_change: Option<bool>,
+    /// Level number (as text) to subscription name.
+    pub level_names: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// `versionControl` of the app settings: the update notice and the per-version rules.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct VersionControlPatch {
+    pub enabled: Option<bool>,
+    pub auto_update: Option<bool>,
+    /// `null` removes it.
+    pub download_url: Option<Option<String>>,
+    pub force_update: Option<bool>,
+    /// `null` removes it.
+    pub changelog: Option<Option<String>>,
+    pub rules: Option<Vec<VersionRulePatch>>,
+}
+
+/// One rule of `versionControl.rules`: what a client of `version` is told.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct VersionRulePatch {
+    pub version: String,
+    /// `ALLOW`, `REMIND` or `GRACE`.
+    pub mode: String,
+    pub message: Option<String>,
+    /// RFC 3339; for `GRACE`, when the version stops being accepted.
+    pub allowed_until: Option<String>,
 }
 
 /// Create an application.
@@ -116,7 +158,7 @@ async fn create_app(
     ClientIp(ip): ClientIp,
     ValidJson(body): ValidJson<CreateAppBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = create(&state, &auth.seller_id, &body.name, body.version.as_deref()).await?;
+    let app = manage::apps::create(&state, &auth.seller_id, &body.name, body.version.as_deref()).await?;
     state.audit(&auth.seller_id, "app.create", Some(&app.id), Some(&app.id), ip).await;
     Ok((StatusCode::CREATED, ok(app_json(&state, &app, None))))
 }
@@ -135,31 +177,26 @@ async fn list_apps(State(state): State<AppState>, auth: SellerAuth) -> ApiResult
     params(("appId" = String, Path)), responses((status = 200, description = "The app"), (status = 404, description = "Not yours or absent")))]
 async fn get_app(
     State(state): State<AppState>,
-    auth: SellerAuth,
-    Path(app_id): Path<String>,
+    owned: OwnedApp,
+    Path(_app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned_app(&state, &auth, &app_id).await?;
+    let app = owned.app;
     Ok(ok(app_json(&state, &app, None)))
 }
 
 /// Update name, version, status and any setting; every field is validated before anything is written.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}", tag = "apps", security(("bearer" = [])),
-    params(("appId" = String, Path)), request_body(content = Object, description = "Any of: name, version, status, hashCheck, hashes, ipWhitelist, blockVpn, blockedCountries, versionControl{enabled, autoUpdate, downloadUrl, forceUpdate, changelog, rules[{version, mode, message, allowedUntil}]}, sessionQuota, accountsQuota, hwidLock, allowPasswordChange, levelNames"),
+    params(("appId" = String, Path)), request_body = AppSettingsPatch,
     responses((status = 200, description = "The updated app"), (status = 400, description = "Invalid field, named"), (status = 404, description = "Not yours or absent")))]
 async fn update_app(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
-    Path(app_id): Path<String>,
+    Path(_app_id): Path<String>,
     ValidJson(patch): ValidJson<AppPatch>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned_app(&state, &auth, &app_id).await?;
-    let mut next = patch.apply(&app)?;
-    next.updated_at = now();
-    state.store.update_app(&next).await?;
-    state.invalidate_app(&app.id).await;
-    state.audit(&auth.seller_id, "app.update", Some(&app.id), Some(&app.id), ip).await;
-    Ok(ok(app_json(&state, &next, None)))
+    let app = manage::apps::update(&state, &owned.actor(ip), &owned.app, patch).await?;
+    Ok(ok(app_json(&state, &app, None)))
 }
 
 /// Delete an application and all its data.
@@ -167,19 +204,10 @@ async fn update_app(
     params(("appId" = String, Path)), responses((status = 200, description = "Deleted"), (status = 404, description = "Not yours or absent")))]
 async fn delete_app(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
-    Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    if !state.store.delete_app(&auth.seller_id, &app_id).await? {
-        return Err(crate::error::ApiError::not_found("Application"));
-    }
-    state.invalidate_app(&app_id).await;
-    // The rows are gone; now the encrypted blobs. A failure leaves orphaned ciphertext only.
-    if let Err(e) = crate::files::FileVault::from_state(&state).remove_app(&app_id).await {
-        tracing::warn!(error = %e, app_id, "could not remove the deleted app's files");
-    }
-    state.audit(&auth.seller_id, "app.delete", None, Some(&app_id), ip).await;
+    manage::apps::delete(&state, &owned.actor(ip), &owned.seller_id, owned.id()).await?;
     Ok(ok_message::<()>("Application deleted", None))
 }
 
@@ -188,15 +216,38 @@ async fn delete_app(
     params(("appId" = String, Path)), responses((status = 200, description = "`{apiKey}`"), (status = 404, description = "Not yours or absent")))]
 async fn regenerate_key(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
-    Path(app_id): Path<String>,
+    Path(_app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let mut app = owned_app(&state, &auth, &app_id).await?;
-    app.api_key = ids::new_api_key();
-    app.updated_at = now();
-    state.store.update_app(&app).await?;
-    state.invalidate_app(&app.id).await;
-    state.audit(&auth.seller_id, "app.regenerate_key", Some(&app.id), Some(&app.id), ip).await;
+    let app = manage::apps::regenerate_key(&state, &owned.actor(ip), &owned.app).await?;
     Ok(ok(json!({ "apiKey": app.api_key })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented settings body and the one the handler reads name the same fields.
+    #[test]
+    fn the_documented_settings_body_is_the_one_read() {
+        let body = serde_json::json!({
+            "name": "A", "version": "1.0", "status": "ACTIVE", "hashCheck": true, "hashes": [],
+            "ipWhitelist": [], "blockVpn": false, "blockedCountries": ["DE"],
+            "versionControl": { "enabled": true, "autoUpdate": false, "downloadUrl": null, "forceUpdate": false,
+                "changelog": null, "rules": [{ "version": "1.0", "mode": "GRACE", "message": "m",
+                "allowedUntil": "2030-01-01T00:00:00Z" }] },
+            "sessionQuota": null, "accountsQuota": 5, "hwidLock": true, "allowPasswordChange": true,
+            "levelNames": { "1": "Basic" }
+        });
+        let documented: AppSettingsPatch = serde_json::from_value(body.clone()).unwrap();
+        let read: AppPatch = serde_json::from_value(body.clone()).unwrap();
+        assert!(documented.version_control.is_some() && read.version_control.is_some());
+        let schema = serde_json::to_value(<AppSettingsPatch as utoipa::PartialSchema>::schema()).unwrap();
+        let mut names: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        let mut given: Vec<&String> = body.as_object().unwrap().keys().collect();
+        names.sort();
+        given.sort();
+        assert_eq!(names, given);
+    }
 }

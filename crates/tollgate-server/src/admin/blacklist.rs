@@ -5,17 +5,14 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use tollgate_core::model::{BlacklistEntry, BlacklistKind};
-use tollgate_core::time::{now, serde_ts, Timestamp};
-use tollgate_core::{ids, rules, validate};
+use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
+use crate::error::ApiResult;
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp, ValidJson};
+use crate::manage;
 use crate::state::AppState;
-
-pub const MAX_REASON_LEN: usize = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(add_entry, list_entries)).routes(routes!(remove_entry))
@@ -56,29 +53,13 @@ pub struct AddBlacklistBody {
               (status = 404, description = "App not yours or absent"), (status = 409, description = "Already blacklisted")))]
 async fn add_entry(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<AddBlacklistBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let kind = rules::blacklist_kind("type", &body.kind)?;
-    let value = rules::blacklist_value("value", kind, &body.value)?;
-    let reason = match body.reason.as_deref().map(str::trim) {
-        Some(r) if !r.is_empty() => Some(validate::text("reason", r, MAX_REASON_LEN)?),
-        _ => None,
-    };
-    let entry = BlacklistEntry {
-        id: ids::new_id(ids::prefix::BLACKLIST),
-        app_id: app_id.clone(),
-        kind,
-        value,
-        reason,
-        created_at: now(),
-    };
-    state.store.add_blacklist(&entry).await?;
-    state.invalidate_app(&app_id).await;
-    state.audit(&auth.seller_id, "blacklist.add", Some(&app_id), Some(&entry.id), ip).await;
+    let by = owned.actor(ip);
+    let entry = manage::blacklist::add(&state, &by, &app_id, &body.kind, &body.value, body.reason.as_deref()).await?;
     Ok((StatusCode::CREATED, ok(BlacklistView::from(entry))))
 }
 
@@ -88,10 +69,9 @@ async fn add_entry(
     responses((status = 200, description = "Entries, oldest first"), (status = 404, description = "App not yours or absent")))]
 async fn list_entries(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let entries = state.store.list_blacklist(&app_id).await?;
     Ok(ok(entries.into_iter().map(BlacklistView::from).collect::<Vec<_>>()))
 }
@@ -102,15 +82,10 @@ async fn list_entries(
     responses((status = 200, description = "Removed"), (status = 404, description = "App or entry absent or not yours")))]
 async fn remove_entry(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if !state.store.delete_blacklist(&app_id, &id).await? {
-        return Err(ApiError::not_found("Blacklist entry"));
-    }
-    state.invalidate_app(&app_id).await;
-    state.audit(&auth.seller_id, "blacklist.remove", Some(&app_id), Some(&id), ip).await;
+    manage::blacklist::remove(&state, &owned.actor(ip), &app_id, &id).await?;
     Ok(ok_message::<()>("Blacklist entry removed", None))
 }

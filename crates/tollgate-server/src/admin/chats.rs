@@ -18,9 +18,8 @@ use tollgate_store::MessageCursor;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson, ValidQuery};
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp, ValidJson, ValidQuery};
 use crate::state::AppState;
 
 /// Messages per page unless `limit` says otherwise (Authly's default for `chats/get`).
@@ -150,12 +149,11 @@ async fn owned_channel(state: &AppState, app_id: &str, channel_id: &str) -> ApiR
               (status = 404, description = "App not yours or absent"), (status = 409, description = "The app has a channel of that name")))]
 async fn create_channel(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateChannelBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let channel = ChatChannel {
         id: ids::new_id(ids::prefix::CHANNEL),
         app_id: app_id.clone(),
@@ -163,7 +161,7 @@ async fn create_channel(
         created_at: now(),
     };
     state.store.create_channel(&channel).await?;
-    state.audit(&auth.seller_id, "chat.channel.create", Some(&app_id), Some(&channel.id), ip).await;
+    state.audit(&owned.seller_id, "chat.channel.create", Some(&app_id), Some(&channel.id), ip).await;
     Ok((StatusCode::CREATED, ok(ChannelView::from(channel))))
 }
 
@@ -173,10 +171,9 @@ async fn create_channel(
     responses((status = 200, description = "Channels, oldest first"), (status = 404, description = "App not yours or absent")))]
 async fn list_channels(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let channels = state.store.list_channels(&app_id).await?;
     Ok(ok(channels.into_iter().map(ChannelView::from).collect::<Vec<_>>()))
 }
@@ -187,10 +184,9 @@ async fn list_channels(
     responses((status = 200, description = "The channel"), (status = 404, description = "App or channel absent or not yours")))]
 async fn get_channel(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path((app_id, channel_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     Ok(ok(ChannelView::from(owned_channel(&state, &app_id, &channel_id).await?)))
 }
 
@@ -200,15 +196,14 @@ async fn get_channel(
     responses((status = 200, description = "Channel deleted"), (status = 404, description = "App or channel absent or not yours")))]
 async fn delete_channel(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, channel_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     if !state.store.delete_channel(&app_id, &channel_id).await? {
         return Err(ApiError::not_found("Channel"));
     }
-    state.audit(&auth.seller_id, "chat.channel.delete", Some(&app_id), Some(&channel_id), ip).await;
+    state.audit(&owned.seller_id, "chat.channel.delete", Some(&app_id), Some(&channel_id), ip).await;
     Ok(ok_message::<()>("Channel deleted", None))
 }
 
@@ -221,11 +216,10 @@ async fn delete_channel(
               (status = 404, description = "App or channel absent or not yours")))]
 async fn list_messages(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path((app_id, channel_id)): Path<(String, String)>,
     ValidQuery(q): ValidQuery<MessageListQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let after = match q.cursor.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(c) => Some(decode_message_cursor(c).ok_or_else(|| {
@@ -259,12 +253,11 @@ async fn list_messages(
               (status = 404, description = "App, channel or user absent or not yours")))]
 async fn mute_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, channel_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<MuteBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
     let t = now();
     let until = match body.until.as_deref() {
@@ -282,7 +275,7 @@ async fn mute_user(
     let user = state.store.get_user(&app_id, &body.user_id).await?.ok_or_else(|| ApiError::not_found("User"))?;
     let mute = ChatMute { app_id: app_id.clone(), channel_id, user_id: user.id, reason, until, created_at: t };
     state.store.mute_user(&mute).await?;
-    state.audit(&auth.seller_id, "chat.mute", Some(&app_id), Some(&mute.user_id), ip).await;
+    state.audit(&owned.seller_id, "chat.mute", Some(&app_id), Some(&mute.user_id), ip).await;
     Ok((StatusCode::CREATED, ok(MuteView::from(mute))))
 }
 
@@ -293,10 +286,9 @@ async fn mute_user(
               (status = 404, description = "App or channel absent or not yours")))]
 async fn list_mutes(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path((app_id, channel_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     owned_channel(&state, &app_id, &channel_id).await?;
     let mutes = state.store.list_mutes(&app_id, &channel_id).await?;
     Ok(ok(mutes.into_iter().map(MuteView::from).collect::<Vec<_>>()))
@@ -308,16 +300,15 @@ async fn list_mutes(
     responses((status = 200, description = "User unmuted"), (status = 404, description = "App, channel or mute absent or not yours")))]
 async fn unmute_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, channel_id, user_id)): Path<(String, String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     owned_channel(&state, &app_id, &channel_id).await?;
     if !state.store.unmute_user(&app_id, &channel_id, &user_id).await? {
         return Err(ApiError::not_found("Mute"));
     }
-    state.audit(&auth.seller_id, "chat.unmute", Some(&app_id), Some(&user_id), ip).await;
+    state.audit(&owned.seller_id, "chat.unmute", Some(&app_id), Some(&user_id), ip).await;
     Ok(ok_message::<()>("User unmuted", None))
 }
 

@@ -6,20 +6,17 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tollgate_core::license::{self as license_rules, StatusAction};
 use tollgate_core::model::{DeviceLicense, DeviceType, LicenseStatus};
-use tollgate_core::time::{now, rfc3339, serde_ts, Timestamp};
-use tollgate_core::{ids, rules, validate};
-use tollgate_store::DeviceLicensePatch;
+use tollgate_core::time::{rfc3339, serde_ts, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ok_page, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery};
+use crate::error::ApiResult;
+use crate::extract::{ok, ok_message, ok_page, ClientIp, Envelope, OwnedApp, PageQuery, ValidJson, ValidQuery};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -34,25 +31,31 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The device license object of the admin API.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
     pub id: String,
+    #[schema(value_type = String)]
     pub device_type: DeviceType,
     pub device_id: String,
     pub name: Option<String>,
     pub email: Option<String>,
     pub level: i64,
+    #[schema(value_type = String)]
     pub status: LicenseStatus,
     pub ban_reason: Option<String>,
     pub note: Option<String>,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub created_at: Timestamp,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub activated_at: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub last_login: Option<Timestamp>,
     pub last_ip: Option<String>,
     pub hwid: Option<String>,
@@ -143,97 +146,29 @@ pub struct DeviceExtendBody {
     pub days: i64,
 }
 
-/// Trimmed; blank is none.
-fn name_field(name: Option<&str>) -> ApiResult<Option<String>> {
-    match name.map(str::trim).filter(|n| !n.is_empty()) {
-        None => Ok(None),
-        Some(n) => Ok(Some(validate::text("name", n, rules::MAX_DEVICE_NAME_LEN)?)),
-    }
-}
-
-/// Kept as written; empty is none.
-fn note_field(note: Option<&str>) -> ApiResult<Option<String>> {
-    match note.filter(|n| !n.is_empty()) {
-        None => Ok(None),
-        Some(n) => Ok(Some(validate::text("note", n, license_rules::MAX_NOTE_LEN)?)),
-    }
-}
-
-async fn owned_device(state: &AppState, app_id: &str, id: &str) -> ApiResult<DeviceLicense> {
-    state.store.get_device_license(app_id, id).await?.ok_or_else(|| ApiError::not_found("Device license"))
-}
-
-/// Apply a ban/unban/pause/unpause to a device license of one of the caller's apps.
-async fn change_status(
-    state: &AppState,
-    auth: &SellerAuth,
-    ip: std::net::IpAddr,
-    app_id: &str,
-    id: &str,
-    action: StatusAction,
-    reason: Option<String>,
-) -> ApiResult<()> {
-    owned_app(state, auth, app_id).await?;
-    let device = owned_device(state, app_id, id).await?;
-    if let Some(status) = rules::device_next_status(&device, action)? {
-        state
-            .store
-            .set_device_license_status(app_id, id, status, reason.as_deref())
-            .await?
-            .ok_or_else(|| ApiError::not_found("Device license"))?;
-    }
-    let name = match action {
-        StatusAction::Ban => "device.ban",
-        StatusAction::Unban => "device.unban",
-        StatusAction::Pause => "device.pause",
-        StatusAction::Unpause => "device.unpause",
-    };
-    state.audit(&auth.seller_id, name, Some(app_id), Some(id), ip).await;
-    Ok(())
-}
-
 /// Create a device license for one motherboard or processor id.
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/devices", tag = "devices", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body = CreateDeviceBody,
-    responses((status = 201, description = "The new device license, UNUSED"), (status = 400, description = "Invalid field, named"),
+    responses((status = 201, description = "The new device license, UNUSED", body = Envelope<DeviceView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App not yours or absent"),
               (status = 409, description = "The app has a device license for that type and id")))]
 async fn create_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateDeviceBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let device_type = rules::device_type("deviceType", &body.device_type)?;
-    let device_id = rules::device_id("deviceId", &body.device_id)?;
-    let name = name_field(body.name.as_deref())?;
-    let email = body.email.as_deref().map(|e| validate::email("email", e)).transpose()?;
-    let level = license_rules::level("level", body.level)?;
-    let days = body.days.map(|d| license_rules::extend_days("days", d)).transpose()?;
-    let note = note_field(body.note.as_deref())?;
-    let t = now();
-    let device = DeviceLicense {
-        id: ids::new_id(ids::prefix::DEVICE),
-        app_id: app_id.clone(),
-        device_type,
-        device_id,
-        name,
-        email,
-        level,
-        status: LicenseStatus::Unused,
-        ban_reason: None,
-        note,
-        created_at: t,
-        activated_at: None,
-        expires_at: days.map(|d| t + Duration::days(d)),
-        last_login: None,
-        last_ip: None,
-        hwid: None,
+    let new = manage::devices::NewDevice {
+        device_type: body.device_type,
+        device_id: body.device_id,
+        name: body.name,
+        email: body.email,
+        level: body.level,
+        days: body.days,
+        note: body.note,
     };
-    state.store.create_device_license(&device).await?;
-    state.audit(&auth.seller_id, "device.create", Some(&app_id), Some(&device.id), ip).await;
+    let device = manage::devices::create(&state, &owned.actor(ip), &app_id, new).await?;
     Ok((StatusCode::CREATED, ok(DeviceView::from(device))))
 }
 
@@ -245,11 +180,10 @@ async fn create_device(
               (status = 400, description = "Invalid query parameter, named"), (status = 404, description = "App not yours or absent")))]
 async fn list_devices(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let page = q.page()?;
     let found = state.store.list_device_licenses(&app_id, page).await?;
     let data: Vec<DeviceView> = found.items.into_iter().map(DeviceView::from).collect();
@@ -259,46 +193,31 @@ async fn list_devices(
 /// Show one device license.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/devices/{deviceLicenseId}", tag = "devices", security(("bearer" = [])),
     params(("appId" = String, Path), ("deviceLicenseId" = String, Path)),
-    responses((status = 200, description = "The device license"), (status = 404, description = "App or device license absent or not yours")))]
+    responses((status = 200, description = "The device license", body = Envelope<DeviceView>), (status = 404, description = "App or device license absent or not yours")))]
 async fn get_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    Ok(ok(DeviceView::from(owned_device(&state, &app_id, &id).await?)))
+    Ok(ok(DeviceView::from(manage::devices::get(&state, &app_id, &id).await?)))
 }
 
 /// Change a device license's name, email, level or note (`null` removes the text fields). Every
 /// field is validated before anything is written.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}/devices/{deviceLicenseId}", tag = "devices", security(("bearer" = [])),
     params(("appId" = String, Path), ("deviceLicenseId" = String, Path)), request_body = UpdateDeviceBody,
-    responses((status = 200, description = "The updated device license"), (status = 400, description = "Invalid field, named"),
+    responses((status = 200, description = "The updated device license", body = Envelope<DeviceView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App or device license absent or not yours")))]
 async fn update_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateDeviceBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let patch = DeviceLicensePatch {
-        name: body.name.map(|n| name_field(n.as_deref())).transpose()?,
-        email: match body.email {
-            None => None,
-            Some(None) => Some(None),
-            Some(Some(e)) => Some(Some(validate::email("email", &e)?)),
-        },
-        level: body.level.map(|l| license_rules::level("level", l)).transpose()?,
-        note: body.note.map(|n| note_field(n.as_deref())).transpose()?,
-    };
-    let device = state
-        .store
-        .update_device_license(&app_id, &id, &patch)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Device license"))?;
-    state.audit(&auth.seller_id, "device.update", Some(&app_id), Some(&id), ip).await;
+    let changes =
+        manage::devices::DeviceChanges { name: body.name, email: body.email, level: body.level, note: body.note };
+    let device = manage::devices::update(&state, &owned.actor(ip), &app_id, &id, changes).await?;
     Ok(ok(DeviceView::from(device)))
 }
 
@@ -308,15 +227,11 @@ async fn update_device(
     responses((status = 200, description = "Device license deleted"), (status = 404, description = "App or device license absent or not yours")))]
 async fn delete_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if !state.store.delete_device_license(&app_id, &id).await? {
-        return Err(ApiError::not_found("Device license"));
-    }
-    state.audit(&auth.seller_id, "device.delete", Some(&app_id), Some(&id), ip).await;
+    manage::devices::delete(&state, &owned.actor(ip), &app_id, &id).await?;
     Ok(ok_message::<()>("Device license deleted", None))
 }
 
@@ -327,13 +242,13 @@ async fn delete_device(
               (status = 404, description = "App or device license absent or not yours")))]
 async fn ban_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, id)): Path<(String, String)>,
     ValidJson(body): ValidJson<DeviceBanBody>,
 ) -> ApiResult<impl IntoResponse> {
     let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
-    change_status(&state, &auth, ip, &app_id, &id, StatusAction::Ban, reason).await?;
+    manage::devices::change_status(&state, &owned.actor(ip), &app_id, &id, StatusAction::Ban, reason).await?;
     Ok(ok_message::<()>("Device license banned", None))
 }
 
@@ -343,11 +258,11 @@ async fn ban_device(
     responses((status = 200, description = "Device license unbanned"), (status = 404, description = "App or device license absent or not yours")))]
 async fn unban_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &id, StatusAction::Unban, None).await?;
+    manage::devices::change_status(&state, &owned.actor(ip), &app_id, &id, StatusAction::Unban, None).await?;
     Ok(ok_message::<()>("Device license unbanned", None))
 }
 
@@ -358,11 +273,11 @@ async fn unban_device(
               (status = 409, description = "The device license is banned")))]
 async fn pause_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &id, StatusAction::Pause, None).await?;
+    manage::devices::change_status(&state, &owned.actor(ip), &app_id, &id, StatusAction::Pause, None).await?;
     Ok(ok_message::<()>("Device license paused", None))
 }
 
@@ -372,11 +287,11 @@ async fn pause_device(
     responses((status = 200, description = "Device license unpaused"), (status = 404, description = "App or device license absent or not yours")))]
 async fn unpause_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &id, StatusAction::Unpause, None).await?;
+    manage::devices::change_status(&state, &owned.actor(ip), &app_id, &id, StatusAction::Unpause, None).await?;
     Ok(ok_message::<()>("Device license unpaused", None))
 }
 
@@ -388,19 +303,12 @@ async fn unpause_device(
               (status = 404, description = "App or device license absent or not yours")))]
 async fn extend_device(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, id)): Path<(String, String)>,
     ValidJson(body): ValidJson<DeviceExtendBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let days = license_rules::extend_days("days", body.days)?;
-    let device = state
-        .store
-        .extend_device_license(&app_id, &id, days, now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("Device license"))?;
-    state.audit(&auth.seller_id, "device.extend", Some(&app_id), Some(&id), ip).await;
+    let (days, device) = manage::devices::extend(&state, &owned.actor(ip), &app_id, &id, body.days).await?;
     let expires_at = device.expires_at.as_ref().map(rfc3339);
     Ok(ok_message(&format!("Device license extended by {days} days"), Some(json!({ "expiresAt": expires_at }))))
 }

@@ -18,9 +18,8 @@ use tollgate_core::{ids, DomainError};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth};
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp};
 use crate::files::{parse_min_level, validate_file_name, FileVault};
 use crate::state::AppState;
 
@@ -119,12 +118,12 @@ async fn read_text(field: &mut Field<'_>, name: &str) -> ApiResult<String> {
               (status = 413, description = "Over `max_upload_bytes`")))]
 async fn upload_file(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
-    Path(app_id): Path<String>,
+    Path(_app_id): Path<String>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned_app(&state, &auth, &app_id).await?;
+    let app = owned.app;
     let limit = state.config.max_upload_bytes;
     let body_limit = limit.saturating_add(FORM_OVERHEAD);
     let announced =
@@ -191,7 +190,7 @@ async fn upload_file(
         }
         return Err(e.into());
     }
-    state.audit(&auth.seller_id, "file.upload", Some(&app.id), Some(&meta.id), ip).await;
+    state.audit(&owned.seller_id, "file.upload", Some(&app.id), Some(&meta.id), ip).await;
     Ok((StatusCode::CREATED, ok(FileView::from(&meta))))
 }
 
@@ -202,10 +201,10 @@ async fn upload_file(
               (status = 404, description = "Not yours or absent")))]
 async fn list_files(
     State(state): State<AppState>,
-    auth: SellerAuth,
-    Path(app_id): Path<String>,
+    owned: OwnedApp,
+    Path(_app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned_app(&state, &auth, &app_id).await?;
+    let app = owned.app;
     let files = state.store.list_files(&app.id).await?;
     Ok(ok(files.iter().map(FileView::from).collect::<Vec<_>>()))
 }
@@ -216,11 +215,11 @@ async fn list_files(
     responses((status = 200, description = "File deleted"), (status = 404, description = "Not yours or absent")))]
 async fn delete_file(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
-    Path((app_id, file_id)): Path<(String, String)>,
+    Path((_app_id, file_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned_app(&state, &auth, &app_id).await?;
+    let app = owned.app;
     if !state.store.delete_file(&app.id, &file_id).await? {
         return Err(ApiError::not_found("File"));
     }
@@ -228,6 +227,6 @@ async fn delete_file(
     if let Err(e) = FileVault::from_state(&state).remove(&app.id, &file_id).await {
         tracing::error!(error = %e, file = %file_id, "could not remove a deleted file's blob");
     }
-    state.audit(&auth.seller_id, "file.delete", Some(&app.id), Some(&file_id), ip).await;
+    state.audit(&owned.seller_id, "file.delete", Some(&app.id), Some(&file_id), ip).await;
     Ok(ok_message::<()>("File deleted", None))
 }

@@ -9,19 +9,17 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use tollgate_core::license::{self as rules, LicenseSpec, StatusAction};
 use tollgate_core::model::{Creator, License, LicenseStatus};
-use tollgate_core::time::{from_millis, now, serde_ts, to_millis, Timestamp};
+use tollgate_core::time::{from_millis, serde_ts, to_millis, Timestamp};
 use tollgate_core::{validate, DurationType};
-use tollgate_store::{constraint, LicenseCursor, LicenseFilter, StoreError};
+use tollgate_store::{LicenseCursor, LicenseFilter};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ok_page_cursor, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery};
+use crate::extract::{ok, ok_message, ok_page_cursor, ClientIp, Envelope, OwnedApp, PageQuery, ValidJson, ValidQuery};
+use crate::manage;
 use crate::state::AppState;
 
-/// Fresh batches tried when a generated key collides with an existing one.
-const GENERATE_ATTEMPTS: usize = 5;
 const MAX_SEARCH_LEN: usize = 200;
 /// Longer than any cursor this API hands out (a timestamp and an id, base64url).
 const MAX_CURSOR_LEN: usize = 200;
@@ -37,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reset_devices))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatorView {
     /// `seller` or `reseller`.
     #[serde(rename = "type")]
@@ -46,12 +44,14 @@ pub struct CreatorView {
 }
 
 /// The license object of the admin API.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseView {
     pub id: String,
     pub key: String,
+    #[schema(value_type = String)]
     pub status: LicenseStatus,
+    #[schema(value_type = String)]
     pub duration_type: DurationType,
     pub level: i64,
     pub max_devices: i64,
@@ -60,10 +60,13 @@ pub struct LicenseView {
     pub app_id: String,
     pub created_by: CreatorView,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub created_at: Timestamp,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub activated_at: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Timestamp>,
     pub user_id: Option<String>,
     pub devices: Vec<String>,
@@ -174,79 +177,18 @@ pub struct LicenseBanBody {
     pub reason: Option<String>,
 }
 
-/// Make `count` licenses of `spec` for `app_id` and store them all or none (also used by
-/// `tollgate license generate`). A generated key that collides with an existing one (or with
-/// another of the batch) makes a fresh batch, a few times over.
-pub async fn generate(
-    state: &AppState,
-    app_id: &str,
-    spec: &LicenseSpec,
-    creator: Creator,
-    count: usize,
-) -> ApiResult<Vec<License>> {
-    spec.validate()?;
-    let mut attempt = 1;
-    loop {
-        let batch = rules::new_licenses(app_id, spec, creator.clone(), count, now());
-        match state.store.insert_licenses(&batch).await {
-            Ok(()) => return Ok(batch),
-            Err(StoreError::Conflict { constraint: c })
-                if c == constraint::LICENSE_APP_KEY && attempt < GENERATE_ATTEMPTS =>
-            {
-                tracing::warn!(app_id, attempt, "generated license key collided; making a new batch");
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-async fn owned_license(state: &AppState, app_id: &str, license_id: &str) -> ApiResult<License> {
-    state.store.get_license(app_id, license_id).await?.ok_or_else(|| ApiError::not_found("License"))
-}
-
-/// Apply a ban/unban/pause/unpause to a license of one of the caller's apps.
-async fn change_status(
-    state: &AppState,
-    auth: &SellerAuth,
-    ip: std::net::IpAddr,
-    app_id: &str,
-    license_id: &str,
-    action: StatusAction,
-    reason: Option<String>,
-) -> ApiResult<()> {
-    owned_app(state, auth, app_id).await?;
-    let license = owned_license(state, app_id, license_id).await?;
-    if let Some(status) = rules::next_status(&license, action)? {
-        state
-            .store
-            .set_license_status(app_id, license_id, status, reason.as_deref())
-            .await?
-            .ok_or_else(|| ApiError::not_found("License"))?;
-    }
-    let name = match action {
-        StatusAction::Ban => "license.ban",
-        StatusAction::Unban => "license.unban",
-        StatusAction::Pause => "license.pause",
-        StatusAction::Unpause => "license.unpause",
-    };
-    state.audit(&auth.seller_id, name, Some(app_id), Some(license_id), ip).await;
-    Ok(())
-}
-
 /// Generate license keys in bulk (up to 100 at a time).
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses", tag = "licenses", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body = GenerateBody,
-    responses((status = 201, description = "The new licenses, all UNUSED"), (status = 400, description = "Invalid field, named"),
+    responses((status = 201, description = "The new licenses, all UNUSED", body = Envelope<Vec<LicenseView>>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App not yours or absent")))]
 async fn generate_licenses(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<GenerateBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let count = rules::batch_count("count", body.count, rules::ADMIN_MAX_BATCH)?;
     let spec = LicenseSpec {
         duration: rules::parse_duration("durationType", &body.duration_type)?,
@@ -256,8 +198,9 @@ async fn generate_licenses(
         mask: body.mask,
         note: body.note,
     };
-    let licenses = generate(&state, &app_id, &spec, Creator::Seller(auth.seller_id.clone()), count).await?;
-    state.audit(&auth.seller_id, "license.generate", Some(&app_id), None, ip).await;
+    let licenses =
+        manage::licenses::generate(&state, &app_id, &spec, Creator::Seller(owned.seller_id.clone()), count).await?;
+    state.audit(&owned.seller_id, "license.generate", Some(&app_id), None, ip).await;
     let data: Vec<LicenseView> = licenses.into_iter().map(LicenseView::from).collect();
     Ok((StatusCode::CREATED, ok(data)))
 }
@@ -271,11 +214,10 @@ async fn generate_licenses(
               (status = 400, description = "Invalid query parameter, named"), (status = 404, description = "App not yours or absent")))]
 async fn list_licenses(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
     ValidQuery(q): ValidQuery<LicenseListQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let status =
         match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
@@ -308,14 +250,13 @@ async fn list_licenses(
 /// Show one license.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/licenses/{licenseId}", tag = "licenses", security(("bearer" = [])),
     params(("appId" = String, Path), ("licenseId" = String, Path)),
-    responses((status = 200, description = "The license"), (status = 404, description = "App or license absent or not yours")))]
+    responses((status = 200, description = "The license", body = Envelope<LicenseView>), (status = 404, description = "App or license absent or not yours")))]
 async fn get_license(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let license = owned_license(&state, &app_id, &license_id).await?;
+    let license = manage::licenses::get(&state, &app_id, &license_id).await?;
     Ok(ok(LicenseView::from(license)))
 }
 
@@ -325,15 +266,11 @@ async fn get_license(
     responses((status = 200, description = "License deleted"), (status = 404, description = "App or license absent or not yours")))]
 async fn delete_license(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if !state.store.delete_license(&app_id, &license_id).await? {
-        return Err(ApiError::not_found("License"));
-    }
-    state.audit(&auth.seller_id, "license.delete", Some(&app_id), Some(&license_id), ip).await;
+    manage::licenses::delete(&state, &owned.actor(ip), &app_id, &license_id).await?;
     Ok(ok_message::<()>("License deleted", None))
 }
 
@@ -344,13 +281,13 @@ async fn delete_license(
               (status = 404, description = "App or license absent or not yours")))]
 async fn ban_license(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<LicenseBanBody>,
 ) -> ApiResult<impl IntoResponse> {
     let reason = rules::ban_reason("reason", body.reason.as_deref())?;
-    change_status(&state, &auth, ip, &app_id, &license_id, StatusAction::Ban, reason).await?;
+    manage::licenses::change_status(&state, &owned.actor(ip), &app_id, &license_id, StatusAction::Ban, reason).await?;
     Ok(ok_message::<()>("License banned", None))
 }
 
@@ -360,11 +297,11 @@ async fn ban_license(
     responses((status = 200, description = "License unbanned"), (status = 404, description = "App or license absent or not yours")))]
 async fn unban_license(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &license_id, StatusAction::Unban, None).await?;
+    manage::licenses::change_status(&state, &owned.actor(ip), &app_id, &license_id, StatusAction::Unban, None).await?;
     Ok(ok_message::<()>("License unbanned", None))
 }
 
@@ -375,11 +312,11 @@ async fn unban_license(
               (status = 409, description = "The license is banned")))]
 async fn pause_license(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &license_id, StatusAction::Pause, None).await?;
+    manage::licenses::change_status(&state, &owned.actor(ip), &app_id, &license_id, StatusAction::Pause, None).await?;
     Ok(ok_message::<()>("License paused", None))
 }
 
@@ -389,11 +326,12 @@ async fn pause_license(
     responses((status = 200, description = "License unpaused"), (status = 404, description = "App or license absent or not yours")))]
 async fn unpause_license(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &license_id, StatusAction::Unpause, None).await?;
+    manage::licenses::change_status(&state, &owned.actor(ip), &app_id, &license_id, StatusAction::Unpause, None)
+        .await?;
     Ok(ok_message::<()>("License unpaused", None))
 }
 
@@ -403,13 +341,11 @@ async fn unpause_license(
     responses((status = 200, description = "Devices reset"), (status = 404, description = "App or license absent or not yours")))]
 async fn reset_devices(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, license_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    state.store.reset_license_devices(&app_id, &license_id).await?.ok_or_else(|| ApiError::not_found("License"))?;
-    state.audit(&auth.seller_id, "license.reset_devices", Some(&app_id), Some(&license_id), ip).await;
+    manage::licenses::reset_devices(&state, &owned.actor(ip), &app_id, &license_id).await?;
     Ok(ok_message::<()>("Devices reset", None))
 }
 

@@ -7,9 +7,8 @@ use tollgate_core::model::LogEntry;
 use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
 use crate::error::ApiResult;
-use crate::extract::{ok_page, PageQuery, SellerAuth, ValidQuery};
+use crate::extract::{ok_page, OwnedApp, PageQuery, ValidQuery};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -51,11 +50,10 @@ impl From<LogEntry> for LogView {
               (status = 404, description = "App not yours or absent")))]
 async fn list_logs(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let page = q.page()?;
     let logs = state.store.list_logs(&app_id, page).await?;
     Ok(ok_page(logs.items.into_iter().map(LogView::from).collect::<Vec<_>>(), page, logs.total))

@@ -2,8 +2,9 @@
 //! extended with the app settings the other dialects need, and with REST methods where Authon's
 //! documentation gives none.
 //!
-//! Every admin route is scoped to the caller's own apps: an app of another seller, or anything
-//! under it, answers 404 and nothing changes.
+//! Every admin route is scoped to the caller's own apps ([`crate::extract::OwnedApp`]): an app of
+//! another seller, or anything under it, answers 404 and nothing changes. A handler reads the
+//! request, calls the use case in [`crate::manage`] and shapes the answer.
 
 pub mod apps;
 pub mod audit;
@@ -20,11 +21,8 @@ pub mod users;
 pub mod variables;
 pub mod webhooks;
 
-use tollgate_core::model::App;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::{ApiError, ApiResult};
-use crate::extract::SellerAuth;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -44,9 +42,4 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(chats::router())
         .merge(devices::router())
         .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
-}
-
-/// The app if the caller owns it; 404 otherwise (never 403: another seller's app is invisible).
-pub async fn owned_app(state: &AppState, auth: &SellerAuth, app_id: &str) -> ApiResult<App> {
-    state.store.get_app(&auth.seller_id, app_id).await?.ok_or_else(|| ApiError::not_found("Application"))
 }

@@ -6,16 +6,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use tollgate_core::model::Reseller;
-use tollgate_core::time::{now, serde_ts, Timestamp};
-use tollgate_core::{ids, rules, validate};
-use tollgate_store::ResellerPatch;
+use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::hash_password;
-use super::owned_app;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
+use crate::error::ApiResult;
+use crate::extract::{ok, ok_message, ClientIp, Envelope, OwnedApp, ValidJson};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,13 +22,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A reseller as the admin API shows it: never the password hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResellerView {
     pub id: String,
     pub username: String,
     pub balance: i64,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub created_at: Timestamp,
 }
 
@@ -63,42 +61,30 @@ pub struct UpdateResellerBody {
 /// Create a reseller for the app.
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/resellers", tag = "resellers", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body = CreateResellerBody,
-    responses((status = 201, description = "The new reseller"), (status = 400, description = "Invalid field, named"),
+    responses((status = 201, description = "The new reseller", body = Envelope<ResellerView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App not yours or absent"), (status = 409, description = "Username already used in this app")))]
 async fn create_reseller(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateResellerBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let username = validate::new_username("username", &body.username)?;
-    validate::strong_password("password", &body.password)?;
-    let balance = rules::reseller_balance("balance", body.balance)?;
-    let reseller = Reseller {
-        id: ids::new_id(ids::prefix::RESELLER),
-        app_id: app_id.clone(),
-        username,
-        password_hash: hash_password(&state, body.password).await?,
-        balance,
-        created_at: now(),
-    };
-    state.store.create_reseller(&reseller).await?;
-    state.audit(&auth.seller_id, "reseller.create", Some(&app_id), Some(&reseller.id), ip).await;
+    let reseller =
+        manage::resellers::create(&state, &owned.actor(ip), &app_id, &body.username, body.password, body.balance)
+            .await?;
     Ok((StatusCode::CREATED, ok(ResellerView::from(reseller))))
 }
 
 /// List the app's resellers.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/resellers", tag = "resellers", security(("bearer" = [])),
     params(("appId" = String, Path)),
-    responses((status = 200, description = "Resellers with their balances"), (status = 404, description = "App not yours or absent")))]
+    responses((status = 200, description = "Resellers with their balances", body = Envelope<Vec<ResellerView>>), (status = 404, description = "App not yours or absent")))]
 async fn list_resellers(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let resellers = state.store.list_resellers(&app_id).await?;
     Ok(ok(resellers.into_iter().map(ResellerView::from).collect::<Vec<_>>()))
 }
@@ -106,33 +92,17 @@ async fn list_resellers(
 /// Change a reseller's password or set their balance.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}/resellers/{resellerId}", tag = "resellers", security(("bearer" = [])),
     params(("appId" = String, Path), ("resellerId" = String, Path)), request_body = UpdateResellerBody,
-    responses((status = 200, description = "The updated reseller"), (status = 400, description = "Invalid field, named"),
+    responses((status = 200, description = "The updated reseller", body = Envelope<ResellerView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App or reseller absent or not yours")))]
 async fn update_reseller(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, reseller_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateResellerBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let balance = body.balance.map(|b| rules::reseller_balance("balance", b)).transpose()?;
-    if let Some(p) = &body.password {
-        validate::strong_password("password", p)?;
-    }
-    // Check existence before paying for a password hash.
-    state.store.get_reseller(&app_id, &reseller_id).await?.ok_or_else(|| ApiError::not_found("Reseller"))?;
-    let password_hash = match body.password {
-        Some(p) => Some(hash_password(&state, p).await?),
-        None => None,
-    };
-    let patch = ResellerPatch { password_hash, balance };
-    let reseller = state
-        .store
-        .update_reseller(&app_id, &reseller_id, &patch)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Reseller"))?;
-    state.audit(&auth.seller_id, "reseller.update", Some(&app_id), Some(&reseller.id), ip).await;
+    let reseller =
+        manage::resellers::update(&state, &owned.actor(ip), &app_id, &reseller_id, body.password, body.balance).await?;
     Ok(ok(ResellerView::from(reseller)))
 }
 
@@ -142,14 +112,10 @@ async fn update_reseller(
     responses((status = 200, description = "Deleted"), (status = 404, description = "App or reseller absent or not yours")))]
 async fn delete_reseller(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, reseller_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if !state.store.delete_reseller(&app_id, &reseller_id).await? {
-        return Err(ApiError::not_found("Reseller"));
-    }
-    state.audit(&auth.seller_id, "reseller.delete", Some(&app_id), Some(&reseller_id), ip).await;
+    manage::resellers::delete(&state, &owned.actor(ip), &app_id, &reseller_id).await?;
     Ok(ok_message::<()>("Reseller deleted", None))
 }

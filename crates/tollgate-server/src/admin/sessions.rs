@@ -8,9 +8,9 @@ use tollgate_core::model::SessionView;
 use tollgate_core::time::{now, serde_ts, Timestamp};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth};
+use crate::error::ApiResult;
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -63,10 +63,9 @@ impl From<SessionView> for SessionJson {
     responses((status = 200, description = "Live sessions with `appUser{username}` or null"), (status = 404, description = "App not yours or absent")))]
 async fn list_sessions(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let sessions = state.store.list_live_sessions(&app_id, now()).await?;
     Ok(ok(sessions.into_iter().map(SessionJson::from).collect::<Vec<_>>()))
 }
@@ -77,15 +76,11 @@ async fn list_sessions(
     responses((status = 200, description = "Killed"), (status = 404, description = "App or session absent or not yours")))]
 async fn kill_session(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, session_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if !state.store.delete_session(&app_id, &session_id).await? {
-        return Err(ApiError::not_found("Session"));
-    }
-    state.audit(&auth.seller_id, "session.kill", Some(&app_id), Some(&session_id), ip).await;
+    manage::sessions::kill(&state, &owned.actor(ip), &app_id, &session_id).await?;
     Ok(ok_message::<()>("Session killed", None))
 }
 
@@ -95,12 +90,10 @@ async fn kill_session(
     responses((status = 200, description = "`{killed}`: how many sessions were removed"), (status = 404, description = "App not yours or absent")))]
 async fn kill_all_sessions(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let killed = state.store.delete_app_sessions(&app_id).await?;
-    state.audit(&auth.seller_id, "sessions.kill_all", Some(&app_id), Some(&app_id), ip).await;
+    let killed = manage::sessions::kill_all(&state, &owned.actor(ip), &app_id).await?;
     Ok(ok_message("Sessions killed", Some(json!({ "killed": killed }))))
 }

@@ -9,16 +9,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tollgate_core::license as license_rules;
 use tollgate_core::model::{User, UserStatus, UserVariable};
-use tollgate_core::time::{now, rfc3339, serde_ts, Timestamp};
+use tollgate_core::time::{rfc3339, serde_ts, Timestamp};
 use tollgate_core::validate;
-use tollgate_store::{UserFilter, UserPatch};
+use tollgate_store::UserFilter;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::hash_password;
-use super::owned_app;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ok_page, ClientIp, PageQuery, SellerAuth, ValidJson, ValidQuery};
+use crate::extract::{ok, ok_message, ok_page, ClientIp, Envelope, OwnedApp, PageQuery, ValidJson, ValidQuery};
+use crate::manage;
 use crate::state::AppState;
 
 const MAX_SEARCH_LEN: usize = 200;
@@ -38,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The user object of the admin API. Never carries the password hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: String,
@@ -49,13 +48,17 @@ pub struct UserView {
     pub devices: Vec<String>,
     pub ip: Option<String>,
     pub level: i64,
+    #[schema(value_type = String)]
     pub status: UserStatus,
     pub ban_reason: Option<String>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub last_login: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<Timestamp>,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub created_at: Timestamp,
 }
 
@@ -78,12 +81,13 @@ impl From<User> for UserView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserVariableView {
     pub key: String,
     pub value: String,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String)]
     pub updated_at: Timestamp,
 }
 
@@ -136,64 +140,6 @@ pub struct ExtendBody {
     pub days: i64,
 }
 
-async fn owned_user(state: &AppState, app_id: &str, user_id: &str) -> ApiResult<User> {
-    state.store.get_user(app_id, user_id).await?.ok_or_else(|| ApiError::not_found("User"))
-}
-
-#[derive(Clone, Copy)]
-enum UserAction {
-    Ban,
-    Unban,
-    Pause,
-    Unpause,
-}
-
-/// The status an action gives a user; `None` when it changes nothing. A ban outranks a pause,
-/// so an unpause can never lift a ban.
-fn next_user_status(current: UserStatus, action: UserAction) -> ApiResult<Option<UserStatus>> {
-    use UserStatus as S;
-    Ok(match (action, current) {
-        (UserAction::Ban, _) => Some(S::Banned),
-        (UserAction::Unban, S::Banned) => Some(S::Active),
-        (UserAction::Unban, _) => None,
-        (UserAction::Pause, S::Banned) => {
-            return Err(ApiError::conflict("A banned user cannot be paused; unban them first"))
-        }
-        (UserAction::Pause, S::Paused) => None,
-        (UserAction::Pause, S::Active) => Some(S::Paused),
-        (UserAction::Unpause, S::Paused) => Some(S::Active),
-        (UserAction::Unpause, _) => None,
-    })
-}
-
-async fn change_status(
-    state: &AppState,
-    auth: &SellerAuth,
-    ip: std::net::IpAddr,
-    app_id: &str,
-    user_id: &str,
-    action: UserAction,
-    reason: Option<String>,
-) -> ApiResult<()> {
-    owned_app(state, auth, app_id).await?;
-    let user = owned_user(state, app_id, user_id).await?;
-    if let Some(status) = next_user_status(user.status, action)? {
-        state
-            .store
-            .set_user_status(app_id, user_id, status, reason.as_deref())
-            .await?
-            .ok_or_else(|| ApiError::not_found("User"))?;
-    }
-    let name = match action {
-        UserAction::Ban => "user.ban",
-        UserAction::Unban => "user.unban",
-        UserAction::Pause => "user.pause",
-        UserAction::Unpause => "user.unpause",
-    };
-    state.audit(&auth.seller_id, name, Some(app_id), Some(user_id), ip).await;
-    Ok(())
-}
-
 /// List the app's users, newest first, with a search over username and email.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/users", tag = "users", security(("bearer" = [])),
     params(("appId" = String, Path), UserListQuery),
@@ -201,11 +147,10 @@ async fn change_status(
               (status = 400, description = "Invalid query parameter, named"), (status = 404, description = "App not yours or absent")))]
 async fn list_users(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
     ValidQuery(q): ValidQuery<UserListQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
@@ -227,48 +172,30 @@ async fn list_users(
 /// Show one user.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/users/{userId}", tag = "users", security(("bearer" = [])),
     params(("appId" = String, Path), ("userId" = String, Path)),
-    responses((status = 200, description = "The user"), (status = 404, description = "App or user absent or not yours")))]
+    responses((status = 200, description = "The user", body = Envelope<UserView>), (status = 404, description = "App or user absent or not yours")))]
 async fn get_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    Ok(ok(UserView::from(owned_user(&state, &app_id, &user_id).await?)))
+    Ok(ok(UserView::from(manage::users::get(&state, &app_id, &user_id).await?)))
 }
 
 /// Change a user's level, email (`null` removes it) or password. Every field is validated before
 /// anything is written.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}/users/{userId}", tag = "users", security(("bearer" = [])),
     params(("appId" = String, Path), ("userId" = String, Path)), request_body = UpdateUserBody,
-    responses((status = 200, description = "The updated user"), (status = 400, description = "Invalid field, named"),
+    responses((status = 200, description = "The updated user", body = Envelope<UserView>), (status = 400, description = "Invalid field, named"),
               (status = 404, description = "App or user absent or not yours")))]
 async fn update_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateUserBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let level = body.level.map(|l| license_rules::level("level", l)).transpose()?;
-    let email = match body.email {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(e)) => Some(Some(validate::email("email", &e)?)),
-    };
-    if let Some(p) = &body.password {
-        validate::user_password("password", p)?;
-    }
-    // Existence first, so a patch of an absent user does not cost an argon2 hash.
-    owned_user(&state, &app_id, &user_id).await?;
-    let password_hash = match body.password {
-        Some(p) => Some(hash_password(&state, p).await?),
-        None => None,
-    };
-    let patch = UserPatch { level, email, password_hash };
-    let user = state.store.update_user(&app_id, &user_id, &patch).await?.ok_or_else(|| ApiError::not_found("User"))?;
-    state.audit(&auth.seller_id, "user.update", Some(&app_id), Some(&user_id), ip).await;
+    let changes = manage::users::UserChanges { level: body.level, email: body.email, password: body.password };
+    let user = manage::users::update(&state, &owned.actor(ip), &app_id, &user_id, changes).await?;
     Ok(ok(UserView::from(user)))
 }
 
@@ -278,15 +205,11 @@ async fn update_user(
     responses((status = 200, description = "User deleted"), (status = 404, description = "App or user absent or not yours")))]
 async fn delete_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if !state.store.delete_user(&app_id, &user_id).await? {
-        return Err(ApiError::not_found("User"));
-    }
-    state.audit(&auth.seller_id, "user.delete", Some(&app_id), Some(&user_id), ip).await;
+    manage::users::delete(&state, &owned.actor(ip), &app_id, &user_id).await?;
     Ok(ok_message::<()>("User deleted", None))
 }
 
@@ -297,13 +220,14 @@ async fn delete_user(
               (status = 404, description = "App or user absent or not yours")))]
 async fn ban_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UserBanBody>,
 ) -> ApiResult<impl IntoResponse> {
     let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
-    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Ban, reason).await?;
+    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, manage::users::UserAction::Ban, reason)
+        .await?;
     Ok(ok_message::<()>("User banned", None))
 }
 
@@ -313,11 +237,12 @@ async fn ban_user(
     responses((status = 200, description = "User unbanned"), (status = 404, description = "App or user absent or not yours")))]
 async fn unban_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Unban, None).await?;
+    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, manage::users::UserAction::Unban, None)
+        .await?;
     Ok(ok_message::<()>("User unbanned", None))
 }
 
@@ -328,11 +253,12 @@ async fn unban_user(
               (status = 409, description = "The user is banned")))]
 async fn pause_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Pause, None).await?;
+    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, manage::users::UserAction::Pause, None)
+        .await?;
     Ok(ok_message::<()>("User paused", None))
 }
 
@@ -342,11 +268,12 @@ async fn pause_user(
     responses((status = 200, description = "User unpaused"), (status = 404, description = "App or user absent or not yours")))]
 async fn unpause_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Unpause, None).await?;
+    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, manage::users::UserAction::Unpause, None)
+        .await?;
     Ok(ok_message::<()>("User unpaused", None))
 }
 
@@ -356,13 +283,11 @@ async fn unpause_user(
     responses((status = 200, description = "HWID reset"), (status = 404, description = "App or user absent or not yours")))]
 async fn reset_hwid(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    state.store.reset_user_devices(&app_id, &user_id).await?.ok_or_else(|| ApiError::not_found("User"))?;
-    state.audit(&auth.seller_id, "user.reset_hwid", Some(&app_id), Some(&user_id), ip).await;
+    manage::users::reset_devices(&state, &owned.actor(ip), &app_id, &user_id).await?;
     Ok(ok_message::<()>("HWID reset", None))
 }
 
@@ -374,16 +299,12 @@ async fn reset_hwid(
               (status = 404, description = "App or user absent or not yours")))]
 async fn extend_user(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<ExtendBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let days = license_rules::extend_days("days", body.days)?;
-    let user =
-        state.store.extend_user(&app_id, &user_id, days, now()).await?.ok_or_else(|| ApiError::not_found("User"))?;
-    state.audit(&auth.seller_id, "user.extend", Some(&app_id), Some(&user_id), ip).await;
+    let (days, user) = manage::users::extend(&state, &owned.actor(ip), &app_id, &user_id, body.days).await?;
     let expires_at = user.expires_at.as_ref().map(rfc3339);
     Ok(ok_message(&format!("Subscription extended by {days} days"), Some(json!({ "expiresAt": expires_at }))))
 }
@@ -391,14 +312,13 @@ async fn extend_user(
 /// A user's own variables (written by the client), sorted by key.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/users/{userId}/variables", tag = "users", security(("bearer" = [])),
     params(("appId" = String, Path), ("userId" = String, Path)),
-    responses((status = 200, description = "`[{key, value, updatedAt}]`"), (status = 404, description = "App or user absent or not yours")))]
+    responses((status = 200, description = "`[{key, value, updatedAt}]`", body = Envelope<Vec<UserVariableView>>), (status = 404, description = "App or user absent or not yours")))]
 async fn list_user_variables(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    owned_user(&state, &app_id, &user_id).await?;
+    manage::users::get(&state, &app_id, &user_id).await?;
     let vars = state.store.list_user_variables(&app_id, &user_id).await?;
     Ok(ok(vars.into_iter().map(UserVariableView::from).collect::<Vec<_>>()))
 }
@@ -409,14 +329,10 @@ async fn list_user_variables(
     responses((status = 200, description = "Variable deleted"), (status = 404, description = "App, user or variable absent or not yours")))]
 async fn delete_user_variable(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, user_id, key)): Path<(String, String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if !state.store.delete_user_variable(&app_id, &user_id, &key).await? {
-        return Err(ApiError::not_found("Variable"));
-    }
-    state.audit(&auth.seller_id, "user.variable.delete", Some(&app_id), Some(&user_id), ip).await;
+    manage::users::delete_variable(&state, &owned.actor(ip), &app_id, &user_id, &key).await?;
     Ok(ok_message::<()>("Variable deleted", None))
 }

@@ -5,15 +5,14 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use tollgate_core::model::AppVariable;
-use tollgate_core::time::{now, serde_ts, Timestamp};
-use tollgate_core::{ids, rules};
+use tollgate_core::time::{serde_ts, Timestamp};
 use tollgate_store::VariablePatch;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
+use crate::error::ApiResult;
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp, ValidJson};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -81,27 +80,21 @@ pub struct UpdateVariableBody {
               (status = 404, description = "App not yours or absent"), (status = 409, description = "Key already used")))]
 async fn create_variable(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateVariableBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    let key = rules::variable_key("key", &body.key)?;
-    rules::variable_value("value", &body.value)?;
-    let t = now();
-    let var = AppVariable {
-        id: ids::new_id(ids::prefix::VARIABLE),
-        app_id: app_id.clone(),
-        key,
-        value: body.value,
-        read_only: body.read_only,
-        auth_required: body.auth_required,
-        created_at: t,
-        updated_at: t,
-    };
-    state.store.create_variable(&var).await?;
-    state.audit(&auth.seller_id, "variable.create", Some(&app_id), Some(&var.key), ip).await;
+    let var = manage::variables::create(
+        &state,
+        &owned.actor(ip),
+        &app_id,
+        &body.key,
+        body.value,
+        body.read_only,
+        body.auth_required,
+    )
+    .await?;
     Ok((StatusCode::CREATED, ok(VariableView::from(var))))
 }
 
@@ -111,10 +104,9 @@ async fn create_variable(
     responses((status = 200, description = "Variables sorted by key"), (status = 404, description = "App not yours or absent")))]
 async fn list_variables(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let vars = state.store.list_variables(&app_id).await?;
     Ok(ok(vars.into_iter().map(VariableView::from).collect::<Vec<_>>()))
 }
@@ -126,22 +118,13 @@ async fn list_variables(
               (status = 404, description = "App or variable absent or not yours")))]
 async fn update_variable(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, key)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateVariableBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if let Some(v) = &body.value {
-        rules::variable_value("value", v)?;
-    }
     let patch = VariablePatch { value: body.value, read_only: body.read_only, auth_required: body.auth_required };
-    let var = state
-        .store
-        .update_variable(&app_id, &key, &patch, now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("Variable"))?;
-    state.audit(&auth.seller_id, "variable.update", Some(&app_id), Some(&var.key), ip).await;
+    let var = manage::variables::update(&state, &owned.actor(ip), &app_id, &key, patch).await?;
     Ok(ok(VariableView::from(var)))
 }
 
@@ -151,14 +134,10 @@ async fn update_variable(
     responses((status = 200, description = "Deleted"), (status = 404, description = "App or variable absent or not yours")))]
 async fn delete_variable(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, key)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
-    if !state.store.delete_variable(&app_id, &key).await? {
-        return Err(ApiError::not_found("Variable"));
-    }
-    state.audit(&auth.seller_id, "variable.delete", Some(&app_id), Some(&key), ip).await;
+    manage::variables::delete(&state, &owned.actor(ip), &app_id, &key).await?;
     Ok(ok_message::<()>("Variable deleted", None))
 }

@@ -12,9 +12,8 @@ use tollgate_store::WebhookPatch;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::owned_app;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ok, ok_message, ClientIp, SellerAuth, ValidJson};
+use crate::extract::{ok, ok_message, ClientIp, OwnedApp, ValidJson};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -71,12 +70,11 @@ pub struct UpdateWebhookBody {
               (status = 404, description = "App not yours or absent")))]
 async fn create_webhook(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateWebhookBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let url = validate_url("url", &body.url)?;
     let events = rules::webhook_events("events", &body.events)?;
     let hook = Webhook {
@@ -89,7 +87,7 @@ async fn create_webhook(
         created_at: now(),
     };
     state.store.create_webhook(&hook).await?;
-    state.audit(&auth.seller_id, "webhook.create", Some(&app_id), Some(&hook.id), ip).await;
+    state.audit(&owned.seller_id, "webhook.create", Some(&app_id), Some(&hook.id), ip).await;
     let secret = Some(hook.secret.clone());
     Ok((StatusCode::CREATED, ok(WebhookView { secret, ..WebhookView::without_secret(hook) })))
 }
@@ -100,10 +98,9 @@ async fn create_webhook(
     responses((status = 200, description = "Webhooks, secrets omitted"), (status = 404, description = "App not yours or absent")))]
 async fn list_webhooks(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let hooks = state.store.list_webhooks(&app_id).await?;
     Ok(ok(hooks.into_iter().map(WebhookView::without_secret).collect::<Vec<_>>()))
 }
@@ -115,12 +112,11 @@ async fn list_webhooks(
               (status = 404, description = "App or webhook absent or not yours")))]
 async fn update_webhook(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, webhook_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateWebhookBody>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     let url = body.url.as_deref().map(|u| validate_url("url", u)).transpose()?;
     let events = body.events.as_deref().map(|e| rules::webhook_events("events", e)).transpose()?;
     let patch = WebhookPatch { url, events, enabled: body.enabled };
@@ -129,7 +125,7 @@ async fn update_webhook(
         .update_webhook(&app_id, &webhook_id, &patch)
         .await?
         .ok_or_else(|| ApiError::not_found("Webhook"))?;
-    state.audit(&auth.seller_id, "webhook.update", Some(&app_id), Some(&hook.id), ip).await;
+    state.audit(&owned.seller_id, "webhook.update", Some(&app_id), Some(&hook.id), ip).await;
     Ok(ok(WebhookView::without_secret(hook)))
 }
 
@@ -139,14 +135,13 @@ async fn update_webhook(
     responses((status = 200, description = "Deleted"), (status = 404, description = "App or webhook absent or not yours")))]
 async fn delete_webhook(
     State(state): State<AppState>,
-    auth: SellerAuth,
+    owned: OwnedApp,
     ClientIp(ip): ClientIp,
     Path((app_id, webhook_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_app(&state, &auth, &app_id).await?;
     if !state.store.delete_webhook(&app_id, &webhook_id).await? {
         return Err(ApiError::not_found("Webhook"));
     }
-    state.audit(&auth.seller_id, "webhook.delete", Some(&app_id), Some(&webhook_id), ip).await;
+    state.audit(&owned.seller_id, "webhook.delete", Some(&app_id), Some(&webhook_id), ip).await;
     Ok(ok_message::<()>("Webhook deleted", None))
 }

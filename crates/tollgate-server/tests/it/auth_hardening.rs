@@ -338,3 +338,53 @@ async fn deleting_the_account_needs_the_password_and_kills_its_tokens() {
     assert!(s.state.store.app_by_id(&app_id).await.unwrap().is_none());
     assert!(!blobs.exists(), "the deleted app's encrypted files are removed");
 }
+
+/// A seller's sign-in is checked through the process's argon2 gate: each one is counted in
+/// `tollgate_password_checks_total`, right password or wrong.
+#[tokio::test]
+async fn seller_login_goes_through_the_argon2_gate() {
+    let s = TestServer::start().await;
+    let seller = s.seller().await;
+    let before = metric(&s, "tollgate_password_checks_total").await;
+    let right = json!({ "email": seller.email, "password": "correct horse" });
+    s.req(Method::POST, "/v1/auth/login", None, Some(right)).await.assert_status(200);
+    assert_eq!(metric(&s, "tollgate_password_checks_total").await, before + 1);
+    let wrong = json!({ "email": seller.email, "password": "not the password" });
+    s.req(Method::POST, "/v1/auth/login", None, Some(wrong)).await.assert_error(401, "UNAUTHORIZED");
+    assert_eq!(metric(&s, "tollgate_password_checks_total").await, before + 2);
+}
+
+/// Seller sign-up and reseller creation hash through the same gate: past its places they are
+/// turned away with `503 SERVER_BUSY` and `Retry-After`, nothing created.
+#[tokio::test]
+async fn seller_register_and_reseller_create_are_turned_away_when_the_gate_is_full() {
+    let s = TestServer::start().await;
+    let seller = s.seller().await;
+    let app = s.create_app(&seller, "Gated").await;
+    let app_id = app["id"].as_str().unwrap().to_owned();
+    s.state.passwords.set_queue_per_slot(0);
+    let burst = s.state.passwords.capacity() * 8 + 8;
+    let registers = (0..burst).map(|i| {
+        let body = json!({ "email": format!("burst{i}@example.com"), "password": "long enough pass", "name": "B" });
+        s.req(Method::POST, "/v1/auth/register", None, Some(body))
+    });
+    let path = format!("/v1/admin/apps/{app_id}/resellers");
+    let resellers = (0..burst).map(|i| {
+        let body = json!({ "username": format!("reseller{i}"), "password": "long enough pass" });
+        s.req(Method::POST, &path, Some(&seller.token), Some(body))
+    });
+    for answers in [futures::future::join_all(registers).await, futures::future::join_all(resellers).await] {
+        let mut busy = 0;
+        for r in &answers {
+            match r.status.as_u16() {
+                201 => {}
+                _ => {
+                    assert_busy(r);
+                    busy += 1;
+                }
+            }
+        }
+        assert!(busy >= 1, "{burst} hashes at once with no queue: some must be turned away");
+        assert!(busy < answers.len(), "some must get through");
+    }
+}

@@ -244,7 +244,7 @@ async fn bad_arguments_fail_with_a_clear_message() {
         .assert_fails_with(&["no seller with id `seller_nope`"]);
     tollgate(d, &["app", "create", "--seller", &seller_id, "--name", "App"])
         .await
-        .assert_fails_with(&["already have an application"]);
+        .assert_fails_with(&["You already have an application with this name"]);
     tollgate(d, &["app", "create", "--seller", &seller_id, "--name", "V", "--version", "not a version"])
         .await
         .assert_fails_with(&["version"]);
@@ -258,7 +258,7 @@ async fn bad_arguments_fail_with_a_clear_message() {
     let dup =
         tollgate(d, &["seller", "create", "--email", "A@example.com", "--password", "other secret", "--name", "A2"])
             .await;
-    dup.assert_fails_with(&["already exists"]);
+    dup.assert_fails_with(&["An account with this email already exists"]);
     assert!(!dup.stderr.contains("other secret"));
     tollgate(d, &["seller", "create", "--email", "c@example.com", "--name", "C"])
         .await

@@ -121,3 +121,40 @@ async fn paging_out_of_range_is_refused() {
         (Some(1_000_000_000), Some(100))
     );
 }
+
+/// Operation ids are unique across the whole document (the admin and the client API both have
+/// a login and a register), every admin success answer has a schema, and the app settings
+/// body is a typed object rather than a free-form one.
+#[tokio::test]
+async fn openapi_operation_ids_are_unique_and_admin_answers_have_schemas() {
+    let s = TestServer::start().await;
+    let doc = s.req(Method::GET, "/openapi.json", None, None).await.body;
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+            assert!(ids.insert(id.to_owned()), "{method} {path}: operationId {id} is used twice");
+            if path.starts_with("/v1/") {
+                let responses = op["responses"].as_object().unwrap();
+                let success: Vec<_> = responses.iter().filter(|(status, _)| status.starts_with('2')).collect();
+                assert!(!success.is_empty(), "{method} {path}: no success answer");
+                for (status, r) in success {
+                    assert!(
+                        r["content"]["application/json"]["schema"].is_object(),
+                        "{method} {path} {status}: no schema"
+                    );
+                }
+            }
+        }
+    }
+    assert!(ids.contains("sellerLogin") && ids.contains("sellerRegister"));
+    let patch =
+        &doc["paths"]["/v1/admin/apps/{appId}"]["patch"]["requestBody"]["content"]["application/json"]["schema"];
+    let name = patch["$ref"].as_str().expect("a named schema").rsplit('/').next().unwrap();
+    let schema = &doc["components"]["schemas"][name];
+    for field in ["name", "hashCheck", "versionControl", "sessionQuota", "levelNames"] {
+        assert!(schema["properties"][field].is_object(), "settings body lacks {field}: {schema}");
+    }
+    let license = &doc["paths"]["/v1/admin/apps/{appId}/licenses/{licenseId}"]["get"]["responses"]["200"];
+    assert!(license["content"]["application/json"]["schema"].is_object());
+}

@@ -138,10 +138,7 @@ pub fn failure(e: &DomainError) -> Failure {
         // --- infrastructure
         D::Unavailable => f(503, "UNAVAILABLE", "Service temporarily unavailable"),
         D::Busy => f(503, "SERVER_BUSY", "Server is busy, try again shortly"),
-        // Admin-only errors cannot come out of the client API; if one does, it is a bug.
-        D::NotFound(_) | D::Conflict(_) | D::Unauthorized | D::Forbidden(_) | D::InsufficientBalance | D::Internal => {
-            internal()
-        }
+        D::Internal => internal(),
     }
 }
 
@@ -293,12 +290,6 @@ mod tests {
             (D::LoginRequired, 401, "LOGIN_REQUIRED", "Log in first to read this variable"),
             (D::VariableNotFound, 404, "VARIABLE_NOT_FOUND", "Variable not found"),
             (D::VariableReadOnly, 403, "VARIABLE_READ_ONLY", "This variable cannot be changed by clients"),
-            // Admin-only errors: a client cannot meet them; if one escapes, it is opaque.
-            (D::NotFound("app"), 500, "INTERNAL", "Internal server error"),
-            (D::Conflict("taken".into()), 500, "INTERNAL", "Internal server error"),
-            (D::Unauthorized, 500, "INTERNAL", "Internal server error"),
-            (D::Forbidden("no".into()), 500, "INTERNAL", "Internal server error"),
-            (D::InsufficientBalance, 500, "INTERNAL", "Internal server error"),
             (D::RateLimited { retry_after_secs: 3 }, 429, "RATE_LIMITED", "Too many requests, slow down"),
             (D::Unavailable, 503, "UNAVAILABLE", "Service temporarily unavailable"),
             (D::Busy, 503, "SERVER_BUSY", "Server is busy, try again shortly"),
@@ -307,7 +298,7 @@ mod tests {
     }
 
     /// How many variants `DomainError` has: [`variant`] numbers them `0..VARIANTS`.
-    const VARIANTS: usize = 55;
+    const VARIANTS: usize = 50;
 
     /// The variant's number. There is no wildcard: a new variant does not compile until it is
     /// numbered here (and `VARIANTS` raised), and then the table test fails until it has a row.
@@ -360,15 +351,10 @@ mod tests {
             D::LoginRequired => 43,
             D::VariableNotFound => 44,
             D::VariableReadOnly => 45,
-            D::NotFound(_) => 46,
-            D::Conflict(_) => 47,
-            D::Unauthorized => 48,
-            D::Forbidden(_) => 49,
-            D::InsufficientBalance => 50,
-            D::RateLimited { .. } => 51,
-            D::Unavailable => 52,
-            D::Busy => 53,
-            D::Internal => 54,
+            D::RateLimited { .. } => 46,
+            D::Unavailable => 47,
+            D::Busy => 48,
+            D::Internal => 49,
         }
     }
 

@@ -1,0 +1,107 @@
+//! The seller's use cases: what the admin HTTP API and the `tollgate` command line do beyond
+//! reading a request and shaping an answer. Each function checks its input with the core
+//! rules, writes through the store, records the audit entry, and answers a [`ManageError`];
+//! the admin API maps that error to its status and code in one table (`crate::error`), the
+//! command line to a message.
+//!
+//! Scope is the caller's business: a function that works inside an app takes the app (or its
+//! id) already known to belong to the seller acting (the admin API gets it from the
+//! `OwnedApp` extractor).
+
+pub mod apps;
+pub mod blacklist;
+pub mod devices;
+pub mod licenses;
+pub mod resellers;
+pub mod sellers;
+pub mod sessions;
+pub mod users;
+pub mod variables;
+
+use std::net::IpAddr;
+
+use tollgate_core::license::StatusRefused;
+use tollgate_core::DomainError;
+use tollgate_store::StoreError;
+
+use crate::state::AppState;
+
+/// Why a seller's use case did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    /// An input or domain rule refused it (a field named with its problem, ...).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The store failed or refused the write (a unique constraint, ...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The thing named is absent, or not the caller's.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The thing exists but is in a state that does not allow the change.
+    #[error("{0}")]
+    Conflict(String),
+    /// The credentials given do not identify the caller; the text says which.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The caller may not do this here; the text says why.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A reseller's balance does not cover the licenses asked for.
+    #[error("insufficient balance")]
+    InsufficientBalance,
+}
+
+impl From<StatusRefused> for ManageError {
+    fn from(e: StatusRefused) -> Self {
+        ManageError::Conflict(e.to_string())
+    }
+}
+
+impl From<crate::password::GateError> for ManageError {
+    fn from(e: crate::password::GateError) -> Self {
+        ManageError::Domain(match e {
+            crate::password::GateError::Busy => DomainError::Busy,
+            crate::password::GateError::Failed => DomainError::Internal,
+        })
+    }
+}
+
+pub type ManageResult<T> = Result<T, ManageError>;
+
+/// Who a change is made by, for the audit log.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// A seller through the admin API, from this address.
+    Seller { seller_id: String, ip: IpAddr },
+    /// The operator at the `tollgate` command line: not audited.
+    Operator,
+}
+
+impl Actor {
+    pub fn seller(seller_id: &str, ip: IpAddr) -> Actor {
+        Actor::Seller { seller_id: seller_id.to_owned(), ip }
+    }
+}
+
+/// Record `action` on `target` in the audit log when a seller made it.
+pub async fn audit(state: &AppState, by: &Actor, action: &str, app_id: Option<&str>, target: Option<&str>) {
+    if let Actor::Seller { seller_id, ip } = by {
+        state.audit(seller_id, action, app_id, target, *ip).await;
+    }
+}
+
+/// argon2id hash through the process's one gate (`crate::password`): `Busy` when it is full.
+pub async fn hash_password(state: &AppState, password: String) -> ManageResult<String> {
+    Ok(state.passwords.hash(password).await?)
+}
+
+/// Check a password through the gate, counted in the metrics.
+pub async fn verify_password(state: &AppState, password: String, phc: String) -> ManageResult<bool> {
+    let r = state.passwords.verify(password, phc).await.map_err(|e| match e {
+        crate::password::GateError::Busy => DomainError::Busy,
+        crate::password::GateError::Failed => DomainError::Internal,
+    });
+    state.metrics.password_checked(&r);
+    Ok(r?)
+}

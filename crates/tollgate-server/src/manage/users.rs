@@ -1,0 +1,139 @@
+//! End users of an app: change, delete, ban/unban, pause/unpause, forget bound devices, extend
+//! the subscription, delete a per-user variable. End users are created by the client
+//! protocols, never here.
+
+use tollgate_core::license as license_rules;
+use tollgate_core::model::{User, UserStatus};
+use tollgate_core::time::now;
+use tollgate_core::validate;
+use tollgate_store::UserPatch;
+
+use super::{audit, hash_password, Actor, ManageError, ManageResult};
+use crate::state::AppState;
+
+/// The user `user_id` of the app.
+pub async fn get(state: &AppState, app_id: &str, user_id: &str) -> ManageResult<User> {
+    state.store.get_user(app_id, user_id).await?.ok_or(ManageError::NotFound("User"))
+}
+
+/// A status change of an end user.
+#[derive(Debug, Clone, Copy)]
+pub enum UserAction {
+    Ban,
+    Unban,
+    Pause,
+    Unpause,
+}
+
+/// The status an action gives a user; `None` when it changes nothing. A ban outranks a pause,
+/// so an unpause can never lift a ban.
+fn next_user_status(current: UserStatus, action: UserAction) -> ManageResult<Option<UserStatus>> {
+    use UserStatus as S;
+    Ok(match (action, current) {
+        (UserAction::Ban, _) => Some(S::Banned),
+        (UserAction::Unban, S::Banned) => Some(S::Active),
+        (UserAction::Unban, _) => None,
+        (UserAction::Pause, S::Banned) => {
+            return Err(ManageError::Conflict("A banned user cannot be paused; unban them first".into()))
+        }
+        (UserAction::Pause, S::Paused) => None,
+        (UserAction::Pause, S::Active) => Some(S::Paused),
+        (UserAction::Unpause, S::Paused) => Some(S::Active),
+        (UserAction::Unpause, _) => None,
+    })
+}
+
+/// Apply a ban/unban/pause/unpause to a user of the app.
+pub async fn change_status(
+    state: &AppState,
+    by: &Actor,
+    app_id: &str,
+    user_id: &str,
+    action: UserAction,
+    reason: Option<String>,
+) -> ManageResult<()> {
+    let user = get(state, app_id, user_id).await?;
+    if let Some(status) = next_user_status(user.status, action)? {
+        state
+            .store
+            .set_user_status(app_id, user_id, status, reason.as_deref())
+            .await?
+            .ok_or(ManageError::NotFound("User"))?;
+    }
+    let name = match action {
+        UserAction::Ban => "user.ban",
+        UserAction::Unban => "user.unban",
+        UserAction::Pause => "user.pause",
+        UserAction::Unpause => "user.unpause",
+    };
+    audit(state, by, name, Some(app_id), Some(user_id)).await;
+    Ok(())
+}
+
+/// What a seller may change of a user, as given (checked by [`update`]).
+#[derive(Debug, Default)]
+pub struct UserChanges {
+    pub level: Option<i64>,
+    /// `Some(None)` removes the email.
+    pub email: Option<Option<String>>,
+    pub password: Option<String>,
+}
+
+/// Change a user's level, email or password. Every field is validated before anything is
+/// written, and the user must exist before a password is hashed.
+pub async fn update(state: &AppState, by: &Actor, app_id: &str, user_id: &str, c: UserChanges) -> ManageResult<User> {
+    let level = c.level.map(|l| license_rules::level("level", l)).transpose()?;
+    let email = match c.email {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(e)) => Some(Some(validate::email("email", &e)?)),
+    };
+    if let Some(p) = &c.password {
+        validate::user_password("password", p)?;
+    }
+    // Existence first, so a patch of an absent user does not cost an argon2 hash.
+    get(state, app_id, user_id).await?;
+    let password_hash = match c.password {
+        Some(p) => Some(hash_password(state, p).await?),
+        None => None,
+    };
+    let patch = UserPatch { level, email, password_hash };
+    let user = state.store.update_user(app_id, user_id, &patch).await?.ok_or(ManageError::NotFound("User"))?;
+    audit(state, by, "user.update", Some(app_id), Some(user_id)).await;
+    Ok(user)
+}
+
+/// Permanently delete a user with their sessions and variables.
+pub async fn delete(state: &AppState, by: &Actor, app_id: &str, user_id: &str) -> ManageResult<()> {
+    if !state.store.delete_user(app_id, user_id).await? {
+        return Err(ManageError::NotFound("User"));
+    }
+    audit(state, by, "user.delete", Some(app_id), Some(user_id)).await;
+    Ok(())
+}
+
+/// Forget a user's bound devices (idempotent).
+pub async fn reset_devices(state: &AppState, by: &Actor, app_id: &str, user_id: &str) -> ManageResult<()> {
+    state.store.reset_user_devices(app_id, user_id).await?.ok_or(ManageError::NotFound("User"))?;
+    audit(state, by, "user.reset_hwid", Some(app_id), Some(user_id)).await;
+    Ok(())
+}
+
+/// Extend a user's subscription by `days` (1 to 36500), counted from the later of the current
+/// expiry and now; a user whose subscription never ends keeps no expiry. Answers the days
+/// added and the user as stored.
+pub async fn extend(state: &AppState, by: &Actor, app_id: &str, user_id: &str, days: i64) -> ManageResult<(i64, User)> {
+    let days = license_rules::extend_days("days", days)?;
+    let user = state.store.extend_user(app_id, user_id, days, now()).await?.ok_or(ManageError::NotFound("User"))?;
+    audit(state, by, "user.extend", Some(app_id), Some(user_id)).await;
+    Ok((days, user))
+}
+
+/// Delete one of a user's own variables.
+pub async fn delete_variable(state: &AppState, by: &Actor, app_id: &str, user_id: &str, key: &str) -> ManageResult<()> {
+    if !state.store.delete_user_variable(app_id, user_id, key).await? {
+        return Err(ManageError::NotFound("Variable"));
+    }
+    audit(state, by, "user.variable.delete", Some(app_id), Some(user_id)).await;
+    Ok(())
+}
