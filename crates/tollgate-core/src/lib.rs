@@ -20,6 +20,7 @@ pub mod replay;
 pub mod rules;
 pub mod session;
 pub mod settings;
+pub mod status;
 pub mod throttle;
 pub mod time;
 pub mod username;

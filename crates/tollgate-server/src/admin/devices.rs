@@ -9,8 +9,9 @@ use axum::response::IntoResponse;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tollgate_core::license::{self as license_rules, StatusAction};
+use tollgate_core::license as license_rules;
 use tollgate_core::model::{DeviceLicense, DeviceType, LicenseStatus};
+use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::{now, rfc3339, serde_ts, Timestamp};
 use tollgate_core::{ids, rules, validate};
 use tollgate_store::DeviceLicensePatch;
@@ -174,13 +175,19 @@ async fn change_status(
     reason: Option<String>,
 ) -> ApiResult<()> {
     owned_app(state, auth, app_id).await?;
-    let device = owned_device(state, app_id, id).await?;
-    if let Some(status) = rules::device_next_status(&device, action)? {
-        state
-            .store
-            .set_device_license_status(app_id, id, status, reason.as_deref())
-            .await?
-            .ok_or_else(|| ApiError::not_found("Device license"))?;
+    let mut device = owned_device(state, app_id, id).await?;
+    let mut attempts = 0;
+    // Written only if the status is still the one decided from; if another change came first,
+    // decide again on what is stored now.
+    while let Some(to) = status::device_next(&device, action).map_err(|r| ApiError::conflict(r.0))? {
+        if state.store.set_device_license_status(app_id, id, device.status, to, reason.as_deref()).await?.is_some() {
+            break;
+        }
+        attempts += 1;
+        if attempts == status::ATTEMPTS {
+            return Err(ApiError::conflict(status::CHANGED_CONCURRENTLY.0));
+        }
+        device = owned_device(state, app_id, id).await?;
     }
     let name = match action {
         StatusAction::Ban => "device.ban",

@@ -7,8 +7,9 @@ use axum::response::IntoResponse;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use tollgate_core::license::{self as rules, LicenseSpec, StatusAction};
+use tollgate_core::license::{self as rules, LicenseSpec};
 use tollgate_core::model::{Creator, License, LicenseStatus};
+use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::{from_millis, now, serde_ts, to_millis, Timestamp};
 use tollgate_core::{validate, DurationType};
 use tollgate_store::{constraint, LicenseCursor, LicenseFilter, StoreError};
@@ -216,13 +217,20 @@ async fn change_status(
     reason: Option<String>,
 ) -> ApiResult<()> {
     owned_app(state, auth, app_id).await?;
-    let license = owned_license(state, app_id, license_id).await?;
-    if let Some(status) = rules::next_status(&license, action)? {
-        state
-            .store
-            .set_license_status(app_id, license_id, status, reason.as_deref())
-            .await?
-            .ok_or_else(|| ApiError::not_found("License"))?;
+    let mut license = owned_license(state, app_id, license_id).await?;
+    let mut attempts = 0;
+    // Written only if the status is still the one decided from; if another change came first,
+    // decide again on what is stored now.
+    while let Some(to) = status::license_next(&license, action).map_err(|r| ApiError::conflict(r.0))? {
+        let from = license.status;
+        if state.store.set_license_status(app_id, license_id, from, to, reason.as_deref()).await?.is_some() {
+            break;
+        }
+        attempts += 1;
+        if attempts == status::ATTEMPTS {
+            return Err(ApiError::conflict(status::CHANGED_CONCURRENTLY.0));
+        }
+        license = owned_license(state, app_id, license_id).await?;
     }
     let name = match action {
         StatusAction::Ban => "license.ban",

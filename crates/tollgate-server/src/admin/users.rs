@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tollgate_core::license as license_rules;
 use tollgate_core::model::{User, UserStatus, UserVariable};
+use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::{now, rfc3339, serde_ts, Timestamp};
 use tollgate_core::validate;
 use tollgate_store::{UserFilter, UserPatch};
@@ -140,55 +141,35 @@ async fn owned_user(state: &AppState, app_id: &str, user_id: &str) -> ApiResult<
     state.store.get_user(app_id, user_id).await?.ok_or_else(|| ApiError::not_found("User"))
 }
 
-#[derive(Clone, Copy)]
-enum UserAction {
-    Ban,
-    Unban,
-    Pause,
-    Unpause,
-}
-
-/// The status an action gives a user; `None` when it changes nothing. A ban outranks a pause,
-/// so an unpause can never lift a ban.
-fn next_user_status(current: UserStatus, action: UserAction) -> ApiResult<Option<UserStatus>> {
-    use UserStatus as S;
-    Ok(match (action, current) {
-        (UserAction::Ban, _) => Some(S::Banned),
-        (UserAction::Unban, S::Banned) => Some(S::Active),
-        (UserAction::Unban, _) => None,
-        (UserAction::Pause, S::Banned) => {
-            return Err(ApiError::conflict("A banned user cannot be paused; unban them first"))
-        }
-        (UserAction::Pause, S::Paused) => None,
-        (UserAction::Pause, S::Active) => Some(S::Paused),
-        (UserAction::Unpause, S::Paused) => Some(S::Active),
-        (UserAction::Unpause, _) => None,
-    })
-}
-
 async fn change_status(
     state: &AppState,
     auth: &SellerAuth,
     ip: std::net::IpAddr,
     app_id: &str,
     user_id: &str,
-    action: UserAction,
+    action: StatusAction,
     reason: Option<String>,
 ) -> ApiResult<()> {
     owned_app(state, auth, app_id).await?;
-    let user = owned_user(state, app_id, user_id).await?;
-    if let Some(status) = next_user_status(user.status, action)? {
-        state
-            .store
-            .set_user_status(app_id, user_id, status, reason.as_deref())
-            .await?
-            .ok_or_else(|| ApiError::not_found("User"))?;
+    let mut user = owned_user(state, app_id, user_id).await?;
+    let mut attempts = 0;
+    // Written only if the status is still the one decided from; if another change came first,
+    // decide again on what is stored now.
+    while let Some(to) = status::user_next(user.status, action).map_err(|r| ApiError::conflict(r.0))? {
+        if state.store.set_user_status(app_id, user_id, user.status, to, reason.as_deref()).await?.is_some() {
+            break;
+        }
+        attempts += 1;
+        if attempts == status::ATTEMPTS {
+            return Err(ApiError::conflict(status::CHANGED_CONCURRENTLY.0));
+        }
+        user = owned_user(state, app_id, user_id).await?;
     }
     let name = match action {
-        UserAction::Ban => "user.ban",
-        UserAction::Unban => "user.unban",
-        UserAction::Pause => "user.pause",
-        UserAction::Unpause => "user.unpause",
+        StatusAction::Ban => "user.ban",
+        StatusAction::Unban => "user.unban",
+        StatusAction::Pause => "user.pause",
+        StatusAction::Unpause => "user.unpause",
     };
     state.audit(&auth.seller_id, name, Some(app_id), Some(user_id), ip).await;
     Ok(())
@@ -303,7 +284,7 @@ async fn ban_user(
     ValidJson(body): ValidJson<UserBanBody>,
 ) -> ApiResult<impl IntoResponse> {
     let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
-    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Ban, reason).await?;
+    change_status(&state, &auth, ip, &app_id, &user_id, StatusAction::Ban, reason).await?;
     Ok(ok_message::<()>("User banned", None))
 }
 
@@ -317,7 +298,7 @@ async fn unban_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Unban, None).await?;
+    change_status(&state, &auth, ip, &app_id, &user_id, StatusAction::Unban, None).await?;
     Ok(ok_message::<()>("User unbanned", None))
 }
 
@@ -332,7 +313,7 @@ async fn pause_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Pause, None).await?;
+    change_status(&state, &auth, ip, &app_id, &user_id, StatusAction::Pause, None).await?;
     Ok(ok_message::<()>("User paused", None))
 }
 
@@ -346,7 +327,7 @@ async fn unpause_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    change_status(&state, &auth, ip, &app_id, &user_id, UserAction::Unpause, None).await?;
+    change_status(&state, &auth, ip, &app_id, &user_id, StatusAction::Unpause, None).await?;
     Ok(ok_message::<()>("User unpaused", None))
 }
 
