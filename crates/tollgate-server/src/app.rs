@@ -116,7 +116,7 @@ pub async fn open_existing(config: Config) -> anyhow::Result<AppState> {
 }
 
 async fn build(config: Config) -> anyhow::Result<AppState> {
-    let master = MasterKey::load(&config)?;
+    let master = MasterKey::load(&config.key_source())?;
     let net = crate::netpolicy::NetPolicy::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = open_store(&config).await?;
     if config.data_dir.is_dir() {

@@ -13,6 +13,7 @@ pub mod dialect;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod metrics;
 pub mod netpolicy;
 pub mod openapi;
 pub mod ops;
