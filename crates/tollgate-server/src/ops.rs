@@ -6,7 +6,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 
@@ -20,25 +21,62 @@ pub async fn track_metrics(State(state): State<AppState>, req: Request, next: Ne
     res
 }
 
-pub async fn healthz() -> impl IntoResponse {
-    axum::Json(json!({ "status": "ok" }))
+/// The answer of `/healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`: the process is up and serving.
+    #[schema(example = "ok")]
+    pub status: &'static str,
 }
 
+/// The answer of `/readyz`.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `unavailable` when the database does not answer.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// The backend: `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
+    pub database: &'static str,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "Up", body = Health)))]
+pub async fn healthz() -> impl IntoResponse {
+    axum::Json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "Ready to serve", body = Readiness),
+              (status = 503, description = "The database does not answer", body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => axum::Json(json!({ "status": "ready", "database": state.store.backend() })).into_response(),
+        Ok(()) => axum::Json(Readiness { status: "ready", database: state.store.backend() }).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({ "status": "unavailable", "database": state.store.backend() })),
+                axum::Json(Readiness { status: "unavailable", database: state.store.backend() }),
             )
                 .into_response()
         }
     }
 }
 
+/// The OpenAPI document of this API (this document).
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+pub async fn openapi_json(doc: std::sync::Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {
+    axum::Json(doc.as_ref().clone())
+}
+
 /// `/metrics`: open, or behind `Authorization: Bearer <metrics_token>` when that is set.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Metrics in the Prometheus text format (0.0.4)",
+               content_type = "text/plain", body = String),
+              (status = 401, description = "A metrics token is set and the request does not carry it")))]
 pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if let Some(token) = &state.config.metrics_token {
         let given = headers
