@@ -49,8 +49,7 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// Readiness: the database answers.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
-    responses((status = 200, description = "Ready to serve", body = Readiness),
-              (status = 503, description = "The database does not answer", body = Readiness)))]
+    responses((status = 200, description = "Ready to serve (503 with `status: unavailable` when the database does not answer)", body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => axum::Json(Readiness { status: "ready", database: state.store.backend() }).into_response(),
