@@ -1,6 +1,6 @@
 //! The one error enum of the domain. Each dialect maps it to its own codes in one table.
 
-use crate::model::DeviceType;
+use crate::device::DeviceType;
 use crate::version::VersionRejection;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

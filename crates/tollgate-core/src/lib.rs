@@ -5,6 +5,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod canonical;
+pub mod device;
 pub mod duration;
 pub mod error;
 pub mod ids;
@@ -20,6 +21,8 @@ pub mod replay;
 pub mod rules;
 pub mod session;
 pub mod settings;
+pub mod status;
+mod string_enum;
 pub mod throttle;
 pub mod time;
 pub mod username;

@@ -143,61 +143,6 @@ pub fn new_licenses(app_id: &str, spec: &LicenseSpec, creator: Creator, count: u
         .collect()
 }
 
-/// Admin actions that move a license between statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusAction {
-    Ban,
-    Unban,
-    Pause,
-    Unpause,
-}
-
-/// Why a status change of a license (key or device license) was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum StatusRefused {
-    /// A ban outranks a pause: the ban must be lifted first.
-    #[error("A banned license cannot be paused; unban it first")]
-    BannedCannotBePaused,
-}
-
-/// The status a license goes back to when a ban or pause is lifted: `USED` once it has been
-/// activated or linked to a user, `UNUSED` otherwise. Expiry is checked at use, so an expired
-/// key restored to `USED` still answers `LICENSE_EXPIRED`.
-pub fn restored_status(license: &License) -> LicenseStatus {
-    if license.user_id.is_some() || license.activated_at.is_some() {
-        LicenseStatus::Used
-    } else {
-        LicenseStatus::Unused
-    }
-}
-
-/// The status `action` gives `license`; `None` when it changes nothing (unbanning a key that is
-/// not banned, pausing a paused one, ...). A ban outranks a pause: a banned key cannot be paused,
-/// so that a later unpause can never lift a ban.
-pub fn next_status(license: &License, action: StatusAction) -> Result<Option<LicenseStatus>, StatusRefused> {
-    status_after(license.status, restored_status(license), action)
-}
-
-/// [`next_status`] for anything licensed (keys, device licenses): `restored` is the status a
-/// lifted ban or pause gives back.
-pub fn status_after(
-    current: LicenseStatus,
-    restored: LicenseStatus,
-    action: StatusAction,
-) -> Result<Option<LicenseStatus>, StatusRefused> {
-    use LicenseStatus as S;
-    Ok(match (action, current) {
-        (StatusAction::Ban, _) => Some(S::Banned),
-        (StatusAction::Unban, S::Banned) => Some(restored),
-        (StatusAction::Unban, _) => None,
-        (StatusAction::Pause, S::Banned) => return Err(StatusRefused::BannedCannotBePaused),
-        (StatusAction::Pause, S::Paused) => None,
-        (StatusAction::Pause, _) => Some(S::Paused),
-        (StatusAction::Unpause, S::Paused) => Some(restored),
-        (StatusAction::Unpause, _) => None,
-    })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -301,32 +246,5 @@ mod tests {
         assert_eq!(l.prefix, None, "the mask, not the prefix, shaped the key");
         assert_eq!(l.note, None);
         assert!(new_licenses("app_1", &spec(), Creator::Seller("s".into()), 0, t).is_empty());
-    }
-
-    #[test]
-    fn status_transitions() {
-        let t = now();
-        let mut l = new_licenses("app_1", &spec(), Creator::Seller("s".into()), 1, t).remove(0);
-        use LicenseStatus as S;
-        use StatusAction as A;
-        assert_eq!(next_status(&l, A::Ban), Ok(Some(S::Banned)));
-        assert_eq!(next_status(&l, A::Unban), Ok(None));
-        assert_eq!(next_status(&l, A::Pause), Ok(Some(S::Paused)));
-        assert_eq!(next_status(&l, A::Unpause), Ok(None));
-
-        l.status = S::Banned;
-        assert_eq!(next_status(&l, A::Unban), Ok(Some(S::Unused)));
-        assert!(matches!(next_status(&l, A::Pause), Err(StatusRefused::BannedCannotBePaused)));
-        assert_eq!(next_status(&l, A::Unpause), Ok(None));
-        l.activated_at = Some(t);
-        assert_eq!(next_status(&l, A::Unban), Ok(Some(S::Used)));
-
-        l.status = S::Paused;
-        l.activated_at = None;
-        assert_eq!(next_status(&l, A::Unpause), Ok(Some(S::Unused)));
-        l.user_id = Some("usr_1".into());
-        assert_eq!(next_status(&l, A::Unpause), Ok(Some(S::Used)));
-        assert_eq!(next_status(&l, A::Pause), Ok(None));
-        assert_eq!(next_status(&l, A::Ban), Ok(Some(S::Banned)));
     }
 }

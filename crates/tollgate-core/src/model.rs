@@ -1,37 +1,13 @@
 //! The dialect-neutral model: sellers, apps, licenses, users, sessions and what hangs off them.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
 use crate::duration::DurationType;
 use crate::settings::AppSettings;
 use crate::time::Timestamp;
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+use crate::string_enum::string_enum;
 
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-        impl FromStr for $name {
-            type Err = ();
-            fn from_str(s: &str) -> Result<Self, ()> {
-                match s { $($text => Ok($name::$variant),)+ _ => Err(()) }
-            }
-        }
-    };
-}
+/// Devices are named in [`crate::device`], which errors use without the rest of the model.
+pub use crate::device::DeviceType;
 
 string_enum!(AppStatus { Active => "ACTIVE", Paused => "PAUSED", Disabled => "DISABLED" });
 string_enum!(LicenseStatus {
@@ -39,7 +15,6 @@ string_enum!(LicenseStatus {
 });
 string_enum!(UserStatus { Active => "ACTIVE", Banned => "BANNED", Paused => "PAUSED" });
 string_enum!(BlacklistKind { Ip => "IP", Hwid => "HWID", Username => "USERNAME", ClientId => "CLIENT_ID" });
-string_enum!(DeviceType { Motherboard => "motherboard", Processor => "processor" });
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seller {

@@ -3,8 +3,7 @@
 //! checks them here.
 
 use crate::error::DomainError;
-use crate::license::{status_after, StatusAction, StatusRefused};
-use crate::model::{BlacklistKind, DeviceLicense, DeviceType, LicenseStatus, WEBHOOK_EVENTS};
+use crate::model::{BlacklistKind, DeviceType, WEBHOOK_EVENTS};
 use crate::net::parse_cidr;
 
 pub const MAX_VARIABLE_KEY_LEN: usize = 128;
@@ -119,17 +118,6 @@ pub fn device_id(field: &str, id: &str) -> Result<String, DomainError> {
     printable(field, id, MAX_DEVICE_ID_LEN)
 }
 
-/// The status `action` gives a device license, by the same table as license keys
-/// ([`crate::license::next_status`]): a lifted ban or pause gives back `USED` once the device
-/// has authenticated, `UNUSED` before.
-pub fn device_next_status(
-    device: &DeviceLicense,
-    action: StatusAction,
-) -> Result<Option<LicenseStatus>, StatusRefused> {
-    let restored = if device.activated_at.is_some() { LicenseStatus::Used } else { LicenseStatus::Unused };
-    status_after(device.status, restored, action)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,43 +224,5 @@ mod tests {
         for bad in ["", "  ", "a\u{0}b", &"d".repeat(257)] {
             assert_eq!(field_of(device_id("deviceId", bad).unwrap_err()), "deviceId", "{bad:?}");
         }
-    }
-
-    #[test]
-    fn device_status_transitions() {
-        use crate::time::now;
-        use LicenseStatus as S;
-        use StatusAction as A;
-        let mut d = DeviceLicense {
-            id: "dev_1".into(),
-            app_id: "app_1".into(),
-            device_type: DeviceType::Motherboard,
-            device_id: "MB-1".into(),
-            name: None,
-            email: None,
-            level: 1,
-            status: S::Unused,
-            ban_reason: None,
-            note: None,
-            created_at: now(),
-            activated_at: None,
-            expires_at: None,
-            last_login: None,
-            last_ip: None,
-            hwid: None,
-        };
-        assert_eq!(device_next_status(&d, A::Ban), Ok(Some(S::Banned)));
-        assert_eq!(device_next_status(&d, A::Unban), Ok(None));
-        assert_eq!(device_next_status(&d, A::Pause), Ok(Some(S::Paused)));
-        assert_eq!(device_next_status(&d, A::Unpause), Ok(None));
-        d.status = S::Banned;
-        assert_eq!(device_next_status(&d, A::Unban), Ok(Some(S::Unused)));
-        assert!(matches!(device_next_status(&d, A::Pause), Err(StatusRefused::BannedCannotBePaused)));
-        assert_eq!(device_next_status(&d, A::Unpause), Ok(None), "an unpause never lifts a ban");
-        d.activated_at = Some(now());
-        assert_eq!(device_next_status(&d, A::Unban), Ok(Some(S::Used)));
-        d.status = S::Paused;
-        assert_eq!(device_next_status(&d, A::Unpause), Ok(Some(S::Used)));
-        assert_eq!(device_next_status(&d, A::Pause), Ok(None));
     }
 }

@@ -181,19 +181,21 @@ impl UserStore for PgStore {
         &self,
         app_id: &str,
         user_id: &str,
-        status: UserStatus,
+        from: UserStatus,
+        to: UserStatus,
         reason: Option<&str>,
     ) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
         let updated = sqlx::query(
             "UPDATE app_users SET status = $1, ban_reason = $2
-             WHERE app_id = $3 AND id = $4
+             WHERE app_id = $3 AND id = $4 AND status = $5
              RETURNING *",
         )
-        .bind(status.as_str())
+        .bind(to.as_str())
         .bind(reason)
         .bind(app_id)
         .bind(user_id)
+        .bind(from.as_str())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -201,7 +203,7 @@ impl UserStore for PgStore {
             return Ok(None);
         };
         // A banned or paused user's sessions end with the status change, not after it.
-        if status != UserStatus::Active {
+        if to != UserStatus::Active {
             sqlx::query("DELETE FROM sessions WHERE app_id = $1 AND user_id = $2")
                 .bind(app_id)
                 .bind(user_id)

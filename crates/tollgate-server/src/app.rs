@@ -28,6 +28,7 @@ use crate::{admin, dialect, ops};
 #[openapi(
     info(title = "Tollgate", description = "Self-hosted licensing and authentication server: seller and admin API, and the client API."),
     modifiers(&BearerAuth),
+    paths(ops::healthz, ops::readyz, ops::metrics, ops::openapi_json),
     tags(
         (name = "auth", description = "Seller accounts"),
         (name = "apps", description = "Applications and their settings"),
@@ -43,6 +44,7 @@ use crate::{admin, dialect, ops};
         (name = "audit", description = "The audit trail of admin actions"),
         (name = "chats", description = "Chat channels, their messages and mutes"),
         (name = "devices", description = "Device licenses (motherboard or processor ids)"),
+        (name = "ops", description = "Liveness, readiness, metrics and this document"),
         (name = "authly", description = "Client API, Authly v2 dialect: every answer signed (docs/dialects/authly.md)")
     )
 )]
@@ -116,7 +118,7 @@ pub async fn open_existing(config: Config) -> anyhow::Result<AppState> {
 }
 
 async fn build(config: Config) -> anyhow::Result<AppState> {
-    let master = MasterKey::load(&config)?;
+    let master = MasterKey::load(&config.key_source())?;
     let net = crate::netpolicy::NetPolicy::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = open_store(&config).await?;
     if config.data_dir.is_dir() {
@@ -181,7 +183,7 @@ pub fn router(state: AppState) -> Router {
     crate::openapi::complete_responses(&mut openapi);
     let openapi = Arc::new(openapi);
     let body_limit = state.config.max_body_bytes;
-    api.route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+    api.route("/openapi.json", get(move || ops::openapi_json(openapi.clone())))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

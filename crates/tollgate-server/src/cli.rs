@@ -520,7 +520,7 @@ async fn restore(config: Config, args: RestoreArgs) -> anyhow::Result<()> {
         );
     }
     let _lock = DataDirLock::acquire(dir, true)?;
-    let master = crate::crypto::MasterKey::load_existing(&config).map_err(|e| {
+    let master = crate::crypto::MasterKey::load_existing(&config.key_source()).map_err(|e| {
         anyhow!("{e:#}; restore needs the master key the backup was made under (it is never in the backup)")
     })?;
     // Check the copy with this master key before anything is replaced.

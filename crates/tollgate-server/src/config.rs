@@ -237,6 +237,15 @@ impl Config {
         Config::resolve(RawConfig::default()).unwrap_or_else(|_| unreachable!("defaults are valid"))
     }
 
+    /// Where the master key comes from, for [`crate::crypto::MasterKey::load`].
+    pub fn key_source(&self) -> crate::crypto::KeySource<'_> {
+        crate::crypto::KeySource {
+            key: self.master_key.as_deref(),
+            file: self.master_key_file.as_deref(),
+            data_dir: &self.data_dir,
+        }
+    }
+
     /// Layers in order: defaults, TOML file, environment, flags.
     pub fn load(config_file: Option<&Path>, env: RawConfig, flags: RawConfig) -> Result<Config, ConfigError> {
         let file = match config_file {

@@ -9,7 +9,14 @@ use std::path::Path;
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+/// Where the master key comes from, as configured: the key itself, else a file holding it, else
+/// `<data_dir>/master.key`.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySource<'a> {
+    pub key: Option<&'a str>,
+    pub file: Option<&'a Path>,
+    pub data_dir: &'a Path,
+}
 
 pub const MASTER_KEY_FILE: &str = "master.key";
 
@@ -30,19 +37,19 @@ pub fn parse_master_key(text: &str) -> Option<MasterKey> {
 
 impl MasterKey {
     /// `master_key`, else `master_key_file`, else `<data_dir>/master.key` (created if missing).
-    pub fn load(config: &Config) -> anyhow::Result<MasterKey> {
-        if let Some(k) = &config.master_key {
+    pub fn load(source: &KeySource<'_>) -> anyhow::Result<MasterKey> {
+        if let Some(k) = source.key {
             return parse_master_key(k)
                 .ok_or_else(|| anyhow::anyhow!("invalid setting `master_key`: must be 64 hex characters"));
         }
-        if let Some(path) = &config.master_key_file {
+        if let Some(path) = source.file {
             return read_key_file(path);
         }
-        let path = config.data_dir.join(MASTER_KEY_FILE);
+        let path = source.data_dir.join(MASTER_KEY_FILE);
         if path.exists() {
             return read_key_file(&path);
         }
-        crate::app::create_data_dir(&config.data_dir)?;
+        crate::app::create_data_dir(source.data_dir)?;
         let mut key = [0u8; 32];
         tollgate_core::ids::fill_random(&mut key);
         write_private(&path, &hex::encode(key))?;
@@ -51,14 +58,14 @@ impl MasterKey {
     }
 
     /// Like `load`, but never generates a key: the configured one or `<data_dir>/master.key`.
-    pub fn load_existing(config: &Config) -> anyhow::Result<MasterKey> {
-        if config.master_key.is_none() && config.master_key_file.is_none() {
-            let path = config.data_dir.join(MASTER_KEY_FILE);
+    pub fn load_existing(source: &KeySource<'_>) -> anyhow::Result<MasterKey> {
+        if source.key.is_none() && source.file.is_none() {
+            let path = source.data_dir.join(MASTER_KEY_FILE);
             if !path.is_file() {
                 anyhow::bail!("no master key at {}", path.display());
             }
         }
-        MasterKey::load(config)
+        MasterKey::load(source)
     }
 
     /// A 32-byte key for one purpose (`"jwt"`, `"files"`, `"signing-key"`, ...).
@@ -114,11 +121,9 @@ mod tests {
     #[test]
     fn generated_once_then_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let raw =
-            crate::config::RawConfig { data_dir: Some(dir.path().to_string_lossy().into()), ..Default::default() };
-        let cfg = Config::resolve(raw).unwrap();
-        let a = MasterKey::load(&cfg).unwrap();
-        let b = MasterKey::load(&cfg).unwrap();
+        let source = KeySource { key: None, file: None, data_dir: dir.path() };
+        let a = MasterKey::load(&source).unwrap();
+        let b = MasterKey::load(&source).unwrap();
         assert_eq!(a.derive("x"), b.derive("x"));
         #[cfg(unix)]
         {

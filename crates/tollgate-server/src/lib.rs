@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod manage;
+pub mod metrics;
 pub mod netpolicy;
 pub mod openapi;
 pub mod ops;

@@ -1,102 +1,15 @@
 //! Operations endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
-
-/// Latency bucket upper bounds, seconds.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
-
-#[derive(Default)]
-struct RouteStats {
-    /// by status code
-    requests: BTreeMap<u16, u64>,
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-/// Requests and latencies per route (the matched route template, never the raw path, so ids
-/// and keys in URLs do not leak into labels or blow up cardinality).
-#[derive(Default)]
-pub struct Metrics {
-    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
-    /// Password checks that ran (argon2 verifications, the dummy one for unknown accounts too).
-    password_checks: AtomicU64,
-    /// Password checks turned away because the argon2 gate was full.
-    password_busy: AtomicU64,
-}
-
-impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let s = routes.entry((method.to_owned(), route.to_owned())).or_default();
-        *s.requests.entry(status).or_default() += 1;
-        s.count += 1;
-        s.sum += seconds;
-        for (i, le) in BUCKETS.iter().enumerate() {
-            if seconds <= *le {
-                s.buckets[i] += 1;
-            }
-        }
-    }
-
-    /// Count a password check by its outcome: ran, or turned away busy.
-    pub fn password_checked<T>(&self, r: &Result<T, tollgate_core::DomainError>) {
-        match r {
-            Ok(_) => self.password_checks.fetch_add(1, Ordering::Relaxed),
-            Err(tollgate_core::DomainError::Busy) => self.password_busy.fetch_add(1, Ordering::Relaxed),
-            Err(_) => 0,
-        };
-    }
-
-    pub fn render(&self) -> String {
-        use std::fmt::Write;
-        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = String::new();
-        out.push_str("# HELP tollgate_password_checks_total Password verifications computed (argon2id).\n");
-        out.push_str("# TYPE tollgate_password_checks_total counter\n");
-        let _ = writeln!(out, "tollgate_password_checks_total {}", self.password_checks.load(Ordering::Relaxed));
-        out.push_str("# HELP tollgate_password_busy_total Password checks refused because the argon2 gate was full.\n");
-        out.push_str("# TYPE tollgate_password_busy_total counter\n");
-        let _ = writeln!(out, "tollgate_password_busy_total {}", self.password_busy.load(Ordering::Relaxed));
-        out.push_str("# HELP tollgate_http_requests_total HTTP requests by route and status.\n");
-        out.push_str("# TYPE tollgate_http_requests_total counter\n");
-        for ((method, route), s) in routes.iter() {
-            for (status, n) in &s.requests {
-                let _ = writeln!(
-                    out,
-                    "tollgate_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
-                );
-            }
-        }
-        out.push_str("# HELP tollgate_http_request_duration_seconds HTTP request latency by route.\n");
-        out.push_str("# TYPE tollgate_http_request_duration_seconds histogram\n");
-        for ((method, route), s) in routes.iter() {
-            let labels = format!("method=\"{method}\",route=\"{route}\"");
-            for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
-                    s.buckets[i]
-                );
-            }
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_count{{{labels}}} {}", s.count);
-        }
-        out
-    }
-}
 
 pub async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
@@ -108,25 +21,61 @@ pub async fn track_metrics(State(state): State<AppState>, req: Request, next: Ne
     res
 }
 
-pub async fn healthz() -> impl IntoResponse {
-    axum::Json(json!({ "status": "ok" }))
+/// The answer of `/healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`: the process is up and serving.
+    #[schema(example = "ok")]
+    pub status: &'static str,
 }
 
+/// The answer of `/readyz`.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `unavailable` when the database does not answer.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// The backend: `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
+    pub database: &'static str,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "Up", body = Health)))]
+pub async fn healthz() -> impl IntoResponse {
+    axum::Json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "Ready to serve (503 with `status: unavailable` when the database does not answer)", body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => axum::Json(json!({ "status": "ready", "database": state.store.backend() })).into_response(),
+        Ok(()) => axum::Json(Readiness { status: "ready", database: state.store.backend() }).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({ "status": "unavailable", "database": state.store.backend() })),
+                axum::Json(Readiness { status: "unavailable", database: state.store.backend() }),
             )
                 .into_response()
         }
     }
 }
 
+/// The OpenAPI document of this API (this document).
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+pub async fn openapi_json(doc: std::sync::Arc<utoipa::openapi::OpenApi>) -> impl IntoResponse {
+    axum::Json(doc.as_ref().clone())
+}
+
 /// `/metrics`: open, or behind `Authorization: Bearer <metrics_token>` when that is set.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Metrics in the Prometheus text format (0.0.4)",
+               content_type = "text/plain", body = String),
+              (status = 401, description = "A metrics token is set and the request does not carry it")))]
 pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if let Some(token) = &state.config.metrics_token {
         let given = headers

@@ -12,8 +12,8 @@ use tollgate_store::Store;
 use crate::cache::AppCache;
 use crate::config::Config;
 use crate::crypto::MasterKey;
+use crate::metrics::Metrics;
 use crate::netpolicy::NetPolicy;
-use crate::ops::Metrics;
 use crate::signing::{Signer, SignerCell};
 
 #[derive(Clone)]

@@ -155,19 +155,21 @@ impl DeviceLicenseStore for SqliteStore {
         &self,
         app_id: &str,
         id: &str,
-        status: LicenseStatus,
+        from: LicenseStatus,
+        to: LicenseStatus,
         ban_reason: Option<&str>,
     ) -> StoreResult<Option<DeviceLicense>> {
-        let ban_reason = if status == LicenseStatus::Banned { ban_reason } else { None };
+        let ban_reason = if to == LicenseStatus::Banned { ban_reason } else { None };
         sqlx::query(
             "UPDATE device_licenses SET status = $1, ban_reason = $2
-             WHERE app_id = $3 AND id = $4
+             WHERE app_id = $3 AND id = $4 AND status = $5
              RETURNING *",
         )
-        .bind(status.as_str())
+        .bind(to.as_str())
         .bind(ban_reason)
         .bind(app_id)
         .bind(id)
+        .bind(from.as_str())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?

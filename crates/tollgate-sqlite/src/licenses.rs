@@ -271,37 +271,33 @@ impl LicenseStore for SqliteStore {
         &self,
         app_id: &str,
         license_id: &str,
-        status: LicenseStatus,
+        from: LicenseStatus,
+        to: LicenseStatus,
         ban_reason: Option<&str>,
     ) -> StoreResult<Option<License>> {
-        let ban_reason = if status == LicenseStatus::Banned { ban_reason } else { None };
-        // Banning or pausing ends the license's sessions in the same transaction, so the next
-        // request made with any of them fails.
-        // The counts move from the old status to the new one in it too; IMMEDIATE holds the
-        // write lock from the start, so the status read first is the one the update replaces.
+        let ban_reason = if to == LicenseStatus::Banned { ban_reason } else { None };
+        // Only from the status the caller decided on: if another change came first, nothing is
+        // written. Banning or pausing ends the license's sessions in the same transaction, so
+        // the next request made with any of them fails, and the counts move from `from` to `to`
+        // in it too.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        let old: Option<String> = sqlx::query_scalar("SELECT status FROM licenses WHERE app_id = $1 AND id = $2")
-            .bind(app_id)
-            .bind(license_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let Some(old) = old else {
-            return Ok(None);
-        };
         let row = sqlx::query(
             "UPDATE licenses SET status = $1, ban_reason = $2
-             WHERE app_id = $3 AND id = $4
+             WHERE app_id = $3 AND id = $4 AND status = $5
              RETURNING *",
         )
-        .bind(status.as_str())
+        .bind(to.as_str())
         .bind(ban_reason)
         .bind(app_id)
         .bind(license_id)
+        .bind(from.as_str())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        if row.is_some() && matches!(status, LicenseStatus::Banned | LicenseStatus::Paused) {
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        if matches!(to, LicenseStatus::Banned | LicenseStatus::Paused) {
             sqlx::query("DELETE FROM sessions WHERE app_id = $1 AND license_id = $2")
                 .bind(app_id)
                 .bind(license_id)
@@ -309,14 +305,13 @@ impl LicenseStore for SqliteStore {
                 .await
                 .map_err(db_err)?;
         }
-        if row.is_some() {
-            let mut deltas = BTreeMap::new();
-            *deltas.entry((app_id, old.as_str())).or_default() -= 1;
-            *deltas.entry((app_id, status.as_str())).or_default() += 1;
-            add_counts(&mut tx, &deltas).await?;
-        }
+        let mut deltas = BTreeMap::new();
+        *deltas.entry((app_id, from.as_str())).or_default() -= 1;
+        *deltas.entry((app_id, to.as_str())).or_default() += 1;
+        add_counts(&mut tx, &deltas).await?;
+        let license = license(&row)?;
         tx.commit().await.map_err(db_err)?;
-        row.as_ref().map(license).transpose()
+        Ok(Some(license))
     }
 
     async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {

@@ -63,6 +63,7 @@ where
     quota_concurrency(Arc::new(make().await)).await;
     redemption_signs_in(&make().await).await;
     username_keys(&make().await).await;
+    status_races(Arc::new(make().await)).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -789,8 +790,11 @@ pub async fn licenses<S: Store>(s: &S) {
     s.create_session(&bystander).await.unwrap();
 
     // Status changes keep a reason only when banning.
-    let banned =
-        s.set_license_status(&a.id, &bare.id, LicenseStatus::Banned, Some("chargeback")).await.unwrap().unwrap();
+    let banned = s
+        .set_license_status(&a.id, &bare.id, LicenseStatus::Unused, LicenseStatus::Banned, Some("chargeback"))
+        .await
+        .unwrap()
+        .unwrap();
     let mut want = bare.clone();
     want.status = LicenseStatus::Banned;
     want.ban_reason = Some("chargeback".into());
@@ -798,10 +802,19 @@ pub async fn licenses<S: Store>(s: &S) {
     assert_eq!(s.get_license(&a.id, &bare.id).await.unwrap(), Some(want));
     assert_eq!(s.session_by_token(&a.id, &lic_session.token).await.unwrap(), None);
     assert!(s.session_by_token(&a.id, &bystander.token).await.unwrap().is_some());
-    let paused = s.set_license_status(&a.id, &bare.id, LicenseStatus::Paused, Some("ignored")).await.unwrap().unwrap();
+    let paused = s
+        .set_license_status(&a.id, &bare.id, LicenseStatus::Banned, LicenseStatus::Paused, Some("ignored"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(paused.status, LicenseStatus::Paused);
     assert_eq!(paused.ban_reason, None);
-    assert_eq!(s.set_license_status(&other_app.id, &bare.id, LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(
+        s.set_license_status(&other_app.id, &bare.id, LicenseStatus::Paused, LicenseStatus::Banned, None)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(s.get_license(&a.id, &bare.id).await.unwrap().unwrap().status, LicenseStatus::Paused);
 
     // Device reset, scoped.
@@ -892,22 +905,31 @@ pub async fn license_totals<S: Store>(s: &S) {
     // Status changes, each kind.
     let unused = batch[0].id.clone();
     let used = batch[6].id.clone();
-    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, Some("fraud")).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, LicenseStatus::Banned, Some("fraud"))
+        .await
+        .unwrap()
+        .unwrap();
     totals_match(s, &a.id, "after a ban").await;
-    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Unused, None).await.unwrap().unwrap();
     totals_match(s, &a.id, "after an unban").await;
-    s.set_license_status(&a.id, &used, LicenseStatus::Paused, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &used, LicenseStatus::Used, LicenseStatus::Paused, None).await.unwrap().unwrap();
     totals_match(s, &a.id, "after a pause").await;
-    s.set_license_status(&a.id, &used, LicenseStatus::Used, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &used, LicenseStatus::Paused, LicenseStatus::Used, None).await.unwrap().unwrap();
     totals_match(s, &a.id, "after an unpause").await;
-    s.set_license_status(&a.id, &used, LicenseStatus::Used, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &used, LicenseStatus::Used, LicenseStatus::Used, None).await.unwrap().unwrap();
     totals_match(s, &a.id, "after setting the status it already had").await;
-    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, None).await.unwrap().unwrap();
-    s.set_license_status(&a.id, &unused, LicenseStatus::Paused, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, LicenseStatus::Banned, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Paused, None).await.unwrap().unwrap();
     totals_match(s, &a.id, "after banned to paused").await;
     // Out of scope or absent: nothing changes.
-    assert_eq!(s.set_license_status(&b.id, &used, LicenseStatus::Banned, None).await.unwrap(), None);
-    assert_eq!(s.set_license_status(&a.id, "lic_missing", LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(
+        s.set_license_status(&b.id, &used, LicenseStatus::Used, LicenseStatus::Banned, None).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.set_license_status(&a.id, "lic_missing", LicenseStatus::Unused, LicenseStatus::Banned, None).await.unwrap(),
+        None
+    );
     totals_match(s, &a.id, "after status changes that found nothing").await;
     assert_eq!(totals_match(s, &b.id, "the other app, after status changes").await.len(), 2);
 
@@ -959,7 +981,11 @@ pub async fn license_totals<S: Store>(s: &S) {
         let (s, app_id, id) = (s, c.id.clone(), l.id.clone());
         tasks.push(async move {
             match i % 3 {
-                0 => assert!(s.set_license_status(&app_id, &id, LicenseStatus::Banned, None).await.unwrap().is_some()),
+                0 => assert!(s
+                    .set_license_status(&app_id, &id, LicenseStatus::Unused, LicenseStatus::Banned, None)
+                    .await
+                    .unwrap()
+                    .is_some()),
                 1 => assert!(s.delete_license(&app_id, &id).await.unwrap()),
                 _ => s.insert_licenses(&[license(&app_id, &format!("CONC-NEW-{i:03}"))]).await.unwrap(),
             }
@@ -1200,13 +1226,21 @@ pub async fn users<S: Store>(s: &S) {
     s.create_session(&s_full).await.unwrap();
     s.create_session(&s_carl).await.unwrap();
 
-    assert_eq!(s.set_user_status(&b.id, &full.id, UserStatus::Banned, Some("x")).await.unwrap(), None);
+    assert_eq!(
+        s.set_user_status(&b.id, &full.id, UserStatus::Active, UserStatus::Banned, Some("x")).await.unwrap(),
+        None
+    );
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
-    let active = s.set_user_status(&a.id, &full.id, UserStatus::Active, None).await.unwrap().unwrap();
+    let active =
+        s.set_user_status(&a.id, &full.id, UserStatus::Active, UserStatus::Active, None).await.unwrap().unwrap();
     assert_eq!(active, want);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
 
-    let banned = s.set_user_status(&a.id, &full.id, UserStatus::Banned, Some("cheating")).await.unwrap().unwrap();
+    let banned = s
+        .set_user_status(&a.id, &full.id, UserStatus::Active, UserStatus::Banned, Some("cheating"))
+        .await
+        .unwrap()
+        .unwrap();
     want.status = UserStatus::Banned;
     want.ban_reason = Some("cheating".into());
     assert_eq!(banned, want);
@@ -1216,7 +1250,8 @@ pub async fn users<S: Store>(s: &S) {
 
     let s_carl2 = session(&a.id, Some(&carl.id), later);
     s.create_session(&s_carl2).await.unwrap();
-    let paused = s.set_user_status(&a.id, &carl.id, UserStatus::Paused, None).await.unwrap().unwrap();
+    let paused =
+        s.set_user_status(&a.id, &carl.id, UserStatus::Active, UserStatus::Paused, None).await.unwrap().unwrap();
     assert_eq!(paused.status, UserStatus::Paused);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
 
@@ -1755,7 +1790,10 @@ pub async fn tenant_scope<S: Store>(s: &S) {
     let all = page(1, 100);
     assert_eq!(s.get_license(x, &lic.id).await.unwrap(), None);
     assert_eq!(s.license_by_key(x, &lic.key).await.unwrap(), None);
-    assert_eq!(s.set_license_status(x, &lic.id, LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(
+        s.set_license_status(x, &lic.id, LicenseStatus::Unused, LicenseStatus::Banned, None).await.unwrap(),
+        None
+    );
     assert_eq!(s.reset_license_devices(x, &lic.id).await.unwrap(), None);
     assert!(!s.delete_license(x, &lic.id).await.unwrap());
     assert_eq!(s.list_licenses(x, &LicenseFilter::default(), all).await.unwrap().total, 0);
@@ -1763,7 +1801,7 @@ pub async fn tenant_scope<S: Store>(s: &S) {
     assert_eq!(s.get_user(x, &u.id).await.unwrap(), None);
     assert_eq!(s.user_by_username(x, &u.username).await.unwrap(), None);
     assert_eq!(s.update_user(x, &u.id, &UserPatch { level: Some(7), ..Default::default() }).await.unwrap(), None);
-    assert_eq!(s.set_user_status(x, &u.id, UserStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(s.set_user_status(x, &u.id, UserStatus::Active, UserStatus::Banned, None).await.unwrap(), None);
     assert_eq!(s.reset_user_devices(x, &u.id).await.unwrap(), None);
     assert_eq!(s.extend_user(x, &u.id, 1, t).await.unwrap(), None);
     assert!(!s.delete_user(x, &u.id).await.unwrap());
@@ -2539,15 +2577,24 @@ pub async fn device_licenses<S: Store>(s: &S) {
     assert_eq!(s.get_device_license(&a.id, &full.id).await.unwrap(), Some(want.clone()));
 
     // Status: a reason only when banning.
-    let got = s.set_device_license_status(&a.id, &full.id, LicenseStatus::Banned, Some("fraud")).await.unwrap();
+    let got = s
+        .set_device_license_status(&a.id, &full.id, LicenseStatus::Used, LicenseStatus::Banned, Some("fraud"))
+        .await
+        .unwrap();
     want.status = LicenseStatus::Banned;
     want.ban_reason = Some("fraud".into());
     assert_eq!(got, Some(want.clone()));
-    let got = s.set_device_license_status(&a.id, &full.id, LicenseStatus::Paused, Some("ignored")).await.unwrap();
+    let got = s
+        .set_device_license_status(&a.id, &full.id, LicenseStatus::Banned, LicenseStatus::Paused, Some("ignored"))
+        .await
+        .unwrap();
     want.status = LicenseStatus::Paused;
     want.ban_reason = None;
     assert_eq!(got, Some(want.clone()));
-    assert_eq!(s.set_device_license_status(&b.id, &full.id, LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(
+        s.set_device_license_status(&b.id, &full.id, LicenseStatus::Paused, LicenseStatus::Banned, None).await.unwrap(),
+        None
+    );
     assert_eq!(s.get_device_license(&a.id, &full.id).await.unwrap(), Some(want.clone()));
 
     // Extend: from the expiry while it is ahead, from now once it has passed; never stays never.
@@ -2641,7 +2688,10 @@ pub async fn client_tenant_scope<S: Store>(s: &S) {
     assert_eq!(s.device_license_by_device(x, dev.device_type, &dev.device_id).await.unwrap(), None);
     let patch = DeviceLicensePatch { level: Some(9), ..Default::default() };
     assert_eq!(s.update_device_license(x, &dev.id, &patch).await.unwrap(), None);
-    assert_eq!(s.set_device_license_status(x, &dev.id, LicenseStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(
+        s.set_device_license_status(x, &dev.id, LicenseStatus::Unused, LicenseStatus::Banned, None).await.unwrap(),
+        None
+    );
     assert_eq!(s.extend_device_license(x, &dev.id, 9, t).await.unwrap(), None);
     assert_eq!(s.record_device_login(x, &dev.id, None, Some("X"), t).await.unwrap(), None);
     assert!(!s.delete_device_license(x, &dev.id).await.unwrap());
@@ -2789,7 +2839,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
         let (app_id, key_id, user_id) = (a.id.clone(), key.id.clone(), binder.id.clone());
         async move {
             let device = format!("DEV-{:02}", i / 2);
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 (device.clone(), s.bind_license_device(&app_id, &key_id, &device, 3).await.unwrap())
             } else {
                 (device.clone(), s.bind_user_device(&app_id, &user_id, &device, 3).await.unwrap())
@@ -2957,4 +3007,131 @@ pub async fn username_keys<S: Store>(s: &S) {
     assert_conflict(s.create_reseller(&reseller(&a.id, "\u{ff33}eller1")).await, constraint::RESELLER_APP_USERNAME);
     assert_eq!(s.reseller_by_username(&a.id, "SELLER1").await.unwrap().map(|x| x.id), Some(r.id.clone()));
     s.create_reseller(&reseller(&b.id, "seller1")).await.unwrap();
+}
+
+/// Status changes are conditional on the status they were decided from: of 20 admins who all
+/// read the same status and race to ban or pause, exactly one writes, and the counts, the
+/// sessions and the stored row agree with that one.
+pub async fn status_races<S: Store>(s: Arc<S>) {
+    const N: usize = 20;
+    let (_, a) = seller_with_app(s.as_ref()).await;
+    let later = now() + Duration::hours(1);
+    // The action of racer `i`: even ones ban (with their number as the reason), odd ones pause.
+    fn wanted(i: usize) -> (LicenseStatus, Option<String>) {
+        if i.is_multiple_of(2) {
+            (LicenseStatus::Banned, Some(format!("racer {i}")))
+        } else {
+            (LicenseStatus::Paused, None)
+        }
+    }
+
+    // A license, with a session that either change ends.
+    let lic = license(&a.id, "RACE-LIC-1");
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+    let mut sess = session(&a.id, None, later);
+    sess.license_id = Some(lic.id.clone());
+    s.create_session(&sess).await.unwrap();
+    let barrier = Arc::new(Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let (s, barrier, app_id, id) = (s.clone(), barrier.clone(), a.id.clone(), lic.id.clone());
+            tokio::spawn(async move {
+                let (to, reason) = wanted(i);
+                barrier.wait().await;
+                (i, s.set_license_status(&app_id, &id, LicenseStatus::Unused, to, reason.as_deref()).await.unwrap())
+            })
+        })
+        .collect();
+    let winners: Vec<(usize, License)> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .filter_map(|t| {
+            let (i, got) = t.unwrap();
+            got.map(|l| (i, l))
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one license status change wins: {winners:?}");
+    let (i, won) = &winners[0];
+    let (to, reason) = wanted(*i);
+    assert_eq!((won.status, won.ban_reason.clone()), (to, reason));
+    assert_eq!(s.get_license(&a.id, &lic.id).await.unwrap().as_ref(), Some(won));
+    assert_eq!(s.session_by_token(&a.id, &sess.token).await.unwrap(), None);
+    let rows = totals_match(s.as_ref(), &a.id, "after racing status changes").await;
+    assert_eq!(rows.len(), 1);
+
+    // A user, likewise.
+    let u = stored_user(s.as_ref(), &a.id, "racer").await;
+    let us = session(&a.id, Some(&u.id), later);
+    s.create_session(&us).await.unwrap();
+    let barrier = Arc::new(Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let (s, barrier, app_id, id) = (s.clone(), barrier.clone(), a.id.clone(), u.id.clone());
+            tokio::spawn(async move {
+                let (to, reason) = match wanted(i) {
+                    (LicenseStatus::Banned, reason) => (UserStatus::Banned, reason),
+                    _ => (UserStatus::Paused, None),
+                };
+                barrier.wait().await;
+                s.set_user_status(&app_id, &id, UserStatus::Active, to, reason.as_deref()).await.unwrap()
+            })
+        })
+        .collect();
+    let winners: Vec<User> = futures::future::join_all(tasks).await.into_iter().filter_map(|t| t.unwrap()).collect();
+    assert_eq!(winners.len(), 1, "exactly one user status change wins: {winners:?}");
+    assert_ne!(winners[0].status, UserStatus::Active);
+    assert_eq!(s.get_user(&a.id, &u.id).await.unwrap().as_ref(), Some(&winners[0]));
+    assert_eq!(s.session_by_token(&a.id, &us.token).await.unwrap(), None);
+
+    // A device license, likewise.
+    let dev = device_license(&a.id, DeviceType::Processor, "CPU-RACE");
+    s.create_device_license(&dev).await.unwrap();
+    let barrier = Arc::new(Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let (s, barrier, app_id, id) = (s.clone(), barrier.clone(), a.id.clone(), dev.id.clone());
+            tokio::spawn(async move {
+                let (to, reason) = wanted(i);
+                barrier.wait().await;
+                s.set_device_license_status(&app_id, &id, LicenseStatus::Unused, to, reason.as_deref()).await.unwrap()
+            })
+        })
+        .collect();
+    let winners: Vec<DeviceLicense> =
+        futures::future::join_all(tasks).await.into_iter().filter_map(|t| t.unwrap()).collect();
+    assert_eq!(winners.len(), 1, "exactly one device license status change wins: {winners:?}");
+    assert_eq!(s.get_device_license(&a.id, &dev.id).await.unwrap().as_ref(), Some(&winners[0]));
+
+    // Racers that read again and decide again when they lose: bans and pauses from `UNUSED`,
+    // each retried from the status it finds, by the admin rule (a ban replaces anything; a
+    // pause of a banned license is refused; a pause of a paused one changes nothing). Whatever
+    // the order, the license ends banned, and the counts follow every step.
+    let lic = license(&a.id, "RACE-LIC-2");
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+    let barrier = Arc::new(Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let (s, barrier, app_id, id) = (s.clone(), barrier.clone(), a.id.clone(), lic.id.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                loop {
+                    let from = s.get_license(&app_id, &id).await.unwrap().unwrap().status;
+                    let to = match (i % 2, from) {
+                        (0, _) => LicenseStatus::Banned,
+                        (_, LicenseStatus::Banned | LicenseStatus::Paused) => return,
+                        _ => LicenseStatus::Paused,
+                    };
+                    if s.set_license_status(&app_id, &id, from, to, None).await.unwrap().is_some() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in futures::future::join_all(tasks).await {
+        t.unwrap();
+    }
+    assert_eq!(s.get_license(&a.id, &lic.id).await.unwrap().unwrap().status, LicenseStatus::Banned);
+    let rows = totals_match(s.as_ref(), &a.id, "after racing, re-deciding status changes").await;
+    assert_eq!(rows.len(), 2);
 }

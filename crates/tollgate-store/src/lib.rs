@@ -290,13 +290,18 @@ pub trait LicenseStore {
     async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
     /// Exact key match within the app.
     async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>>;
-    /// Set status (and the ban reason, cleared unless banning). Banning or pausing deletes the
-    /// license's sessions in the same transaction. Returns the updated license.
+    /// Move the license from status `from` to `to` (and set the ban reason, cleared unless
+    /// banning), only if its status is still `from`: one conditional update, so two admins
+    /// acting at once cannot overwrite each other. Banning or pausing deletes the license's
+    /// sessions and the counts move from `from` to `to`, in the same transaction. Returns the
+    /// updated license; `None` when no license of the app has that id and status `from` (absent,
+    /// or its status changed since it was read: read it again to tell).
     async fn set_license_status(
         &self,
         app_id: &str,
         license_id: &str,
-        status: LicenseStatus,
+        from: LicenseStatus,
+        to: LicenseStatus,
         ban_reason: Option<&str>,
     ) -> StoreResult<Option<License>>;
     async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
@@ -360,13 +365,16 @@ pub trait UserStore {
     async fn get_user(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<User>>;
     async fn update_user(&self, app_id: &str, user_id: &str, patch: &UserPatch) -> StoreResult<Option<User>>;
-    /// Set status and reason. Banning or pausing deletes the user's sessions in the same
-    /// transaction so the next request of any of them fails.
+    /// Move the user from status `from` to `to` and set the reason, only if their status is
+    /// still `from` (one conditional update, as [`LicenseStore::set_license_status`]). Banning
+    /// or pausing deletes the user's sessions in the same transaction so the next request of any
+    /// of them fails. `None` when no user of the app has that id and status `from`.
     async fn set_user_status(
         &self,
         app_id: &str,
         user_id: &str,
-        status: UserStatus,
+        from: UserStatus,
+        to: UserStatus,
         reason: Option<&str>,
     ) -> StoreResult<Option<User>>;
     /// Forget the user's bound devices (idempotent).
@@ -561,12 +569,16 @@ pub trait DeviceLicenseStore {
         id: &str,
         patch: &DeviceLicensePatch,
     ) -> StoreResult<Option<DeviceLicense>>;
-    /// Set the status and ban reason (cleared unless banning).
+    /// Move the device license from status `from` to `to` and set the ban reason (cleared
+    /// unless banning), only if its status is still `from` (one conditional update, as
+    /// [`LicenseStore::set_license_status`]). `None` when no device license of the app has that
+    /// id and status `from`.
     async fn set_device_license_status(
         &self,
         app_id: &str,
         id: &str,
-        status: LicenseStatus,
+        from: LicenseStatus,
+        to: LicenseStatus,
         ban_reason: Option<&str>,
     ) -> StoreResult<Option<DeviceLicense>>;
     /// Atomically add `days` to `max(expires_at, now)`; one that never expires stays so.

@@ -2,13 +2,14 @@
 //! account): create, change, delete, ban/unban, pause/unpause, extend.
 
 use chrono::Duration;
-use tollgate_core::license::{self as license_rules, StatusAction};
+use tollgate_core::license as license_rules;
+use tollgate_core::status::{self, StatusAction};
 use tollgate_core::model::{DeviceLicense, LicenseStatus};
 use tollgate_core::time::now;
 use tollgate_core::{ids, rules, validate, DomainError};
 use tollgate_store::DeviceLicensePatch;
 
-use super::{audit, Actor, ManageError, ManageResult};
+use super::{audit, transition, Actor, ManageError, ManageResult};
 use crate::state::AppState;
 
 /// The device license `id` of the app.
@@ -131,14 +132,16 @@ pub async fn change_status(
     action: StatusAction,
     reason: Option<String>,
 ) -> ManageResult<()> {
-    let device = get(state, app_id, id).await?;
-    if let Some(status) = rules::device_next_status(&device, action)? {
-        state
-            .store
-            .set_device_license_status(app_id, id, status, reason.as_deref())
-            .await?
-            .ok_or(ManageError::NotFound("Device license"))?;
-    }
+    let reason = reason.as_deref();
+    transition(
+        get(state, app_id, id).await?,
+        |device| Ok(status::device_next(device, action)?.map(|to| (device.status, to))),
+        || get(state, app_id, id),
+        |from, to| async move {
+            Ok(state.store.set_device_license_status(app_id, id, from, to, reason).await?.is_some())
+        },
+    )
+    .await?;
     let name = match action {
         StatusAction::Ban => "device.ban",
         StatusAction::Unban => "device.unban",

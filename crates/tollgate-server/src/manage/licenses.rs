@@ -1,11 +1,12 @@
 //! License keys: generate in batches, ban/unban, pause/unpause, forget bound devices, delete.
 
-use tollgate_core::license::{self as rules, LicenseSpec, StatusAction};
+use tollgate_core::license::{self as rules, LicenseSpec};
+use tollgate_core::status::{self, StatusAction};
 use tollgate_core::model::{Creator, License};
 use tollgate_core::time::now;
 use tollgate_store::{constraint, StoreError};
 
-use super::{audit, Actor, ManageError, ManageResult};
+use super::{audit, transition, Actor, ManageError, ManageResult};
 use crate::state::AppState;
 
 /// Fresh batches tried when a generated key collides with an existing one.
@@ -54,14 +55,16 @@ pub async fn change_status(
     action: StatusAction,
     reason: Option<String>,
 ) -> ManageResult<()> {
-    let license = get(state, app_id, license_id).await?;
-    if let Some(status) = rules::next_status(&license, action)? {
-        state
-            .store
-            .set_license_status(app_id, license_id, status, reason.as_deref())
-            .await?
-            .ok_or(ManageError::NotFound("License"))?;
-    }
+    let reason = reason.as_deref();
+    transition(
+        get(state, app_id, license_id).await?,
+        |license| Ok(status::license_next(license, action)?.map(|to| (license.status, to))),
+        || get(state, app_id, license_id),
+        |from, to| async move {
+            Ok(state.store.set_license_status(app_id, license_id, from, to, reason).await?.is_some())
+        },
+    )
+    .await?;
     let name = match action {
         StatusAction::Ban => "license.ban",
         StatusAction::Unban => "license.unban",

@@ -18,9 +18,10 @@ pub mod sessions;
 pub mod users;
 pub mod variables;
 
+use std::future::Future;
 use std::net::IpAddr;
 
-use tollgate_core::license::StatusRefused;
+use tollgate_core::status::{self, Refused};
 use tollgate_core::DomainError;
 use tollgate_store::StoreError;
 
@@ -52,9 +53,9 @@ pub enum ManageError {
     InsufficientBalance,
 }
 
-impl From<StatusRefused> for ManageError {
-    fn from(e: StatusRefused) -> Self {
-        ManageError::Conflict(e.to_string())
+impl From<Refused> for ManageError {
+    fn from(e: Refused) -> Self {
+        ManageError::Conflict(e.0.to_owned())
     }
 }
 
@@ -68,6 +69,35 @@ impl From<crate::password::GateError> for ManageError {
 }
 
 pub type ManageResult<T> = Result<T, ManageError>;
+
+/// Apply a ban/unban/pause/unpause with the store's conditional update: `decide` gives the
+/// status to change from and to (`None`: nothing to change), `write` stores the change only if
+/// the status is still the one decided from (`false` otherwise), `read` fetches the thing
+/// again. When another change came first, decide again on what is stored now; after
+/// [`status::ATTEMPTS`] losses in a row, answer a conflict with nothing written.
+pub(crate) async fn transition<T, S, Read, ReadFut, Write, WriteFut>(
+    mut current: T,
+    decide: impl Fn(&T) -> Result<Option<(S, S)>, Refused>,
+    read: Read,
+    write: Write,
+) -> ManageResult<()>
+where
+    Read: Fn() -> ReadFut,
+    ReadFut: Future<Output = ManageResult<T>>,
+    Write: Fn(S, S) -> WriteFut,
+    WriteFut: Future<Output = Result<bool, StoreError>>,
+{
+    for _ in 0..status::ATTEMPTS {
+        let Some((from, to)) = decide(&current)? else {
+            return Ok(());
+        };
+        if write(from, to).await? {
+            return Ok(());
+        }
+        current = read().await?;
+    }
+    Err(status::CHANGED_CONCURRENTLY.into())
+}
 
 /// Who a change is made by, for the audit log.
 #[derive(Debug, Clone)]

@@ -3,44 +3,18 @@
 //! protocols, never here.
 
 use tollgate_core::license as license_rules;
-use tollgate_core::model::{User, UserStatus};
+use tollgate_core::model::User;
 use tollgate_core::time::now;
+use tollgate_core::status::{self, StatusAction};
 use tollgate_core::validate;
 use tollgate_store::UserPatch;
 
-use super::{audit, hash_password, Actor, ManageError, ManageResult};
+use super::{audit, hash_password, transition, Actor, ManageError, ManageResult};
 use crate::state::AppState;
 
 /// The user `user_id` of the app.
 pub async fn get(state: &AppState, app_id: &str, user_id: &str) -> ManageResult<User> {
     state.store.get_user(app_id, user_id).await?.ok_or(ManageError::NotFound("User"))
-}
-
-/// A status change of an end user.
-#[derive(Debug, Clone, Copy)]
-pub enum UserAction {
-    Ban,
-    Unban,
-    Pause,
-    Unpause,
-}
-
-/// The status an action gives a user; `None` when it changes nothing. A ban outranks a pause,
-/// so an unpause can never lift a ban.
-fn next_user_status(current: UserStatus, action: UserAction) -> ManageResult<Option<UserStatus>> {
-    use UserStatus as S;
-    Ok(match (action, current) {
-        (UserAction::Ban, _) => Some(S::Banned),
-        (UserAction::Unban, S::Banned) => Some(S::Active),
-        (UserAction::Unban, _) => None,
-        (UserAction::Pause, S::Banned) => {
-            return Err(ManageError::Conflict("A banned user cannot be paused; unban them first".into()))
-        }
-        (UserAction::Pause, S::Paused) => None,
-        (UserAction::Pause, S::Active) => Some(S::Paused),
-        (UserAction::Unpause, S::Paused) => Some(S::Active),
-        (UserAction::Unpause, _) => None,
-    })
 }
 
 /// Apply a ban/unban/pause/unpause to a user of the app.
@@ -49,22 +23,22 @@ pub async fn change_status(
     by: &Actor,
     app_id: &str,
     user_id: &str,
-    action: UserAction,
+    action: StatusAction,
     reason: Option<String>,
 ) -> ManageResult<()> {
-    let user = get(state, app_id, user_id).await?;
-    if let Some(status) = next_user_status(user.status, action)? {
-        state
-            .store
-            .set_user_status(app_id, user_id, status, reason.as_deref())
-            .await?
-            .ok_or(ManageError::NotFound("User"))?;
-    }
+    let reason = reason.as_deref();
+    transition(
+        get(state, app_id, user_id).await?,
+        |user| Ok(status::user_next(user.status, action)?.map(|to| (user.status, to))),
+        || get(state, app_id, user_id),
+        |from, to| async move { Ok(state.store.set_user_status(app_id, user_id, from, to, reason).await?.is_some()) },
+    )
+    .await?;
     let name = match action {
-        UserAction::Ban => "user.ban",
-        UserAction::Unban => "user.unban",
-        UserAction::Pause => "user.pause",
-        UserAction::Unpause => "user.unpause",
+        StatusAction::Ban => "user.ban",
+        StatusAction::Unban => "user.unban",
+        StatusAction::Pause => "user.pause",
+        StatusAction::Unpause => "user.unpause",
     };
     audit(state, by, name, Some(app_id), Some(user_id)).await;
     Ok(())

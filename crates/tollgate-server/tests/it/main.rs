@@ -27,4 +27,5 @@ mod netpolicy;
 mod ops;
 mod outage;
 mod signing;
+mod status_race;
 mod tenant_isolation;
