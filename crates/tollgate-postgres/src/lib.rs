@@ -26,7 +26,6 @@ mod logs;
 mod nonces;
 mod notify;
 mod resellers;
-mod row;
 mod sellers;
 mod sessions;
 pub mod testing;
