@@ -28,6 +28,7 @@ mod notify;
 mod resellers;
 mod sellers;
 mod sessions;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod users;
 mod variables;

@@ -5,6 +5,7 @@
 //! same way everywhere (see [`constraint`]).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod keys;
 
