@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use tollgate_core::model::{App, AppCounts};
 use tollgate_sql::{ms, to_json, AppRow, AppWithCountsRow, IntoModel};
-use tollgate_store::{AppStore, StoreError, StoreResult};
+use tollgate_store::{AppStore, StoreResult};
 
 use crate::error::db_err;
 use crate::SqliteStore;
@@ -97,7 +97,7 @@ impl AppStore for SqliteStore {
             .transpose()
     }
 
-    async fn update_app(&self, app: &App) -> StoreResult<()> {
+    async fn update_app(&self, app: &App) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE apps
              SET name = $1, version = $2, status = $3, settings = $4,
@@ -116,10 +116,7 @@ impl AppStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     async fn delete_app(&self, owner_id: &str, app_id: &str) -> StoreResult<bool> {

@@ -17,6 +17,9 @@ use tollgate_core::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A write named a row it depends on that does not exist (or is not in the tenant's scope):
+    /// the user of a user variable, the channel or user of a mute or message, the session a
+    /// redemption signs in. A missing row the call is *about* is never this error; see [`Store`].
     #[error("not found")]
     NotFound,
     /// A unique constraint refused the write; `constraint` is one of [`constraint`]'s names.
@@ -270,8 +273,9 @@ pub trait AppStore {
     async fn app_by_id(&self, app_id: &str) -> StoreResult<Option<App>>;
     async fn app_by_ws_key(&self, ws_key: &str) -> StoreResult<Option<App>>;
     /// Write name, version, status, settings, keys and `updated_at` of an app the owner has.
-    /// `NotFound` if the app is not the owner's; `Conflict(apps_owner_name_key)` on rename clash.
-    async fn update_app(&self, app: &App) -> StoreResult<()>;
+    /// `false` (nothing written) if the app is not the owner's; `Conflict(apps_owner_name_key)`
+    /// on a rename clash.
+    async fn update_app(&self, app: &App) -> StoreResult<bool>;
     /// Deletes the app and everything under it. `false` if not the owner's.
     async fn delete_app(&self, owner_id: &str, app_id: &str) -> StoreResult<bool>;
 }
@@ -631,6 +635,16 @@ impl Invalidation {
 }
 
 /// Everything a backend provides.
+///
+/// One convention for "not found", in every method:
+/// - a lookup of one thing (by id, key, name or token) returns `Option<T>`: `None` when there
+///   is no such thing in the scope given;
+/// - a write to one existing thing returns `Option<T>` (the thing as written) or `bool`
+///   (whether it was there): `None`/`false` when it is not in the scope, and nothing is written;
+/// - a delete returns `bool`, `false` when there was nothing to delete;
+/// - [`StoreError::NotFound`] only when a write names another row it depends on that is gone
+///   (a user variable of a missing user, a message in a missing channel, a redemption signing
+///   in a session of another app). Nothing is written then either.
 #[async_trait]
 pub trait Store:
     SellerStore

@@ -156,7 +156,9 @@ async fn update_app(
     let app = owned_app(&state, &auth, &app_id).await?;
     let mut next = patch.apply(&app)?;
     next.updated_at = now();
-    state.store.update_app(&next).await?;
+    if !state.store.update_app(&next).await? {
+        return Err(crate::error::ApiError::not_found("Resource"));
+    }
     state.invalidate_app(&app.id).await;
     state.audit(&auth.seller_id, "app.update", Some(&app.id), Some(&app.id), ip).await;
     Ok(ok(app_json(&state, &next, None)))
@@ -195,7 +197,9 @@ async fn regenerate_key(
     let mut app = owned_app(&state, &auth, &app_id).await?;
     app.api_key = ids::new_api_key();
     app.updated_at = now();
-    state.store.update_app(&app).await?;
+    if !state.store.update_app(&app).await? {
+        return Err(crate::error::ApiError::not_found("Resource"));
+    }
     state.invalidate_app(&app.id).await;
     state.audit(&auth.seller_id, "app.regenerate_key", Some(&app.id), Some(&app.id), ip).await;
     Ok(ok(json!({ "apiKey": app.api_key })))

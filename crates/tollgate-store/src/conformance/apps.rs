@@ -72,15 +72,15 @@ pub async fn apps<S: Store>(s: &S) {
     changed.api_key = ids::new_api_key();
     changed.ws_key = ids::new_ws_key();
     changed.updated_at = now();
-    s.update_app(&changed).await.unwrap();
+    assert!(s.update_app(&changed).await.unwrap());
     assert_eq!(s.get_app(&owner.id, &a1.id).await.unwrap(), Some(changed.clone()));
     assert_eq!(s.app_by_ws_key(&a1.ws_key).await.unwrap(), None);
 
     let mut hijack = changed.clone();
     hijack.owner_id = other.id.clone();
     hijack.name = "Hijacked".into();
-    assert_not_found(s.update_app(&hijack).await);
-    assert_not_found(s.update_app(&app(&owner.id)).await);
+    assert!(!s.update_app(&hijack).await.unwrap());
+    assert!(!s.update_app(&app(&owner.id)).await.unwrap());
     assert_eq!(s.get_app(&owner.id, &a1.id).await.unwrap(), Some(changed.clone()));
     let mut clash = changed.clone();
     clash.name = a0.name.clone();
