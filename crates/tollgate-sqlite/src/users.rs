@@ -245,9 +245,9 @@ impl UserStore for SqliteStore {
         bind_device(&self.pool, Owner::User, app_id, user_id, device, max_devices).await
     }
 
-    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<()> {
+    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<bool> {
         // No such user (deleted while they logged in) is not an error: there is nothing to record.
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE app_users SET last_login = $1, last_ip = COALESCE($2, last_ip)
              WHERE app_id = $3 AND id = $4",
         )
@@ -258,7 +258,7 @@ impl UserStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()> {

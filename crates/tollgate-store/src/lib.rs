@@ -389,9 +389,9 @@ pub trait UserStore {
         device: &str,
         max_devices: i64,
     ) -> StoreResult<DeviceBinding>;
-    /// A successful login: `last_login = now`, and `last_ip` when given. No such user in the app:
-    /// nothing is written, and that is not an error.
-    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<()>;
+    /// A successful login: `last_login = now`, and `last_ip` when given. `false` when the app has
+    /// no such user (deleted while logging in): nothing is written.
+    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<bool>;
 
     /// Insert or overwrite a user's variable.
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()>;
@@ -642,6 +642,8 @@ impl Invalidation {
 /// - a write to one existing thing returns `Option<T>` (the thing as written) or `bool`
 ///   (whether it was there): `None`/`false` when it is not in the scope, and nothing is written;
 /// - a delete returns `bool`, `false` when there was nothing to delete;
+/// - a write that can fail to happen in several ways returns an outcome that names them,
+///   the missing row among them (`DeviceBinding::Missing`, `RegisterOutcome`);
 /// - [`StoreError::NotFound`] only when a write names another row it depends on that is gone
 ///   (a user variable of a missing user, a message in a missing channel, a redemption signing
 ///   in a session of another app). Nothing is written then either.

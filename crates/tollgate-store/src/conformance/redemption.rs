@@ -198,18 +198,18 @@ pub async fn logins<S: Store>(s: &S) {
     let t = now();
     let u = stored_user(s, &a.id, "alice").await;
 
-    s.record_login(&a.id, &u.id, Some("198.51.100.9"), t).await.unwrap();
+    assert!(s.record_login(&a.id, &u.id, Some("198.51.100.9"), t).await.unwrap());
     let mut want = u.clone();
     want.last_login = Some(t);
     want.last_ip = Some("198.51.100.9".into());
     assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(want.clone()));
     // No address: the last one is kept.
-    s.record_login(&a.id, &u.id, None, t + Duration::seconds(1)).await.unwrap();
+    assert!(s.record_login(&a.id, &u.id, None, t + Duration::seconds(1)).await.unwrap());
     want.last_login = Some(t + Duration::seconds(1));
     assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(want.clone()));
     // Another app's id, or no such user: nothing written, no error.
-    s.record_login(&b.id, &u.id, Some("192.0.2.66"), t + Duration::seconds(2)).await.unwrap();
-    s.record_login(&a.id, "usr_missing", None, t).await.unwrap();
+    assert!(!s.record_login(&b.id, &u.id, Some("192.0.2.66"), t + Duration::seconds(2)).await.unwrap());
+    assert!(!s.record_login(&a.id, "usr_missing", None, t).await.unwrap());
     assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(want));
 
     // A token alone finds its session in any app, expired ones too.

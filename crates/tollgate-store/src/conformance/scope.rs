@@ -145,7 +145,7 @@ pub async fn client_tenant_scope<S: Store>(s: &S) {
     assert_eq!(s.extend_with_license(x, &u.id, &lic.id, &act, Some(DAY_MS)).await.unwrap(), None);
     assert_eq!(s.bind_license_device(x, &lic.id, "X", 9).await.unwrap(), DeviceBinding::Missing);
     assert_eq!(s.bind_user_device(x, &u.id, "X", 9).await.unwrap(), DeviceBinding::Missing);
-    s.record_login(x, &u.id, Some("192.0.2.1"), t).await.unwrap();
+    assert!(!s.record_login(x, &u.id, Some("192.0.2.1"), t).await.unwrap());
     assert!(!s.bind_session(x, &sess.id, None, None, Some("X"), t + Duration::days(3)).await.unwrap());
 
     assert!(s.list_channels(x).await.unwrap().is_empty());
