@@ -567,7 +567,8 @@ impl IntoModel for DeviceLicenseRow {
     }
 }
 
-/// `signing_keys`: the key bytes as standard base64 text.
+/// `signing_keys`: the key bytes as standard base64 text. No `Debug`: it holds the encrypted
+/// private key.
 #[derive(sqlx::FromRow)]
 pub struct SigningKeyRow {
     pub kid: String,
