@@ -1,24 +1,12 @@
 //! Blacklist entries, scoped by app.
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use tollgate_core::model::BlacklistEntry;
+use tollgate_sql::{ms, BlacklistRow, IntoModel};
 use tollgate_store::{BlacklistStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, ms, parsed, ts};
 use crate::PgStore;
-
-fn entry(row: &PgRow) -> StoreResult<BlacklistEntry> {
-    Ok(BlacklistEntry {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        kind: parsed(row, "kind")?,
-        value: col(row, "value")?,
-        reason: col(row, "reason")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
 
 #[async_trait]
 impl BlacklistStore for PgStore {
@@ -46,7 +34,7 @@ impl BlacklistStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(entry)
+            .map(BlacklistRow::decode)
             .collect()
     }
 

@@ -1,37 +1,15 @@
 //! Device licenses (a license bound to one piece of hardware), scoped by app.
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use tollgate_core::model::{DeviceLicense, DeviceType, LicenseStatus};
 use tollgate_core::time::Timestamp;
+use tollgate_sql::{count, limit_offset, ms, ms_opt, DeviceLicenseRow, IntoModel};
 use tollgate_store::{DeviceLicensePatch, DeviceLicenseStore, Page, PageRequest, StoreError, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, count, limit_offset, ms, ms_opt, parsed, ts, ts_opt};
 use crate::PgStore;
 
 const DAY_MS: i64 = 86_400_000;
-
-fn device_license(row: &PgRow) -> StoreResult<DeviceLicense> {
-    Ok(DeviceLicense {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        device_type: parsed(row, "device_type")?,
-        device_id: col(row, "device_id")?,
-        name: col(row, "name")?,
-        email: col(row, "email")?,
-        level: col(row, "level")?,
-        status: parsed(row, "status")?,
-        ban_reason: col(row, "ban_reason")?,
-        note: col(row, "note")?,
-        created_at: ts(row, "created_at")?,
-        activated_at: ts_opt(row, "activated_at")?,
-        expires_at: ts_opt(row, "expires_at")?,
-        last_login: ts_opt(row, "last_login")?,
-        last_ip: col(row, "last_ip")?,
-        hwid: col(row, "hwid")?,
-    })
-}
 
 #[async_trait]
 impl DeviceLicenseStore for PgStore {
@@ -83,7 +61,7 @@ impl DeviceLicenseStore for PgStore {
         .await
         .map_err(db_err)?
         .iter()
-        .map(device_license)
+        .map(DeviceLicenseRow::decode)
         .collect::<StoreResult<_>>()?;
         Ok(Page { items, total: count(total) })
     }
@@ -96,7 +74,7 @@ impl DeviceLicenseStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(device_license)
+            .map(DeviceLicenseRow::decode)
             .transpose()
     }
 
@@ -114,7 +92,7 @@ impl DeviceLicenseStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(device_license)
+            .map(DeviceLicenseRow::decode)
             .transpose()
     }
 
@@ -147,7 +125,7 @@ impl DeviceLicenseStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(device_license)
+        .map(DeviceLicenseRow::decode)
         .transpose()
     }
 
@@ -174,7 +152,7 @@ impl DeviceLicenseStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(device_license)
+        .map(DeviceLicenseRow::decode)
         .transpose()
     }
 
@@ -206,7 +184,7 @@ impl DeviceLicenseStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(device_license)
+        .map(DeviceLicenseRow::decode)
         .transpose()
     }
 
@@ -249,7 +227,7 @@ impl DeviceLicenseStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(device_license)
+        .map(DeviceLicenseRow::decode)
         .transpose()
     }
 }

@@ -2,29 +2,11 @@
 //! `tollgate-sqlite`).
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-use sqlx::postgres::PgRow;
-use tollgate_store::{SigningKey, SigningKeyStore, StoreError, StoreResult};
+use tollgate_sql::{base64_text, ms, IntoModel, SigningKeyRow};
+use tollgate_store::{SigningKey, SigningKeyStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, ms, ts};
 use crate::{PgStore, BEGIN};
-
-fn bytes(row: &PgRow, name: &str) -> StoreResult<Vec<u8>> {
-    let text: String = col(row, name)?;
-    B64.decode(text).map_err(|_| StoreError::Other(format!("invalid base64 in column {name}")))
-}
-
-fn key(row: &PgRow) -> StoreResult<SigningKey> {
-    Ok(SigningKey {
-        kid: col(row, "kid")?,
-        public_key: bytes(row, "public_key")?,
-        private_key_enc: bytes(row, "private_key_enc")?,
-        created_at: ts(row, "created_at")?,
-        active: col(row, "active")?,
-    })
-}
 
 #[async_trait]
 impl SigningKeyStore for PgStore {
@@ -37,8 +19,8 @@ impl SigningKeyStore for PgStore {
              ON CONFLICT DO NOTHING",
         )
         .bind(&key.kid)
-        .bind(B64.encode(&key.public_key))
-        .bind(B64.encode(&key.private_key_enc))
+        .bind(base64_text(&key.public_key))
+        .bind(base64_text(&key.private_key_enc))
         .bind(ms(&key.created_at))
         .bind(key.active)
         .execute(&self.pool)
@@ -53,7 +35,7 @@ impl SigningKeyStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(key)
+            .map(SigningKeyRow::decode)
             .collect()
     }
 
@@ -63,7 +45,7 @@ impl SigningKeyStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(key)
+            .map(SigningKeyRow::decode)
             .transpose()
     }
 

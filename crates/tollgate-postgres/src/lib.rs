@@ -26,9 +26,9 @@ mod logs;
 mod nonces;
 mod notify;
 mod resellers;
-mod row;
 mod sellers;
 mod sessions;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod users;
 mod variables;

@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
-use tollgate_core::model::{Creator, License, LicenseStatus, User};
+use tollgate_core::model::{License, LicenseStatus, User};
+use tollgate_sql::{
+    count, creator_kind, like_escaped, limit_offset, ms, ms_opt, to_json, IntoModel, LicenseRow, UserRow,
+};
 use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
 use tollgate_store::{RegisterOutcome, StoreError, StoreResult};
 
@@ -13,52 +15,12 @@ use crate::sessions::bind_session_in;
 
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
-use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, parsed, to_json};
-use crate::row::{ts, ts_opt};
-use crate::users::{insert_user, user};
+use crate::users::insert_user;
 use crate::{PgStore, BEGIN};
 
 /// Rows per multi-row INSERT: 1,000 rows x 17 columns = 17,000 parameters, well under
 /// PostgreSQL's limit of 65,535, and few enough statements that a million keys insert in seconds.
 const INSERT_CHUNK: usize = 1000;
-
-fn creator(row: &PgRow) -> StoreResult<Creator> {
-    let kind: String = col(row, "created_by_kind")?;
-    let id: String = col(row, "created_by")?;
-    match kind.as_str() {
-        "seller" => Ok(Creator::Seller(id)),
-        "reseller" => Ok(Creator::Reseller(id)),
-        _ => Err(StoreError::Other("unexpected value in column created_by_kind".into())),
-    }
-}
-
-fn creator_kind(c: &Creator) -> &'static str {
-    match c {
-        Creator::Seller(_) => "seller",
-        Creator::Reseller(_) => "reseller",
-    }
-}
-
-fn license(row: &PgRow) -> StoreResult<License> {
-    Ok(License {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        key: col(row, "key")?,
-        status: parsed(row, "status")?,
-        level: col(row, "level")?,
-        duration: parsed(row, "duration")?,
-        max_devices: col(row, "max_devices")?,
-        note: col(row, "note")?,
-        prefix: col(row, "prefix")?,
-        created_by: creator(row)?,
-        created_at: ts(row, "created_at")?,
-        activated_at: ts_opt(row, "activated_at")?,
-        expires_at: ts_opt(row, "expires_at")?,
-        user_id: col(row, "user_id")?,
-        devices: json(row, "devices")?,
-        ban_reason: col(row, "ban_reason")?,
-    })
-}
 
 /// The search text of a filter, if it has one (an empty search is no search).
 fn search(filter: &LicenseFilter) -> Option<&str> {
@@ -136,12 +98,12 @@ async fn activate(
     license_id: &str,
     user_id: Option<&str>,
     activation: &Activation,
-) -> StoreResult<Option<PgRow>> {
+) -> StoreResult<Option<LicenseRow>> {
     let devices = activation.device.as_ref().map(|d| to_json(&[d])).transpose()?;
     // The row is found by its primary key alone and updated by its ctid: a plan that walked the
     // `(app_id, status)` index instead (what the planner chose on a table without statistics
     // after a bulk `license generate`) read every unused key of the app, 30-100 ms a redeem.
-    sqlx::query(
+    sqlx::query_as(
         "WITH target AS (SELECT ctid FROM licenses WHERE id = $6 FOR UPDATE)
          UPDATE licenses
          SET status = 'USED', user_id = $1, activated_at = $2, expires_at = $3,
@@ -258,7 +220,7 @@ impl LicenseStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(license)
+            .map(LicenseRow::decode)
             .collect::<StoreResult<_>>()?;
 
         Ok(Page { items, total: count(total) })
@@ -272,7 +234,7 @@ impl LicenseStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(license)
+            .map(LicenseRow::decode)
             .transpose()
     }
 
@@ -284,7 +246,7 @@ impl LicenseStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(license)
+            .map(LicenseRow::decode)
             .transpose()
     }
 
@@ -333,7 +295,7 @@ impl LicenseStore for PgStore {
         *deltas.entry((app_id, from.as_str())).or_default() -= 1;
         *deltas.entry((app_id, to.as_str())).or_default() += 1;
         add_counts(&mut tx, &deltas).await?;
-        let license = license(&row)?;
+        let license = LicenseRow::decode(&row)?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(license))
     }
@@ -350,7 +312,7 @@ impl LicenseStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(license)
+        .map(LicenseRow::decode)
         .transpose()
     }
 
@@ -398,7 +360,7 @@ impl LicenseStore for PgStore {
         }
         add_counts(&mut tx, &redeemed(app_id)).await?;
         tx.commit().await.map_err(db_err)?;
-        license(&row).map(Some)
+        row.into_model().map(Some)
     }
 
     async fn register_with_license(
@@ -490,7 +452,7 @@ impl LicenseStore for PgStore {
         let Some(row) = activate(&mut tx, app_id, license_id, Some(user_id), activation).await? else {
             return Ok(None);
         };
-        let level: i64 = col(&row, "level")?;
+        let level = row.level;
         let updated = sqlx::query(
             "UPDATE app_users
              SET level = GREATEST(level, $1),
@@ -515,7 +477,7 @@ impl LicenseStore for PgStore {
         };
         add_counts(&mut tx, &redeemed(app_id)).await?;
         tx.commit().await.map_err(db_err)?;
-        user(&updated).map(Some)
+        UserRow::decode(&updated).map(Some)
     }
 
     async fn bind_license_device(

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 use tollgate_core::time::Timestamp;
+use tollgate_sql::ms;
 use tollgate_store::{ReplayStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::ms;
 use crate::PgStore;
 
 #[async_trait]

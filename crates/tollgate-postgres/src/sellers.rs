@@ -1,25 +1,13 @@
 //! Sellers and their refresh tokens.
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use tollgate_core::model::{RefreshToken, Seller};
 use tollgate_core::time::Timestamp;
+use tollgate_sql::{ms, norm, IntoModel, SellerRow};
 use tollgate_store::{RefreshUse, SellerStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, ms, norm, ts};
 use crate::PgStore;
-
-fn seller(row: &PgRow) -> StoreResult<Seller> {
-    Ok(Seller {
-        id: col(row, "id")?,
-        email: col(row, "email")?,
-        name: col(row, "name")?,
-        password_hash: col(row, "password_hash")?,
-        plan: col(row, "plan")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
 
 #[async_trait]
 impl SellerStore for PgStore {
@@ -48,7 +36,7 @@ impl SellerStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(seller)
+            .map(SellerRow::decode)
             .transpose()
     }
 
@@ -59,7 +47,7 @@ impl SellerStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(seller)
+            .map(SellerRow::decode)
             .transpose()
     }
 

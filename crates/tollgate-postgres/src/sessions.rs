@@ -1,34 +1,13 @@
 //! Client sessions, scoped by app (except the global purge).
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use tollgate_core::model::{Session, SessionView};
 use tollgate_core::time::Timestamp;
+use tollgate_sql::{count, ms, ms_opt, IntoModel, SessionRow, SessionViewRow};
 use tollgate_store::{SessionStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, count, ms, ms_opt, ts};
 use crate::PgStore;
-
-fn session(row: &PgRow) -> StoreResult<Session> {
-    Ok(Session {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        token: col(row, "token")?,
-        user_id: col(row, "user_id")?,
-        license_id: col(row, "license_id")?,
-        ip: col(row, "ip")?,
-        hwid: col(row, "hwid")?,
-        client_id: col(row, "client_id")?,
-        created_at: ts(row, "created_at")?,
-        expires_at: ts(row, "expires_at")?,
-        last_seen: ts(row, "last_seen")?,
-    })
-}
-
-fn session_view(row: &PgRow) -> StoreResult<SessionView> {
-    Ok(SessionView { session: session(row)?, username: col(row, "username")? })
-}
 
 async fn insert_session<'e, E>(exec: E, session: &Session) -> StoreResult<()>
 where
@@ -133,7 +112,7 @@ impl SessionStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(session)
+            .map(SessionRow::decode)
             .transpose()
     }
 
@@ -144,7 +123,7 @@ impl SessionStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(session)
+            .map(SessionRow::decode)
             .transpose()
     }
 
@@ -174,7 +153,7 @@ impl SessionStore for PgStore {
         .await
         .map_err(db_err)?
         .iter()
-        .map(session_view)
+        .map(SessionViewRow::decode)
         .collect()
     }
 

@@ -1,49 +1,19 @@
 //! App users and their variables, scoped by app.
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use tollgate_core::model::{User, UserStatus, UserVariable};
 use tollgate_core::time::Timestamp;
+use tollgate_sql::{
+    count, like_escaped, limit_offset, ms, ms_opt, norm, to_json, username_key, IntoModel, UserRow, UserVariableRow,
+};
 use tollgate_store::{DeviceBinding, Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore};
 
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
-use crate::row::username_key;
-use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, norm, parsed};
-use crate::row::{to_json, ts, ts_opt};
 use crate::{PgStore, BEGIN};
 
 const DAY_MS: i64 = 86_400_000;
-
-pub(crate) fn user(row: &PgRow) -> StoreResult<User> {
-    Ok(User {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        username: col(row, "username")?,
-        password_hash: col(row, "password_hash")?,
-        email: col(row, "email")?,
-        level: col(row, "level")?,
-        expires_at: ts_opt(row, "expires_at")?,
-        devices: json(row, "devices")?,
-        max_devices: col(row, "max_devices")?,
-        last_ip: col(row, "last_ip")?,
-        status: parsed(row, "status")?,
-        ban_reason: col(row, "ban_reason")?,
-        last_login: ts_opt(row, "last_login")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
-
-fn user_variable(row: &PgRow) -> StoreResult<UserVariable> {
-    Ok(UserVariable {
-        app_id: col(row, "app_id")?,
-        user_id: col(row, "user_id")?,
-        key: col(row, "key")?,
-        value: col(row, "value")?,
-        updated_at: ts(row, "updated_at")?,
-    })
-}
 
 /// `WHERE ...` of a user listing; the same for the page and its total.
 fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter: &'a UserFilter) {
@@ -114,8 +84,14 @@ impl UserStore for PgStore {
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);
-        let items =
-            items.build().fetch_all(&self.pool).await.map_err(db_err)?.iter().map(user).collect::<StoreResult<_>>()?;
+        let items = items
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(UserRow::decode)
+            .collect::<StoreResult<_>>()?;
 
         Ok(Page { items, total: count(total) })
     }
@@ -128,7 +104,7 @@ impl UserStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(user)
+            .map(UserRow::decode)
             .transpose()
     }
 
@@ -149,7 +125,7 @@ impl UserStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(user)
+        .map(UserRow::decode)
         .transpose()
     }
 
@@ -173,7 +149,7 @@ impl UserStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(user)
+        .map(UserRow::decode)
         .transpose()
     }
 
@@ -211,7 +187,7 @@ impl UserStore for PgStore {
                 .await
                 .map_err(db_err)?;
         }
-        let user = user(&row)?;
+        let user = UserRow::decode(&row)?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(user))
     }
@@ -228,7 +204,7 @@ impl UserStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(user)
+        .map(UserRow::decode)
         .transpose()
     }
 
@@ -254,7 +230,7 @@ impl UserStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(user)
+        .map(UserRow::decode)
         .transpose()
     }
 
@@ -279,9 +255,9 @@ impl UserStore for PgStore {
         bind_device(&self.pool, Owner::User, app_id, user_id, device, max_devices).await
     }
 
-    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<()> {
+    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<bool> {
         // No such user (deleted while they logged in) is not an error: there is nothing to record.
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE app_users SET last_login = $1, last_ip = COALESCE($2, last_ip)
              WHERE app_id = $3 AND id = $4",
         )
@@ -292,7 +268,7 @@ impl UserStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()> {
@@ -326,7 +302,7 @@ impl UserStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(user_variable)
+            .map(UserVariableRow::decode)
             .transpose()
     }
 
@@ -338,7 +314,7 @@ impl UserStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(user_variable)
+            .map(UserVariableRow::decode)
             .collect()
     }
 

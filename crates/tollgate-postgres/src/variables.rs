@@ -1,27 +1,13 @@
 //! App variables, scoped by app.
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use tollgate_core::model::AppVariable;
 use tollgate_core::time::Timestamp;
+use tollgate_sql::{ms, IntoModel, VariableRow};
 use tollgate_store::{StoreResult, VariablePatch, VariableStore};
 
 use crate::error::db_err;
-use crate::row::{col, ms, ts};
 use crate::PgStore;
-
-fn variable(row: &PgRow) -> StoreResult<AppVariable> {
-    Ok(AppVariable {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        key: col(row, "key")?,
-        value: col(row, "value")?,
-        read_only: col(row, "read_only")?,
-        auth_required: col(row, "auth_required")?,
-        created_at: ts(row, "created_at")?,
-        updated_at: ts(row, "updated_at")?,
-    })
-}
 
 #[async_trait]
 impl VariableStore for PgStore {
@@ -52,7 +38,7 @@ impl VariableStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(variable)
+            .map(VariableRow::decode)
             .collect()
     }
 
@@ -64,7 +50,7 @@ impl VariableStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(variable)
+            .map(VariableRow::decode)
             .transpose()
     }
 
@@ -94,7 +80,7 @@ impl VariableStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(variable)
+        .map(VariableRow::decode)
         .transpose()
     }
 

@@ -1,25 +1,12 @@
 //! Webhook endpoints, scoped by app.
 
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
 use tollgate_core::model::Webhook;
+use tollgate_sql::{ms, to_json, IntoModel, WebhookRow};
 use tollgate_store::{StoreResult, WebhookPatch, WebhookStore};
 
 use crate::error::db_err;
-use crate::row::{col, json, ms, to_json, ts};
 use crate::PgStore;
-
-fn webhook(row: &PgRow) -> StoreResult<Webhook> {
-    Ok(Webhook {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        url: col(row, "url")?,
-        events: json(row, "events")?,
-        secret: col(row, "secret")?,
-        enabled: col(row, "enabled")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
 
 #[async_trait]
 impl WebhookStore for PgStore {
@@ -48,7 +35,7 @@ impl WebhookStore for PgStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(webhook)
+            .map(WebhookRow::decode)
             .collect()
     }
 
@@ -60,7 +47,7 @@ impl WebhookStore for PgStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(webhook)
+            .map(WebhookRow::decode)
             .transpose()
     }
 
@@ -83,7 +70,7 @@ impl WebhookStore for PgStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(webhook)
+        .map(WebhookRow::decode)
         .transpose()
     }
 

@@ -1,33 +1,12 @@
 //! Apps, scoped by owner.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use tollgate_core::model::{App, AppCounts};
-use tollgate_store::{AppStore, StoreError, StoreResult};
+use tollgate_sql::{ms, to_json, AppRow, AppWithCountsRow, IntoModel};
+use tollgate_store::{AppStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, count, json, ms, parsed, to_json, ts};
 use crate::SqliteStore;
-
-fn app(row: &SqliteRow) -> StoreResult<App> {
-    Ok(App {
-        id: col(row, "id")?,
-        owner_id: col(row, "owner_id")?,
-        name: col(row, "name")?,
-        api_key: col(row, "api_key")?,
-        ws_key: col(row, "ws_key")?,
-        version: col(row, "version")?,
-        status: parsed(row, "status")?,
-        settings: json(row, "settings")?,
-        created_at: ts(row, "created_at")?,
-        updated_at: ts(row, "updated_at")?,
-    })
-}
-
-fn app_with_counts(row: &SqliteRow) -> StoreResult<(App, AppCounts)> {
-    let counts = AppCounts { users: count(col(row, "user_count")?), licenses: count(col(row, "license_count")?) };
-    Ok((app(row)?, counts))
-}
 
 #[async_trait]
 impl AppStore for SqliteStore {
@@ -68,7 +47,7 @@ impl AppStore for SqliteStore {
         .await
         .map_err(db_err)?
         .iter()
-        .map(app_with_counts)
+        .map(AppWithCountsRow::decode)
         .collect()
     }
 
@@ -80,7 +59,7 @@ impl AppStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(app)
+            .map(AppRow::decode)
             .transpose()
     }
 
@@ -92,7 +71,7 @@ impl AppStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(app)
+            .map(AppRow::decode)
             .transpose()
     }
 
@@ -103,7 +82,7 @@ impl AppStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(app)
+            .map(AppRow::decode)
             .transpose()
     }
 
@@ -114,11 +93,11 @@ impl AppStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(app)
+            .map(AppRow::decode)
             .transpose()
     }
 
-    async fn update_app(&self, app: &App) -> StoreResult<()> {
+    async fn update_app(&self, app: &App) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE apps
              SET name = $1, version = $2, status = $3, settings = $4,
@@ -137,10 +116,7 @@ impl AppStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     async fn delete_app(&self, owner_id: &str, app_id: &str) -> StoreResult<bool> {

@@ -1,10 +1,10 @@
 //! Binding a device to the JSON device list of a license or a user, never past its device limit.
 
 use sqlx::SqlitePool;
+use tollgate_sql::to_json;
 use tollgate_store::{DeviceBinding, StoreError, StoreResult};
 
 use crate::error::db_err;
-use crate::row::to_json;
 
 /// Attempts before giving up; each failed one means another writer changed the list in between.
 const ATTEMPTS: usize = 64;

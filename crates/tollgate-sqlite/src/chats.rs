@@ -1,46 +1,13 @@
 //! Chat channels, their mutes and messages, scoped by app.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
 use tollgate_core::model::{ChatChannel, ChatMessage, ChatMute};
+use tollgate_sql::{ms, ms_opt, ChatChannelRow, ChatMessageRow, ChatMuteRow, IntoModel};
 use tollgate_store::{ChatStore, MessageCursor, StoreError, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, ms, ms_opt, ts, ts_opt};
 use crate::SqliteStore;
-
-fn channel(row: &SqliteRow) -> StoreResult<ChatChannel> {
-    Ok(ChatChannel {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        name: col(row, "name")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
-
-fn message(row: &SqliteRow) -> StoreResult<ChatMessage> {
-    Ok(ChatMessage {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        channel_id: col(row, "channel_id")?,
-        user_id: col(row, "user_id")?,
-        username: col(row, "username")?,
-        message: col(row, "message")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
-
-fn mute(row: &SqliteRow) -> StoreResult<ChatMute> {
-    Ok(ChatMute {
-        app_id: col(row, "app_id")?,
-        channel_id: col(row, "channel_id")?,
-        user_id: col(row, "user_id")?,
-        reason: col(row, "reason")?,
-        until: ts_opt(row, "until")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
 
 #[async_trait]
 impl ChatStore for SqliteStore {
@@ -63,7 +30,7 @@ impl ChatStore for SqliteStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(channel)
+            .map(ChatChannelRow::decode)
             .collect()
     }
 
@@ -75,7 +42,7 @@ impl ChatStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(channel)
+            .map(ChatChannelRow::decode)
             .transpose()
     }
 
@@ -87,7 +54,7 @@ impl ChatStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(channel)
+            .map(ChatChannelRow::decode)
             .transpose()
     }
 
@@ -146,7 +113,7 @@ impl ChatStore for SqliteStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(mute)
+            .map(ChatMuteRow::decode)
             .collect()
     }
 
@@ -159,7 +126,7 @@ impl ChatStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(mute)
+            .map(ChatMuteRow::decode)
             .transpose()
     }
 
@@ -204,6 +171,6 @@ impl ChatStore for SqliteStore {
                 .push(")");
         }
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
-        q.build().fetch_all(&self.pool).await.map_err(db_err)?.iter().map(message).collect()
+        q.build().fetch_all(&self.pool).await.map_err(db_err)?.iter().map(ChatMessageRow::decode).collect()
     }
 }

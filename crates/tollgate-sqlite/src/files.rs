@@ -1,25 +1,12 @@
 //! File metadata, scoped by app. The encrypted content lives outside the database.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use tollgate_core::model::FileMeta;
+use tollgate_sql::{ms, FileRow, IntoModel};
 use tollgate_store::{FileStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, ms, ts};
 use crate::SqliteStore;
-
-fn file(row: &SqliteRow) -> StoreResult<FileMeta> {
-    Ok(FileMeta {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        name: col(row, "name")?,
-        size: col(row, "size")?,
-        min_level: col(row, "min_level")?,
-        sha256: col(row, "sha256")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
 
 #[async_trait]
 impl FileStore for SqliteStore {
@@ -48,7 +35,7 @@ impl FileStore for SqliteStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(file)
+            .map(FileRow::decode)
             .collect()
     }
 
@@ -60,7 +47,7 @@ impl FileStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(file)
+            .map(FileRow::decode)
             .transpose()
     }
 

@@ -18,7 +18,6 @@ mod logs;
 mod nonces;
 mod notify;
 mod resellers;
-mod row;
 mod sellers;
 mod sessions;
 mod users;

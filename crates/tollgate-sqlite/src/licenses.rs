@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
-use tollgate_core::model::{Creator, License, LicenseStatus, User};
+use tollgate_core::model::{License, LicenseStatus, User};
+use tollgate_sql::{
+    count, creator_kind, like_escaped, limit_offset, ms, ms_opt, to_json, IntoModel, LicenseRow, UserRow,
+};
 use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
 use tollgate_store::{RegisterOutcome, StoreError, StoreResult};
 
@@ -13,52 +15,12 @@ use crate::sessions::bind_session_in;
 
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
-use crate::row::{col, count, json, like_escaped, limit_offset, ms, ms_opt, parsed, to_json};
-use crate::row::{ts, ts_opt};
-use crate::users::{insert_user, user};
+use crate::users::insert_user;
 use crate::SqliteStore;
 
 /// Rows per multi-row INSERT: 500 rows x 17 columns = 8,500 variables, well under SQLite's
 /// limit of 32,766, and few enough statements that a million keys insert in seconds.
 const INSERT_CHUNK: usize = 500;
-
-fn creator(row: &SqliteRow) -> StoreResult<Creator> {
-    let kind: String = col(row, "created_by_kind")?;
-    let id: String = col(row, "created_by")?;
-    match kind.as_str() {
-        "seller" => Ok(Creator::Seller(id)),
-        "reseller" => Ok(Creator::Reseller(id)),
-        _ => Err(StoreError::Other("unexpected value in column created_by_kind".into())),
-    }
-}
-
-fn creator_kind(c: &Creator) -> &'static str {
-    match c {
-        Creator::Seller(_) => "seller",
-        Creator::Reseller(_) => "reseller",
-    }
-}
-
-fn license(row: &SqliteRow) -> StoreResult<License> {
-    Ok(License {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        key: col(row, "key")?,
-        status: parsed(row, "status")?,
-        level: col(row, "level")?,
-        duration: parsed(row, "duration")?,
-        max_devices: col(row, "max_devices")?,
-        note: col(row, "note")?,
-        prefix: col(row, "prefix")?,
-        created_by: creator(row)?,
-        created_at: ts(row, "created_at")?,
-        activated_at: ts_opt(row, "activated_at")?,
-        expires_at: ts_opt(row, "expires_at")?,
-        user_id: col(row, "user_id")?,
-        devices: json(row, "devices")?,
-        ban_reason: col(row, "ban_reason")?,
-    })
-}
 
 /// The search text of a filter, if it has one (an empty search is no search).
 fn search(filter: &LicenseFilter) -> Option<&str> {
@@ -117,9 +79,9 @@ async fn activate(
     license_id: &str,
     user_id: Option<&str>,
     activation: &Activation,
-) -> StoreResult<Option<SqliteRow>> {
+) -> StoreResult<Option<LicenseRow>> {
     let devices = activation.device.as_ref().map(|d| to_json(&[d])).transpose()?;
-    sqlx::query(
+    sqlx::query_as(
         "UPDATE licenses
          SET status = 'USED', user_id = $1, activated_at = $2, expires_at = $3,
              devices = COALESCE($4, devices)
@@ -237,7 +199,7 @@ impl LicenseStore for SqliteStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(license)
+            .map(LicenseRow::decode)
             .collect::<StoreResult<_>>()?;
 
         Ok(Page { items, total: count(total) })
@@ -251,7 +213,7 @@ impl LicenseStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(license)
+            .map(LicenseRow::decode)
             .transpose()
     }
 
@@ -263,7 +225,7 @@ impl LicenseStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(license)
+            .map(LicenseRow::decode)
             .transpose()
     }
 
@@ -309,7 +271,7 @@ impl LicenseStore for SqliteStore {
         *deltas.entry((app_id, from.as_str())).or_default() -= 1;
         *deltas.entry((app_id, to.as_str())).or_default() += 1;
         add_counts(&mut tx, &deltas).await?;
-        let license = license(&row)?;
+        let license = LicenseRow::decode(&row)?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(license))
     }
@@ -326,7 +288,7 @@ impl LicenseStore for SqliteStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(license)
+        .map(LicenseRow::decode)
         .transpose()
     }
 
@@ -367,7 +329,7 @@ impl LicenseStore for SqliteStore {
         }
         add_counts(&mut tx, &redeemed(app_id)).await?;
         tx.commit().await.map_err(db_err)?;
-        license(&row).map(Some)
+        row.into_model().map(Some)
     }
 
     async fn register_with_license(
@@ -431,7 +393,7 @@ impl LicenseStore for SqliteStore {
         let Some(row) = activate(&mut tx, app_id, license_id, Some(user_id), activation).await? else {
             return Ok(None);
         };
-        let level: i64 = col(&row, "level")?;
+        let level = row.level;
         let updated = sqlx::query(
             "UPDATE app_users
              SET level = MAX(level, $1),
@@ -456,7 +418,7 @@ impl LicenseStore for SqliteStore {
         };
         add_counts(&mut tx, &redeemed(app_id)).await?;
         tx.commit().await.map_err(db_err)?;
-        user(&updated).map(Some)
+        UserRow::decode(&updated).map(Some)
     }
 
     async fn bind_license_device(

@@ -1,39 +1,12 @@
 //! Client logs (per app) and the audit trail (per seller). Append-only.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use tollgate_core::model::{AuditEntry, LogEntry};
+use tollgate_sql::{count, limit_offset, ms, AuditRow, IntoModel, LogRow};
 use tollgate_store::{LogStore, Page, PageRequest, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, count, limit_offset, ms, ts};
 use crate::SqliteStore;
-
-fn log_entry(row: &SqliteRow) -> StoreResult<LogEntry> {
-    Ok(LogEntry {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        user_id: col(row, "user_id")?,
-        username: col(row, "username")?,
-        message: col(row, "message")?,
-        ip: col(row, "ip")?,
-        hwid: col(row, "hwid")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
-
-fn audit_entry(row: &SqliteRow) -> StoreResult<AuditEntry> {
-    Ok(AuditEntry {
-        id: col(row, "id")?,
-        seller_id: col(row, "seller_id")?,
-        actor: col(row, "actor")?,
-        action: col(row, "action")?,
-        target: col(row, "target")?,
-        app_id: col(row, "app_id")?,
-        ip: col(row, "ip")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
 
 #[async_trait]
 impl LogStore for SqliteStore {
@@ -75,7 +48,7 @@ impl LogStore for SqliteStore {
         .await
         .map_err(db_err)?
         .iter()
-        .map(log_entry)
+        .map(LogRow::decode)
         .collect::<StoreResult<_>>()?;
         Ok(Page { items, total: count(total) })
     }
@@ -118,7 +91,7 @@ impl LogStore for SqliteStore {
         .await
         .map_err(db_err)?
         .iter()
-        .map(audit_entry)
+        .map(AuditRow::decode)
         .collect::<StoreResult<_>>()?;
         Ok(Page { items, total: count(total) })
     }

@@ -1,25 +1,12 @@
 //! Resellers, scoped by app.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use tollgate_core::model::Reseller;
+use tollgate_sql::{ms, norm, username_key, IntoModel, ResellerRow};
 use tollgate_store::{ResellerPatch, ResellerStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::username_key;
-use crate::row::{col, ms, norm, ts};
 use crate::SqliteStore;
-
-fn reseller(row: &SqliteRow) -> StoreResult<Reseller> {
-    Ok(Reseller {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        username: col(row, "username")?,
-        password_hash: col(row, "password_hash")?,
-        balance: col(row, "balance")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
 
 #[async_trait]
 impl ResellerStore for SqliteStore {
@@ -50,7 +37,7 @@ impl ResellerStore for SqliteStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(reseller)
+            .map(ResellerRow::decode)
             .collect()
     }
 
@@ -62,7 +49,7 @@ impl ResellerStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(reseller)
+            .map(ResellerRow::decode)
             .transpose()
     }
 
@@ -81,7 +68,7 @@ impl ResellerStore for SqliteStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(reseller)
+        .map(ResellerRow::decode)
         .transpose()
     }
 
@@ -101,7 +88,7 @@ impl ResellerStore for SqliteStore {
         .await
         .map_err(db_err)?
         .as_ref()
-        .map(reseller)
+        .map(ResellerRow::decode)
         .transpose()
     }
 

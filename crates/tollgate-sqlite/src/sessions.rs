@@ -1,34 +1,13 @@
 //! Client sessions, scoped by app (except the global purge).
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use tollgate_core::model::{Session, SessionView};
 use tollgate_core::time::Timestamp;
+use tollgate_sql::{count, ms, ms_opt, IntoModel, SessionRow, SessionViewRow};
 use tollgate_store::{SessionStore, StoreResult};
 
 use crate::error::db_err;
-use crate::row::{col, count, ms, ms_opt, ts};
 use crate::SqliteStore;
-
-fn session(row: &SqliteRow) -> StoreResult<Session> {
-    Ok(Session {
-        id: col(row, "id")?,
-        app_id: col(row, "app_id")?,
-        token: col(row, "token")?,
-        user_id: col(row, "user_id")?,
-        license_id: col(row, "license_id")?,
-        ip: col(row, "ip")?,
-        hwid: col(row, "hwid")?,
-        client_id: col(row, "client_id")?,
-        created_at: ts(row, "created_at")?,
-        expires_at: ts(row, "expires_at")?,
-        last_seen: ts(row, "last_seen")?,
-    })
-}
-
-fn session_view(row: &SqliteRow) -> StoreResult<SessionView> {
-    Ok(SessionView { session: session(row)?, username: col(row, "username")? })
-}
 
 async fn insert_session<'e, E>(exec: E, session: &Session) -> StoreResult<()>
 where
@@ -122,7 +101,7 @@ impl SessionStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(session)
+            .map(SessionRow::decode)
             .transpose()
     }
 
@@ -133,7 +112,7 @@ impl SessionStore for SqliteStore {
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(session)
+            .map(SessionRow::decode)
             .transpose()
     }
 
@@ -163,7 +142,7 @@ impl SessionStore for SqliteStore {
         .await
         .map_err(db_err)?
         .iter()
-        .map(session_view)
+        .map(SessionViewRow::decode)
         .collect()
     }
 

@@ -2,7 +2,6 @@
 //! pragmas, migrations and online backup.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sqlx::{Connection, SqliteConnection};
@@ -24,16 +23,18 @@ async fn raw(path: &Path) -> SqliteConnection {
     SqliteConnection::connect(&url(path)).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_suite() {
+/// A fresh database file for one area of the suite, in a directory of its own.
+async fn fresh() -> Option<(SqliteStore, TempDir)> {
     let dir = TempDir::new().unwrap();
-    let n = AtomicUsize::new(0);
-    // A fresh database file per area.
-    conformance::run_all(|| {
-        let path = dir.path().join(format!("area-{}.db", n.fetch_add(1, Ordering::Relaxed)));
-        async move { open(&path).await }
-    })
-    .await;
+    let store = open(&dir.path().join("area.db")).await;
+    Some((store, dir))
+}
+
+/// The suite, one test per area.
+mod suite {
+    use super::fresh;
+
+    tollgate_store::conformance_tests!(fresh);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! same way everywhere (see [`constraint`]).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod keys;
 
@@ -16,6 +17,9 @@ use tollgate_core::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A write named a row it depends on that does not exist (or is not in the tenant's scope):
+    /// the user of a user variable, the channel or user of a mute or message, the session a
+    /// redemption signs in. A missing row the call is *about* is never this error; see [`Store`].
     #[error("not found")]
     NotFound,
     /// A unique constraint refused the write; `constraint` is one of [`constraint`]'s names.
@@ -269,8 +273,9 @@ pub trait AppStore {
     async fn app_by_id(&self, app_id: &str) -> StoreResult<Option<App>>;
     async fn app_by_ws_key(&self, ws_key: &str) -> StoreResult<Option<App>>;
     /// Write name, version, status, settings, keys and `updated_at` of an app the owner has.
-    /// `NotFound` if the app is not the owner's; `Conflict(apps_owner_name_key)` on rename clash.
-    async fn update_app(&self, app: &App) -> StoreResult<()>;
+    /// `false` (nothing written) if the app is not the owner's; `Conflict(apps_owner_name_key)`
+    /// on a rename clash.
+    async fn update_app(&self, app: &App) -> StoreResult<bool>;
     /// Deletes the app and everything under it. `false` if not the owner's.
     async fn delete_app(&self, owner_id: &str, app_id: &str) -> StoreResult<bool>;
 }
@@ -392,9 +397,9 @@ pub trait UserStore {
         device: &str,
         max_devices: i64,
     ) -> StoreResult<DeviceBinding>;
-    /// A successful login: `last_login = now`, and `last_ip` when given. No such user in the app:
-    /// nothing is written, and that is not an error.
-    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<()>;
+    /// A successful login: `last_login = now`, and `last_ip` when given. `false` when the app has
+    /// no such user (deleted while logging in): nothing is written.
+    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<bool>;
 
     /// Insert or overwrite a user's variable.
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()>;
@@ -642,6 +647,18 @@ impl Invalidation {
 }
 
 /// Everything a backend provides.
+///
+/// One convention for "not found", in every method:
+/// - a lookup of one thing (by id, key, name or token) returns `Option<T>`: `None` when there
+///   is no such thing in the scope given;
+/// - a write to one existing thing returns `Option<T>` (the thing as written) or `bool`
+///   (whether it was there): `None`/`false` when it is not in the scope, and nothing is written;
+/// - a delete returns `bool`, `false` when there was nothing to delete;
+/// - a write that can fail to happen in several ways returns an outcome that names them,
+///   the missing row among them (`DeviceBinding::Missing`, `RegisterOutcome`);
+/// - [`StoreError::NotFound`] only when a write names another row it depends on that is gone
+///   (a user variable of a missing user, a message in a missing channel, a redemption signing
+///   in a session of another app). Nothing is written then either.
 #[async_trait]
 pub trait Store:
     SellerStore

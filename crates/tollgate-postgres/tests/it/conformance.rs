@@ -1,28 +1,23 @@
-//! The backend-generic conformance suite on PostgreSQL, each area in a fresh database.
-
-use std::sync::Mutex;
+//! The backend-generic conformance suite on PostgreSQL, one test per area, each in a fresh
+//! database.
 
 use tollgate_postgres::testing::FreshDb;
 use tollgate_postgres::PgStore;
-use tollgate_store::conformance;
 
 use crate::admin_url_or_skip;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_suite() {
-    let Some(admin) = admin_url_or_skip() else { return };
-    // Kept until the end, then dropped; on a panic their `Drop` removes them.
-    let dbs: Mutex<Vec<FreshDb>> = Mutex::new(Vec::new());
-    let (admin, dbs_ref) = (&admin, &dbs);
-    conformance::run_all(move || async move {
-        let db = FreshDb::create(admin).await.unwrap();
-        // Smaller than the suite's 40 concurrent callers, so they also queue for connections.
-        let store = PgStore::connect(&db.url, 8).await.unwrap();
-        dbs_ref.lock().unwrap().push(db);
-        store
-    })
-    .await;
-    for db in dbs.into_inner().unwrap() {
-        db.drop().await;
-    }
+/// A store on a fresh database; `None` when the PostgreSQL tests are skipped.
+async fn fresh() -> Option<(PgStore, FreshDb)> {
+    let admin = admin_url_or_skip()?;
+    let db = FreshDb::create(&admin).await.unwrap();
+    // Smaller than the suite's 40 concurrent callers, so they also queue for connections.
+    let store = PgStore::connect(&db.url, 8).await.unwrap();
+    Some((store, db))
 }
+
+/// Drop the database of an area that passed (one that panicked is dropped by `FreshDb`'s `Drop`).
+async fn finish(db: FreshDb) {
+    db.drop().await;
+}
+
+tollgate_store::conformance_tests!(fresh, finish);

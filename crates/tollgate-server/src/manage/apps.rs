@@ -38,7 +38,10 @@ pub async fn create(state: &AppState, owner_id: &str, name: &str, version: Optio
 pub async fn update(state: &AppState, by: &Actor, app: &App, patch: AppPatch) -> ManageResult<App> {
     let mut next = patch.apply(app)?;
     next.updated_at = now();
-    state.store.update_app(&next).await?;
+    // Deleted since it was read: as absent as if it had never been.
+    if !state.store.update_app(&next).await? {
+        return Err(ManageError::NotFound("Application"));
+    }
     state.invalidate_app(&app.id).await;
     audit(state, by, "app.update", Some(&app.id), Some(&app.id)).await;
     Ok(next)
@@ -49,7 +52,9 @@ pub async fn regenerate_key(state: &AppState, by: &Actor, app: &App) -> ManageRe
     let mut app = app.clone();
     app.api_key = ids::new_api_key();
     app.updated_at = now();
-    state.store.update_app(&app).await?;
+    if !state.store.update_app(&app).await? {
+        return Err(ManageError::NotFound("Application"));
+    }
     state.invalidate_app(&app.id).await;
     audit(state, by, "app.regenerate_key", Some(&app.id), Some(&app.id)).await;
     Ok(app)

@@ -1,0 +1,122 @@
+//! Client sessions and request nonces.
+
+use super::*;
+
+pub async fn sessions<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let u = stored_user(s, &a.id, "Alice").await;
+    let lic = license(&a.id, "SESS-1");
+    s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
+    let t = now();
+
+    // Round trip, filled and empty.
+    let mut s_user = session(&a.id, Some(&u.id), t + Duration::hours(24));
+    s_user.created_at = t - Duration::minutes(2);
+    let mut s_lic = session(&a.id, None, t + Duration::hours(2));
+    s_lic.license_id = Some(lic.id.clone());
+    s_lic.ip = None;
+    s_lic.hwid = None;
+    s_lic.client_id = None;
+    s_lic.created_at = t - Duration::minutes(1);
+    let mut s_dead = session(&a.id, Some(&u.id), t - Duration::seconds(1));
+    s_dead.created_at = t - Duration::minutes(3);
+    let mut s_edge = session(&a.id, None, t);
+    s_edge.created_at = t - Duration::minutes(4);
+    let s_other = session(&b.id, None, t + Duration::hours(1));
+    for x in [&s_user, &s_lic, &s_dead, &s_edge, &s_other] {
+        s.create_session(x).await.unwrap();
+    }
+    for x in [&s_user, &s_lic, &s_dead] {
+        assert_eq!(s.session_by_token(&a.id, &x.token).await.unwrap(), Some(x.clone()));
+        assert_eq!(s.session_by_token(&b.id, &x.token).await.unwrap(), None);
+    }
+    assert_eq!(s.session_by_token(&a.id, &ids::new_token()).await.unwrap(), None);
+    let mut dup = session(&b.id, None, t + Duration::hours(1));
+    dup.token = s_user.token.clone();
+    assert_conflict(s.create_session(&dup).await, constraint::SESSION_TOKEN);
+
+    // Live means `expires_at > now`; newest first, with the username when there is a user.
+    let live = s.list_live_sessions(&a.id, t).await.unwrap();
+    assert_eq!(
+        live,
+        vec![
+            SessionView { session: s_lic.clone(), username: None },
+            SessionView { session: s_user.clone(), username: Some("Alice".into()) },
+        ]
+    );
+    assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
+    assert_eq!(
+        s.count_live_sessions(&a.id, t - Duration::milliseconds(1)).await.unwrap(),
+        3,
+        "the edge session is live one millisecond earlier"
+    );
+    assert_eq!(s.count_live_sessions(&b.id, t).await.unwrap(), 1);
+    assert_eq!(s.list_live_sessions(&b.id, t).await.unwrap().len(), 1);
+
+    // Touch: last_seen always, expiry only forward.
+    let t1 = t + Duration::seconds(5);
+    let further = t + Duration::hours(48);
+    assert!(s.touch_session(&a.id, &s_lic.id, t1, Some(further)).await.unwrap());
+    let mut want = s_lic.clone();
+    want.last_seen = t1;
+    want.expires_at = further;
+    assert_eq!(s.session_by_token(&a.id, &s_lic.token).await.unwrap(), Some(want.clone()));
+    let t2 = t1 + Duration::seconds(5);
+    assert!(s.touch_session(&a.id, &s_lic.id, t2, Some(t + Duration::hours(1))).await.unwrap());
+    want.last_seen = t2;
+    assert_eq!(
+        s.session_by_token(&a.id, &s_lic.token).await.unwrap(),
+        Some(want.clone()),
+        "an earlier expiry does not shorten the session"
+    );
+    let t3 = t2 + Duration::seconds(5);
+    assert!(s.touch_session(&a.id, &s_lic.id, t3, None).await.unwrap());
+    want.last_seen = t3;
+    assert_eq!(s.session_by_token(&a.id, &s_lic.token).await.unwrap(), Some(want.clone()));
+    assert!(!s.touch_session(&b.id, &s_lic.id, t3, Some(further)).await.unwrap());
+    assert!(!s.touch_session(&a.id, "sess_missing", t3, None).await.unwrap());
+
+    // Delete one, scoped.
+    assert!(!s.delete_session(&b.id, &s_user.id).await.unwrap());
+    assert!(s.delete_session(&a.id, &s_user.id).await.unwrap());
+    assert!(!s.delete_session(&a.id, &s_user.id).await.unwrap());
+    assert_eq!(s.session_by_token(&a.id, &s_user.token).await.unwrap(), None);
+
+    // Purge: expired sessions of every app, nothing live.
+    let s_other_dead = session(&b.id, None, t - Duration::hours(1));
+    s.create_session(&s_other_dead).await.unwrap();
+    assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 3);
+    assert_eq!(s.session_by_token(&a.id, &s_dead.token).await.unwrap(), None);
+    assert_eq!(s.session_by_token(&a.id, &s_edge.token).await.unwrap(), None);
+    assert_eq!(s.session_by_token(&b.id, &s_other_dead.token).await.unwrap(), None);
+    assert!(s.session_by_token(&a.id, &s_lic.token).await.unwrap().is_some());
+    assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 0);
+
+    // Kill every session of one app.
+    s.create_session(&session(&a.id, Some(&u.id), t + Duration::hours(1))).await.unwrap();
+    assert_eq!(s.delete_app_sessions(&a.id).await.unwrap(), 2);
+    assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
+    assert_eq!(s.count_live_sessions(&b.id, t).await.unwrap(), 1);
+    assert_eq!(s.delete_app_sessions(&a.id).await.unwrap(), 0);
+}
+
+/// Replay defence: a nonce is new once until it is purged.
+pub async fn nonces<S: Store>(s: &S) {
+    let t = now();
+    assert!(s.remember_nonce("nonce-1", t + Duration::minutes(5)).await.unwrap());
+    assert!(!s.remember_nonce("nonce-1", t + Duration::minutes(10)).await.unwrap(), "a replay");
+    assert!(!s.remember_nonce("nonce-1", t - Duration::minutes(10)).await.unwrap(), "a replay");
+    assert!(s.remember_nonce("NONCE-1", t + Duration::minutes(5)).await.unwrap(), "nonces compare exactly");
+    assert!(s.remember_nonce("old", t - Duration::seconds(1)).await.unwrap());
+    assert!(s.remember_nonce("edge", t).await.unwrap());
+
+    // Purging forgets the windows that ended before `now`, and only those.
+    assert_eq!(s.purge_nonces(t).await.unwrap(), 1);
+    assert!(s.remember_nonce("old", t + Duration::minutes(5)).await.unwrap(), "forgotten, so new again");
+    assert!(!s.remember_nonce("edge", t + Duration::minutes(5)).await.unwrap(), "still remembered");
+    assert!(!s.remember_nonce("nonce-1", t).await.unwrap());
+    assert_eq!(s.purge_nonces(t).await.unwrap(), 0);
+    assert_eq!(s.purge_nonces(t + Duration::hours(1)).await.unwrap(), 4);
+    assert!(s.remember_nonce("nonce-1", t + Duration::minutes(5)).await.unwrap());
+}
