@@ -37,7 +37,8 @@ impl Metrics {
     pub fn new() -> Self {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &BUCKETS)
-            .expect("latency buckets are not empty")
+            // The only error is an empty bucket list, and BUCKETS is a non-empty constant.
+            .unwrap_or_else(|_| unreachable!("latency buckets are not empty"))
             .build_recorder();
         let handle = recorder.handle();
         let process = metrics_process::Collector::default();
