@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tollgate_core::status::StatusAction;
 use tollgate_core::license as license_rules;
 use tollgate_core::model::{User, UserStatus, UserVariable};
+use tollgate_core::status::StatusAction;
 use tollgate_core::time::{rfc3339, serde_ts, Timestamp};
 use tollgate_core::validate;
 use tollgate_store::UserFilter;
@@ -227,8 +227,7 @@ async fn ban_user(
     ValidJson(body): ValidJson<UserBanBody>,
 ) -> ApiResult<impl IntoResponse> {
     let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
-    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Ban, reason)
-        .await?;
+    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Ban, reason).await?;
     Ok(ok_message::<()>("User banned", None))
 }
 
@@ -242,8 +241,7 @@ async fn unban_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Unban, None)
-        .await?;
+    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Unban, None).await?;
     Ok(ok_message::<()>("User unbanned", None))
 }
 
@@ -258,8 +256,7 @@ async fn pause_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Pause, None)
-        .await?;
+    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Pause, None).await?;
     Ok(ok_message::<()>("User paused", None))
 }
 
@@ -273,8 +270,7 @@ async fn unpause_user(
     ClientIp(ip): ClientIp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Unpause, None)
-        .await?;
+    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Unpause, None).await?;
     Ok(ok_message::<()>("User unpaused", None))
 }
 

@@ -3,8 +3,8 @@
 
 use chrono::Duration;
 use tollgate_core::license as license_rules;
-use tollgate_core::status::{self, StatusAction};
 use tollgate_core::model::{DeviceLicense, LicenseStatus};
+use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
 use tollgate_core::{ids, rules, validate, DomainError};
 use tollgate_store::DeviceLicensePatch;

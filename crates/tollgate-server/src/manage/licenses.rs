@@ -1,8 +1,8 @@
 //! License keys: generate in batches, ban/unban, pause/unpause, forget bound devices, delete.
 
 use tollgate_core::license::{self as rules, LicenseSpec};
-use tollgate_core::status::{self, StatusAction};
 use tollgate_core::model::{Creator, License};
+use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
 use tollgate_store::{constraint, StoreError};
 

@@ -4,8 +4,8 @@
 
 use tollgate_core::license as license_rules;
 use tollgate_core::model::User;
-use tollgate_core::time::now;
 use tollgate_core::status::{self, StatusAction};
+use tollgate_core::time::now;
 use tollgate_core::validate;
 use tollgate_store::UserPatch;
 
