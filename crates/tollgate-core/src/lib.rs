@@ -4,6 +4,7 @@
 //! nothing of HTTP, JSON field names of any wire protocol, or status numbers.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod app_patch;
 pub mod canonical;
 pub mod device;
 pub mod duration;

@@ -1,91 +1,85 @@
-//! The process's metrics: requests and latencies per route, password checks, rendered in the
-//! Prometheus text format for `GET /metrics`.
+//! The process's metrics: requests and latencies per route, password checks and the process's
+//! own resources (memory, CPU, file descriptors, threads), in the Prometheus text format for
+//! `GET /metrics`.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use metrics::{counter, describe_counter, describe_histogram, histogram, with_local_recorder, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// Latency bucket upper bounds, seconds.
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
-#[derive(Default)]
-struct RouteStats {
-    /// by status code
-    requests: BTreeMap<u16, u64>,
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+const PASSWORD_CHECKS: &str = "tollgate_password_checks_total";
+const PASSWORD_BUSY: &str = "tollgate_password_busy_total";
+const HTTP_REQUESTS: &str = "tollgate_http_requests_total";
+const HTTP_DURATION: &str = "tollgate_http_request_duration_seconds";
+
+/// The metrics of one server: its own Prometheus recorder, never the process-wide one.
+///
+/// Every recording goes through [`metrics::with_local_recorder`] with this recorder, and
+/// `/metrics` renders through its handle. A global recorder can be installed once per process,
+/// and tests start many servers in one process, each of which must count only its own
+/// requests; a recorder per server keeps them apart. The process metrics (read from `/proc`)
+/// are the same for every server in a process and are refreshed into this recorder on each
+/// render.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    process: metrics_process::Collector,
 }
 
-/// Requests and latencies per route (the matched route template, never the raw path, so ids
-/// and keys in URLs do not leak into labels or blow up cardinality).
-#[derive(Default)]
-pub struct Metrics {
-    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
-    /// Password checks that ran (argon2 verifications, the dummy one for unknown accounts too).
-    password_checks: AtomicU64,
-    /// Password checks turned away because the argon2 gate was full.
-    password_busy: AtomicU64,
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &BUCKETS)
+            // The only error is an empty bucket list, and BUCKETS is a non-empty constant.
+            .unwrap_or_else(|_| unreachable!("latency buckets are not empty"))
+            .build_recorder();
+        let handle = recorder.handle();
+        let process = metrics_process::Collector::default();
+        with_local_recorder(&recorder, || {
+            describe_counter!(PASSWORD_CHECKS, "Password verifications computed (argon2id).");
+            describe_counter!(PASSWORD_BUSY, "Password checks refused because the argon2 gate was full.");
+            describe_counter!(HTTP_REQUESTS, "HTTP requests by route and status.");
+            describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency by route.");
+            // The password counters show from the start, at 0.
+            counter!(PASSWORD_CHECKS).absolute(0);
+            counter!(PASSWORD_BUSY).absolute(0);
+            process.describe();
+        });
+        Self { recorder, handle, process }
+    }
+
+    /// Count a request and its latency under its matched route template (never the raw path,
+    /// so ids and keys in URLs do not leak into labels or blow up cardinality).
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let s = routes.entry((method.to_owned(), route.to_owned())).or_default();
-        *s.requests.entry(status).or_default() += 1;
-        s.count += 1;
-        s.sum += seconds;
-        for (i, le) in BUCKETS.iter().enumerate() {
-            if seconds <= *le {
-                s.buckets[i] += 1;
-            }
-        }
+        with_local_recorder(&self.recorder, || {
+            let (method, route) = (method.to_owned(), route.to_owned());
+            counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
+                .increment(1);
+            histogram!(HTTP_DURATION, "method" => method, "route" => route).record(seconds);
+        });
     }
 
-    /// Count a password check by its outcome: ran, or turned away busy.
+    /// Count a password check by its outcome: ran (argon2 verifications, the dummy one for
+    /// unknown accounts too), or turned away because the argon2 gate was full.
     pub fn password_checked<T>(&self, r: &Result<T, tollgate_core::DomainError>) {
-        match r {
-            Ok(_) => self.password_checks.fetch_add(1, Ordering::Relaxed),
-            Err(tollgate_core::DomainError::Busy) => self.password_busy.fetch_add(1, Ordering::Relaxed),
-            Err(_) => 0,
+        let name = match r {
+            Ok(_) => PASSWORD_CHECKS,
+            Err(tollgate_core::DomainError::Busy) => PASSWORD_BUSY,
+            Err(_) => return,
         };
+        with_local_recorder(&self.recorder, || counter!(name).increment(1));
     }
 
+    /// The Prometheus text, with the process metrics read just now.
     pub fn render(&self) -> String {
-        use std::fmt::Write;
-        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = String::new();
-        out.push_str("# HELP tollgate_password_checks_total Password verifications computed (argon2id).\n");
-        out.push_str("# TYPE tollgate_password_checks_total counter\n");
-        let _ = writeln!(out, "tollgate_password_checks_total {}", self.password_checks.load(Ordering::Relaxed));
-        out.push_str("# HELP tollgate_password_busy_total Password checks refused because the argon2 gate was full.\n");
-        out.push_str("# TYPE tollgate_password_busy_total counter\n");
-        let _ = writeln!(out, "tollgate_password_busy_total {}", self.password_busy.load(Ordering::Relaxed));
-        out.push_str("# HELP tollgate_http_requests_total HTTP requests by route and status.\n");
-        out.push_str("# TYPE tollgate_http_requests_total counter\n");
-        for ((method, route), s) in routes.iter() {
-            for (status, n) in &s.requests {
-                let _ = writeln!(
-                    out,
-                    "tollgate_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
-                );
-            }
-        }
-        out.push_str("# HELP tollgate_http_request_duration_seconds HTTP request latency by route.\n");
-        out.push_str("# TYPE tollgate_http_request_duration_seconds histogram\n");
-        for ((method, route), s) in routes.iter() {
-            let labels = format!("method=\"{method}\",route=\"{route}\"");
-            for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
-                    s.buckets[i]
-                );
-            }
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_count{{{labels}}} {}", s.count);
-        }
-        out
+        with_local_recorder(&self.recorder, || self.process.collect());
+        self.handle.render()
     }
 }

@@ -40,6 +40,33 @@ async fn health_ready_metrics_openapi() {
     assert!(r.body["components"]["securitySchemes"]["bearer"].is_object());
 }
 
+/// `/metrics` carries the process's own resources next to the per-route and password counters.
+#[tokio::test]
+async fn metrics_show_process_route_and_password_counters() {
+    let s = TestServer::start().await;
+    s.req(Method::GET, "/healthz", None, None).await.assert_status(200);
+    let text = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"));
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    assert!(value("process_resident_memory_bytes") > 0.0);
+    assert!(value("process_open_fds") > 0.0);
+    assert!(value("process_threads") > 0.0);
+    assert!(value("process_start_time_seconds") > 0.0);
+    assert!(text.contains("# TYPE process_resident_memory_bytes gauge"), "{text}");
+    assert!(text.contains(r#"tollgate_http_requests_total{method="GET",route="/healthz",status="200"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"tollgate_http_request_duration_seconds_bucket{method="GET",route="/healthz",le="5"} 1"#),
+        "{text}"
+    );
+    assert_eq!(value("tollgate_password_checks_total"), 0.0);
+    assert_eq!(value("tollgate_password_busy_total"), 0.0);
+}
+
 #[tokio::test]
 async fn unknown_route_and_method_are_json_errors() {
     let s = TestServer::start().await;
