@@ -317,11 +317,11 @@ pub fn page_number(page: Option<u32>) -> Result<u32, ApiError> {
 }
 
 /// `limit` checked against 1..=[`MAX_LIMIT`]; `default` when absent.
-pub fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
+pub fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, tollgate_core::DomainError> {
     match limit {
         None => Ok(default),
         Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
-        Some(_) => Err(ApiError::validation("limit", "must be from 1 to 100")),
+        Some(_) => Err(tollgate_core::DomainError::validation("limit", "must be from 1 to 100")),
     }
 }
 
