@@ -2,11 +2,9 @@
 //! cursor, and mute or unmute users per channel. Messages are written by the client protocols,
 //! never here.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use tollgate_core::license as license_rules;
 use tollgate_core::model::{ChatChannel, ChatMessage, ChatMute};
-use tollgate_core::time::{from_millis, now, parse_rfc3339, to_millis};
+use tollgate_core::time::{now, parse_rfc3339};
 use tollgate_core::{ids, rules, DomainError};
 use tollgate_store::MessageCursor;
 
@@ -16,29 +14,14 @@ use crate::state::AppState;
 /// Messages per page unless the caller asks for another count (Authly's default for
 /// `chats/get`).
 pub const DEFAULT_MESSAGE_LIMIT: u32 = 50;
-/// Longer than any cursor handed out (a timestamp and an id, base64url).
-const MAX_CURSOR_LEN: usize = 200;
-
-/// The opaque cursor of a message listing: base64url (no padding) of `<created_at_ms>:<id>`.
+/// The opaque cursor of a message listing (see [`crate::extract::encode_cursor`]).
 pub fn encode_message_cursor(c: &MessageCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", to_millis(&c.created_at), c.id))
+    crate::extract::encode_cursor(&c.created_at, &c.id)
 }
 
 /// `None` for anything [`encode_message_cursor`] could not have made.
 pub fn decode_message_cursor(text: &str) -> Option<MessageCursor> {
-    if text.len() > MAX_CURSOR_LEN {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (ms, id) = text.split_once(':')?;
-    let ms: i64 = ms.parse().ok()?;
-    let created_at = from_millis(ms);
-    // `from_millis` maps what chrono cannot represent to the epoch: refuse instead.
-    if to_millis(&created_at) != ms || id.is_empty() || id.chars().any(char::is_control) {
-        return None;
-    }
-    Some(MessageCursor { created_at, id: id.to_owned() })
+    crate::extract::decode_cursor(text).map(|(created_at, id)| MessageCursor { created_at, id })
 }
 
 /// The app's channel `channel_id`, or not found.
@@ -164,30 +147,4 @@ pub async fn unmute(state: &AppState, by: &Actor, app_id: &str, channel_id: &str
     }
     audit(state, by, "chat.unmute", Some(app_id), Some(user_id)).await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_junk_is_refused() {
-        let c = MessageCursor { created_at: from_millis(1_795_436_877_924), id: "msg_0c0ven812s0aes4sox1y".into() };
-        let text = encode_message_cursor(&c);
-        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");
-        assert_eq!(decode_message_cursor(&text), Some(c.clone()));
-        assert_eq!(decode_message_cursor(&format!("{text}==")), Some(c), "padding is tolerated");
-        for bad in [
-            "",
-            "not base64!",
-            &URL_SAFE_NO_PAD.encode("no-colon"),
-            &URL_SAFE_NO_PAD.encode("abc:msg_x"),
-            &URL_SAFE_NO_PAD.encode("123:"),
-            &URL_SAFE_NO_PAD.encode("99999999999999999:msg_x"),
-            &URL_SAFE_NO_PAD.encode("1:msg\nx"),
-            &"A".repeat(MAX_CURSOR_LEN + 4),
-        ] {
-            assert_eq!(decode_message_cursor(bad), None, "{bad:?}");
-        }
-    }
 }
