@@ -317,17 +317,72 @@ pub fn page_number(page: Option<u32>) -> Result<u32, ApiError> {
 }
 
 /// `limit` checked against 1..=[`MAX_LIMIT`]; `default` when absent.
-pub fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
+pub fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, tollgate_core::DomainError> {
     match limit {
         None => Ok(default),
         Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
-        Some(_) => Err(ApiError::validation("limit", "must be from 1 to 100")),
+        Some(_) => Err(tollgate_core::DomainError::validation("limit", "must be from 1 to 100")),
     }
+}
+
+/// Longer than any cursor this API hands out (a timestamp and an id, base64url).
+const MAX_CURSOR_LEN: usize = 200;
+
+/// The opaque cursor of a listing walked by `(created_at, id)`: base64url (no padding) of
+/// `<created_at_ms>:<id>`.
+pub fn encode_cursor(created_at: &tollgate_core::time::Timestamp, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{}:{id}", tollgate_core::time::to_millis(created_at)))
+}
+
+/// The `(created_at, id)` of a cursor; `None` for anything [`encode_cursor`] could not have made.
+pub fn decode_cursor(text: &str) -> Option<(tollgate_core::time::Timestamp, String)> {
+    use base64::Engine;
+    use tollgate_core::time::{from_millis, to_millis};
+    if text.len() > MAX_CURSOR_LEN {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (ms, id) = text.split_once(':')?;
+    let ms: i64 = ms.parse().ok()?;
+    let created_at = from_millis(ms);
+    // `from_millis` maps what chrono cannot represent to the epoch: refuse instead.
+    if to_millis(&created_at) != ms || id.is_empty() || id.chars().any(char::is_control) {
+        return None;
+    }
+    Some((created_at, id.to_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_refused() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let at = tollgate_core::time::from_millis(1_795_436_877_924);
+        let text = encode_cursor(&at, "msg_0c0ven812s0aes4sox1y");
+        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");
+        let decoded = Some((at, "msg_0c0ven812s0aes4sox1y".to_owned()));
+        assert_eq!(decode_cursor(&text), decoded);
+        assert_eq!(decode_cursor(&format!("{text}==")), decoded, "padding is tolerated");
+        for bad in [
+            "",
+            "not base64!",
+            &URL_SAFE_NO_PAD.encode("no-colon"),
+            &URL_SAFE_NO_PAD.encode("abc:msg_x"),
+            &URL_SAFE_NO_PAD.encode("123:"),
+            &URL_SAFE_NO_PAD.encode("99999999999999999:msg_x"),
+            &URL_SAFE_NO_PAD.encode("1:msg\nx"),
+            &URL_SAFE_NO_PAD.encode([0xff, 0x3a, 0x41]),
+            &"A".repeat(MAX_CURSOR_LEN + 4),
+        ] {
+            assert_eq!(decode_cursor(bad), None, "{bad:?}");
+        }
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]

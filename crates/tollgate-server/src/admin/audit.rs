@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::ApiResult;
 use crate::extract::{ok_page, PageQuery, SellerAuth, ValidQuery};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -54,6 +55,6 @@ async fn list_audit(
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let page = q.page()?;
-    let entries = state.store.list_audit(&auth.seller_id, page).await?;
+    let entries = manage::logs::list_audit(&state, &auth.seller_id, page).await?;
     Ok(ok_page(entries.items.into_iter().map(AuditView::from).collect::<Vec<_>>(), page, entries.total))
 }

@@ -6,26 +6,17 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tollgate_core::license as license_rules;
 use tollgate_core::model::{ChatChannel, ChatMessage, ChatMute};
-use tollgate_core::time::{from_millis, now, parse_rfc3339, serde_ts, to_millis, Timestamp};
-use tollgate_core::{ids, rules};
-use tollgate_store::MessageCursor;
+use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ok, ok_message, ClientIp, OwnedApp, ValidJson, ValidQuery};
+use crate::manage;
 use crate::state::AppState;
-
-/// Messages per page unless `limit` says otherwise (Authly's default for `chats/get`).
-pub const DEFAULT_MESSAGE_LIMIT: u32 = 50;
-/// Longer than any cursor this API hands out (a timestamp and an id, base64url).
-const MAX_CURSOR_LEN: usize = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -116,32 +107,6 @@ pub struct MessageListQuery {
     pub cursor: Option<String>,
 }
 
-/// The opaque cursor of a message listing: base64url (no padding) of `<created_at_ms>:<id>`.
-pub fn encode_message_cursor(c: &MessageCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", to_millis(&c.created_at), c.id))
-}
-
-/// `None` for anything [`encode_message_cursor`] could not have made.
-pub fn decode_message_cursor(text: &str) -> Option<MessageCursor> {
-    if text.len() > MAX_CURSOR_LEN {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (ms, id) = text.split_once(':')?;
-    let ms: i64 = ms.parse().ok()?;
-    let created_at = from_millis(ms);
-    // `from_millis` maps what chrono cannot represent to the epoch: refuse instead.
-    if to_millis(&created_at) != ms || id.is_empty() || id.chars().any(char::is_control) {
-        return None;
-    }
-    Some(MessageCursor { created_at, id: id.to_owned() })
-}
-
-async fn owned_channel(state: &AppState, app_id: &str, channel_id: &str) -> ApiResult<ChatChannel> {
-    state.store.get_channel(app_id, channel_id).await?.ok_or_else(|| ApiError::not_found("Channel"))
-}
-
 /// Create a chat channel.
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/chats", tag = "chats", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body = CreateChannelBody,
@@ -154,14 +119,7 @@ async fn create_channel(
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateChannelBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let channel = ChatChannel {
-        id: ids::new_id(ids::prefix::CHANNEL),
-        app_id: app_id.clone(),
-        name: rules::channel_name("name", &body.name)?,
-        created_at: now(),
-    };
-    state.store.create_channel(&channel).await?;
-    state.audit(&owned.seller_id, "chat.channel.create", Some(&app_id), Some(&channel.id), ip).await;
+    let channel = manage::chats::create_channel(&state, &owned.actor(ip), &app_id, &body.name).await?;
     Ok((StatusCode::CREATED, ok(ChannelView::from(channel))))
 }
 
@@ -174,7 +132,7 @@ async fn list_channels(
     _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let channels = state.store.list_channels(&app_id).await?;
+    let channels = manage::chats::list_channels(&state, &app_id).await?;
     Ok(ok(channels.into_iter().map(ChannelView::from).collect::<Vec<_>>()))
 }
 
@@ -187,7 +145,7 @@ async fn get_channel(
     _owned: OwnedApp,
     Path((app_id, channel_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(ok(ChannelView::from(owned_channel(&state, &app_id, &channel_id).await?)))
+    Ok(ok(ChannelView::from(manage::chats::channel(&state, &app_id, &channel_id).await?)))
 }
 
 /// Delete a chat channel with its messages and mutes.
@@ -200,10 +158,7 @@ async fn delete_channel(
     ClientIp(ip): ClientIp,
     Path((app_id, channel_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    if !state.store.delete_channel(&app_id, &channel_id).await? {
-        return Err(ApiError::not_found("Channel"));
-    }
-    state.audit(&owned.seller_id, "chat.channel.delete", Some(&app_id), Some(&channel_id), ip).await;
+    manage::chats::delete_channel(&state, &owned.actor(ip), &app_id, &channel_id).await?;
     Ok(ok_message::<()>("Channel deleted", None))
 }
 
@@ -220,27 +175,12 @@ async fn list_messages(
     Path((app_id, channel_id)): Path<(String, String)>,
     ValidQuery(q): ValidQuery<MessageListQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let after = match q.cursor.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(c) => Some(decode_message_cursor(c).ok_or_else(|| {
-            ApiError::validation("cursor", "is not a cursor of this listing (use pagination.nextCursor)")
-        })?),
-    };
-    owned_channel(&state, &app_id, &channel_id).await?;
-    let limit = crate::extract::page_limit(q.limit, DEFAULT_MESSAGE_LIMIT)?;
-    // One more than asked tells whether a next page exists, so the last page says so.
-    let mut found = state.store.list_messages(&app_id, &channel_id, after.as_ref(), limit + 1).await?;
-    let next_cursor = if found.len() > limit as usize {
-        found.truncate(limit as usize);
-        found.last().map(|m| encode_message_cursor(&MessageCursor { created_at: m.created_at, id: m.id.clone() }))
-    } else {
-        None
-    };
-    let data: Vec<MessageView> = found.into_iter().map(MessageView::from).collect();
+    let page = manage::chats::list_messages(&state, &app_id, &channel_id, q.cursor.as_deref(), q.limit).await?;
+    let data: Vec<MessageView> = page.messages.into_iter().map(MessageView::from).collect();
     Ok(axum::Json(json!({
         "success": true,
         "data": data,
-        "pagination": { "limit": limit, "nextCursor": next_cursor }
+        "pagination": { "limit": page.limit, "nextCursor": page.next_cursor }
     })))
 }
 
@@ -258,24 +198,16 @@ async fn mute_user(
     Path((app_id, channel_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<MuteBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
-    let t = now();
-    let until = match body.until.as_deref() {
-        None => None,
-        Some(s) => {
-            let until = parse_rfc3339(s.trim())
-                .ok_or_else(|| ApiError::validation("until", "must be an RFC 3339 timestamp"))?;
-            if until <= t {
-                return Err(ApiError::validation("until", "must be in the future"));
-            }
-            Some(until)
-        }
-    };
-    owned_channel(&state, &app_id, &channel_id).await?;
-    let user = state.store.get_user(&app_id, &body.user_id).await?.ok_or_else(|| ApiError::not_found("User"))?;
-    let mute = ChatMute { app_id: app_id.clone(), channel_id, user_id: user.id, reason, until, created_at: t };
-    state.store.mute_user(&mute).await?;
-    state.audit(&owned.seller_id, "chat.mute", Some(&app_id), Some(&mute.user_id), ip).await;
+    let mute = manage::chats::mute(
+        &state,
+        &owned.actor(ip),
+        &app_id,
+        &channel_id,
+        &body.user_id,
+        body.reason.as_deref(),
+        body.until.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, ok(MuteView::from(mute))))
 }
 
@@ -289,8 +221,7 @@ async fn list_mutes(
     _owned: OwnedApp,
     Path((app_id, channel_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_channel(&state, &app_id, &channel_id).await?;
-    let mutes = state.store.list_mutes(&app_id, &channel_id).await?;
+    let mutes = manage::chats::list_mutes(&state, &app_id, &channel_id).await?;
     Ok(ok(mutes.into_iter().map(MuteView::from).collect::<Vec<_>>()))
 }
 
@@ -304,36 +235,6 @@ async fn unmute_user(
     ClientIp(ip): ClientIp,
     Path((app_id, channel_id, user_id)): Path<(String, String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    owned_channel(&state, &app_id, &channel_id).await?;
-    if !state.store.unmute_user(&app_id, &channel_id, &user_id).await? {
-        return Err(ApiError::not_found("Mute"));
-    }
-    state.audit(&owned.seller_id, "chat.unmute", Some(&app_id), Some(&user_id), ip).await;
+    manage::chats::unmute(&state, &owned.actor(ip), &app_id, &channel_id, &user_id).await?;
     Ok(ok_message::<()>("User unmuted", None))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_junk_is_refused() {
-        let c = MessageCursor { created_at: from_millis(1_795_436_877_924), id: "msg_0c0ven812s0aes4sox1y".into() };
-        let text = encode_message_cursor(&c);
-        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");
-        assert_eq!(decode_message_cursor(&text), Some(c.clone()));
-        assert_eq!(decode_message_cursor(&format!("{text}==")), Some(c), "padding is tolerated");
-        for bad in [
-            "",
-            "not base64!",
-            &URL_SAFE_NO_PAD.encode("no-colon"),
-            &URL_SAFE_NO_PAD.encode("abc:msg_x"),
-            &URL_SAFE_NO_PAD.encode("123:"),
-            &URL_SAFE_NO_PAD.encode("99999999999999999:msg_x"),
-            &URL_SAFE_NO_PAD.encode("1:msg\nx"),
-            &"A".repeat(MAX_CURSOR_LEN + 4),
-        ] {
-            assert_eq!(decode_message_cursor(bad), None, "{bad:?}");
-        }
-    }
 }

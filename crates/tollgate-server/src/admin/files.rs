@@ -13,14 +13,14 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use serde::Serialize;
 use tollgate_core::model::FileMeta;
-use tollgate_core::time::{now, serde_ts, Timestamp};
-use tollgate_core::{ids, DomainError};
+use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ok, ok_message, ClientIp, OwnedApp};
-use crate::files::{parse_min_level, validate_file_name, FileVault};
+use crate::manage;
+use crate::manage::files::{storage_failed, Upload};
 use crate::state::AppState;
 
 /// Room for the `name` and `minLevel` parts and the multipart boundaries and headers.
@@ -90,11 +90,6 @@ fn multipart_error(e: MultipartError) -> ApiError {
     }
 }
 
-fn io_internal(e: std::io::Error) -> ApiError {
-    tracing::error!(error = %e, "file storage failed");
-    ApiError::internal()
-}
-
 /// A small text part, refused past `TEXT_PART_MAX` bytes without reading further.
 async fn read_text(field: &mut Field<'_>, name: &str) -> ApiResult<String> {
     let mut buf = Vec::new();
@@ -123,7 +118,6 @@ async fn upload_file(
     Path(_app_id): Path<String>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned.app;
     let limit = state.config.max_upload_bytes;
     let body_limit = limit.saturating_add(FORM_OVERHEAD);
     let announced =
@@ -137,60 +131,28 @@ async fn upload_file(
         .await
         .map_err(|_| ApiError::bad_request("INVALID_BODY", "Expected a multipart/form-data body with a `file` part"))?;
 
-    let vault = FileVault::from_state(&state);
-    let file_id = ids::new_id(ids::prefix::FILE);
-    let mut blob = None;
-    let mut name = None;
-    let mut min_level = None;
+    let mut upload = Upload::new(&state, &owned.app.id);
     while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("file") => {
-                if blob.is_some() {
-                    return Err(ApiError::validation("file", "only one file may be uploaded at a time"));
-                }
                 let filename = field.file_name().map(str::to_owned);
-                // Dropped on any early return (including the client going away): the
-                // temporary file goes with it.
-                let mut writer = vault.create(&app.id, &file_id).await.map_err(io_internal)?;
+                // The upload owns the writer: dropped on any early return (including the
+                // client going away), it takes the temporary file with it.
+                let writer = upload.start_file(filename).await?;
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                     if writer.size() + chunk.len() as u64 > limit {
                         return Err(too_large());
                     }
-                    writer.write(&chunk).await.map_err(io_internal)?;
+                    writer.write(&chunk).await.map_err(storage_failed)?;
                 }
-                blob = Some((writer, filename));
             }
-            Some("name") => name = Some(read_text(&mut field, "name").await?),
-            Some("minLevel") => min_level = Some(read_text(&mut field, "minLevel").await?),
+            Some("name") => upload.name = Some(read_text(&mut field, "name").await?),
+            Some("minLevel") => upload.min_level = Some(read_text(&mut field, "minLevel").await?),
             // Unknown parts are ignored, like unknown JSON fields; the body limit still counts them.
             _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
         }
     }
-    let min_level = match min_level {
-        Some(raw) => parse_min_level("minLevel", &raw)?,
-        None => 0,
-    };
-    let (writer, filename) = blob.ok_or_else(|| DomainError::MissingFields("file".into()))?;
-    let name = name.or(filename).ok_or_else(|| DomainError::MissingFields("name".into()))?;
-    let name = validate_file_name("name", &name)?;
-
-    let stored = writer.finish().await.map_err(io_internal)?;
-    let meta = FileMeta {
-        id: file_id,
-        app_id: app.id.clone(),
-        name,
-        size: i64::try_from(stored.size).unwrap_or(i64::MAX),
-        min_level,
-        sha256: stored.sha256,
-        created_at: now(),
-    };
-    if let Err(e) = state.store.create_file(&meta).await {
-        if let Err(rm) = vault.remove(&app.id, &meta.id).await {
-            tracing::error!(error = %rm, file = %meta.id, "could not remove the blob of a failed upload");
-        }
-        return Err(e.into());
-    }
-    state.audit(&owned.seller_id, "file.upload", Some(&app.id), Some(&meta.id), ip).await;
+    let meta = manage::files::finish_upload(&state, &owned.actor(ip), upload).await?;
     Ok((StatusCode::CREATED, ok(FileView::from(&meta))))
 }
 
@@ -204,8 +166,7 @@ async fn list_files(
     owned: OwnedApp,
     Path(_app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned.app;
-    let files = state.store.list_files(&app.id).await?;
+    let files = manage::files::list(&state, &owned.app.id).await?;
     Ok(ok(files.iter().map(FileView::from).collect::<Vec<_>>()))
 }
 
@@ -219,14 +180,6 @@ async fn delete_file(
     ClientIp(ip): ClientIp,
     Path((_app_id, file_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = owned.app;
-    if !state.store.delete_file(&app.id, &file_id).await? {
-        return Err(ApiError::not_found("File"));
-    }
-    // The row is gone, so the file is gone for every reader; a blob left behind is only space.
-    if let Err(e) = FileVault::from_state(&state).remove(&app.id, &file_id).await {
-        tracing::error!(error = %e, file = %file_id, "could not remove a deleted file's blob");
-    }
-    state.audit(&owned.seller_id, "file.delete", Some(&app.id), Some(&file_id), ip).await;
+    manage::files::delete(&state, &owned.actor(ip), &owned.app.id, &file_id).await?;
     Ok(ok_message::<()>("File deleted", None))
 }

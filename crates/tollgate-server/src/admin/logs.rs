@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::ApiResult;
 use crate::extract::{ok_page, OwnedApp, PageQuery, ValidQuery};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -55,6 +56,6 @@ async fn list_logs(
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let page = q.page()?;
-    let logs = state.store.list_logs(&app_id, page).await?;
+    let logs = manage::logs::list_logs(&state, &app_id, page).await?;
     Ok(ok_page(logs.items.into_iter().map(LogView::from).collect::<Vec<_>>(), page, logs.total))
 }

@@ -5,15 +5,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use tollgate_core::model::Webhook;
-use tollgate_core::settings::validate_url;
-use tollgate_core::time::{now, serde_ts, Timestamp};
-use tollgate_core::{ids, rules};
-use tollgate_store::WebhookPatch;
+use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ok, ok_message, ClientIp, OwnedApp, ValidJson};
+use crate::manage;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -75,19 +73,7 @@ async fn create_webhook(
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateWebhookBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let url = validate_url("url", &body.url)?;
-    let events = rules::webhook_events("events", &body.events)?;
-    let hook = Webhook {
-        id: ids::new_id(ids::prefix::WEBHOOK),
-        app_id: app_id.clone(),
-        url,
-        events,
-        secret: ids::new_webhook_secret(),
-        enabled: true,
-        created_at: now(),
-    };
-    state.store.create_webhook(&hook).await?;
-    state.audit(&owned.seller_id, "webhook.create", Some(&app_id), Some(&hook.id), ip).await;
+    let hook = manage::webhooks::create(&state, &owned.actor(ip), &app_id, &body.url, &body.events).await?;
     let secret = Some(hook.secret.clone());
     Ok((StatusCode::CREATED, ok(WebhookView { secret, ..WebhookView::without_secret(hook) })))
 }
@@ -101,7 +87,7 @@ async fn list_webhooks(
     _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let hooks = state.store.list_webhooks(&app_id).await?;
+    let hooks = manage::webhooks::list(&state, &app_id).await?;
     Ok(ok(hooks.into_iter().map(WebhookView::without_secret).collect::<Vec<_>>()))
 }
 
@@ -117,15 +103,16 @@ async fn update_webhook(
     Path((app_id, webhook_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateWebhookBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let url = body.url.as_deref().map(|u| validate_url("url", u)).transpose()?;
-    let events = body.events.as_deref().map(|e| rules::webhook_events("events", e)).transpose()?;
-    let patch = WebhookPatch { url, events, enabled: body.enabled };
-    let hook = state
-        .store
-        .update_webhook(&app_id, &webhook_id, &patch)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Webhook"))?;
-    state.audit(&owned.seller_id, "webhook.update", Some(&app_id), Some(&hook.id), ip).await;
+    let hook = manage::webhooks::update(
+        &state,
+        &owned.actor(ip),
+        &app_id,
+        &webhook_id,
+        body.url.as_deref(),
+        body.events.as_deref(),
+        body.enabled,
+    )
+    .await?;
     Ok(ok(WebhookView::without_secret(hook)))
 }
 
@@ -139,9 +126,6 @@ async fn delete_webhook(
     ClientIp(ip): ClientIp,
     Path((app_id, webhook_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    if !state.store.delete_webhook(&app_id, &webhook_id).await? {
-        return Err(ApiError::not_found("Webhook"));
-    }
-    state.audit(&owned.seller_id, "webhook.delete", Some(&app_id), Some(&webhook_id), ip).await;
+    manage::webhooks::delete(&state, &owned.actor(ip), &app_id, &webhook_id).await?;
     Ok(ok_message::<()>("Webhook deleted", None))
 }

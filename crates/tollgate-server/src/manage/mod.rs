@@ -10,13 +10,17 @@
 
 pub mod apps;
 pub mod blacklist;
+pub mod chats;
 pub mod devices;
+pub mod files;
 pub mod licenses;
+pub mod logs;
 pub mod resellers;
 pub mod sellers;
 pub mod sessions;
 pub mod users;
 pub mod variables;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::IpAddr;
