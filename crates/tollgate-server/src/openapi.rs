@@ -10,7 +10,7 @@
 //! - the client API (`/api/v2/*`): every status of its error table ([`codes::STATUSES`]).
 
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 
 use crate::dialect::authly::codes;
@@ -28,7 +28,12 @@ fn success_schema() -> Schema {
             .description(Some("Every admin API success answer: `{success: true}` with `data`, a `message`, or both."))
             .property("success", ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([true])))
             .property("message", ObjectBuilder::new().schema_type(Type::String).description(Some("For people")))
-            .property("data", ObjectBuilder::new().description(Some("The object or list asked for")))
+            .property(
+                "data",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::AnyValue)
+                    .description(Some("The object or list asked for")),
+            )
             .property(
                 "pagination",
                 ObjectBuilder::new().schema_type(Type::Object).description(Some(

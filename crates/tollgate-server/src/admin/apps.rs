@@ -187,7 +187,8 @@ async fn get_app(
 /// Update name, version, status and any setting; every field is validated before anything is written.
 #[utoipa::path(patch, path = "/v1/admin/apps/{appId}", tag = "apps", security(("bearer" = [])),
     params(("appId" = String, Path)), request_body = AppSettingsPatch,
-    responses((status = 200, description = "The updated app"), (status = 400, description = "Invalid field, named"), (status = 404, description = "Not yours or absent")))]
+    responses((status = 200, description = "The updated app"), (status = 400, description = "Invalid field, named"), (status = 404, description = "Not yours or absent"),
+              (status = 409, description = "Another of your apps has this name")))]
 async fn update_app(
     State(state): State<AppState>,
     owned: OwnedApp,
