@@ -12,7 +12,7 @@ use base64::Engine;
 use chrono::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tollgate_core::model::{ChatMessage, User, UserStatus};
+use tollgate_core::model::{ChatMessage, User};
 use tollgate_core::time::{now, rfc3339, Timestamp};
 use tollgate_core::{ids, password};
 use tollgate_store::PageRequest;
@@ -21,22 +21,7 @@ use crate::harness::{SellerLogin, TestServer};
 
 fn user(app_id: &str, username: &str) -> User {
     static HASH: OnceLock<String> = OnceLock::new();
-    User {
-        id: ids::new_id("usr"),
-        app_id: app_id.to_owned(),
-        username: username.to_owned(),
-        password_hash: HASH.get_or_init(|| password::hash("pw").unwrap()).clone(),
-        email: None,
-        level: 1,
-        expires_at: None,
-        devices: Vec::new(),
-        max_devices: 1,
-        last_ip: None,
-        status: UserStatus::Active,
-        ban_reason: None,
-        last_login: None,
-        created_at: now(),
-    }
+    crate::harness::user_row(app_id, username, HASH.get_or_init(|| password::hash("pw").unwrap()).clone())
 }
 
 struct Fx {

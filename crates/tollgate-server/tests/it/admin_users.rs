@@ -11,7 +11,7 @@ use chrono::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tollgate_core::ids;
-use tollgate_core::model::{Session, User, UserStatus, UserVariable};
+use tollgate_core::model::{Session, User, UserVariable};
 use tollgate_core::password;
 use tollgate_core::time::{now, parse_rfc3339, rfc3339, Timestamp};
 
@@ -40,22 +40,7 @@ fn old_hash() -> String {
 }
 
 fn user(app_id: &str, username: &str) -> User {
-    User {
-        id: ids::new_id("usr"),
-        app_id: app_id.to_owned(),
-        username: username.to_owned(),
-        password_hash: old_hash(),
-        email: None,
-        level: 1,
-        expires_at: None,
-        devices: Vec::new(),
-        max_devices: 1,
-        last_ip: None,
-        status: UserStatus::Active,
-        ban_reason: None,
-        last_login: None,
-        created_at: now(),
-    }
+    crate::harness::user_row(app_id, username, old_hash())
 }
 
 struct Fx {

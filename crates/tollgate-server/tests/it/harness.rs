@@ -239,3 +239,24 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// An active end user of `app_id`, stored as the client API would make one: level 1, one device,
+/// no expiry, with the given password hash.
+pub fn user_row(app_id: &str, username: &str, password_hash: String) -> tollgate_core::model::User {
+    tollgate_core::model::User {
+        id: tollgate_core::ids::new_id("usr"),
+        app_id: app_id.to_owned(),
+        username: username.to_owned(),
+        password_hash,
+        email: None,
+        level: 1,
+        expires_at: None,
+        devices: Vec::new(),
+        max_devices: 1,
+        last_ip: None,
+        status: tollgate_core::model::UserStatus::Active,
+        ban_reason: None,
+        last_login: None,
+        created_at: tollgate_core::time::now(),
+    }
+}

@@ -14,10 +14,8 @@ use std::collections::HashSet;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tollgate_core::ids;
-use tollgate_core::model::{LicenseStatus, User, UserStatus};
+use tollgate_core::model::{LicenseStatus, UserStatus};
 use tollgate_core::status::{self, Lifecycle, StatusAction};
-use tollgate_core::time::now;
 
 use crate::harness::{SellerLogin, TestServer};
 
@@ -185,22 +183,7 @@ async fn racing_user_status_changes_are_explained_by_one_order() {
     let app = s.create_app(&seller, "Race").await;
     let app_id = app["id"].as_str().unwrap().to_owned();
     for (n, requests) in [bans_and_pauses(N), mixed(N)].into_iter().enumerate() {
-        let user = User {
-            id: ids::new_id("usr"),
-            app_id: app_id.clone(),
-            username: format!("racer{n}"),
-            password_hash: "not a hash: nobody signs in here".into(),
-            email: None,
-            level: 1,
-            expires_at: None,
-            devices: Vec::new(),
-            max_devices: 1,
-            last_ip: None,
-            status: UserStatus::Active,
-            ban_reason: None,
-            last_login: None,
-            created_at: now(),
-        };
+        let user = crate::harness::user_row(&app_id, &format!("racer{n}"), "not a hash: nobody signs in here".into());
         s.state.store.create_user(&user).await.unwrap();
         let path = format!("/v1/admin/apps/{app_id}/users/{}", user.id);
         let answers = race(&s, &seller, &path, &requests).await;
