@@ -116,6 +116,13 @@ pub enum DomainError {
     #[error("variable is read-only")]
     VariableReadOnly,
 
+    // --- files
+    #[error("file not found")]
+    FileNotFound,
+    /// The session's level is below the file's minimum level.
+    #[error("level too low for this file")]
+    LevelTooLow,
+
     // --- throttling
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },

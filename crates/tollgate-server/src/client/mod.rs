@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod data;
+pub mod files;
 pub mod guard;
 pub mod init;
 

@@ -131,6 +131,9 @@ pub fn failure(e: &DomainError) -> Failure {
         // --- variables
         D::VariableNotFound => f(404, "VARIABLE_NOT_FOUND", "Variable not found"),
         D::VariableReadOnly => f(403, "VARIABLE_READ_ONLY", "This variable cannot be changed by clients"),
+        // --- files
+        D::FileNotFound => f(404, "FILE_NOT_FOUND", "File not found"),
+        D::LevelTooLow => f(403, "LEVEL_TOO_LOW", "Your level is too low for this file"),
         // --- request integrity
         D::ReplayedRequest => f(401, "REPLAYED_REQUEST", "Request was already used or its timestamp is out of range"),
         D::InvalidRequestSignature => f(401, "INVALID_REQUEST_SIGNATURE", "Request signature does not match"),
@@ -290,6 +293,8 @@ mod tests {
             (D::LoginRequired, 401, "LOGIN_REQUIRED", "Log in first to read this variable"),
             (D::VariableNotFound, 404, "VARIABLE_NOT_FOUND", "Variable not found"),
             (D::VariableReadOnly, 403, "VARIABLE_READ_ONLY", "This variable cannot be changed by clients"),
+            (D::FileNotFound, 404, "FILE_NOT_FOUND", "File not found"),
+            (D::LevelTooLow, 403, "LEVEL_TOO_LOW", "Your level is too low for this file"),
             (D::RateLimited { retry_after_secs: 3 }, 429, "RATE_LIMITED", "Too many requests, slow down"),
             (D::Unavailable, 503, "UNAVAILABLE", "Service temporarily unavailable"),
             (D::Busy, 503, "SERVER_BUSY", "Server is busy, try again shortly"),
@@ -298,7 +303,7 @@ mod tests {
     }
 
     /// How many variants `DomainError` has: [`variant`] numbers them `0..VARIANTS`.
-    const VARIANTS: usize = 50;
+    const VARIANTS: usize = 52;
 
     /// The variant's number. There is no wildcard: a new variant does not compile until it is
     /// numbered here (and `VARIANTS` raised), and then the table test fails until it has a row.
@@ -355,6 +360,8 @@ mod tests {
             D::Unavailable => 47,
             D::Busy => 48,
             D::Internal => 49,
+            D::FileNotFound => 50,
+            D::LevelTooLow => 51,
         }
     }
 

@@ -1,0 +1,43 @@
+//! Files as a client program sees them: only the ones its session's level reaches. The bytes
+//! themselves are streamed by the download route; this decides who may have them.
+
+use tollgate_core::model::FileMeta;
+use tollgate_core::DomainError;
+
+use super::{store_err, Live};
+use crate::state::AppState;
+
+/// The level a session carries: its user's, or its license's for a key-only session. A session
+/// that has signed in with neither reaches no file.
+pub async fn session_level(state: &AppState, live: &Live) -> Result<i64, DomainError> {
+    let app_id = &live.app.app.id;
+    let store = state.store.as_ref();
+    if let Some(user_id) = &live.session.user_id {
+        let user = store.get_user(app_id, user_id).await.map_err(store_err)?;
+        return user.map(|u| u.level).ok_or(DomainError::InvalidSession);
+    }
+    if let Some(license_id) = &live.session.license_id {
+        let license = store.get_license(app_id, license_id).await.map_err(store_err)?;
+        return license.map(|l| l.level).ok_or(DomainError::InvalidSession);
+    }
+    Err(DomainError::LoginRequired)
+}
+
+/// The app's files the session may download, in the store's order.
+pub async fn list(state: &AppState, live: &Live) -> Result<Vec<FileMeta>, DomainError> {
+    let level = session_level(state, live).await?;
+    let files = state.store.list_files(&live.app.app.id).await.map_err(store_err)?;
+    Ok(files.into_iter().filter(|f| f.min_level <= level).collect())
+}
+
+/// One file of the session's app, if its level reaches it: `FileNotFound` for an id the app
+/// does not have (another app's file included), `LevelTooLow` below the file's minimum level.
+pub async fn get(state: &AppState, live: &Live, file_id: &str) -> Result<FileMeta, DomainError> {
+    let level = session_level(state, live).await?;
+    let file = state.store.get_file(&live.app.app.id, file_id).await.map_err(store_err)?;
+    let file = file.ok_or(DomainError::FileNotFound)?;
+    if level < file.min_level {
+        return Err(DomainError::LevelTooLow);
+    }
+    Ok(file)
+}
