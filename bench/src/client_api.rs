@@ -5,6 +5,10 @@
 //! beyond HTTP on this machine. Login and register each run one argon2id, so the raw rate of
 //! `tollgate_core::password::verify` on every core is measured too (before the server starts):
 //! it is the ceiling those two can reach.
+//!
+//! The Authon v1 dialect (`POST /v1`, one JSON body whose `type` selects the call) is measured
+//! the same way: `authon-check` (the heartbeat) and `authon-var` (an app variable), each on its
+//! own session opened with `type: license`, bodies as Authon's Go SDK sends them (no nonce).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,11 +34,22 @@ pub enum Endpoint {
     Variables,
     Login,
     Register,
+    /// Authon v1 `type: check`.
+    AuthonCheck,
+    /// Authon v1 `type: var`.
+    AuthonVar,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 5] =
-        [Endpoint::Init, Endpoint::ValidateSession, Endpoint::Variables, Endpoint::Login, Endpoint::Register];
+    pub const ALL: [Endpoint; 7] = [
+        Endpoint::Init,
+        Endpoint::ValidateSession,
+        Endpoint::Variables,
+        Endpoint::Login,
+        Endpoint::Register,
+        Endpoint::AuthonCheck,
+        Endpoint::AuthonVar,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -43,6 +58,22 @@ impl Endpoint {
             Endpoint::Variables => "variables",
             Endpoint::Login => "login",
             Endpoint::Register => "register",
+            Endpoint::AuthonCheck => "authon-check",
+            Endpoint::AuthonVar => "authon-var",
+        }
+    }
+
+    /// Whether the call is Authon v1's (`POST /v1`) rather than Authly v2's.
+    pub fn authon(self) -> bool {
+        matches!(self, Endpoint::AuthonCheck | Endpoint::AuthonVar)
+    }
+
+    /// What a report calls the series: the method and path, and Authon's `type`.
+    pub fn what(self) -> String {
+        match self {
+            Endpoint::AuthonCheck => "POST /v1 check".to_owned(),
+            Endpoint::AuthonVar => "POST /v1 var".to_owned(),
+            e => format!("POST /api/v2/{}", e.name()),
         }
     }
 }
@@ -71,6 +102,8 @@ pub const SERVE_ARGS: [&str; 2] = ["--client-rate-limit", "0"];
 const VAR_KEY: &str = "bench_var";
 const VAR_VALUE: &str = "bench-variable-value";
 const USER_PASSWORD: &str = "bench-user-password";
+/// The user agent of Authon's Go SDK.
+const AUTHON_UA: &str = "Authon-Go-SDK/2.0.0";
 /// Every login comes from this device (hwidLock is turned off anyway).
 const LOGIN_SID: &str = "S-1-5-21-0000000000-0000000000-0000000000-1001";
 /// Error bodies kept per series for the report.
@@ -223,6 +256,8 @@ fn uuid_v4(random: &[u8]) -> String {
 /// The app and the users the requests speak for.
 struct Target {
     base: String,
+    /// The app's id and key, as Authon clients send them on every call.
+    app_id: String,
     owner_id: String,
     app_name: String,
     secret: String,
@@ -232,6 +267,8 @@ struct Target {
     keys: Vec<String>,
     next_key: AtomicUsize,
     tag: String,
+    /// The key Authon sessions sign in with (hwidLock is off: one key opens them all).
+    authon_key: String,
 }
 
 impl Target {
@@ -244,6 +281,12 @@ impl Target {
                 "version": self.version, "hash": "",
             }),
             Endpoint::ValidateSession => json!({ "session_id": sid }),
+            Endpoint::AuthonCheck => json!({
+                "type": "check", "appId": self.app_id, "apiKey": self.secret, "sessionToken": sid,
+            }),
+            Endpoint::AuthonVar => json!({
+                "type": "var", "appId": self.app_id, "apiKey": self.secret, "sessionToken": sid, "key": VAR_KEY,
+            }),
             Endpoint::Variables => json!({ "session_id": sid, "var_key": VAR_KEY }),
             Endpoint::Login => json!({
                 "session_id": sid, "username": self.login_user, "password": USER_PASSWORD,
@@ -283,6 +326,15 @@ async fn send(client: &reqwest::Client, t: &Target, ep: Option<Endpoint>, sessio
         None => client.get(format!("{}/healthz", t.base)),
         Some(ep) => {
             let Some(mut body) = t.fields(ep, session) else { return Outcome::NoKey };
+            if ep.authon() {
+                // As Authon's Go SDK: the JSON body and its user agent, no replay fields.
+                let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+                client
+                    .post(format!("{}/v1", t.base))
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(reqwest::header::USER_AGENT, AUTHON_UA)
+                    .body(bytes)
+            } else {
             let stamp = Stamp::fresh();
             stamp.apply(&mut body);
             // serde_json's map is sorted and `to_vec` compact: the canonical JSON the SDKs send.
@@ -294,6 +346,7 @@ async fn send(client: &reqwest::Client, t: &Target, ep: Option<Endpoint>, sessio
                 .header("x-auth-nonce", &stamp.nonce)
                 .header("x-auth-timestamp", stamp.timestamp.to_string())
                 .body(bytes)
+            }
         }
     };
     let r = match req.send().await {
@@ -382,6 +435,37 @@ async fn open_session(client: &reqwest::Client, t: &Target) -> Result<String> {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .with_context(|| format!("no session_id in the init answer: {v}"))
+}
+
+/// An Authon session: `type: license` with the run's Authon key (unmeasured).
+async fn open_authon_session(client: &reqwest::Client, t: &Target) -> Result<String> {
+    let body = json!({ "type": "license", "appId": t.app_id, "apiKey": t.secret, "licenseKey": t.authon_key,
+                       "hwid": LOGIN_SID });
+    let r = client.post(format!("{}/v1", t.base)).json(&body).send().await.context("POST /v1 license")?;
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.context("POST /v1 license: reading the body")?;
+    if let Some(kind) = classify(status, &bytes, true) {
+        bail!("POST /v1 license: {kind}: {}", sample(status, &bytes));
+    }
+    let v: Value = serde_json::from_slice(&bytes).context("POST /v1 license: the body is not JSON")?;
+    v.pointer("/data/sessionToken")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .with_context(|| format!("no data.sessionToken in the license answer: {v}"))
+}
+
+/// `n` Authon sessions, opened `concurrency` at a time (unmeasured).
+async fn open_authon_sessions(client: &reqwest::Client, t: &Arc<Target>, n: usize) -> Result<Vec<String>> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (client, t) = (client.clone(), t.clone());
+        set.spawn(async move { open_authon_session(&client, &t).await });
+    }
+    let mut out = Vec::with_capacity(n);
+    while let Some(r) = set.join_next().await {
+        out.push(r.context("a license task panicked")??);
+    }
+    Ok(out)
 }
 
 /// `n` sessions, one per worker, opened `concurrency` at a time (unmeasured).
@@ -678,7 +762,7 @@ async fn series(
     opts: &ClientApiOptions,
     probe: &CpuProbe,
 ) -> Result<Series> {
-    let what = ep.map_or_else(|| "GET /healthz".to_owned(), |e| format!("POST /api/v2/{}", e.name()));
+    let what = ep.map_or_else(|| "GET /healthz".to_owned(), Endpoint::what);
     eprintln!(
         "tollgate-bench: {what}: {} connections, {:.0} s warm-up + {:.0} s",
         sessions.len(),
@@ -790,9 +874,10 @@ async fn setup(
     base: &str,
     state: &BenchState,
     app_id: &str,
-    keys: Vec<String>,
+    mut keys: Vec<String>,
     tag: &str,
 ) -> Result<Target> {
+    let authon_key = keys.pop().context("no license key for the Authon sessions")?;
     let token = server::login(client, base, state).await?;
     let url = format!("{base}/v1/admin/apps/{app_id}");
     let r = client.patch(&url).bearer_auth(&token).json(&json!({ "hwidLock": false })).send().await?;
@@ -809,6 +894,7 @@ async fn setup(
     };
     let t = Target {
         base: base.to_owned(),
+        app_id: app_id.to_owned(),
         owner_id: field("ownerId")?,
         app_name: field("name")?,
         secret: field("apiKey")?,
@@ -817,6 +903,7 @@ async fn setup(
         keys,
         next_key: AtomicUsize::new(0),
         tag: tag.to_owned(),
+        authon_key,
     };
     let r = client
         .post(format!("{url}/variables"))
@@ -882,6 +969,7 @@ async fn measure(
     for &ep in &opts.endpoints {
         let sessions: Vec<Option<String>> = match ep {
             Endpoint::Init => vec![None; n],
+            e if e.authon() => open_authon_sessions(client, &t, n).await?.into_iter().map(Some).collect(),
             _ => open_sessions(client, &t, n).await?.into_iter().map(Some).collect(),
         };
         let healthz = series(client, &t, None, vec![None; n], opts, probe).await?;
@@ -904,8 +992,8 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
     let app_id =
         find_id(&app.stdout, "app_").context("no app id (`app_...`) in the output of `tollgate app create`")?;
     let register = if opts.endpoints.contains(&Endpoint::Register) { opts.register_keys } else { 0 };
-    // One more key for the user that login signs in as.
-    let (keys, keys_wall) = generate_keys(tg, &app_id, register + 1)?;
+    // One more key for the user that login signs in as, and one the Authon sessions sign in with.
+    let (keys, keys_wall) = generate_keys(tg, &app_id, register + 2)?;
     let pg_url = tg.database_url.as_deref().filter(|u| crate::pg::is_postgres(u));
     let analyzed = match pg_url {
         Some(url) if opts.analyze => {
@@ -1026,7 +1114,8 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
     }
     let _ = writeln!(
         s,
-        "`POST /api/v2/<endpoint>`, canonical JSON bodies with a fresh `nonce`, `timestamp` and `request_id` each; \
+        "`POST /api/v2/<endpoint>`, canonical JSON bodies with a fresh `nonce`, `timestamp` and `request_id` each \
+         (`authon-*`: `POST /v1` with the JSON body Authon's Go SDK sends, no replay fields); \
          {} keep-alive HTTP/1.1 connections, one worker each that sends its next request as soon as the previous \
          answer is read; per series a warm-up of at least {} s and until every connection has had an answer, then \
          {} s measured. `GET /healthz` is measured the same way right before each endpoint on the same server \
@@ -1146,6 +1235,7 @@ mod tests {
     fn target(keys: &[&str]) -> Target {
         Target {
             base: "http://127.0.0.1:1".into(),
+            app_id: "app_x".into(),
             owner_id: "seller_x".into(),
             app_name: "App".into(),
             secret: "as_secret".into(),
@@ -1154,6 +1244,7 @@ mod tests {
             keys: keys.iter().map(|k| (*k).to_owned()).collect(),
             next_key: AtomicUsize::new(0),
             tag: "t".into(),
+            authon_key: "K-AUTHON".into(),
         }
     }
 
@@ -1201,6 +1292,13 @@ mod tests {
         assert_eq!((r1["key"].as_str(), r2["key"].as_str()), (Some("K-1"), Some("K-2")));
         assert_ne!(r1["username"], r2["username"], "one username per key");
         assert!(t.fields(Endpoint::Register, Some("s1")).is_none(), "keys ran out");
+        let c = t.fields(Endpoint::AuthonCheck, Some("tok")).unwrap();
+        assert_eq!(
+            Value::Object(c),
+            json!({"type": "check", "appId": "app_x", "apiKey": "as_secret", "sessionToken": "tok"})
+        );
+        let v = t.fields(Endpoint::AuthonVar, Some("tok")).unwrap();
+        assert_eq!((v["type"].as_str(), v["key"].as_str()), (Some("var"), Some(VAR_KEY)));
     }
 
     #[test]

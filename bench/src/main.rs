@@ -114,7 +114,8 @@ enum Cmd {
     LicenseGenerate,
     /// Listing latency (page 1, deep page, cursor) on a data dir kept by an earlier run
     ListLicenses,
-    /// The Authly v2 client API (init, validate-session, variables, login, register) under load,
+    /// The client API under load (Authly v2 init, validate-session, variables, login, register;
+    /// Authon v1 check and var),
     /// each beside /healthz, and raw argon2id verifications/s
     ClientApi,
     /// All three, on one data dir

@@ -159,6 +159,16 @@ pub struct UserVariable {
     pub updated_at: Timestamp,
 }
 
+/// A variable a key-only session keeps: the license's own, as a user's variable is the user's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LicenseVariable {
+    pub app_id: String,
+    pub license_id: String,
+    pub key: String,
+    pub value: String,
+    pub updated_at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlacklistEntry {
     pub id: String,

@@ -183,7 +183,8 @@ pub fn router(state: AppState) -> Router {
     crate::openapi::complete_responses(&mut openapi);
     let openapi = Arc::new(openapi);
     let body_limit = state.config.max_body_bytes;
-    api.route("/openapi.json", get(move || ops::openapi_json(openapi.clone())))
+    api.merge(dialect::authon::router())
+        .route("/openapi.json", get(move || ops::openapi_json(openapi.clone())))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

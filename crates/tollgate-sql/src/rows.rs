@@ -176,6 +176,30 @@ impl IntoModel for UserRow {
     }
 }
 
+/// `license_variables`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LicenseVariableRow {
+    pub app_id: String,
+    pub license_id: String,
+    pub key: String,
+    pub value: String,
+    pub updated_at: i64,
+}
+
+impl IntoModel for LicenseVariableRow {
+    type Model = LicenseVariable;
+
+    fn into_model(self) -> StoreResult<LicenseVariable> {
+        Ok(LicenseVariable {
+            app_id: self.app_id,
+            license_id: self.license_id,
+            key: self.key,
+            value: self.value,
+            updated_at: ts(self.updated_at),
+        })
+    }
+}
+
 /// `user_variables`.
 #[derive(Debug, sqlx::FromRow)]
 pub struct UserVariableRow {

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
-use tollgate_core::model::{User, UserStatus, UserVariable};
+use tollgate_core::model::{LicenseVariable, User, UserStatus, UserVariable};
 use tollgate_core::time::Timestamp;
 use tollgate_sql::{
-    count, like_escaped, limit_offset, ms, ms_opt, norm, to_json, username_key, IntoModel, UserRow, UserVariableRow,
+    count, like_escaped, limit_offset, ms, ms_opt, norm, to_json, username_key, IntoModel, LicenseVariableRow, UserRow, UserVariableRow,
 };
 use tollgate_store::{DeviceBinding, Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore};
 
@@ -319,5 +319,45 @@ impl UserStore for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_license_variable(&self, var: &LicenseVariable) -> StoreResult<()> {
+        // Insert only for a license of that app (the SELECT yields no row otherwise).
+        let done = sqlx::query(
+            "INSERT INTO license_variables (app_id, license_id, key, value, updated_at)
+             SELECT app_id, id, $3, $4, $5 FROM licenses WHERE app_id = $1 AND id = $2
+             ON CONFLICT (app_id, license_id, key)
+             DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(&var.app_id)
+        .bind(&var.license_id)
+        .bind(&var.key)
+        .bind(&var.value)
+        .bind(ms(&var.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn get_license_variable(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<LicenseVariable>> {
+        sqlx::query("SELECT * FROM license_variables WHERE app_id = $1 AND license_id = $2 AND key = $3")
+            .bind(app_id)
+            .bind(license_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(LicenseVariableRow::decode)
+            .transpose()
     }
 }

@@ -407,6 +407,17 @@ pub trait UserStore {
     /// Sorted by key.
     async fn list_user_variables(&self, app_id: &str, user_id: &str) -> StoreResult<Vec<UserVariable>>;
     async fn delete_user_variable(&self, app_id: &str, user_id: &str, key: &str) -> StoreResult<bool>;
+
+    /// Insert or overwrite a license's own variable (what a key-only session keeps, as a user's
+    /// variable is what an account's session keeps). `NotFound` when the app has no such
+    /// license; deleted with the license.
+    async fn set_license_variable(&self, var: &LicenseVariable) -> StoreResult<()>;
+    async fn get_license_variable(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<LicenseVariable>>;
 }
 
 #[async_trait]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use tollgate_core::ids::{self, prefix};
 use tollgate_core::model::{
-    AppVariable, BlacklistKind, ChatChannel, ChatMessage, DeviceLicense, LogEntry, UserVariable,
+    AppVariable, BlacklistKind, ChatChannel, ChatMessage, DeviceLicense, LicenseVariable, LogEntry, UserVariable,
 };
 use tollgate_core::time::{now, Timestamp};
 use tollgate_core::{redeem, rules, validate, DomainError};
@@ -14,10 +14,12 @@ use tollgate_store::MessageCursor;
 use super::{blacklisted, ip_blacklisted, store_err, Live};
 use crate::state::AppState;
 
-/// A variable as clients read it: the app's, or the signed-in user's own.
+/// A variable as clients read it: the app's, or the signed-in session's own (its user's, or for
+/// a key-only session its license's).
 pub enum Variable {
     App(AppVariable),
     User(UserVariable),
+    License(LicenseVariable),
 }
 
 impl Variable {
@@ -25,58 +27,122 @@ impl Variable {
         match self {
             Variable::App(v) => &v.key,
             Variable::User(v) => &v.key,
+            Variable::License(v) => &v.key,
         }
     }
     pub fn value(&self) -> &str {
         match self {
             Variable::App(v) => &v.value,
             Variable::User(v) => &v.value,
+            Variable::License(v) => &v.value,
         }
     }
     pub fn updated_at(&self) -> Timestamp {
         match self {
             Variable::App(v) => v.updated_at,
             Variable::User(v) => v.updated_at,
+            Variable::License(v) => v.updated_at,
         }
     }
 }
 
 /// The app variable of that key (one marked `authRequired` only for a signed-in session), else
-/// the session user's own variable.
+/// the session's own variable.
 pub async fn get_variable(state: &AppState, live: &Live, key: &str) -> Result<Variable, DomainError> {
     let key = rules::variable_key("var_key", key)?;
-    let app_id = &live.app.app.id;
-    let store = state.store.as_ref();
-    if let Some(var) = store.get_variable(app_id, &key).await.map_err(store_err)? {
-        // A key login signs a session in as much as an account login does.
-        let signed_in = live.session.user_id.is_some() || live.session.license_id.is_some();
-        if var.auth_required && !signed_in {
-            return Err(DomainError::LoginRequired);
-        }
+    if let Some(var) = find_app_variable(state, live, &key).await? {
         return Ok(Variable::App(var));
     }
-    if let Some(user_id) = &live.session.user_id {
-        if let Some(var) = store.get_user_variable(app_id, user_id, &key).await.map_err(store_err)? {
-            return Ok(Variable::User(var));
-        }
-    }
-    Err(DomainError::VariableNotFound)
+    find_own_variable(state, live, &key).await?.ok_or(DomainError::VariableNotFound)
 }
 
-/// Write the session user's own variable. A key that names an app variable is refused whatever
-/// its flags: a client never overwrites (or shadows) an app variable.
-pub async fn set_variable(state: &AppState, live: &Live, key: &str, value: &str) -> Result<UserVariable, DomainError> {
-    let key = rules::variable_key("var_key", key)?;
-    rules::variable_value("var_value", value)?;
-    let user_id = live.session.user_id.clone().ok_or(DomainError::UsernameNotLinked)?;
+/// The app variable of that key only (one marked `authRequired` only for a signed-in session).
+pub async fn app_variable(state: &AppState, live: &Live, key: &str) -> Result<AppVariable, DomainError> {
+    let key = rules::variable_key("key", key)?;
+    find_app_variable(state, live, &key).await?.ok_or(DomainError::VariableNotFound)
+}
+
+/// The session's own variable of that key only: its user's, or its license's for a key-only
+/// session. A session signed in with neither has none (`UsernameNotLinked`).
+pub async fn own_variable(state: &AppState, live: &Live, key: &str) -> Result<Variable, DomainError> {
+    let key = rules::variable_key("key", key)?;
+    if live.session.user_id.is_none() && live.session.license_id.is_none() {
+        return Err(DomainError::UsernameNotLinked);
+    }
+    find_own_variable(state, live, &key).await?.ok_or(DomainError::VariableNotFound)
+}
+
+async fn find_app_variable(state: &AppState, live: &Live, key: &str) -> Result<Option<AppVariable>, DomainError> {
+    let Some(var) = state.store.get_variable(&live.app.app.id, key).await.map_err(store_err)? else {
+        return Ok(None);
+    };
+    // A key login signs a session in as much as an account login does.
+    let signed_in = live.session.user_id.is_some() || live.session.license_id.is_some();
+    if var.auth_required && !signed_in {
+        return Err(DomainError::LoginRequired);
+    }
+    Ok(Some(var))
+}
+
+/// The user's variable for an account's session, the license's for a key-only one.
+async fn find_own_variable(state: &AppState, live: &Live, key: &str) -> Result<Option<Variable>, DomainError> {
+    let app_id = &live.app.app.id;
+    let store = state.store.as_ref();
+    if let Some(user_id) = &live.session.user_id {
+        let var = store.get_user_variable(app_id, user_id, key).await.map_err(store_err)?;
+        return Ok(var.map(Variable::User));
+    }
+    if let Some(license_id) = &live.session.license_id {
+        let var = store.get_license_variable(app_id, license_id, key).await.map_err(store_err)?;
+        return Ok(var.map(Variable::License));
+    }
+    Ok(None)
+}
+
+/// Write the session's own variable: its user's, or for a key-only session its license's. A key
+/// that names an app variable is refused whatever its flags: a client never overwrites (or
+/// shadows) an app variable. A session signed in with neither is `UsernameNotLinked`.
+pub async fn set_variable(state: &AppState, live: &Live, key: &str, value: &str) -> Result<Variable, DomainError> {
+    set_own_variable(state, live, ("var_key", "var_value"), key, value).await
+}
+
+/// [`set_variable`], naming the key and value fields as the caller's wire does in its errors.
+pub async fn set_own_variable(
+    state: &AppState,
+    live: &Live,
+    (key_field, value_field): (&str, &str),
+    key: &str,
+    value: &str,
+) -> Result<Variable, DomainError> {
+    let key = rules::variable_key(key_field, key)?;
+    rules::variable_value(value_field, value)?;
+    let (user_id, license_id) = (live.session.user_id.clone(), live.session.license_id.clone());
+    if user_id.is_none() && license_id.is_none() {
+        return Err(DomainError::UsernameNotLinked);
+    }
     let app_id = &live.app.app.id;
     let store = state.store.as_ref();
     if store.get_variable(app_id, &key).await.map_err(store_err)?.is_some() {
         return Err(DomainError::VariableReadOnly);
     }
-    let var = UserVariable { app_id: app_id.clone(), user_id, key, value: value.to_owned(), updated_at: now() };
-    store.set_user_variable(&var).await.map_err(store_err)?;
-    Ok(var)
+    let (value, at) = (value.to_owned(), now());
+    let written = match (user_id, license_id) {
+        (Some(user_id), _) => {
+            let var = UserVariable { app_id: app_id.clone(), user_id, key, value, updated_at: at };
+            store.set_user_variable(&var).await.map(|()| Variable::User(var))
+        }
+        (None, Some(license_id)) => {
+            let var = LicenseVariable { app_id: app_id.clone(), license_id, key, value, updated_at: at };
+            store.set_license_variable(&var).await.map(|()| Variable::License(var))
+        }
+        (None, None) => return Err(DomainError::UsernameNotLinked),
+    };
+    match written {
+        Ok(var) => Ok(var),
+        // The user or license was deleted under the session.
+        Err(tollgate_store::StoreError::NotFound) => Err(DomainError::InvalidSession),
+        Err(e) => Err(store_err(e)),
+    }
 }
 
 /// A client log line, into the seller's log list.
@@ -234,4 +300,96 @@ pub async fn chat_get(
     let next =
         if more { messages.last().map(|m| MessageCursor { created_at: m.created_at, id: m.id.clone() }) } else { None };
     Ok(ChatPage { channel, messages, limit, next })
+}
+
+/// A user with a live session: their most recent activity over all their live sessions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnlineUser {
+    pub username: String,
+    pub last_active: Timestamp,
+}
+
+/// The app's users with a live session, each once, most recently active first. Sessions that
+/// signed in with no account (anonymous or key-only) are not users and are not listed.
+pub async fn online_users(state: &AppState, live: &Live) -> Result<Vec<OnlineUser>, DomainError> {
+    let sessions = state.store.list_live_sessions(&live.app.app.id, now()).await.map_err(store_err)?;
+    let mut by_name: std::collections::HashMap<String, Timestamp> = std::collections::HashMap::new();
+    for view in sessions {
+        let (Some(name), Some(_)) = (view.username, view.session.user_id) else { continue };
+        let seen = by_name.entry(name).or_insert(view.session.last_seen);
+        *seen = (*seen).max(view.session.last_seen);
+    }
+    let mut users: Vec<OnlineUser> =
+        by_name.into_iter().map(|(username, last_active)| OnlineUser { username, last_active }).collect();
+    users.sort_by(|a, b| b.last_active.cmp(&a.last_active).then_with(|| a.username.cmp(&b.username)));
+    Ok(users)
+}
+
+/// What a client may know of its app in numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppStats {
+    pub total_users: u64,
+    /// Users with a live session (as [`online_users`] counts them).
+    pub online_users: u64,
+    pub total_keys: u64,
+    pub app_version: String,
+}
+
+pub async fn stats(state: &AppState, live: &Live) -> Result<AppStats, DomainError> {
+    let app = &live.app.app;
+    let store = state.store.as_ref();
+    let one = tollgate_store::PageRequest { page: 1, limit: 1 };
+    let users = store.list_users(&app.id, &tollgate_store::UserFilter::default(), one).await.map_err(store_err)?;
+    let keys =
+        store.list_licenses(&app.id, &tollgate_store::LicenseFilter::default(), one).await.map_err(store_err)?;
+    let online = online_users(state, live).await?.len() as u64;
+    Ok(AppStats { total_users: users.total, online_users: online, total_keys: keys.total, app_version: app.version.clone() })
+}
+
+/// Who a session is signed in as, in the terms clients are told: the account's name (none for a
+/// key-only session), its level, and when its subscription ends (`None`: never).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedIn {
+    pub username: Option<String>,
+    pub level: i64,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The session's account or key as it is now, if it may still be used: a banned, paused or
+/// expired account (or key) is refused with its own error, as at sign-in; a session signed in
+/// with neither is `LoginRequired`.
+pub async fn signed_in(state: &AppState, live: &Live) -> Result<SignedIn, DomainError> {
+    let app_id = &live.app.app.id;
+    let store = state.store.as_ref();
+    if let Some(user_id) = &live.session.user_id {
+        let user = store.get_user(app_id, user_id).await.map_err(store_err)?.ok_or(DomainError::InvalidSession)?;
+        redeem::check_user(&user, now())?;
+        return Ok(SignedIn { username: Some(user.username), level: user.level, expires_at: user.expires_at });
+    }
+    if let Some(license_id) = &live.session.license_id {
+        let license =
+            store.get_license(app_id, license_id).await.map_err(store_err)?.ok_or(DomainError::InvalidSession)?;
+        redeem::check_key_login(Some(&license), now())?;
+        return Ok(SignedIn { username: None, level: license.level, expires_at: license.expires_at });
+    }
+    Err(DomainError::LoginRequired)
+}
+
+/// A blacklist check with the app's credentials and no session: is one of these addresses, or
+/// this device, on the app's blacklist? `Some(reason)` for the first entry found (the reason
+/// the seller gave, if any), `None` when none is.
+pub fn blacklist_lookup(app: &crate::cache::CachedApp, ips: &[IpAddr], hwid: Option<&str>) -> Option<Option<String>> {
+    if let Some(h) = hwid.map(str::trim).filter(|h| !h.is_empty()) {
+        if let Some(reason) = blacklisted(app, BlacklistKind::Hwid, h) {
+            return Some(reason);
+        }
+    }
+    app.blacklist
+        .iter()
+        .filter(|e| e.kind == BlacklistKind::Ip)
+        .find(|e| {
+            tollgate_core::net::parse_cidr(&e.value)
+                .is_some_and(|net| ips.iter().any(|ip| tollgate_core::net::contains_any(&[net], *ip)))
+        })
+        .map(|e| e.reason.clone())
 }

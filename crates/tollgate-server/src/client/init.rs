@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use tollgate_core::ids::{self, prefix};
-use tollgate_core::model::{BlacklistKind, Session};
+use tollgate_core::model::{AppStatus, BlacklistKind, Session};
 use tollgate_core::pipeline::{self, Hash, NetFacts, Presented};
 use tollgate_core::time::now;
 use tollgate_core::version::UpdateNotice;
 use tollgate_core::DomainError;
 
-use super::{blacklisted, ip_blacklisted, session_expiry, store_err, Caller};
+use super::{blacklisted, ip_blacklisted, session_expiry, store_err, Caller, Live};
 use crate::cache::CachedApp;
 use crate::state::AppState;
 
@@ -41,6 +41,28 @@ pub struct Opened {
 /// apply), and open a session within the app's quota. The dialect has checked that its required
 /// fields are present.
 pub async fn init(state: &AppState, caller: &Caller, creds: &AppCredentials<'_>) -> Result<Opened, DomainError> {
+    let (app, update, client_id) = checked(state, caller, creds).await?;
+    let session = open_session(state, caller, &app, client_id).await?;
+    Ok(Opened { session, app, update })
+}
+
+/// The init pipeline without the session: find the app, run the steps the credentials allow.
+/// For protocols whose start answers no session (their sign-in calls open one, see
+/// [`open_for_sign_in`]). `Ok` carries the app and the version-control notice to show.
+pub async fn check(
+    state: &AppState,
+    caller: &Caller,
+    creds: &AppCredentials<'_>,
+) -> Result<(Arc<CachedApp>, Option<UpdateNotice>), DomainError> {
+    let (app, update, _) = checked(state, caller, creds).await?;
+    Ok((app, update))
+}
+
+async fn checked<'a>(
+    state: &AppState,
+    caller: &Caller,
+    creds: &AppCredentials<'a>,
+) -> Result<(Arc<CachedApp>, Option<UpdateNotice>, Option<&'a str>), DomainError> {
     let app = find_app(state, creds).await?;
     let presented = match *creds {
         AppCredentials::NamedApp { secret, version, hash, .. } => {
@@ -61,8 +83,47 @@ pub async fn init(state: &AppState, caller: &Caller, creds: &AppCredentials<'_>)
         }
         _ => None,
     };
-    let session = open_session(state, caller, &app, client_id).await?;
-    Ok(Opened { session, app, update })
+    Ok((app, update, client_id))
+}
+
+/// The app an id names, proven by its API key (compared in constant time) and active, without
+/// the rest of the pipeline: for requests that carry the app's credentials beside a session
+/// token, or that ask something of the app without signing in.
+pub async fn app_by_key(
+    state: &AppState,
+    caller: &Caller,
+    app_id: &str,
+    api_key: &str,
+) -> Result<Arc<CachedApp>, DomainError> {
+    let app = find_app(state, &AppCredentials::AppKey { app_id, api_key, version: None, hash: None }).await?;
+    match app.app.status {
+        AppStatus::Active => {}
+        AppStatus::Disabled => return Err(DomainError::AppDisabled),
+        AppStatus::Paused => return Err(DomainError::AppPaused),
+    }
+    if !pipeline::secret_matches(&app.app.api_key, api_key) {
+        return Err(DomainError::InvalidSecret);
+    }
+    caller.check_mac(&app.app.api_key)?;
+    Ok(app)
+}
+
+/// A new session for a sign-in call of a protocol that has no separate start (login, register
+/// or key login carry the app's id and API key themselves): the pipeline on the app (status,
+/// IP blacklist and whitelist, VPN, country, API key; not the hash or version, which its start
+/// checks), then a session within the quota. The caller signs the session in, or ends it when
+/// the sign-in fails ([`super::end_session`]).
+pub async fn open_for_sign_in(
+    state: &AppState,
+    caller: &Caller,
+    app_id: &str,
+    api_key: &str,
+) -> Result<Live, DomainError> {
+    let app = find_app(state, &AppCredentials::AppKey { app_id, api_key, version: None, hash: None }).await?;
+    let presented = Presented { secret: Some(api_key), version: None, hash: Hash::NotCarried };
+    run_pipeline(state, caller, &app, &presented)?;
+    let session = open_session(state, caller, &app, None).await?;
+    Ok(Live { session, app })
 }
 
 /// Steps 2–3: the app the credentials name. For an owner and name, a cached app proves its owner

@@ -96,6 +96,12 @@ pub async fn live_session(state: &AppState, caller: &Caller, token: &str) -> Res
     Ok(Live { session, app })
 }
 
+/// End the session (logout, or a sign-in that failed after its session was opened). `false` when
+/// it was already gone.
+pub async fn end_session(state: &AppState, live: &Live) -> Result<bool, DomainError> {
+    state.store.delete_session(&live.session.app_id, &live.session.id).await.map_err(store_err)
+}
+
 /// Blacklist lookups on the cached entries of an app. Values compare case-insensitively;
 /// usernames compare by their look-alike key, as accounts do, so a banned `gooduser` also bans
 /// `GoodUser` and `gооduser` (Cyrillic о).

@@ -1,6 +1,7 @@
 //! One integration-test binary: the real Router on 127.0.0.1:0, a fresh database per test.
 
 mod authly;
+mod authon_client;
 mod authly_accounts;
 mod authly_data;
 mod authly_envelope;

@@ -287,3 +287,44 @@ pub async fn username_keys<S: Store>(s: &S) {
     assert_eq!(s.reseller_by_username(&a.id, "SELLER1").await.unwrap().map(|x| x.id), Some(r.id.clone()));
     s.create_reseller(&reseller(&b.id, "seller1")).await.unwrap();
 }
+
+/// A license's own variables: per license, per app, overwritten in place, gone with the license.
+pub async fn license_variables<S: Store>(s: &S) {
+    let (_, a) = seller_with_app(s).await;
+    let (_, b) = seller_with_app(s).await;
+    let lic = license(&a.id, "KEY-LV-AAAA");
+    let other = license(&a.id, "KEY-LV-BBBB");
+    let foreign = license(&b.id, "KEY-LV-CCCC");
+    s.insert_licenses(&[lic.clone(), other.clone()]).await.unwrap();
+    s.insert_licenses(&[foreign.clone()]).await.unwrap();
+
+    let at = now();
+    let v = LicenseVariable {
+        app_id: a.id.clone(),
+        license_id: lic.id.clone(),
+        key: "Theme".into(),
+        value: "light".into(),
+        updated_at: at,
+    };
+    s.set_license_variable(&v).await.unwrap();
+    assert_eq!(s.get_license_variable(&a.id, &lic.id, "Theme").await.unwrap(), Some(v.clone()));
+    assert_eq!(s.get_license_variable(&a.id, &lic.id, "theme").await.unwrap(), None);
+    assert_eq!(s.get_license_variable(&a.id, &other.id, "Theme").await.unwrap(), None);
+    assert_eq!(s.get_license_variable(&b.id, &lic.id, "Theme").await.unwrap(), None);
+
+    // Overwrite in place.
+    let v2 = LicenseVariable { value: "dark".into(), updated_at: at + Duration::milliseconds(5), ..v.clone() };
+    s.set_license_variable(&v2).await.unwrap();
+    assert_eq!(s.get_license_variable(&a.id, &lic.id, "Theme").await.unwrap(), Some(v2.clone()));
+
+    // A license of another app, or none at all, cannot be written through this app.
+    let through_a = LicenseVariable { license_id: foreign.id.clone(), ..v.clone() };
+    assert_not_found(s.set_license_variable(&through_a).await);
+    let missing = LicenseVariable { license_id: "lic_missing".into(), ..v.clone() };
+    assert_not_found(s.set_license_variable(&missing).await);
+    assert_eq!(s.get_license_variable(&b.id, &foreign.id, "Theme").await.unwrap(), None);
+
+    // Gone with the license.
+    assert!(s.delete_license(&a.id, &lic.id).await.unwrap());
+    assert_eq!(s.get_license_variable(&a.id, &lic.id, "Theme").await.unwrap(), None);
+}

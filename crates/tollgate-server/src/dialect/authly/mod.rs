@@ -281,7 +281,7 @@ async fn do_set_variable(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let value = b.var_value.as_deref().ok_or_else(|| DomainError::MissingFields("var_value".into()))?;
     let live = live(state, req, &b.session_id).await?;
     let v = data::set_variable(state, &live, key, value).await?;
-    ok(VariableAnswer::new(&v.key, &v.value, &v.updated_at))
+    ok(VariableAnswer::new(v.key(), v.value(), &v.updated_at()))
 }
 
 async fn do_log(state: &AppState, req: &AuthlyRequest) -> Outcome {
