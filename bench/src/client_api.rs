@@ -335,17 +335,17 @@ async fn send(client: &reqwest::Client, t: &Target, ep: Option<Endpoint>, sessio
                     .header(reqwest::header::USER_AGENT, AUTHON_UA)
                     .body(bytes)
             } else {
-            let stamp = Stamp::fresh();
-            stamp.apply(&mut body);
-            // serde_json's map is sorted and `to_vec` compact: the canonical JSON the SDKs send.
-            let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
-            client
-                .post(format!("{}/api/v2/{}", t.base, ep.name()))
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header("x-request-id", &stamp.request_id)
-                .header("x-auth-nonce", &stamp.nonce)
-                .header("x-auth-timestamp", stamp.timestamp.to_string())
-                .body(bytes)
+                let stamp = Stamp::fresh();
+                stamp.apply(&mut body);
+                // serde_json's map is sorted and `to_vec` compact: the canonical JSON the SDKs send.
+                let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+                client
+                    .post(format!("{}/api/v2/{}", t.base, ep.name()))
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header("x-request-id", &stamp.request_id)
+                    .header("x-auth-nonce", &stamp.nonce)
+                    .header("x-auth-timestamp", stamp.timestamp.to_string())
+                    .body(bytes)
             }
         }
     };

@@ -5,7 +5,8 @@ use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use tollgate_core::model::{LicenseVariable, User, UserStatus, UserVariable};
 use tollgate_core::time::Timestamp;
 use tollgate_sql::{
-    count, like_escaped, limit_offset, ms, ms_opt, norm, to_json, username_key, IntoModel, LicenseVariableRow, UserRow, UserVariableRow,
+    count, like_escaped, limit_offset, ms, ms_opt, norm, to_json, username_key, IntoModel, LicenseVariableRow, UserRow,
+    UserVariableRow,
 };
 use tollgate_store::{DeviceBinding, Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore};
 

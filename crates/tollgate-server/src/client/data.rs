@@ -340,10 +340,14 @@ pub async fn stats(state: &AppState, live: &Live) -> Result<AppStats, DomainErro
     let store = state.store.as_ref();
     let one = tollgate_store::PageRequest { page: 1, limit: 1 };
     let users = store.list_users(&app.id, &tollgate_store::UserFilter::default(), one).await.map_err(store_err)?;
-    let keys =
-        store.list_licenses(&app.id, &tollgate_store::LicenseFilter::default(), one).await.map_err(store_err)?;
+    let keys = store.list_licenses(&app.id, &tollgate_store::LicenseFilter::default(), one).await.map_err(store_err)?;
     let online = online_users(state, live).await?.len() as u64;
-    Ok(AppStats { total_users: users.total, online_users: online, total_keys: keys.total, app_version: app.version.clone() })
+    Ok(AppStats {
+        total_users: users.total,
+        online_users: online,
+        total_keys: keys.total,
+        app_version: app.version.clone(),
+    })
 }
 
 /// Who a session is signed in as, in the terms clients are told: the account's name (none for a

@@ -88,7 +88,8 @@ async fn unused_keys(s: &TestServer, app: &ClientApp) -> u64 {
 /// Register `username` with a fresh key; returns the session token.
 async fn registered(s: &TestServer, app: &ClientApp, username: &str, hwid: &str) -> String {
     let key = keys(s, app, 1, json!({})).await.remove(0);
-    let r = call(s, app, "register", json!({ "username": username, "password": PW, "licenseKey": key, "hwid": hwid })).await;
+    let r = call(s, app, "register", json!({ "username": username, "password": PW, "licenseKey": key, "hwid": hwid }))
+        .await;
     assert_ok(&r, Some("Registration successful"));
     r.data()["sessionToken"].as_str().unwrap().to_owned()
 }
@@ -144,11 +145,13 @@ async fn init_refuses_bad_credentials_and_app_rules() {
     settings(&s, &app, json!({ "status": "ACTIVE" })).await;
 
     // Hashes, when the app checks them.
-    settings(&s, &app, json!({ "hashCheck": true, "hashes": ["ab12"] })).await;
+    let hash = "ab12".repeat(16);
+    settings(&s, &app, json!({ "hashCheck": true, "hashes": [hash] })).await;
     let r = call(&s, &app, "init", json!({})).await;
     assert_fail(&r, 403, "HASH_REQUIRED", "Hash is required for this application");
     assert_fail(&call(&s, &app, "init", json!({ "hash": "ffff" })).await, 403, "INVALID_HASH", "Hash does not match");
-    assert_ok(&call(&s, &app, "init", json!({ "hash": "AB12" })).await, Some("App initialized"));
+    let upper = hash.to_uppercase();
+    assert_ok(&call(&s, &app, "init", json!({ "hash": upper })).await, Some("App initialized"));
     settings(&s, &app, json!({ "hashCheck": false })).await;
 
     // Version control, only when a version is sent.
@@ -179,8 +182,9 @@ async fn register_then_login_answer_the_session() {
     settings(&s, &app, json!({ "levelNames": { "2": "Premium" } })).await;
     let key = keys(&s, &app, 1, json!({ "level": 2 })).await.remove(0);
 
-    let r = call(&s, &app, "register", json!({ "username": "alice", "password": PW, "licenseKey": key, "hwid": "HW-A" }))
-        .await;
+    let r =
+        call(&s, &app, "register", json!({ "username": "alice", "password": PW, "licenseKey": key, "hwid": "HW-A" }))
+            .await;
     assert_ok(&r, Some("Registration successful"));
     let d = r.data();
     assert_eq!(d.as_object().unwrap().len(), 5, "{d}");
@@ -199,9 +203,13 @@ async fn register_then_login_answer_the_session() {
 
     // A lifetime key: no expiry.
     let lifetime = keys(&s, &app, 1, json!({ "durationType": "lifetime" })).await.remove(0);
-    let r =
-        call(&s, &app, "register", json!({ "username": "bob", "password": PW, "licenseKey": lifetime, "hwid": "HW-B" }))
-            .await;
+    let r = call(
+        &s,
+        &app,
+        "register",
+        json!({ "username": "bob", "password": PW, "licenseKey": lifetime, "hwid": "HW-B" }),
+    )
+    .await;
     assert_ok(&r, Some("Registration successful"));
     assert_eq!(r.data()["expiresAt"], json!(null));
     assert_eq!(r.data()["subscription"], "Level 1", "{}", r.body);
@@ -274,7 +282,10 @@ async fn license_activates_a_key_and_binds_the_device() {
     assert!(d["sessionToken"].as_str().is_some());
 
     // Again on the same machine: signed in again; another machine: refused.
-    assert_ok(&call(&s, &app, "license", json!({ "licenseKey": key, "hwid": "HW-1" })).await, Some("License activated"));
+    assert_ok(
+        &call(&s, &app, "license", json!({ "licenseKey": key, "hwid": "HW-1" })).await,
+        Some("License activated"),
+    );
     let r = call(&s, &app, "license", json!({ "licenseKey": key, "hwid": "HW-2" })).await;
     assert_fail(&r, 403, "DEVICE_LIMIT_REACHED", "Hardware ID mismatch");
     let lic = s.get(&admin(&app, &format!("/licenses?search={key}")), &app.seller.token).await;
@@ -289,7 +300,9 @@ async fn twenty_concurrent_license_calls_on_one_key_bind_one_device() {
     let key = keys(&s, &app, 1, json!({ "maxDevices": 1 })).await.remove(0);
     let tasks = (0..20).map(|i| {
         let (s, app, key) = (s.clone(), app.clone(), key.clone());
-        tokio::spawn(async move { call(&s, &app, "license", json!({ "licenseKey": key, "hwid": format!("HW-{i}") })).await })
+        tokio::spawn(
+            async move { call(&s, &app, "license", json!({ "licenseKey": key, "hwid": format!("HW-{i}") })).await },
+        )
     });
     let answers: Vec<Resp> = futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
     let won = answers.iter().filter(|r| r.status == 200).count();
@@ -504,7 +517,8 @@ async fn check_blacklist_needs_no_session() {
     assert_ok(&r, None);
     assert_eq!(r.data(), &json!({ "blacklisted": false, "reason": null }));
 
-    let add = |body: Value| s.post(&admin(&app, "/blacklist"), &app.seller.token, body);
+    let path = admin(&app, "/blacklist");
+    let add = |body: Value| s.post(&path, &app.seller.token, body);
     add(json!({ "type": "HWID", "value": "HW-1", "reason": "chargeback" })).await.assert_status(201);
     add(json!({ "type": "IP", "value": "10.1.0.0/16" })).await.assert_status(201);
     let r = call(&s, &app, "check_blacklist", json!({ "hwid": "hw-1" })).await;
@@ -545,7 +559,11 @@ async fn bad_input_is_a_clear_400_and_writes_nothing() {
             "INVALID_REQUEST",
             "Field `type` appears more than once".into(),
         ),
-        (serde_json::to_vec(&reg(json!({ "appId": 5 }))).unwrap(), "INVALID_REQUEST", "Field `appId` has the wrong type".into()),
+        (
+            serde_json::to_vec(&reg(json!({ "appId": 5 }))).unwrap(),
+            "INVALID_REQUEST",
+            "Field `appId` has the wrong type".into(),
+        ),
         (
             serde_json::to_vec(&reg(json!({ "username": ["a"] }))).unwrap(),
             "INVALID_REQUEST",

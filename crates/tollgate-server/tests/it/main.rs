@@ -1,12 +1,12 @@
 //! One integration-test binary: the real Router on 127.0.0.1:0, a fresh database per test.
 
 mod authly;
-mod authon_client;
 mod authly_accounts;
 mod authly_data;
 mod authly_envelope;
 mod authly_init;
 mod authly_sdk;
+mod authon_client;
 mod client_init;
 mod hardening_input;
 mod harness;

@@ -115,7 +115,12 @@ pub struct KeySession {
 
 impl KeySession {
     pub fn new(app: &App, token: String, level: i64, expires_at: &Option<Timestamp>) -> Self {
-        KeySession { session_token: token, level, subscription: app.settings.level_name(level), expires_at: ts(expires_at) }
+        KeySession {
+            session_token: token,
+            level,
+            subscription: app.settings.level_name(level),
+            expires_at: ts(expires_at),
+        }
     }
 }
 

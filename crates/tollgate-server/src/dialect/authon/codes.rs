@@ -407,7 +407,10 @@ mod tests {
             table.push_str(&line);
             table.push('\n');
         }
-        assert!(missing.is_empty(), "rows missing from docs/dialects/authon.md: {missing:#?}\nthe whole table:\n{table}");
+        assert!(
+            missing.is_empty(),
+            "rows missing from docs/dialects/authon.md: {missing:#?}\nthe whole table:\n{table}"
+        );
     }
 
     #[test]

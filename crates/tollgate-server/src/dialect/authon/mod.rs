@@ -185,14 +185,7 @@ async fn do_check_blacklist(state: &AppState, caller: &Caller, app_id: &str, api
 /// `login`, `register`, `license`: a new session on the app, signed in by the call, or ended
 /// again when the call fails (a failed sign-in leaves no session behind to count against the
 /// app's quota).
-async fn sign_in(
-    state: &AppState,
-    caller: &Caller,
-    app_id: &str,
-    api_key: &str,
-    kind: Kind,
-    b: &Body,
-) -> Outcome {
+async fn sign_in(state: &AppState, caller: &Caller, app_id: &str, api_key: &str, kind: Kind, b: &Body) -> Outcome {
     let hwid = optional(&b.hwid);
     // The fields of the type, before anything is looked up.
     let (username, password, key) = match kind {
