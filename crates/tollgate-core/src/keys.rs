@@ -1,21 +1,33 @@
 //! License key generation: `PREFIX-XXXX-XXXX-XXXX` or a seller's mask.
 //!
-//! Uniqueness per app is the store's job (a unique constraint); the generator only has to make
-//! collisions vanishingly rare, which is why a mask must carry enough random positions.
+//! Random characters come from an alphabet without look-alikes: no `0`/`O` and no `1`/`I`/`L`,
+//! so a key read aloud or typed from paper comes out right. Keys are generated in upper case
+//! only (prefixes are upper-cased, masks must be upper case), and lookups by key ignore case,
+//! so a customer typing in lower case is still matched.
+//!
+//! Uniqueness per app is the store's job (a unique constraint, and a fresh batch on a clash);
+//! the generator only has to make collisions vanishingly rare, which is why a mask must carry
+//! enough random positions: 31 characters give log2(31) ≈ 4.95 bits each, so the 12 random
+//! positions a mask needs at least (and the 12 after a prefix) are 31^12 ≈ 7.9e17 keys
+//! (≈ 59.4 bits) per shape, and the 16 of a key without prefix 31^16 ≈ 7.3e23 (≈ 79.3 bits).
+//! An app already holding ten million keys of one shape meets a clash in a new batch of 100
+//! about once in 790 million batches, and the batch is then simply made again.
 
 use crate::ids::random_from;
 
-const KEY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-/// Random positions a mask needs at least: 36^12 ≈ 4.7e18 keys per shape.
+/// `A-Z` and `2-9` without `O`, `I` and `L` (and without `0` and `1`): 31 characters.
+pub const KEY_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Random positions a mask needs at least: 31^12 ≈ 7.9e17 keys per shape.
 pub const MIN_MASK_RANDOM: usize = 12;
 pub const MAX_MASK_LEN: usize = 64;
 pub const MAX_PREFIX_LEN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyShape {
-    /// `PREFIX-XXXX-XXXX-XXXX`, or `XXXX-XXXX-XXXX-XXXX` with no prefix.
+    /// `PREFIX-XXXX-XXXX-XXXX`, or `XXXX-XXXX-XXXX-XXXX` with no prefix. The prefix is kept in
+    /// upper case.
     Prefixed(Option<String>),
-    /// Every `X` becomes a random character of `A-Z0-9`; anything else stays as written.
+    /// Every `X` becomes a random character of [`KEY_ALPHABET`]; anything else stays as written.
     Mask(String),
 }
 
@@ -42,7 +54,7 @@ impl KeyShape {
             Some(p) => {
                 let ok = p.len() <= MAX_PREFIX_LEN && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
                 if ok {
-                    Ok(KeyShape::Prefixed(Some(p.to_owned())))
+                    Ok(KeyShape::Prefixed(Some(p.to_ascii_uppercase())))
                 } else {
                     Err(KeyShapeError::BadPrefix)
                 }
@@ -98,6 +110,36 @@ mod tests {
         assert_eq!(k.as_bytes()[5], b'-');
         let k2 = KeyShape::new(Some("IGNORED"), Some("ZZ-XXXXXXXXXXXX")).unwrap().generate();
         assert!(k2.starts_with("ZZ-"));
+    }
+
+    fn no_look_alikes(key: &str) -> bool {
+        !key.bytes().any(|b| b"0O1IL".contains(&b))
+    }
+
+    #[test]
+    fn alphabet_has_no_look_alikes() {
+        assert_eq!(KEY_ALPHABET.len(), 31);
+        assert!(no_look_alikes(std::str::from_utf8(KEY_ALPHABET).unwrap()));
+        let distinct: std::collections::HashSet<&u8> = KEY_ALPHABET.iter().collect();
+        assert_eq!(distinct.len(), 31);
+        let plain = KeyShape::new(None, None).unwrap();
+        let masked = KeyShape::new(None, Some("XXXXXXXXXXXXXXXXXXXXXXXX")).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..2000 {
+            for k in [plain.generate(), masked.generate()] {
+                assert!(no_look_alikes(&k), "{k}");
+                seen.extend(k.bytes().filter(|b| *b != b'-'));
+            }
+        }
+        assert_eq!(seen.len(), 31, "every character of the alphabet shows up");
+    }
+
+    #[test]
+    fn prefix_is_upper_cased() {
+        assert_eq!(KeyShape::new(Some("vip_x1"), None), Ok(KeyShape::Prefixed(Some("VIP_X1".into()))));
+        let k = KeyShape::new(Some("shop"), None).unwrap().generate();
+        assert!(k.starts_with("SHOP-"), "{k}");
+        assert_eq!(k, k.to_ascii_uppercase());
     }
 
     #[test]

@@ -42,9 +42,7 @@ impl LicenseSpec {
     /// `mask`).
     pub fn validate(&self) -> Result<(), DomainError> {
         level("level", self.level)?;
-        if !(1..=MAX_DEVICES).contains(&self.max_devices) {
-            return Err(bad("maxDevices", "must be between 1 and 1000"));
-        }
+        max_devices("maxDevices", self.max_devices)?;
         if let Some(note) = &self.note {
             validate::text("note", note, MAX_NOTE_LEN)?;
         }
@@ -71,9 +69,112 @@ fn shape_error(e: KeyShapeError) -> DomainError {
     bad(field, &e.to_string())
 }
 
-/// `durationType` from the wire.
+/// `durationType` from the wire: `<n>h`, `<n>d` or `lifetime` (see [`DurationType`]).
 pub fn parse_duration(field: &str, s: &str) -> Result<DurationType, DomainError> {
-    s.trim().parse().map_err(|()| bad(field, "must be one of 1h, 1d, 7d, 30d, 90d, 365d, lifetime"))
+    s.trim().parse().map_err(|()| bad(field, DurationType::RULE))
+}
+
+/// How much an admin extension adds, as a duration: `<n>h` or `<n>d`, not `lifetime`.
+pub fn parse_extension(field: &str, s: &str) -> Result<DurationType, DomainError> {
+    match s.trim().parse() {
+        Ok(DurationType::Lifetime) | Err(()) => {
+            Err(bad(field, "must be <n>h (1 to 876000 hours) or <n>d (1 to 36500 days), e.g. 12h, 14d"))
+        }
+        Ok(d) => Ok(d),
+    }
+}
+
+/// Why a license cannot be extended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtendRefusal {
+    /// A lifetime key (unused with duration `lifetime`, or used without expiry) has nothing to
+    /// extend.
+    Lifetime,
+    /// The key would last (unused) or run (used) more than 100 years from now.
+    TooLong,
+}
+
+/// What extending a license writes on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LicenseExtension {
+    pub duration: DurationType,
+    pub expires_at: Option<Timestamp>,
+    pub status: LicenseStatus,
+}
+
+/// Extend `license` by `by` at `now`:
+///
+/// - a key never used (no `activated_at`, whatever its status) gets a longer duration (its
+///   clock starts at first use): `30d` + 1 day is `31d`, `12h` + 1 day is `36h`;
+/// - a used key's expiry moves to `max(expires_at, now) + by`, so an expired key is usable
+///   again for `by` from now;
+/// - a key whose stored status is `EXPIRED` becomes `USED` again (`UNUSED` if never used);
+///   banned and paused keys keep their status (their dates still move).
+///
+/// Lifetime keys are refused, and so is a result more than 100 years away.
+pub fn extend(license: &License, by: DurationType, now: Timestamp) -> Result<LicenseExtension, ExtendRefusal> {
+    let span = by.span().ok_or(ExtendRefusal::Lifetime)?;
+    let (duration, expires_at) = match (license.activated_at, license.expires_at) {
+        (None, _) => {
+            if license.duration == DurationType::Lifetime {
+                return Err(ExtendRefusal::Lifetime);
+            }
+            (license.duration.plus(by).ok_or(ExtendRefusal::TooLong)?, license.expires_at)
+        }
+        (Some(_), None) => return Err(ExtendRefusal::Lifetime),
+        (Some(_), Some(expires)) => {
+            let moved = expires.max(now).checked_add_signed(span).ok_or(ExtendRefusal::TooLong)?;
+            if moved - now > chrono::Duration::days(i64::from(crate::duration::MAX_DAYS)) {
+                return Err(ExtendRefusal::TooLong);
+            }
+            (license.duration, Some(moved))
+        }
+    };
+    let status = match (license.status, license.activated_at) {
+        (LicenseStatus::Expired, None) => LicenseStatus::Unused,
+        (LicenseStatus::Expired, Some(_)) => LicenseStatus::Used,
+        (other, _) => other,
+    };
+    Ok(LicenseExtension { duration, expires_at, status })
+}
+
+/// Fields an admin may change on a license, checked: `None` leaves a field as it is, a note of
+/// `Some(None)` removes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LicenseChanges {
+    pub note: Option<Option<String>>,
+    pub level: Option<i64>,
+    pub max_devices: Option<i64>,
+}
+
+impl LicenseChanges {
+    /// Check every field given (errors name the wire field: `note`, `level`, `maxDevices`); a
+    /// blank note removes it.
+    pub fn checked(self) -> Result<LicenseChanges, DomainError> {
+        let note = match self.note {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(n)) if n.trim().is_empty() => Some(None),
+            Some(Some(n)) => Some(Some(validate::text("note", &n, MAX_NOTE_LEN)?)),
+        };
+        let level = self.level.map(|l| level("level", l)).transpose()?;
+        if let Some(m) = self.max_devices {
+            max_devices("maxDevices", m)?;
+        }
+        Ok(LicenseChanges { note, level, max_devices: self.max_devices })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.note.is_none() && self.level.is_none() && self.max_devices.is_none()
+    }
+}
+
+/// Devices one license may be bound to: 1 to 1000.
+pub fn max_devices(field: &str, n: i64) -> Result<i64, DomainError> {
+    if !(1..=MAX_DEVICES).contains(&n) {
+        return Err(bad(field, "must be between 1 and 1000"));
+    }
+    Ok(n)
 }
 
 /// A license or user level: 0 to 1,000,000.
@@ -151,7 +252,7 @@ mod tests {
 
     fn spec() -> LicenseSpec {
         LicenseSpec {
-            duration: DurationType::Month,
+            duration: DurationType::Days(30),
             level: 1,
             max_devices: 1,
             prefix: Some("VIP".into()),
@@ -202,9 +303,13 @@ mod tests {
 
     #[test]
     fn durations_counts_and_days() {
-        assert_eq!(parse_duration("durationType", "30d"), Ok(DurationType::Month));
+        assert_eq!(parse_duration("durationType", "30d"), Ok(DurationType::Days(30)));
+        assert_eq!(parse_duration("durationType", " 12h "), Ok(DurationType::Hours(12)));
         assert_eq!(parse_duration("durationType", "lifetime"), Ok(DurationType::Lifetime));
-        assert_eq!(field_of(parse_duration("durationType", "2d").unwrap_err()), "durationType");
+        assert_eq!(field_of(parse_duration("durationType", "2w").unwrap_err()), "durationType");
+        assert_eq!(parse_extension("duration", "14d"), Ok(DurationType::Days(14)));
+        assert_eq!(field_of(parse_extension("duration", "lifetime").unwrap_err()), "duration");
+        assert_eq!(field_of(parse_extension("duration", "0d").unwrap_err()), "duration");
         assert_eq!(batch_count("count", 1, ADMIN_MAX_BATCH), Ok(1));
         assert_eq!(batch_count("count", 100, ADMIN_MAX_BATCH), Ok(100));
         for n in [0, -5, 101] {
@@ -232,7 +337,7 @@ mod tests {
             assert!(l.key.starts_with("VIP-") && l.key.len() == 18, "{}", l.key);
             assert_eq!(l.status, LicenseStatus::Unused);
             assert_eq!(l.app_id, "app_1");
-            assert_eq!(l.duration, DurationType::Month);
+            assert_eq!(l.duration, DurationType::Days(30));
             assert_eq!(l.prefix.as_deref(), Some("VIP"));
             assert_eq!(l.note.as_deref(), Some("batch"));
             assert_eq!(l.created_by, Creator::Seller("seller_1".into()));
@@ -246,5 +351,71 @@ mod tests {
         assert_eq!(l.prefix, None, "the mask, not the prefix, shaped the key");
         assert_eq!(l.note, None);
         assert!(new_licenses("app_1", &spec(), Creator::Seller("s".into()), 0, t).is_empty());
+    }
+
+    fn stored(status: LicenseStatus, duration: DurationType, activated: Option<Timestamp>, expires: Option<Timestamp>) -> License {
+        let mut l = new_licenses("app_1", &spec(), Creator::Seller("s".into()), 1, now()).remove(0);
+        l.status = status;
+        l.duration = duration;
+        l.activated_at = activated;
+        l.expires_at = expires;
+        l
+    }
+
+    #[test]
+    fn extend_unused_grows_the_duration() {
+        let t = now();
+        let day = DurationType::Days(1);
+        let l = stored(LicenseStatus::Unused, DurationType::Days(30), None, None);
+        let e = extend(&l, day, t).unwrap();
+        assert_eq!((e.duration, e.expires_at, e.status), (DurationType::Days(31), None, LicenseStatus::Unused));
+        let l = stored(LicenseStatus::Unused, DurationType::Hours(12), None, None);
+        assert_eq!(extend(&l, day, t).unwrap().duration, DurationType::Hours(36));
+        let l = stored(LicenseStatus::Banned, DurationType::Days(7), None, None);
+        let e = extend(&l, DurationType::Hours(12), t).unwrap();
+        assert_eq!((e.duration, e.status), (DurationType::Hours(180), LicenseStatus::Banned));
+        let l = stored(LicenseStatus::Unused, DurationType::Lifetime, None, None);
+        assert_eq!(extend(&l, day, t), Err(ExtendRefusal::Lifetime));
+        let l = stored(LicenseStatus::Unused, DurationType::Days(36_000), None, None);
+        assert_eq!(extend(&l, DurationType::Days(501), t), Err(ExtendRefusal::TooLong));
+        let l = stored(LicenseStatus::Expired, DurationType::Days(1), None, None);
+        assert_eq!(extend(&l, day, t).unwrap().status, LicenseStatus::Unused);
+    }
+
+    #[test]
+    fn extend_used_moves_the_expiry_from_the_later_of_expiry_and_now() {
+        let t = now();
+        let days = chrono::Duration::days;
+        let running = stored(LicenseStatus::Used, DurationType::Days(7), Some(t), Some(t + days(3)));
+        let e = extend(&running, DurationType::Days(2), t).unwrap();
+        assert_eq!((e.duration, e.expires_at, e.status), (DurationType::Days(7), Some(t + days(5)), LicenseStatus::Used));
+        let lapsed = stored(LicenseStatus::Used, DurationType::Days(7), Some(t - days(9)), Some(t - days(2)));
+        assert_eq!(extend(&lapsed, DurationType::Hours(12), t).unwrap().expires_at, Some(t + chrono::Duration::hours(12)));
+        let marked = stored(LicenseStatus::Expired, DurationType::Days(7), Some(t - days(9)), Some(t - days(2)));
+        let e = extend(&marked, DurationType::Days(1), t).unwrap();
+        assert_eq!((e.expires_at, e.status), (Some(t + days(1)), LicenseStatus::Used));
+        let paused = stored(LicenseStatus::Paused, DurationType::Days(7), Some(t), Some(t + days(1)));
+        assert_eq!(extend(&paused, DurationType::Days(1), t).unwrap().status, LicenseStatus::Paused);
+        let life = stored(LicenseStatus::Used, DurationType::Lifetime, Some(t), None);
+        assert_eq!(extend(&life, DurationType::Days(1), t), Err(ExtendRefusal::Lifetime));
+        let far = stored(LicenseStatus::Used, DurationType::Days(7), Some(t), Some(t + days(36_000)));
+        assert_eq!(extend(&far, DurationType::Days(501), t), Err(ExtendRefusal::TooLong));
+        assert!(extend(&far, DurationType::Days(500), t).is_ok());
+        assert_eq!(extend(&running, DurationType::Lifetime, t), Err(ExtendRefusal::Lifetime));
+    }
+
+    #[test]
+    fn changes_are_checked_and_named() {
+        let ok = LicenseChanges { note: Some(Some("  ".into())), level: Some(0), max_devices: Some(1000) };
+        assert_eq!(ok.checked().unwrap(), LicenseChanges { note: Some(None), level: Some(0), max_devices: Some(1000) });
+        assert!(LicenseChanges::default().is_empty());
+        for (c, field) in [
+            (LicenseChanges { level: Some(-1), ..Default::default() }, "level"),
+            (LicenseChanges { max_devices: Some(0), ..Default::default() }, "maxDevices"),
+            (LicenseChanges { max_devices: Some(1001), ..Default::default() }, "maxDevices"),
+            (LicenseChanges { note: Some(Some("n".repeat(MAX_NOTE_LEN + 1))), ..Default::default() }, "note"),
+        ] {
+            assert_eq!(field_of(c.checked().unwrap_err()), field);
+        }
     }
 }

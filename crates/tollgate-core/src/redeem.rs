@@ -150,7 +150,7 @@ mod tests {
             key: "K-1".into(),
             status,
             level: 1,
-            duration: DurationType::Month,
+            duration: DurationType::Days(30),
             max_devices: 1,
             note: None,
             prefix: None,

@@ -136,7 +136,7 @@ mod tests {
     }
 
     fn spec() -> LicenseSpec {
-        LicenseSpec { duration: DurationType::Month, level: 1, max_devices: 1, prefix: None, mask: None, note: None }
+        LicenseSpec { duration: DurationType::Days(30), level: 1, max_devices: 1, prefix: None, mask: None, note: None }
     }
 
     #[test]

@@ -8,8 +8,10 @@ use tollgate_core::model::{License, LicenseStatus, User};
 use tollgate_sql::{
     count, creator_kind, like_escaped, limit_offset, ms, ms_opt, to_json, IntoModel, LicenseRow, UserRow,
 };
+use tollgate_core::time::Timestamp;
+use tollgate_core::DurationType;
 use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
-use tollgate_store::{RegisterOutcome, StoreError, StoreResult};
+use tollgate_store::{LicenseExtendOutcome, LicensePatch, RegisterOutcome, StoreError, StoreResult};
 
 use crate::sessions::bind_session_in;
 
@@ -148,7 +150,7 @@ impl LicenseStore for PgStore {
                     .push_bind(&l.key)
                     .push_bind(l.status.as_str())
                     .push_bind(l.level)
-                    .push_bind(l.duration.as_str())
+                    .push_bind(l.duration.to_string())
                     .push_bind(l.max_devices)
                     .push_bind(&l.note)
                     .push_bind(&l.prefix)
@@ -239,15 +241,118 @@ impl LicenseStore for PgStore {
     }
 
     async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>> {
-        sqlx::query("SELECT * FROM licenses WHERE app_id = $1 AND key = $2")
+        // `lower(key)` is the expression of `licenses_app_key_lower_idx`; an exact spelling
+        // wins over another that differs only by case, then the oldest.
+        sqlx::query(
+            "SELECT * FROM licenses WHERE app_id = $1 AND lower(key) = lower($2)
+             ORDER BY (key = $2) DESC, created_at, id LIMIT 1",
+        )
+        .bind(app_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(LicenseRow::decode)
+        .transpose()
+    }
+
+    async fn update_license(&self, app_id: &str, license_id: &str, patch: &LicensePatch) -> StoreResult<Option<License>> {
+        // `note` is an `Option<Option<_>>`: a flag says whether to write, then the new value.
+        sqlx::query(
+            "UPDATE licenses
+             SET note = CASE WHEN $1 THEN $2 ELSE note END,
+                 level = COALESCE($3, level),
+                 max_devices = COALESCE($4, max_devices)
+             WHERE app_id = $5 AND id = $6
+             RETURNING *",
+        )
+        .bind(patch.note.is_some())
+        .bind(patch.note.clone().flatten())
+        .bind(patch.level)
+        .bind(patch.max_devices)
+        .bind(app_id)
+        .bind(license_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(LicenseRow::decode)
+        .transpose()
+    }
+
+    async fn extend_license(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        by: DurationType,
+        now: Timestamp,
+    ) -> StoreResult<LicenseExtendOutcome> {
+        // The app first (as every transaction that moves the counts), then the license's row
+        // `FOR UPDATE`: a concurrent extension waits here and decides on what this one wrote.
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        if !lock_app(&mut tx, app_id).await? {
+            return Ok(LicenseExtendOutcome::Missing);
+        }
+        let row = sqlx::query("SELECT * FROM licenses WHERE app_id = $1 AND id = $2 FOR UPDATE")
             .bind(app_id)
-            .bind(key)
-            .fetch_optional(&self.pool)
+            .bind(license_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(LicenseExtendOutcome::Missing);
+        };
+        let license = LicenseRow::decode(&row)?;
+        let change = match tollgate_core::license::extend(&license, by, now) {
+            Ok(change) => change,
+            Err(refusal) => return Ok(LicenseExtendOutcome::Refused(refusal)),
+        };
+        let row = sqlx::query(
+            "UPDATE licenses SET duration = $1, expires_at = $2, status = $3
+             WHERE app_id = $4 AND id = $5
+             RETURNING *",
+        )
+        .bind(change.duration.to_string())
+        .bind(ms_opt(&change.expires_at))
+        .bind(change.status.as_str())
+        .bind(app_id)
+        .bind(license_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let updated = LicenseRow::decode(&row)?;
+        let user = match (&updated.user_id, updated.activated_at, by.span()) {
+            (Some(user_id), Some(_), Some(span)) => sqlx::query(
+                "UPDATE app_users
+                 SET expires_at = CASE
+                         WHEN expires_at IS NULL THEN NULL
+                         WHEN expires_at > $1 THEN expires_at + $2
+                         ELSE $1 + $2
+                     END
+                 WHERE app_id = $3 AND id = $4
+                 RETURNING *",
+            )
+            .bind(ms(&now))
+            .bind(span.num_milliseconds())
+            .bind(app_id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
             .as_ref()
-            .map(LicenseRow::decode)
-            .transpose()
+            .map(UserRow::decode)
+            .transpose()?,
+            _ => None,
+        };
+        if change.status != license.status {
+            let mut deltas = BTreeMap::new();
+            *deltas.entry((app_id, license.status.as_str())).or_default() -= 1;
+            *deltas.entry((app_id, change.status.as_str())).or_default() += 1;
+            add_counts(&mut tx, &deltas).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(LicenseExtendOutcome::Extended { license: updated, user })
     }
 
     async fn set_license_status(

@@ -122,7 +122,7 @@ pub struct LicenseGenerateArgs {
     /// How many keys to make (1 to 1,000,000,000)
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub count: u64,
-    /// 1h, 1d, 7d, 30d, 90d, 365d or lifetime; the clock starts at first use
+    /// <n>h, <n>d or lifetime (e.g. 1h, 12h, 1d, 14d, 30d, 365d); the clock starts at first use
     #[arg(long, default_value = "30d", value_parser = parse_duration)]
     pub duration: DurationType,
     /// Level granted by the key (0 to 1000000)
@@ -131,7 +131,7 @@ pub struct LicenseGenerateArgs {
     /// Devices the key may be bound to (1 to 1000)
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub max_devices: i64,
-    /// Keys look like PREFIX-XXXX-XXXX-XXXX (1-16 letters, digits or _)
+    /// Keys look like PREFIX-XXXX-XXXX-XXXX (1-16 letters, digits or _; upper-cased)
     #[arg(long)]
     pub prefix: Option<String>,
     /// Whole key shape, e.g. XXXXX-XXXXX-XXXXX-XXXXX (each X random; at least 12)
@@ -186,7 +186,7 @@ pub struct CompletionsArgs {
 
 fn parse_duration(s: &str) -> Result<DurationType, String> {
     tollgate_core::license::parse_duration("duration", s)
-        .map_err(|_| "use one of 1h, 1d, 7d, 30d, 90d, 365d, lifetime".to_owned())
+        .map_err(|_| "use <n>h (1 to 876000 hours), <n>d (1 to 36500 days) or lifetime, e.g. 12h, 14d, 30d".to_owned())
 }
 
 /// A use case's error as a command-line message: an invalid field names the flag that sets it;
@@ -596,8 +596,9 @@ mod tests {
     fn validation_errors_name_the_flag() {
         let e = cli_error(tollgate_core::DomainError::validation("maxDevices", "must be between 1 and 1000").into());
         assert_eq!(e.to_string(), "invalid --max-devices: must be between 1 and 1000");
-        assert_eq!(parse_duration("30d"), Ok(DurationType::Month));
-        assert!(parse_duration("2d").is_err());
+        assert_eq!(parse_duration("30d"), Ok(DurationType::Days(30)));
+        assert_eq!(parse_duration("12h"), Ok(DurationType::Hours(12)));
+        assert!(parse_duration("2w").is_err());
     }
 
     /// Every other failure of a use case reads exactly as the admin API says it.

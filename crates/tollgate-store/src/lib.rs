@@ -155,6 +155,27 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
+/// Fields an admin may change on a license; `None` leaves a field as it is, a note of
+/// `Some(None)` removes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LicensePatch {
+    pub note: Option<Option<String>>,
+    pub level: Option<i64>,
+    pub max_devices: Option<i64>,
+}
+
+/// How extending a license ended (see [`LicenseStore::extend_license`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LicenseExtendOutcome {
+    /// Written: the license as it is now, and the user it is registered to with their new
+    /// expiry (`None` when the license has no user).
+    Extended { license: License, user: Option<User> },
+    /// The rule refused it: nothing written.
+    Refused(tollgate_core::license::ExtendRefusal),
+    /// No such license in the app.
+    Missing,
+}
+
 /// What redeeming a key writes on the license: it turns `UNUSED` → `USED` at `at`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activation {
@@ -293,8 +314,25 @@ pub trait LicenseStore {
         page: PageRequest,
     ) -> StoreResult<Page<License>>;
     async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
-    /// Exact key match within the app.
+    /// The app's license with this key, compared case-insensitively (ASCII letters; served by
+    /// an index on `(app_id, lower(key))`). When several keys differ only by case (keys made
+    /// before generation was upper case only), the one written exactly as given wins, else the
+    /// oldest.
     async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>>;
+    /// Change note, level and device limit; `None` when the app has no such license.
+    async fn update_license(&self, app_id: &str, license_id: &str, patch: &LicensePatch) -> StoreResult<Option<License>>;
+    /// Extend a license by `by`, deciding with [`tollgate_core::license::extend`] on the row as
+    /// it is under a lock and writing the result in the same transaction, so concurrent
+    /// extensions each count. A used license registered to a user moves the user's expiry too,
+    /// to `max(user expiry, now) + by` (a user who never expires keeps no expiry). The counts
+    /// move when the status does (`EXPIRED` back to `USED`/`UNUSED`).
+    async fn extend_license(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        by: tollgate_core::DurationType,
+        now: Timestamp,
+    ) -> StoreResult<LicenseExtendOutcome>;
     /// Move the license from status `from` to `to` (and set the ban reason, cleared unless
     /// banning), only if its status is still `from`: one conditional update, so two admins
     /// acting at once cannot overwrite each other. Banning or pausing deletes the license's

@@ -77,14 +77,15 @@ const PG_CONSTRAINTS: &str = "
       AND t.relname <> '_sqlx_migrations'
       AND c.contype IN ('p', 'u', 'f')";
 
-/// Indexes that no primary key or unique constraint owns (those are compared above).
+/// Indexes that no primary key or unique constraint owns (those are compared above). A column
+/// that is an expression (`lower(key)`) is named by its text.
 const PG_INDEXES: &str = "
     SELECT t.relname::text AS table_name, i.relname::text AS name, x.indisunique AS is_unique,
-           ARRAY(SELECT a.attname::text
+           ARRAY(SELECT COALESCE(a.attname::text, pg_get_indexdef(x.indexrelid, k.i::int, true))
                         || CASE WHEN pg_index_column_has_property(x.indexrelid, k.i::int, 'desc')
                                 THEN ' DESC' ELSE '' END
                  FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, i)
-                 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+                 LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
                  ORDER BY k.i) AS columns
     FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid
@@ -153,15 +154,57 @@ fn named_uniques(create_table: &str) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// The column list of a `CREATE INDEX name ON table (a, lower(b) DESC)`, each without its
+/// order: `["a", "lower(b)"]`.
+fn index_terms(create_index: &str) -> Vec<String> {
+    let Some(open) = create_index.find('(') else { return vec![] };
+    let Some(close) = create_index.rfind(')') else { return vec![] };
+    let (mut terms, mut depth, mut term) = (Vec::new(), 0, String::new());
+    for c in create_index[open + 1..close].chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(std::mem::take(&mut term));
+                continue;
+            }
+            _ => {}
+        }
+        term.push(c);
+    }
+    terms.push(term);
+    terms
+        .iter()
+        .map(|t| t.trim().trim_end_matches(" DESC").trim_end_matches(" ASC").trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn index_terms_reads_expressions() {
+    assert_eq!(index_terms("CREATE INDEX i ON t (app_id, lower(key))"), ["app_id", "lower(key)"]);
+    assert_eq!(index_terms("CREATE INDEX i ON t (a, b DESC)"), ["a", "b"]);
+}
+
 async fn sqlite_index_columns(conn: &mut SqliteConnection, index: &str) -> Vec<String> {
-    sqlx::query("SELECT name, \"desc\" FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno")
+    // An expression column has no name (cid -2): its text is in the index's SQL.
+    let sql: Option<String> = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1")
+        .bind(index)
+        .fetch_optional(&mut *conn)
+        .await
+        .unwrap()
+        .flatten();
+    let terms = sql.as_deref().map(index_terms).unwrap_or_default();
+    sqlx::query("SELECT name, \"desc\", seqno FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno")
         .bind(index)
         .fetch_all(&mut *conn)
         .await
         .unwrap()
         .iter()
         .map(|r| {
-            let name: String = r.get(0);
+            let seqno: i64 = r.get(2);
+            let name: String = r.get::<Option<String>, _>(0).unwrap_or_else(|| {
+                usize::try_from(seqno).ok().and_then(|i| terms.get(i)).cloned().unwrap_or_else(|| "(expression)".into())
+            });
             if r.get::<bool, _>(1) {
                 format!("{name} DESC")
             } else {

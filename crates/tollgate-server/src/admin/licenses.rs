@@ -1,11 +1,11 @@
-//! Licenses: generate in batches, list and search, show, delete, ban/unban, pause/unpause, and
-//! forget bound devices.
+//! Licenses: generate in batches, list and search, show (by id or by key), edit, extend,
+//! delete, ban/unban, pause/unpause, and forget bound devices.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use tollgate_core::license::{self as rules, LicenseSpec};
+use tollgate_core::license::{self as rules, LicenseChanges, LicenseSpec};
 use tollgate_core::model::{Creator, License, LicenseStatus};
 use tollgate_core::status::StatusAction;
 use tollgate_core::time::{serde_ts, Timestamp};
@@ -17,6 +17,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ok, ok_message, ok_page_cursor, ClientIp, Envelope, OwnedApp, PageQuery, ValidJson, ValidQuery};
 use crate::manage;
+use crate::manage::licenses::ExtendBy;
 use crate::state::AppState;
 
 const MAX_SEARCH_LEN: usize = 200;
@@ -24,7 +25,9 @@ const MAX_SEARCH_LEN: usize = 200;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(generate_licenses, list_licenses))
-        .routes(routes!(get_license, delete_license))
+        .routes(routes!(get_license, delete_license, update_license))
+        .routes(routes!(license_by_key))
+        .routes(routes!(extend_license))
         .routes(routes!(ban_license))
         .routes(routes!(unban_license))
         .routes(routes!(pause_license))
@@ -48,6 +51,7 @@ pub struct LicenseView {
     pub key: String,
     #[schema(value_type = String)]
     pub status: LicenseStatus,
+    /// `<n>h`, `<n>d` or `lifetime`, as it was generated (or extended while unused).
     #[schema(value_type = String)]
     pub duration_type: DurationType,
     pub level: i64,
@@ -107,7 +111,8 @@ pub struct GenerateBody {
     /// 1 to 100.
     #[schema(minimum = 1, maximum = 100)]
     pub count: i64,
-    /// `1h`, `1d`, `7d`, `30d`, `90d`, `365d` or `lifetime`; the clock starts at first use.
+    /// `<n>h` (1 to 876000 hours), `<n>d` (1 to 36500 days) or `lifetime`, e.g. `1h`, `12h`,
+    /// `1d`, `14d`, `30d`, `365d`; the clock starts at first use. Answered as written.
     pub duration_type: String,
     /// 0 to 1000000 (default 1).
     #[schema(minimum = 0, maximum = 1_000_000)]
@@ -117,10 +122,12 @@ pub struct GenerateBody {
     #[schema(minimum = 1, maximum = 1000)]
     #[serde(default = "one")]
     pub max_devices: i64,
-    /// Keys look like `PREFIX-XXXX-XXXX-XXXX` (1-16 letters, digits or `_`).
+    /// Keys look like `PREFIX-XXXX-XXXX-XXXX` (1-16 letters, digits or `_`; stored and used in
+    /// upper case). Random characters are `A-Z` and `2-9` without `O`, `I` and `L`.
     #[schema(min_length = 1, max_length = 16, pattern = "^[A-Za-z0-9_]+$")]
     pub prefix: Option<String>,
-    /// A whole key shape, e.g. `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX` (each `X` random; at least 12).
+    /// A whole key shape in upper case, e.g. `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX` (each `X` a random
+    /// character of `A-Z` and `2-9` without `O`, `I` and `L`; at least 12).
     pub mask: Option<String>,
     /// At most 500 characters.
     #[schema(max_length = 500)]
@@ -153,6 +160,53 @@ fn encode_cursor(c: &LicenseCursor) -> String {
 /// `None` for anything [`encode_cursor`] could not have made.
 fn decode_cursor(text: &str) -> Option<LicenseCursor> {
     crate::extract::decode_cursor(text).map(|(created_at, id)| LicenseCursor { created_at, id })
+}
+
+/// The body of `PATCH /v1/admin/apps/{appId}/licenses/{licenseId}`: every field optional.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateLicenseBody {
+    /// At most 500 characters; `null` or blank removes it.
+    #[serde(default, deserialize_with = "tollgate_core::settings::double_option")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub note: Option<Option<String>>,
+    /// 0 to 1000000.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub level: Option<i64>,
+    /// 1 to 1000. Below the devices already bound, those stay bound and no new one binds.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_devices: Option<i64>,
+}
+
+/// The body of an extension: `days` or `duration`, exactly one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseExtendBody {
+    /// 1 to 36500 days.
+    #[schema(minimum = 1, maximum = 36500)]
+    pub days: Option<i64>,
+    /// Instead of `days`: `<n>h` or `<n>d`, e.g. `12h`, `14d`.
+    pub duration: Option<String>,
+}
+
+/// The user a license is registered to, after an extension moved their expiry with it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtendedUserView {
+    pub id: String,
+    /// `null`: the subscription never ends.
+    #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A license after an extension: the license object, and its user.
+#[derive(Serialize, ToSchema)]
+pub struct ExtendedLicenseView {
+    #[serde(flatten)]
+    pub license: LicenseView,
+    /// The user the license is registered to, whose expiry moved too; `null` when none.
+    pub user: Option<ExtendedUserView>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -243,6 +297,74 @@ async fn get_license(
 ) -> ApiResult<impl IntoResponse> {
     let license = manage::licenses::get(&state, &app_id, &license_id).await?;
     Ok(ok(LicenseView::from(license)))
+}
+
+/// Find a license by its key, whatever its case (`abcd-...` finds `ABCD-...`).
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/licenses/by-key/{key}", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("key" = String, Path, description = "The license key, in any case")),
+    responses((status = 200, description = "The license", body = Envelope<LicenseView>),
+              (status = 404, description = "App absent or not yours, or no license of the app has this key")))]
+async fn license_by_key(
+    State(state): State<AppState>,
+    _owned: OwnedApp,
+    Path((app_id, key)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let license = manage::licenses::by_key(&state, &app_id, &key).await?;
+    Ok(ok(LicenseView::from(license)))
+}
+
+/// Change a license's note, level or device limit; every field is validated before anything
+/// is written.
+#[utoipa::path(patch, path = "/v1/admin/apps/{appId}/licenses/{licenseId}", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)), request_body = UpdateLicenseBody,
+    responses((status = 200, description = "The updated license", body = Envelope<LicenseView>),
+              (status = 400, description = "Invalid or unknown field, named"),
+              (status = 404, description = "App or license absent or not yours")))]
+async fn update_license(
+    State(state): State<AppState>,
+    owned: OwnedApp,
+    ClientIp(ip): ClientIp,
+    Path((app_id, license_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<UpdateLicenseBody>,
+) -> ApiResult<impl IntoResponse> {
+    let changes = LicenseChanges { note: body.note, level: body.level, max_devices: body.max_devices };
+    let license = manage::licenses::update(&state, &owned.actor(ip), &app_id, &license_id, changes).await?;
+    Ok(ok(LicenseView::from(license)))
+}
+
+/// Extend a license by `days` or a `duration`. A used key's expiry moves to the later of its
+/// expiry and now, plus the span (an expired key is usable again); an unused key's duration
+/// grows (its clock starts at first use); the user the key is registered to gets the same span
+/// on their expiry. Concurrent extensions each count.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses/{licenseId}/extend", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)), request_body = LicenseExtendBody,
+    responses((status = 200, description = "License extended: the license after it, with `user`", body = Envelope<ExtendedLicenseView>),
+              (status = 400, description = "Invalid field, named (neither or both of days and duration; past 100 years)"),
+              (status = 404, description = "App or license absent or not yours"),
+              (status = 409, description = "A lifetime license cannot be extended")))]
+async fn extend_license(
+    State(state): State<AppState>,
+    owned: OwnedApp,
+    ClientIp(ip): ClientIp,
+    Path((app_id, license_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<LicenseExtendBody>,
+) -> ApiResult<impl IntoResponse> {
+    let amount = match (body.days, body.duration) {
+        (Some(days), None) => ExtendBy::Days(days),
+        (None, Some(duration)) => ExtendBy::Duration(duration),
+        _ => return Err(ApiError::validation("days", "give either days or duration")),
+    };
+    let done = manage::licenses::extend(&state, &owned.actor(ip), &app_id, &license_id, amount).await?;
+    let span = match done.by {
+        DurationType::Hours(n) => format!("{n} hours"),
+        DurationType::Days(n) => format!("{n} days"),
+        DurationType::Lifetime => "lifetime".to_owned(),
+    };
+    let view = ExtendedLicenseView {
+        license: LicenseView::from(done.license),
+        user: done.user.map(|u| ExtendedUserView { id: u.id, expires_at: u.expires_at }),
+    };
+    Ok(ok_message(&format!("License extended by {span}"), Some(view)))
 }
 
 /// Permanently delete a license key.

@@ -1,10 +1,12 @@
-//! License keys: generate in batches, ban/unban, pause/unpause, forget bound devices, delete.
+//! License keys: generate in batches, look up by key, edit, extend, ban/unban, pause/unpause,
+//! forget bound devices, delete.
 
-use tollgate_core::license::{self as rules, LicenseSpec};
-use tollgate_core::model::{Creator, License};
+use tollgate_core::license::{self as rules, ExtendRefusal, LicenseChanges, LicenseSpec};
+use tollgate_core::model::{Creator, License, User};
 use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
-use tollgate_store::{constraint, StoreError};
+use tollgate_core::{DomainError, DurationType};
+use tollgate_store::{constraint, LicenseExtendOutcome, LicensePatch, StoreError};
 
 use super::{audit, transition, Actor, ManageError, ManageResult};
 use crate::state::AppState;
@@ -43,6 +45,107 @@ pub async fn generate(
 /// The license `license_id` of the app.
 pub async fn get(state: &AppState, app_id: &str, license_id: &str) -> ManageResult<License> {
     state.store.get_license(app_id, license_id).await?.ok_or(ManageError::NotFound("License"))
+}
+
+/// The app's license with this key, whatever its case (`abcd-...` finds `ABCD-...`).
+pub async fn by_key(state: &AppState, app_id: &str, key: &str) -> ManageResult<License> {
+    let key = key.trim();
+    if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
+        return Err(ManageError::NotFound("License"));
+    }
+    state.store.license_by_key(app_id, key).await?.ok_or(ManageError::NotFound("License"))
+}
+
+/// Longest key a lookup tries: a mask is at most 64 characters, a prefixed key 16 + 15.
+const MAX_KEY_LEN: usize = 64;
+
+/// Change a license's note, level or device limit; every field is checked before anything is
+/// written. Lowering `maxDevices` below the devices already bound keeps them bound (they still
+/// sign in); no new device binds until the count is under the limit (or the devices are reset).
+/// No field given changes nothing and answers the license as it is.
+pub async fn update(
+    state: &AppState,
+    by: &Actor,
+    app_id: &str,
+    license_id: &str,
+    changes: LicenseChanges,
+) -> ManageResult<License> {
+    let changes = changes.checked()?;
+    if changes.is_empty() {
+        return get(state, app_id, license_id).await;
+    }
+    let patch = LicensePatch { note: changes.note, level: changes.level, max_devices: changes.max_devices };
+    let license =
+        state.store.update_license(app_id, license_id, &patch).await?.ok_or(ManageError::NotFound("License"))?;
+    audit(state, by, "license.update", Some(app_id), Some(license_id)).await;
+    Ok(license)
+}
+
+/// How much to extend a license by, as the request gave it.
+#[derive(Debug, Clone)]
+pub enum ExtendBy {
+    /// `days`: 1 to 36500.
+    Days(i64),
+    /// `duration`: `<n>h` or `<n>d`.
+    Duration(String),
+}
+
+impl ExtendBy {
+    /// The wire field it came from.
+    fn field(&self) -> &'static str {
+        match self {
+            ExtendBy::Days(_) => "days",
+            ExtendBy::Duration(_) => "duration",
+        }
+    }
+
+    /// Checked, as a duration.
+    pub fn span(&self) -> Result<DurationType, DomainError> {
+        match self {
+            ExtendBy::Days(d) => {
+                let days = rules::extend_days("days", *d)?;
+                Ok(DurationType::Days(u32::try_from(days).map_err(|_| DomainError::validation("days", "is out of range"))?))
+            }
+            ExtendBy::Duration(text) => rules::parse_extension("duration", text),
+        }
+    }
+}
+
+/// A license after an extension, with the span it was extended by and the user it is
+/// registered to, whose expiry moved with it.
+#[derive(Debug, Clone)]
+pub struct Extended {
+    pub by: DurationType,
+    pub license: License,
+    pub user: Option<User>,
+}
+
+/// Extend a license (see [`tollgate_core::license::extend`] for what moves): one locked store
+/// transaction, so concurrent extensions each count. Lifetime keys are a conflict; a result
+/// more than 100 years away is refused naming the field.
+pub async fn extend(
+    state: &AppState,
+    by: &Actor,
+    app_id: &str,
+    license_id: &str,
+    amount: ExtendBy,
+) -> ManageResult<Extended> {
+    let span = amount.span()?;
+    match state.store.extend_license(app_id, license_id, span, now()).await? {
+        LicenseExtendOutcome::Missing => Err(ManageError::NotFound("License")),
+        LicenseExtendOutcome::Refused(ExtendRefusal::Lifetime) => {
+            Err(ManageError::Conflict("A lifetime license cannot be extended".to_owned()))
+        }
+        LicenseExtendOutcome::Refused(ExtendRefusal::TooLong) => Err(DomainError::validation(
+            amount.field(),
+            "would make the license last more than 100 years",
+        )
+        .into()),
+        LicenseExtendOutcome::Extended { license, user } => {
+            audit(state, by, "license.extend", Some(app_id), Some(license_id)).await;
+            Ok(Extended { by: span, license, user })
+        }
+    }
 }
 
 /// Apply a ban/unban/pause/unpause to a license of the app. A ban outranks a pause: pausing a

@@ -92,7 +92,7 @@ impl Fx {
             key: format!("USED-{}", tollgate_core::ids::random_hex(6).to_uppercase()),
             status: LicenseStatus::Used,
             level: 2,
-            duration: DurationType::Week,
+            duration: DurationType::Days(7),
             max_devices: 2,
             note: Some("sold".into()),
             prefix: Some("USED".into()),

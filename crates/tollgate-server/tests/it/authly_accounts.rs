@@ -131,7 +131,7 @@ async fn store_license(
         key: key.clone(),
         status,
         level: 1,
-        duration: DurationType::Hour,
+        duration: DurationType::Hours(1),
         max_devices: 1,
         note: None,
         prefix: None,

@@ -22,6 +22,7 @@ mod auth;
 mod auth_hardening;
 mod cli;
 mod hardening;
+mod license_admin;
 mod mmdb;
 mod multinode;
 mod netpolicy;

@@ -15,7 +15,7 @@ pub async fn licenses<S: Store>(s: &S) {
     let mut full = license(&a.id, "TG-FULL-0000-0001");
     full.status = LicenseStatus::Used;
     full.level = 3;
-    full.duration = DurationType::Hour;
+    full.duration = DurationType::Hours(1);
     full.max_devices = 2;
     full.note = Some("customer #7".into());
     full.prefix = Some("TG".into());
@@ -35,7 +35,11 @@ pub async fn licenses<S: Store>(s: &S) {
         assert_eq!(s.get_license(&other_app.id, &l.id).await.unwrap(), None);
         assert_eq!(s.license_by_key(&other_app.id, &l.key).await.unwrap(), None);
     }
-    assert_eq!(s.license_by_key(&a.id, &full.key.to_lowercase()).await.unwrap(), None, "key lookup is exact");
+    assert_eq!(
+        s.license_by_key(&a.id, &full.key.to_lowercase()).await.unwrap(),
+        Some(full.clone()),
+        "key lookup ignores case"
+    );
     assert_eq!(s.get_license(&a.id, "lic_missing").await.unwrap(), None);
     s.insert_licenses(&[]).await.unwrap();
 

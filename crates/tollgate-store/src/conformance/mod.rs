@@ -37,6 +37,7 @@ mod chats;
 mod concurrency;
 mod devices;
 mod keys;
+mod license_admin;
 mod licenses;
 mod redemption;
 mod scope;
@@ -51,6 +52,7 @@ pub use chats::*;
 pub use concurrency::*;
 pub use devices::*;
 pub use keys::*;
+pub use license_admin::*;
 pub use licenses::*;
 pub use redemption::*;
 pub use scope::*;
@@ -81,9 +83,10 @@ macro_rules! conformance_tests {
             license_variables,
             variables, blacklist, sessions, resellers, files, webhooks, logs_and_audit, tenant_scope,
             redemption, device_binding, logins, nonces, chats, device_licenses, client_tenant_scope,
-            redemption_signs_in, username_keys);
+            redemption_signs_in, username_keys, license_key_case, license_edits, license_extensions);
         $crate::conformance_tests!(@by_arc $fresh, $finish;
-            concurrency, signing_keys, redemption_concurrency, quota_concurrency, status_races);
+            concurrency, signing_keys, redemption_concurrency, quota_concurrency, status_races,
+            license_extend_concurrency);
     };
     (@by_ref $fresh:path, $finish:path; $($area:ident),+) => {$(
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,7 +177,7 @@ pub fn license(app_id: &str, key: &str) -> License {
         key: key.into(),
         status: LicenseStatus::Unused,
         level: 1,
-        duration: DurationType::Month,
+        duration: DurationType::Days(30),
         max_devices: 1,
         note: None,
         prefix: None,
