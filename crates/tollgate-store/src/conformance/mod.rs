@@ -38,6 +38,7 @@ mod concurrency;
 mod devices;
 mod keys;
 mod licenses;
+mod purchases;
 mod redemption;
 mod scope;
 mod sellers;
@@ -52,6 +53,7 @@ pub use concurrency::*;
 pub use devices::*;
 pub use keys::*;
 pub use licenses::*;
+pub use purchases::*;
 pub use redemption::*;
 pub use scope::*;
 pub use sellers::*;
@@ -83,6 +85,7 @@ macro_rules! conformance_tests {
             redemption_signs_in, username_keys);
         $crate::conformance_tests!(@by_arc $fresh, $finish;
             concurrency, signing_keys, redemption_concurrency, quota_concurrency, status_races);
+        $crate::conformance_tests!(@by_arc $fresh, $finish; reseller_purchases);
     };
     (@by_ref $fresh:path, $finish:path; $($area:ident),+) => {$(
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,6 +166,7 @@ pub fn rich_settings() -> AppSettings {
         hwid_lock: false,
         allow_password_change: false,
         level_names,
+        reseller_prices: BTreeMap::from([("30d".to_owned(), 5), ("lifetime".to_owned(), 0)]),
     }
 }
 
