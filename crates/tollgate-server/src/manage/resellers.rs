@@ -255,7 +255,7 @@ pub async fn buy_licenses(
             Err(StoreError::Conflict { constraint: c })
                 if c == constraint::LICENSE_APP_KEY && attempt < GENERATE_ATTEMPTS =>
             {
-                tracing::warn!(app_id = app.id, attempt, "generated license key collided; making a new batch");
+                tracing::warn!(app_id = %app.id, attempt, "generated license key collided; making a new batch");
                 attempt += 1;
             }
             Err(e) => return Err(e.into()),
