@@ -7,8 +7,8 @@
 use crate::error::DomainError;
 use crate::model::{App, AppStatus};
 use crate::settings::{
-    bad, check_len, validate_app_name, validate_country, validate_rules, validate_sha256, validate_url,
-    validate_version, AppPatch,
+    bad, check_len, validate_app_name, validate_country, validate_reseller_prices, validate_rules, validate_sha256,
+    validate_url, validate_version, AppPatch,
 };
 
 impl AppPatch {
@@ -105,6 +105,9 @@ impl AppPatch {
             }
             s.level_names = names;
         }
+        if let Some(prices) = self.reseller_prices {
+            s.reseller_prices = validate_reseller_prices(prices)?;
+        }
         Ok(next)
     }
 }
@@ -166,6 +169,21 @@ mod tests {
     }
 
     #[test]
+    fn reseller_prices_replace_and_default_to_one() {
+        let a = patch(serde_json::json!({"resellerPrices": {"30d": 5, " lifetime ": 0}})).unwrap();
+        let prices = &a.settings.reseller_prices;
+        assert_eq!(prices.len(), 2);
+        assert_eq!(a.settings.reseller_price("30d".parse().unwrap()), 5);
+        assert_eq!(a.settings.reseller_price("lifetime".parse().unwrap()), 0);
+        assert_eq!(a.settings.reseller_price("1d".parse().unwrap()), crate::settings::DEFAULT_RESELLER_PRICE);
+        let p: AppPatch = serde_json::from_value(serde_json::json!({"resellerPrices": {}})).unwrap();
+        assert!(p.apply(&a).unwrap().settings.reseller_prices.is_empty());
+        let p: AppPatch = serde_json::from_value(serde_json::json!({"name": "x"})).unwrap();
+        assert_eq!(p.apply(&a).unwrap().settings.reseller_prices, a.settings.reseller_prices);
+        assert!(serde_json::from_value::<AppPatch>(serde_json::json!({"resellerPrices": {"30d": 1.5}})).is_err());
+    }
+
+    #[test]
     fn null_clears_quota() {
         let mut base = app();
         base.settings.session_quota = Some(3);
@@ -198,6 +216,9 @@ mod tests {
                 "versionControl.rules[0].allowedUntil",
             ),
             (serde_json::json!({"levelNames": {"one": "x"}}), "levelNames"),
+            (serde_json::json!({"resellerPrices": {"2w": 1}}), "resellerPrices"),
+            (serde_json::json!({"resellerPrices": {"30d": -1}}), "resellerPrices.30d"),
+            (serde_json::json!({"resellerPrices": {"lifetime": 1_000_000_001}}), "resellerPrices.lifetime"),
         ];
         for (j, field) in cases {
             assert_eq!(field_of(patch(j.clone()).unwrap_err()), field, "{j}");

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::duration::DurationType;
 use crate::error::DomainError;
 use crate::time::{parse_rfc3339, Timestamp};
 use crate::version::{RuleMode, Version, VersionControl, VersionRule};
@@ -31,6 +32,9 @@ pub struct AppSettings {
     pub allow_password_change: bool,
     /// Level number (as text, JSON object keys are strings) → subscription name.
     pub level_names: BTreeMap<String, String>,
+    /// Credits a reseller pays per key, by duration (`"30d"`, `"lifetime"`, ... as
+    /// `DurationType` displays it). A duration not listed costs [`DEFAULT_RESELLER_PRICE`].
+    pub reseller_prices: BTreeMap<String, i64>,
 }
 
 impl Default for AppSettings {
@@ -47,6 +51,7 @@ impl Default for AppSettings {
             hwid_lock: true,
             allow_password_change: true,
             level_names: BTreeMap::new(),
+            reseller_prices: BTreeMap::new(),
         }
     }
 }
@@ -56,6 +61,35 @@ impl AppSettings {
     pub fn level_name(&self, level: i64) -> String {
         self.level_names.get(&level.to_string()).cloned().unwrap_or_else(|| format!("Level {level}"))
     }
+
+    /// What one key of `duration` costs a reseller: the seller's price for it, else
+    /// [`DEFAULT_RESELLER_PRICE`].
+    pub fn reseller_price(&self, duration: DurationType) -> i64 {
+        self.reseller_prices.get(&duration.to_string()).copied().unwrap_or(DEFAULT_RESELLER_PRICE)
+    }
+}
+
+/// Credits a reseller pays for a key whose duration has no price of its own.
+pub const DEFAULT_RESELLER_PRICE: i64 = 1;
+/// The highest price of one key, in credits (the highest balance a seller can give).
+pub const MAX_RESELLER_PRICE: i64 = 1_000_000_000;
+
+/// `resellerPrices` of a patch: every key a duration (stored as the duration displays itself,
+/// so two spellings of one duration cannot both be priced), every price 0 to
+/// [`MAX_RESELLER_PRICE`] credits.
+pub fn validate_reseller_prices(raw: BTreeMap<String, i64>) -> Result<BTreeMap<String, i64>, DomainError> {
+    let mut out = BTreeMap::new();
+    for (key, price) in raw {
+        let duration: DurationType =
+            key.trim().parse().map_err(|_| bad("resellerPrices", &format!("`{key}` is not a license duration")))?;
+        if !(0..=MAX_RESELLER_PRICE).contains(&price) {
+            return Err(bad(&format!("resellerPrices.{key}"), "must be a whole number of credits from 0 to 1000000000"));
+        }
+        if out.insert(duration.to_string(), price).is_some() {
+            return Err(bad("resellerPrices", &format!("`{duration}` is priced twice")));
+        }
+    }
+    Ok(out)
 }
 
 /// A version rule as it arrives on the wire, before validation.
@@ -103,6 +137,8 @@ pub struct AppPatch {
     pub hwid_lock: Option<bool>,
     pub allow_password_change: Option<bool>,
     pub level_names: Option<BTreeMap<String, String>>,
+    /// Replaces every price; `{}` puts every duration back to the default.
+    pub reseller_prices: Option<BTreeMap<String, i64>>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).

@@ -1,12 +1,13 @@
 //! Resellers, scoped by app.
 
 use async_trait::async_trait;
-use tollgate_core::model::Reseller;
+use tollgate_core::model::{License, Reseller};
 use tollgate_sql::{ms, norm, username_key, IntoModel, ResellerRow};
-use tollgate_store::{ResellerPatch, ResellerStore, StoreResult};
+use tollgate_store::{ResellerPatch, ResellerPurchase, ResellerStore, StoreResult};
 
 use crate::error::db_err;
-use crate::PgStore;
+use crate::licenses::insert_licenses_in;
+use crate::{PgStore, BEGIN};
 
 #[async_trait]
 impl ResellerStore for PgStore {
@@ -100,5 +101,45 @@ impl ResellerStore for PgStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_reseller_licenses(
+        &self,
+        app_id: &str,
+        reseller_id: &str,
+        licenses: &[License],
+        cost: i64,
+    ) -> StoreResult<ResellerPurchase> {
+        // The conditional debit locks the reseller's row: a concurrent purchase waits for this
+        // transaction, then re-checks `balance >= cost` on the balance it left (READ COMMITTED
+        // re-evaluates the condition on the updated row), so the balance is never spent twice.
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        let left: Option<i64> = sqlx::query_scalar(
+            "UPDATE resellers SET balance = balance - $1
+             WHERE app_id = $2 AND id = $3 AND balance >= $1
+             RETURNING balance",
+        )
+        .bind(cost)
+        .bind(app_id)
+        .bind(reseller_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(balance) = left else {
+            let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM resellers WHERE app_id = $1 AND id = $2")
+                .bind(app_id)
+                .bind(reseller_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(match balance {
+                Some(balance) => ResellerPurchase::NotEnoughCredit { balance },
+                None => ResellerPurchase::ResellerMissing,
+            });
+        };
+        insert_licenses_in(&mut tx, licenses).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(ResellerPurchase::Bought { balance })
     }
 }

@@ -177,6 +177,7 @@ pub fn make_private(dir: &std::path::Path) {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(admin::router())
+        .merge(crate::reseller::router())
         .merge(dialect::authly::router(state.clone()))
         .split_for_parts();
     let mut openapi = openapi;

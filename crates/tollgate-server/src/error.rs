@@ -117,8 +117,8 @@ impl From<ManageError> for ApiError {
             ManageError::Conflict(m) => ApiError::conflict(m),
             ManageError::Unauthorized(m) => ApiError::unauthorized(m),
             ManageError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", m),
-            ManageError::InsufficientBalance => {
-                ApiError::new(StatusCode::FORBIDDEN, "INSUFFICIENT_BALANCE", "Insufficient balance")
+            e @ ManageError::InsufficientCredit { .. } => {
+                ApiError::new(StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_CREDIT", e.to_string())
             }
         }
     }

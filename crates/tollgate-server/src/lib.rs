@@ -19,6 +19,7 @@ pub mod netpolicy;
 pub mod openapi;
 pub mod ops;
 pub mod password;
+pub mod reseller;
 pub mod signing;
 pub mod state;
 pub mod strict_json;

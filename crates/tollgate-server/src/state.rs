@@ -25,8 +25,9 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     pub tokens: Arc<TokenService>,
     pub metrics: Arc<Metrics>,
-    /// Seller password checks (login, account deletion): 10 per account and address, 30 per
-    /// address, the account slowed down across addresses (`tollgate_core::throttle`).
+    /// Seller and reseller password checks (login, account deletion): 10 per account and
+    /// address, 30 per address over both, the account slowed down across addresses
+    /// (`tollgate_core::throttle`).
     pub seller_throttle: Arc<LoginThrottle>,
     /// Signs every client-API answer, so a client can spot a forged server; the active key when
     /// this process started.
@@ -180,14 +181,16 @@ impl TokenService {
         self.verify(token, "access").map(|c| (c.sub, c.gen))
     }
 
-    pub fn issue_reseller(&self, reseller_id: &str, app_id: &str) -> String {
-        self.issue(reseller_id, "reseller", Some(app_id), 0, RESELLER_TOKEN_TTL)
+    /// A reseller token for one app, carrying the reseller's credential generation (see
+    /// `manage::resellers::credential_generation`): a password change makes it stale.
+    pub fn issue_reseller(&self, reseller_id: &str, app_id: &str, generation: i64) -> String {
+        self.issue(reseller_id, "reseller", Some(app_id), generation, RESELLER_TOKEN_TTL)
     }
 
-    /// `(reseller_id, app_id)`.
-    pub fn verify_reseller(&self, token: &str) -> Option<(String, String)> {
+    /// `(reseller_id, app_id, credential generation)` of a valid, unexpired reseller token.
+    pub fn verify_reseller(&self, token: &str) -> Option<(String, String, i64)> {
         let c = self.verify(token, "reseller")?;
-        Some((c.sub, c.app?))
+        Some((c.sub, c.app?, c.gen))
     }
 }
 
@@ -201,8 +204,8 @@ mod tests {
         let access = t.issue_access("seller_1", 3);
         assert_eq!(t.verify_access(&access), Some(("seller_1".into(), 3)));
         assert_eq!(t.verify_reseller(&access), None);
-        let r = t.issue_reseller("rsl_1", "app_1");
-        assert_eq!(t.verify_reseller(&r), Some(("rsl_1".into(), "app_1".into())));
+        let r = t.issue_reseller("rsl_1", "app_1", -7);
+        assert_eq!(t.verify_reseller(&r), Some(("rsl_1".into(), "app_1".into(), -7)));
         assert_eq!(t.verify_access(&r), None);
         let other = TokenService::new(&[8u8; 32]);
         assert_eq!(other.verify_access(&access), None);

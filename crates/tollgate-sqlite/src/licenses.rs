@@ -102,46 +102,52 @@ async fn activate(
     .map_err(db_err)
 }
 
+/// Insert `licenses` and move the counts, inside the caller's transaction (`insert_licenses`, a
+/// reseller's purchase). `Conflict(licenses_app_key_key)` on a duplicate key.
+pub(crate) async fn insert_licenses_in(conn: &mut SqliteConnection, licenses: &[License]) -> StoreResult<()> {
+    for chunk in licenses.chunks(INSERT_CHUNK) {
+        let devices: Vec<String> = chunk.iter().map(|l| to_json(&l.devices)).collect::<StoreResult<_>>()?;
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO licenses
+                (id, app_id, key, status, level, duration, max_devices, note, prefix,
+                 created_by_kind, created_by, created_at, activated_at, expires_at,
+                 user_id, devices, ban_reason) ",
+        );
+        qb.push_values(chunk.iter().zip(devices), |mut row, (l, devices)| {
+            row.push_bind(&l.id)
+                .push_bind(&l.app_id)
+                .push_bind(&l.key)
+                .push_bind(l.status.as_str())
+                .push_bind(l.level)
+                .push_bind(l.duration.to_string())
+                .push_bind(l.max_devices)
+                .push_bind(&l.note)
+                .push_bind(&l.prefix)
+                .push_bind(creator_kind(&l.created_by))
+                .push_bind(l.created_by.id())
+                .push_bind(ms(&l.created_at))
+                .push_bind(ms_opt(&l.activated_at))
+                .push_bind(ms_opt(&l.expires_at))
+                .push_bind(&l.user_id)
+                .push_bind(devices)
+                .push_bind(&l.ban_reason);
+        });
+        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    let mut deltas: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for l in licenses {
+        *deltas.entry((l.app_id.as_str(), l.status.as_str())).or_default() += 1;
+    }
+add_counts(conn, &deltas).await
+}
+
 #[async_trait]
 impl LicenseStore for SqliteStore {
     async fn insert_licenses(&self, licenses: &[License]) -> StoreResult<()> {
         // All or none: one IMMEDIATE transaction (takes the write lock up front, so it waits
         // for other writers under busy_timeout instead of failing half way).
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        for chunk in licenses.chunks(INSERT_CHUNK) {
-            let devices: Vec<String> = chunk.iter().map(|l| to_json(&l.devices)).collect::<StoreResult<_>>()?;
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO licenses
-                    (id, app_id, key, status, level, duration, max_devices, note, prefix,
-                     created_by_kind, created_by, created_at, activated_at, expires_at,
-                     user_id, devices, ban_reason) ",
-            );
-            qb.push_values(chunk.iter().zip(devices), |mut row, (l, devices)| {
-                row.push_bind(&l.id)
-                    .push_bind(&l.app_id)
-                    .push_bind(&l.key)
-                    .push_bind(l.status.as_str())
-                    .push_bind(l.level)
-                    .push_bind(l.duration.to_string())
-                    .push_bind(l.max_devices)
-                    .push_bind(&l.note)
-                    .push_bind(&l.prefix)
-                    .push_bind(creator_kind(&l.created_by))
-                    .push_bind(l.created_by.id())
-                    .push_bind(ms(&l.created_at))
-                    .push_bind(ms_opt(&l.activated_at))
-                    .push_bind(ms_opt(&l.expires_at))
-                    .push_bind(&l.user_id)
-                    .push_bind(devices)
-                    .push_bind(&l.ban_reason);
-            });
-            qb.build().execute(&mut *tx).await.map_err(db_err)?;
-        }
-        let mut deltas: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-        for l in licenses {
-            *deltas.entry((l.app_id.as_str(), l.status.as_str())).or_default() += 1;
-        }
-        add_counts(&mut tx, &deltas).await?;
+        insert_licenses_in(&mut tx, licenses).await?;
         tx.commit().await.map_err(db_err)
     }
 

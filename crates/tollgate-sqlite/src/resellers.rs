@@ -1,11 +1,12 @@
 //! Resellers, scoped by app.
 
 use async_trait::async_trait;
-use tollgate_core::model::Reseller;
+use tollgate_core::model::{License, Reseller};
 use tollgate_sql::{ms, norm, username_key, IntoModel, ResellerRow};
-use tollgate_store::{ResellerPatch, ResellerStore, StoreResult};
+use tollgate_store::{ResellerPatch, ResellerPurchase, ResellerStore, StoreResult};
 
 use crate::error::db_err;
+use crate::licenses::insert_licenses_in;
 use crate::SqliteStore;
 
 #[async_trait]
@@ -100,5 +101,44 @@ impl ResellerStore for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_reseller_licenses(
+        &self,
+        app_id: &str,
+        reseller_id: &str,
+        licenses: &[License],
+        cost: i64,
+    ) -> StoreResult<ResellerPurchase> {
+        // One IMMEDIATE transaction: purchases are serialised by the write lock, and the debit
+        // is conditional besides, so the balance can never be spent twice.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let left: Option<i64> = sqlx::query_scalar(
+            "UPDATE resellers SET balance = balance - $1
+             WHERE app_id = $2 AND id = $3 AND balance >= $1
+             RETURNING balance",
+        )
+        .bind(cost)
+        .bind(app_id)
+        .bind(reseller_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(balance) = left else {
+            let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM resellers WHERE app_id = $1 AND id = $2")
+                .bind(app_id)
+                .bind(reseller_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(match balance {
+                Some(balance) => ResellerPurchase::NotEnoughCredit { balance },
+                None => ResellerPurchase::ResellerMissing,
+            });
+        };
+        insert_licenses_in(&mut tx, licenses).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(ResellerPurchase::Bought { balance })
     }
 }

@@ -533,6 +533,30 @@ pub trait ResellerStore {
     async fn reseller_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<Reseller>>;
     async fn update_reseller(&self, app_id: &str, id: &str, patch: &ResellerPatch) -> StoreResult<Option<Reseller>>;
     async fn delete_reseller(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+    /// A reseller buys `licenses` for `cost` credits: in one transaction, the reseller's balance
+    /// goes down by `cost` only if it is at least `cost` (one conditional update, so concurrent
+    /// purchases never spend more than the balance), and the licenses are inserted as
+    /// [`LicenseStore::insert_licenses`] does. All of it happens or none:
+    /// `Conflict(licenses_app_key_key)` on a duplicate key leaves the balance as it was. The
+    /// licenses are the app's, made by this reseller; `cost` is not negative.
+    async fn insert_reseller_licenses(
+        &self,
+        app_id: &str,
+        reseller_id: &str,
+        licenses: &[License],
+        cost: i64,
+    ) -> StoreResult<ResellerPurchase>;
+}
+
+/// How a reseller's purchase of licenses ended. Only `Bought` wrote anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResellerPurchase {
+    /// The licenses are stored and the cost taken; `balance` is what is left.
+    Bought { balance: i64 },
+    /// The balance, as it is now, does not cover the cost: nothing written.
+    NotEnoughCredit { balance: i64 },
+    /// No reseller of the app has that id (deleted meanwhile): nothing written.
+    ResellerMissing,
 }
 
 #[async_trait]

@@ -119,6 +119,9 @@ pub struct AppSettingsPatch {
     pub allow_password_change: Option<bool>,
     /// Level number (as text) to subscription name.
     pub level_names: Option<std::collections::BTreeMap<String, String>>,
+    /// Credits a reseller pays per key, by duration (`{"30d": 5, "lifetime": 20}`): whole
+    /// numbers 0 to 1000000000. Replaces every price; a duration not listed costs 1.
+    pub reseller_prices: Option<std::collections::BTreeMap<String, i64>>,
 }
 
 /// `versionControl` of the app settings: the update notice and the per-version rules.
@@ -239,7 +242,7 @@ mod tests {
                 "changelog": null, "rules": [{ "version": "1.0", "mode": "GRACE", "message": "m",
                 "allowedUntil": "2030-01-01T00:00:00Z" }] },
             "sessionQuota": null, "accountsQuota": 5, "hwidLock": true, "allowPasswordChange": true,
-            "levelNames": { "1": "Basic" }
+            "levelNames": { "1": "Basic" }, "resellerPrices": { "30d": 5 }
         });
         let documented: AppSettingsPatch = serde_json::from_value(body.clone()).unwrap();
         let read: AppPatch = serde_json::from_value(body.clone()).unwrap();

@@ -52,9 +52,9 @@ pub enum ManageError {
     /// The caller may not do this here; the text says why.
     #[error("{0}")]
     Forbidden(String),
-    /// A reseller's balance does not cover the licenses asked for.
-    #[error("insufficient balance")]
-    InsufficientBalance,
+    /// A reseller's balance does not cover the licenses asked for: they cost `needs` credits.
+    #[error("Not enough credit: this request needs {needs}, balance {balance}")]
+    InsufficientCredit { needs: i64, balance: i64 },
 }
 
 impl From<Refused> for ManageError {

@@ -28,6 +28,7 @@ mod multinode;
 mod netpolicy;
 mod ops;
 mod outage;
+mod reseller_api;
 mod signing;
 mod status_race;
 mod tenant_isolation;

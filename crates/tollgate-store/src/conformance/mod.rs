@@ -39,6 +39,7 @@ mod devices;
 mod keys;
 mod license_admin;
 mod licenses;
+mod purchases;
 mod redemption;
 mod scope;
 mod sellers;
@@ -54,6 +55,7 @@ pub use devices::*;
 pub use keys::*;
 pub use license_admin::*;
 pub use licenses::*;
+pub use purchases::*;
 pub use redemption::*;
 pub use scope::*;
 pub use sellers::*;
@@ -87,6 +89,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@by_arc $fresh, $finish;
             concurrency, signing_keys, redemption_concurrency, quota_concurrency, status_races,
             license_extend_concurrency);
+        $crate::conformance_tests!(@by_arc $fresh, $finish; reseller_purchases);
     };
     (@by_ref $fresh:path, $finish:path; $($area:ident),+) => {$(
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,6 +170,7 @@ pub fn rich_settings() -> AppSettings {
         hwid_lock: false,
         allow_password_change: false,
         level_names,
+        reseller_prices: BTreeMap::from([("30d".to_owned(), 5), ("lifetime".to_owned(), 0)]),
     }
 }
 
