@@ -178,6 +178,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(admin::router())
         .merge(dialect::authly::router(state.clone()))
+        .merge(crate::download::router())
         .split_for_parts();
     let mut openapi = openapi;
     crate::openapi::complete_responses(&mut openapi);
