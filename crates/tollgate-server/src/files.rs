@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-use aes_gcm::aead::stream::{EncryptorBE32, StreamBE32, StreamPrimitive};
+use aes_gcm::aead::stream::{EncryptorBE32, NewStream, StreamBE32, StreamPrimitive};
 use aes_gcm::aead::KeyInit;
 use aes_gcm::Aes256Gcm;
 use bytes::Bytes;
@@ -289,7 +289,7 @@ impl OpenBlob {
         let full = (CHUNK + TAG) as u64;
         self.file.seek(io::SeekFrom::Start(HEADER_LEN as u64 + first * full)).await?;
         let state = SpanState { blob: self, next: first, last, skip, left: take };
-        let stream = futures::stream::try_unfold(state, |mut st| async move {
+        let stream = futures::stream::try_unfold(state, move |mut st| async move {
             if st.next > st.last {
                 return Ok(None);
             }

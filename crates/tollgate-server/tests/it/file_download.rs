@@ -308,7 +308,7 @@ async fn refusals_answer_json_with_the_right_status_and_code() {
     let downloads: Vec<&Value> =
         after.iter().filter(|l| l["message"].as_str().unwrap_or("").starts_with("file.download")).collect();
     assert_eq!(after.len() - before, downloads.len(), "{after:?}");
-    assert_eq!(downloads.len(), 4, "{downloads:?}");
+    assert_eq!(downloads.len(), 3, "{downloads:?}");
 }
 
 impl Raw {
