@@ -138,7 +138,7 @@ fn assert_unsatisfiable(r: &Raw, size: usize) {
 }
 
 async fn logs(s: &TestServer, app: &ClientApp) -> Vec<Value> {
-    let r = s.get(&admin(app, "/logs"), &app.seller.token).await;
+    let r = s.get(&admin(app, "/logs?limit=100"), &app.seller.token).await;
     r.assert_status(200);
     r.data().as_array().unwrap().clone()
 }
@@ -292,11 +292,23 @@ async fn refusals_answer_json_with_the_right_status_and_code() {
     let theirs = upload(&s, &other, "theirs.bin", &data, 0).await;
     download(&s, &theirs, &sid, Via::Header, None).await.assert_error(404, "FILE_NOT_FOUND");
 
-    // banned since the session opened: 403, and back after unban
+    // a ban ends the user's sessions: 401 from then on
     user_action(&s, &app, "bob", "ban", json!({ "reason": "chargeback" })).await;
-    download(&s, &open, &sid, Via::Header, None).await.assert_error(403, "USER_BANNED");
-    user_action(&s, &app, "bob", "unban", json!({})).await;
-    download(&s, &open, &sid, Via::Header, None).await.assert_status_ok();
+    download(&s, &open, &sid, Via::Header, None).await.assert_error(401, "INVALID_SESSION");
+
+    // an account that expired while its session was live: 403
+    let mut dave = crate::harness::user_row(&app.id, "dave", "x".into());
+    dave.expires_at = Some(now() - Duration::minutes(1));
+    s.state.store.create_user(&dave).await.unwrap();
+    let dave_sid = store_session(&s, &app, now() + Duration::hours(1)).await;
+    let session = s.state.store.session_by_token_any(&dave_sid).await.unwrap().unwrap();
+    s.state
+        .store
+        .bind_session(&app.id, &session.id, Some(&dave.id), None, None, now() + Duration::hours(1))
+        .await
+        .unwrap();
+    download(&s, &open, &dave_sid, Via::Header, None).await.assert_error(403, "USER_EXPIRED");
+    let sid = registered(&s, &app, "erin", PW).await;
 
     // app paused: 403 for every session
     let r = s.patch(&format!("/v1/admin/apps/{}", app.id), &app.seller.token, json!({ "status": "PAUSED" })).await;
@@ -308,7 +320,7 @@ async fn refusals_answer_json_with_the_right_status_and_code() {
     let downloads: Vec<&Value> =
         after.iter().filter(|l| l["message"].as_str().unwrap_or("").starts_with("file.download")).collect();
     assert_eq!(after.len() - before, downloads.len(), "{after:?}");
-    assert_eq!(downloads.len(), 3, "{downloads:?}");
+    assert_eq!(downloads.len(), 2, "{downloads:?}");
 }
 
 impl Raw {
@@ -334,7 +346,8 @@ async fn a_key_only_session_downloads_at_its_key_level_until_the_key_is_banned()
     let r = s.get(&admin(&app, &format!("/licenses?search={key}")), &app.seller.token).await;
     let license_id = r.data()[0]["id"].as_str().unwrap().to_owned();
     s.post(&admin(&app, &format!("/licenses/{license_id}/ban")), &app.seller.token, json!({})).await.assert_status(200);
-    download(&s, &low, &sid, Via::Query, None).await.assert_error(403, "LICENSE_BANNED");
+    // the ban ends the key's sessions
+    download(&s, &low, &sid, Via::Query, None).await.assert_error(401, "INVALID_SESSION");
 }
 
 #[tokio::test]
@@ -447,11 +460,13 @@ async fn a_tampered_blob_never_yields_its_bytes() {
     // a range inside the tampered chunk: refused before anything is sent
     let r = download(&s, &file_id, &sid, Via::Header, Some(&format!("bytes={}-{}", CHUNK, CHUNK + 10))).await;
     r.assert_error(500, "INTERNAL");
-    // the whole file: the first chunk at most, then the connection is cut
-    let res =
-        s.http.get(s.url(&format!("/v1/files/download/{file_id}"))).header("x-session-token", &sid).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.bytes().await.is_err(), "a whole body from a tampered blob");
+    // the whole file: the first chunk at most, then the connection is cut (before or after the
+    // head reaches the client)
+    let res = s.http.get(s.url(&format!("/v1/files/download/{file_id}"))).header("x-session-token", &sid).send().await;
+    if let Ok(res) = res {
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.bytes().await.is_err(), "a whole body from a tampered blob");
+    }
     // the blob shortened: its size no longer matches the record, refused before any byte
     std::fs::write(&path, &blob[..blob.len() - CHUNK]).unwrap();
     let r = download(&s, &file_id, &sid, Via::Header, None).await;
