@@ -40,6 +40,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
 }
 
+/// A file's bytes as an answer carries them (documentation only: `string`, `format: binary`).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct FileBytes(Vec<u8>);
+
 // ------------------------------------------------------------------------------------- ranges
 
 /// What a request's `Range` header asks of a file of a given size.
@@ -290,8 +296,8 @@ fn session_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
         ("If-Range" = Option<String>, Header, description = "The `ETag`: the range is honoured only while it matches"),
     ),
     responses(
-        (status = 200, description = "The whole file", content_type = "application/octet-stream", body = [u8]),
-        (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream", body = [u8]),
+        (status = 200, description = "The whole file", content_type = "application/octet-stream", body = inline(FileBytes)),
+        (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream", body = inline(FileBytes)),
         (status = 401, description = "No session token, or an invalid or expired session"),
         (status = 403, description = "Level too low; app paused or disabled; user or key banned, paused or expired"),
         (status = 404, description = "No such file in the session's app"),

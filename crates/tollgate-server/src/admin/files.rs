@@ -195,8 +195,8 @@ async fn delete_file(
         ("If-Range" = Option<String>, Header, description = "The `ETag`: the range is honoured only while it matches"),
     ),
     responses(
-        (status = 200, description = "The whole file", content_type = "application/octet-stream", body = [u8]),
-        (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream", body = [u8]),
+        (status = 200, description = "The whole file", content_type = "application/octet-stream", body = inline(download::FileBytes)),
+        (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream", body = inline(download::FileBytes)),
         (status = 404, description = "Not yours or absent"),
         (status = 416, description = "Malformed or unsatisfiable range; `Content-Range: bytes */<size>`"),
         (status = 500, description = "The stored file cannot be read"),

@@ -472,3 +472,28 @@ async fn a_tampered_blob_never_yields_its_bytes() {
     let r = download(&s, &file_id, &sid, Via::Header, None).await;
     r.assert_error(500, "INTERNAL");
 }
+
+#[tokio::test]
+async fn both_routes_are_documented_with_binary_answers_and_their_errors() {
+    let s = TestServer::start().await;
+    let doc = s.req(reqwest::Method::GET, "/openapi.json", None, None).await.body;
+    for (path, statuses) in [
+        ("/v1/files/download/{fileId}", &["200", "206", "401", "403", "404", "416", "429"][..]),
+        ("/v1/admin/apps/{appId}/files/{fileId}/download", &["200", "206", "401", "404", "416"][..]),
+    ] {
+        let op = &doc["paths"][path]["get"];
+        assert!(op["operationId"].is_string(), "{path}: {op}");
+        for status in statuses {
+            let r = &op["responses"][*status];
+            assert!(r.is_object(), "{path} {status}");
+            if status.starts_with('2') {
+                let schema = &r["content"]["application/octet-stream"]["schema"];
+                assert_eq!((schema["type"].as_str(), schema["format"].as_str()), (Some("string"), Some("binary")), "{path} {status}: {r}");
+            } else {
+                assert_eq!(r["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Error");
+            }
+        }
+        let params: Vec<&str> = op["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert!(params.contains(&"Range") && params.contains(&"fileId"), "{path}: {params:?}");
+    }
+}
