@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(crate::reseller::router())
         .merge(dialect::authly::router(state.clone()))
+        .merge(crate::download::router())
         .split_for_parts();
     let mut openapi = openapi;
     crate::openapi::complete_responses(&mut openapi);

@@ -20,14 +20,14 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-use aes_gcm::aead::stream::{DecryptorBE32, EncryptorBE32};
+use aes_gcm::aead::stream::{EncryptorBE32, NewStream, StreamBE32, StreamPrimitive};
 use aes_gcm::aead::KeyInit;
 use aes_gcm::Aes256Gcm;
 use bytes::Bytes;
 use futures::Stream;
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::crypto::MasterKey;
 use crate::state::AppState;
@@ -151,46 +151,53 @@ impl FileVault {
         })
     }
 
-    /// Stream a blob's plaintext back. Errors: `NotFound` if there is no blob, `InvalidData` if
-    /// the header is not ours or a chunk fails authentication (tampering, wrong key, truncation).
-    pub async fn open_decrypted(&self, app_id: &str, file_id: &str) -> io::Result<PlaintextStream> {
+    /// Open a blob for reading: checks the header and works out the plaintext size from the
+    /// blob's length. Errors: `NotFound` if there is no blob, `InvalidData` if the header is not
+    /// ours or the length is not one a sealed blob can have (truncation).
+    pub async fn open(&self, app_id: &str, file_id: &str) -> io::Result<OpenBlob> {
         let path = self.blob_path(app_id, file_id)?;
         let mut file = tokio::fs::File::open(&path).await?;
         let len = file.metadata().await?.len();
-        let mut header = [0u8; HEADER_LEN];
         if len < (HEADER_LEN + TAG) as u64 {
             return Err(invalid_data("encrypted file is truncated"));
         }
+        let mut header = [0u8; HEADER_LEN];
         file.read_exact(&mut header).await?;
         if &header[..4] != MAGIC || header[4] != VERSION {
             return Err(invalid_data("not a Tollgate encrypted file"));
         }
+        let sealed = len - HEADER_LEN as u64;
+        let full = (CHUNK + TAG) as u64;
+        // Every chunk but the last is full; the last holds at least its tag. A plaintext that is
+        // a whole number of chunks ends with a full chunk (no empty chunk after it).
+        let chunks = sealed.div_ceil(full).max(1);
+        let last_len = sealed - (chunks - 1) * full;
+        if last_len < TAG as u64 || u32::try_from(chunks - 1).is_err() {
+            return Err(invalid_data("encrypted file is truncated"));
+        }
+        let size = sealed - chunks * TAG as u64;
         let key = self.file_key(app_id, file_id);
-        let dec = DecryptorBE32::<Aes256Gcm>::from_aead(Aes256Gcm::new(&key), header[5..].into());
-        let state = ReadState { file, dec: Some(dec), remaining: len - HEADER_LEN as u64, header };
-        let stream = futures::stream::try_unfold(state, |mut st| async move {
-            let Some(mut dec) = st.dec.take() else {
-                return Ok(None);
-            };
-            let last = st.remaining <= (CHUNK + TAG) as u64;
-            // Non-last chunks are exactly CHUNK + TAG; the last is what remains (at most that).
-            let n = if last { st.remaining as usize } else { CHUNK + TAG };
-            if n < TAG {
-                return Err(invalid_data("encrypted file is truncated"));
-            }
-            let mut buf = vec![0u8; n];
-            st.file.read_exact(&mut buf).await?;
-            st.remaining -= n as u64;
-            let auth_failed = |_| invalid_data("encrypted file failed authentication");
-            if last {
-                dec.decrypt_last_in_place(&st.header, &mut buf).map_err(auth_failed)?;
-            } else {
-                dec.decrypt_next_in_place(&st.header, &mut buf).map_err(auth_failed)?;
-                st.dec = Some(dec);
-            }
-            Ok(Some((Bytes::from(buf), st)))
-        });
-        Ok(Box::pin(stream))
+        let stream = StreamBE32::<Aes256Gcm>::from_aead(Aes256Gcm::new(&key), header[5..].into());
+        Ok(OpenBlob { file, stream, header, chunks, size })
+    }
+
+    /// Stream a blob's plaintext back, the whole of it. Errors as [`FileVault::open`]; a chunk
+    /// that fails authentication (tampering, wrong key, truncation) ends the stream with
+    /// `InvalidData`.
+    pub async fn open_decrypted(&self, app_id: &str, file_id: &str) -> io::Result<PlaintextStream> {
+        self.open(app_id, file_id).await?.whole().await
+    }
+
+    /// Stream the plaintext bytes `start..=end_inclusive` of a blob, decrypting only the chunks
+    /// that hold them. `InvalidInput` when the range is empty or reaches past the end.
+    pub async fn open_range(
+        &self,
+        app_id: &str,
+        file_id: &str,
+        start: u64,
+        end_inclusive: u64,
+    ) -> io::Result<PlaintextStream> {
+        self.open(app_id, file_id).await?.range(start, end_inclusive).await
     }
 
     /// Remove a blob; a blob that is already gone is not an error.
@@ -236,11 +243,89 @@ impl FileVault {
     }
 }
 
-struct ReadState {
+/// A blob opened for reading, its header checked; nothing decrypted yet.
+pub struct OpenBlob {
     file: tokio::fs::File,
-    dec: Option<DecryptorBE32<Aes256Gcm>>,
-    remaining: u64,
+    stream: StreamBE32<Aes256Gcm>,
     header: [u8; HEADER_LEN],
+    /// Sealed chunks in the blob (at least one: an empty file has one empty chunk).
+    chunks: u64,
+    size: u64,
+}
+
+impl std::fmt::Debug for OpenBlob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenBlob").field("chunks", &self.chunks).field("size", &self.size).finish_non_exhaustive()
+    }
+}
+
+impl OpenBlob {
+    /// Plaintext size in bytes, as the blob's length says.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The whole plaintext; every chunk is authenticated, the empty one of an empty file too.
+    pub async fn whole(self) -> io::Result<PlaintextStream> {
+        let last = self.chunks - 1;
+        let size = self.size;
+        self.chunk_span(0, last, 0, size).await
+    }
+
+    /// The plaintext bytes `start..=end_inclusive`: seeks to the chunk holding `start` and
+    /// decrypts up to the one holding `end_inclusive`, each at its own STREAM position (and
+    /// with the last-chunk flag where it is the blob's last), then trims to the exact bytes.
+    pub async fn range(self, start: u64, end_inclusive: u64) -> io::Result<PlaintextStream> {
+        if start > end_inclusive || end_inclusive >= self.size {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "range outside the file"));
+        }
+        let chunk = CHUNK as u64;
+        let (first, last) = (start / chunk, end_inclusive / chunk);
+        self.chunk_span(first, last, start - first * chunk, end_inclusive - start + 1).await
+    }
+
+    /// Decrypt chunks `first..=last`, skip `skip` plaintext bytes of the first, yield `take`.
+    async fn chunk_span(mut self, first: u64, last: u64, skip: u64, take: u64) -> io::Result<PlaintextStream> {
+        let full = (CHUNK + TAG) as u64;
+        self.file.seek(io::SeekFrom::Start(HEADER_LEN as u64 + first * full)).await?;
+        let state = SpanState { blob: self, next: first, last, skip, left: take };
+        let stream = futures::stream::try_unfold(state, move |mut st| async move {
+            if st.next > st.last {
+                return Ok(None);
+            }
+            let index = st.next;
+            let is_last = index == st.blob.chunks - 1;
+            let sealed = st.blob.size + st.blob.chunks * TAG as u64;
+            let n = if is_last { sealed - index * full } else { full };
+            let mut buf = vec![0u8; n as usize];
+            st.blob.file.read_exact(&mut buf).await?;
+            let position = u32::try_from(index).map_err(|_| invalid_data("encrypted file is too large"))?;
+            st.blob
+                .stream
+                .decrypt_in_place(position, is_last, &st.blob.header, &mut buf)
+                .map_err(|_| invalid_data("encrypted file failed authentication"))?;
+            st.next += 1;
+            let mut bytes = Bytes::from(buf);
+            let skip = std::mem::take(&mut st.skip).min(bytes.len() as u64) as usize;
+            let keep = (bytes.len() - skip).min(usize::try_from(st.left).unwrap_or(usize::MAX));
+            bytes = bytes.slice(skip..skip + keep);
+            st.left -= keep as u64;
+            Ok(Some((bytes, st)))
+        });
+        Ok(Box::pin(stream))
+    }
+}
+
+struct SpanState {
+    blob: OpenBlob,
+    /// The next chunk to decrypt.
+    next: u64,
+    /// The last chunk to decrypt.
+    last: u64,
+    /// Plaintext bytes still to drop at the start of the next chunk.
+    skip: u64,
+    /// Plaintext bytes still to yield.
+    left: u64,
 }
 
 /// Removes a path on drop unless disarmed.
@@ -429,6 +514,101 @@ mod tests {
             std::fs::read_dir(dir.path().join("files/app_x")).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(left, vec![std::ffi::OsString::from("file_a.bin")]);
         assert!(v.blob_path("app_x", "../x").is_err());
+    }
+
+    async fn stored(v: &FileVault, id: &str, data: &[u8]) {
+        let mut w = v.create("app_x", id).await.unwrap();
+        w.write(data).await.unwrap();
+        w.finish().await.unwrap();
+    }
+
+    async fn read_range(v: &FileVault, id: &str, start: u64, end: u64) -> io::Result<Vec<u8>> {
+        let chunks: Vec<Bytes> = v.open_range("app_x", id, start, end).await?.try_collect().await?;
+        Ok(chunks.concat())
+    }
+
+    #[tokio::test]
+    async fn ranges_at_chunk_boundaries_yield_exactly_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let c = CHUNK as u64;
+        for len in [1u64, c - 1, c, c + 1, 2 * c, 3 * c + 17] {
+            let data: Vec<u8> = (0..len).map(|j| (j * 7 + j / 251) as u8).collect();
+            let id = format!("file_{len}");
+            stored(&v, &id, &data).await;
+            assert_eq!(v.open("app_x", &id).await.unwrap().size(), len);
+            let last = len - 1;
+            let mut ranges = vec![(0, 0), (0, last), (last, last), (last / 2, last)];
+            for b in [c - 1, c, c + 1, 2 * c - 1, 2 * c, 3 * c - 1, 3 * c] {
+                if b <= last {
+                    ranges.push((b, b));
+                    ranges.push((b, last));
+                    ranges.push((b.saturating_sub(3), (b + 2).min(last)));
+                    ranges.push((0, b));
+                }
+            }
+            for (a, b) in ranges {
+                let got = read_range(&v, &id, a, b).await.unwrap();
+                assert!(got == data[a as usize..=b as usize], "len {len} range {a}-{b}: {} bytes", got.len());
+            }
+            // past the end, reversed: refused before anything is read
+            for (a, b) in [(0, len), (len, len), (3, 2)] {
+                let e = read_range(&v, &id, a, b).await.unwrap_err();
+                assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "len {len} range {a}-{b}");
+            }
+        }
+        // an empty file has no byte to ask for, and reads back empty (its one chunk checked)
+        stored(&v, "file_empty", b"").await;
+        assert_eq!(v.open("app_x", "file_empty").await.unwrap().size(), 0);
+        assert_eq!(read_range(&v, "file_empty", 0, 0).await.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        assert!(read_all(&v, "app_x", "file_empty").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_tampered_chunk_fails_only_the_reads_that_cover_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let c = CHUNK as u64;
+        let data: Vec<u8> = (0..3 * c + 100).map(|j| (j % 253) as u8).collect();
+        stored(&v, "file_t", &data).await;
+        let path = v.blob_path("app_x", "file_t").unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        // one bit of chunk 1 (the second)
+        bytes[HEADER_LEN + CHUNK + TAG + 10] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        // chunks 0, 2 and 3 are still authentic
+        assert!(read_range(&v, "file_t", 0, c - 1).await.unwrap() == data[..CHUNK]);
+        assert!(read_range(&v, "file_t", 2 * c, 3 * c + 99).await.unwrap() == data[2 * CHUNK..]);
+        for (a, b) in [(c, c), (c - 1, c), (0, 3 * c + 99), (2 * c - 1, 2 * c)] {
+            let e = read_range(&v, "file_t", a, b).await.unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "range {a}-{b}");
+        }
+        // the stream gives chunk 0, then the error: never a byte of the tampered chunk
+        let mut s = v.open_decrypted("app_x", "file_t").await.unwrap();
+        assert!(s.try_next().await.unwrap().unwrap() == data[..CHUNK]);
+        assert_eq!(s.try_next().await.unwrap_err().kind(), io::ErrorKind::InvalidData);
+
+        // chunks moved around: each decrypts only at its own position
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[HEADER_LEN + CHUNK + TAG + 10] ^= 1;
+        let full = CHUNK + TAG;
+        let (c0, c2) = (HEADER_LEN, HEADER_LEN + 2 * full);
+        let chunk0 = bytes[c0..c0 + full].to_vec();
+        bytes.copy_within(c2..c2 + full, c0);
+        bytes[c2..c2 + full].copy_from_slice(&chunk0);
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(read_range(&v, "file_t", 0, 0).await.unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert_eq!(read_range(&v, "file_t", 2 * c, 2 * c).await.unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert!(read_range(&v, "file_t", c, c + 5).await.unwrap() == data[CHUNK..CHUNK + 6]);
+
+        // a last chunk shorter than its tag: not a length a sealed blob can have
+        std::fs::write(&path, &bytes[..HEADER_LEN + 3 * full + 5]).unwrap();
+        assert_eq!(v.open("app_x", "file_t").await.unwrap_err().kind(), io::ErrorKind::InvalidData);
+        // cut at a chunk boundary: the new last chunk lacks the last-chunk flag
+        std::fs::write(&path, &bytes[..HEADER_LEN + 2 * full]).unwrap();
+        assert_eq!(v.open("app_x", "file_t").await.unwrap().size(), 2 * c);
+        let e = read_range(&v, "file_t", c, c).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]

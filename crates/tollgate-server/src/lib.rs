@@ -10,6 +10,7 @@ pub mod config;
 pub mod conn;
 pub mod crypto;
 pub mod dialect;
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod files;

@@ -19,7 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ok, ok_message, ClientIp, OwnedApp};
-use crate::manage;
+use crate::{download, manage};
 use crate::manage::files::{storage_failed, Upload};
 use crate::state::AppState;
 
@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_file, list_files))
         .routes(routes!(delete_file))
+        .routes(routes!(download_file))
         // The upload enforces `max_upload_bytes` itself (see the module doc).
         .layer(DefaultBodyLimit::disable())
 }
@@ -182,4 +183,34 @@ async fn delete_file(
 ) -> ApiResult<impl IntoResponse> {
     manage::files::delete(&state, &owned.actor(ip), &owned.app.id, &file_id).await?;
     Ok(ok_message::<()>("File deleted", None))
+}
+
+/// Download a file's content, decrypted and streamed, with the same headers and `Range` support
+/// as the client download route (docs/files.md).
+#[utoipa::path(get, path = "/v1/admin/apps/{appId}/files/{fileId}/download", tag = "files", security(("bearer" = [])),
+    params(
+        ("appId" = String, Path),
+        ("fileId" = String, Path),
+        ("Range" = Option<String>, Header, description = "`bytes=a-b`, `bytes=a-` or `bytes=-n`; several ranges: the whole file"),
+        ("If-Range" = Option<String>, Header, description = "The `ETag`: the range is honoured only while it matches"),
+    ),
+    responses(
+        (status = 200, description = "The whole file", content_type = "application/octet-stream", body = inline(download::FileBytes)),
+        (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream", body = inline(download::FileBytes)),
+        (status = 404, description = "Not yours or absent"),
+        (status = 416, description = "Malformed or unsatisfiable range; `Content-Range: bytes */<size>`"),
+        (status = 500, description = "The stored file cannot be read"),
+    ))]
+async fn download_file(
+    State(state): State<AppState>,
+    owned: OwnedApp,
+    Path((_app_id, file_id)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::response::Response> {
+    let file = manage::files::get(&state, &owned.app.id, &file_id).await?;
+    match download::serve(&state, &file, &headers).await {
+        Ok(prepared) => Ok(prepared.response),
+        Err(download::ServeError::Unsatisfiable { size }) => Ok(download::unsatisfiable(size)),
+        Err(download::ServeError::Storage) => Err(ApiError::internal()),
+    }
 }

@@ -41,3 +41,59 @@ pub async fn get(state: &AppState, live: &Live, file_id: &str) -> Result<FileMet
     }
     Ok(file)
 }
+
+/// A file a session is about to download, and the username to log it under.
+pub struct Download {
+    pub file: FileMeta,
+    pub username: Option<String>,
+}
+
+/// The file a session may download now: as [`get`], and the account or key behind the session
+/// must still be in good standing. A ban, a pause or an expiry since the session signed in
+/// refuses (`UserBanned`, `UserSuspended`, `UserExpired`; `LicenseBanned`, `LicensePaused`,
+/// `LicenseExpired`), so a banned user cannot keep downloading on a session opened before.
+pub async fn for_download(state: &AppState, live: &Live, file_id: &str) -> Result<Download, DomainError> {
+    let app_id = &live.app.app.id;
+    let store = state.store.as_ref();
+    let at = tollgate_core::time::now();
+    let (level, username) = if let Some(user_id) = &live.session.user_id {
+        let user = store.get_user(app_id, user_id).await.map_err(store_err)?.ok_or(DomainError::InvalidSession)?;
+        tollgate_core::redeem::check_user(&user, at)?;
+        (user.level, Some(user.username))
+    } else if let Some(license_id) = &live.session.license_id {
+        let license =
+            store.get_license(app_id, license_id).await.map_err(store_err)?.ok_or(DomainError::InvalidSession)?;
+        // A key-only session's key: usable and still its own (not redeemed onto an account since).
+        tollgate_core::redeem::check_key_login(Some(&license), at)?;
+        (license.level, None)
+    } else {
+        return Err(DomainError::LoginRequired);
+    };
+    let file = store.get_file(app_id, file_id).await.map_err(store_err)?.ok_or(DomainError::FileNotFound)?;
+    if level < file.min_level {
+        return Err(DomainError::LevelTooLow);
+    }
+    Ok(Download { file, username })
+}
+
+/// A download, in the seller's log list: `message` as the route words it, with the session's
+/// user, address and device.
+pub async fn log_download(
+    state: &AppState,
+    live: &Live,
+    ip: std::net::IpAddr,
+    username: Option<String>,
+    message: String,
+) -> Result<(), DomainError> {
+    let entry = tollgate_core::model::LogEntry {
+        id: tollgate_core::ids::new_id(tollgate_core::ids::prefix::LOG),
+        app_id: live.app.app.id.clone(),
+        user_id: live.session.user_id.clone(),
+        username,
+        message,
+        ip: Some(ip.to_string()),
+        hwid: live.session.hwid.clone(),
+        created_at: tollgate_core::time::now(),
+    };
+    state.store.append_log(&entry).await.map_err(store_err)
+}

@@ -89,6 +89,11 @@ pub async fn list(state: &AppState, app_id: &str) -> ManageResult<Vec<FileMeta>>
     Ok(state.store.list_files(app_id).await?)
 }
 
+/// One of the app's files, for the seller to download.
+pub async fn get(state: &AppState, app_id: &str, file_id: &str) -> ManageResult<FileMeta> {
+    state.store.get_file(app_id, file_id).await?.ok_or(ManageError::NotFound("File"))
+}
+
 /// Delete a file and its encrypted content.
 pub async fn delete(state: &AppState, by: &Actor, app_id: &str, file_id: &str) -> ManageResult<()> {
     if !state.store.delete_file(app_id, file_id).await? {

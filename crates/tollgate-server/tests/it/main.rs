@@ -7,6 +7,7 @@ mod authly_envelope;
 mod authly_init;
 mod authly_sdk;
 mod authon_client;
+mod file_download;
 mod client_init;
 mod hardening_input;
 mod harness;
