@@ -6,8 +6,8 @@ mod authly_data;
 mod authly_envelope;
 mod authly_init;
 mod authly_sdk;
-mod file_download;
 mod client_init;
+mod file_download;
 mod hardening_input;
 mod harness;
 
