@@ -39,7 +39,10 @@ use proc::Tollgate;
 use server::Server;
 
 #[derive(Parser)]
-#[command(name = "tollgate-bench-download", about = "Upload and download one large file through the real tollgate binary")]
+#[command(
+    name = "tollgate-bench-download",
+    about = "Upload and download one large file through the real tollgate binary"
+)]
 struct Cli {
     /// The tollgate binary to measure [default: target/release/tollgate]
     #[arg(long)]
@@ -140,9 +143,13 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let bin = cli.tollgate.clone().unwrap_or_else(|| PathBuf::from("target/release/tollgate"));
     if !bin.is_file() {
-        bail!("{} not found: build it with `cargo build --release -p tollgate-server` or pass --tollgate", bin.display());
+        bail!(
+            "{} not found: build it with `cargo build --release -p tollgate-server` or pass --tollgate",
+            bin.display()
+        );
     }
-    let temp = tempfile::Builder::new().prefix("tollgate-bench-dl-").tempdir().context("creating a temporary data dir")?;
+    let temp =
+        tempfile::Builder::new().prefix("tollgate-bench-dl-").tempdir().context("creating a temporary data dir")?;
     let tg = Tollgate { bin: bin.canonicalize()?, data_dir: temp.path().to_path_buf(), database_url: None };
     let state = generate::prepare(&tg)?;
     let size = cli.size_mib.max(1) * 1024 * 1024;
@@ -203,8 +210,10 @@ async fn measure(srv: &mut Server, state: &generate::BenchState, size: u64) -> R
     if !status.is_success() {
         bail!("upload failed: {status} {answer}");
     }
-    let sent_sha = hex::encode(std::mem::take(&mut *hasher.lock().map_err(|_| anyhow::anyhow!("hasher poisoned"))?).finalize());
-    let file_id = answer.pointer("/data/id").and_then(Value::as_str).context("no data.id in the upload answer")?.to_owned();
+    let sent_sha =
+        hex::encode(std::mem::take(&mut *hasher.lock().map_err(|_| anyhow::anyhow!("hasher poisoned"))?).finalize());
+    let file_id =
+        answer.pointer("/data/id").and_then(Value::as_str).context("no data.id in the upload answer")?.to_owned();
     if answer.pointer("/data/sha256").and_then(Value::as_str) != Some(sent_sha.as_str()) {
         bail!("the server's SHA-256 differs from the uploaded bytes': {answer}");
     }
@@ -254,7 +263,10 @@ fn render(o: &Outcome) -> String {
     );
     let _ = writeln!(s, "| transfer | wall | MiB/s | server peak RSS during it |");
     let _ = writeln!(s, "|---|---|---|---|");
-    for (what, t) in [("upload (multipart, encrypted as it arrives)", &o.upload), ("download (whole, decrypted as it streams)", &o.download)] {
+    for (what, t) in [
+        ("upload (multipart, encrypted as it arrives)", &o.upload),
+        ("download (whole, decrypted as it streams)", &o.download),
+    ] {
         let _ = writeln!(s, "| {what} | {:.1} s | {:.0} | {} |", t.wall.as_secs_f64(), rate(t), mib(t.peak_rss_kib));
     }
     let _ = writeln!(

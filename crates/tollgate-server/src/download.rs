@@ -35,9 +35,7 @@ pub const TOKEN_PARAM: &str = "token";
 
 pub fn router() -> OpenApiRouter<AppState> {
     // A NUL in the path or the query (`?token=%00`) is a 400 naming it, as on the admin API.
-    OpenApiRouter::new()
-        .routes(routes!(client_download))
-        .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
+    OpenApiRouter::new().routes(routes!(client_download)).layer(axum::middleware::from_fn(crate::extract::refuse_nul))
 }
 
 /// A file's bytes as an answer carries them (documentation only: `string`, `format: binary`).
@@ -144,8 +142,10 @@ pub fn ask(headers: &HeaderMap, file: &FileMeta, size: u64) -> Ask {
 /// else, and `"` and `\`, as `_`), plus `filename*=UTF-8''...` with the exact name, percent-encoded,
 /// whenever the ASCII one had to change it.
 pub fn content_disposition(name: &str) -> String {
-    let ascii: String =
-        name.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' { c } else { '_' }).collect();
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' { c } else { '_' })
+        .collect();
     let mut v = format!("attachment; filename=\"{ascii}\"");
     if ascii != name {
         v.push_str("; filename*=UTF-8''");
@@ -190,7 +190,10 @@ pub async fn serve(state: &AppState, file: &FileMeta, headers: &HeaderMap) -> Re
     let blob = FileVault::from_state(state).open(&file.app_id, &file.id).await.map_err(|e| storage(file, &e))?;
     let size = blob.size();
     if u64::try_from(file.size).ok() != Some(size) {
-        let e = std::io::Error::new(std::io::ErrorKind::InvalidData, format!("blob holds {size} bytes, row says {}", file.size));
+        let e = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("blob holds {size} bytes, row says {}", file.size),
+        );
         return Err(storage(file, &e));
     }
     let (status, range, stream) = match ask(headers, file, size) {

@@ -19,9 +19,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ok, ok_message, ClientIp, OwnedApp};
-use crate::{download, manage};
 use crate::manage::files::{storage_failed, Upload};
 use crate::state::AppState;
+use crate::{download, manage};
 
 /// Room for the `name` and `minLevel` parts and the multipart boundaries and headers.
 pub const FORM_OVERHEAD: u64 = 64 * 1024;

@@ -32,14 +32,8 @@ async fn upload(s: &TestServer, app: &ClientApp, name: &str, data: &[u8], min_le
         .part("file", Part::bytes(data.to_vec()).file_name("upload.bin"))
         .text("name", name.to_owned())
         .text("minLevel", min_level.to_string());
-    let res = s
-        .http
-        .post(s.url(&admin(app, "/files")))
-        .bearer_auth(&app.seller.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res =
+        s.http.post(s.url(&admin(app, "/files"))).bearer_auth(&app.seller.token).multipart(form).send().await.unwrap();
     let r = TestServer::into_resp(res).await;
     r.assert_status(201);
     r.data()["id"].as_str().unwrap().to_owned()
@@ -57,7 +51,8 @@ impl Raw {
         self.headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
     }
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {:?}", String::from_utf8_lossy(&self.body)))
     }
     #[track_caller]
     fn assert_error(&self, status: u16, code: &str) {
@@ -121,7 +116,12 @@ fn assert_whole(r: &Raw, data: &[u8], name: &str) {
 
 #[track_caller]
 fn assert_part(r: &Raw, data: &[u8], start: usize, end: usize) {
-    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT, "body: {}", String::from_utf8_lossy(&r.body[..r.body.len().min(300)]));
+    assert_eq!(
+        r.status,
+        StatusCode::PARTIAL_CONTENT,
+        "body: {}",
+        String::from_utf8_lossy(&r.body[..r.body.len().min(300)])
+    );
     assert!(r.body == data[start..=end], "range {start}-{end}: got {} bytes", r.body.len());
     assert_eq!(r.header("content-range"), format!("bytes {start}-{end}/{}", data.len()));
     assert_eq!(r.header("content-length"), (end - start + 1).to_string());
@@ -326,7 +326,12 @@ async fn refusals_answer_json_with_the_right_status_and_code() {
 impl Raw {
     #[track_caller]
     fn assert_status_ok(&self) {
-        assert_eq!(self.status, StatusCode::OK, "body: {}", String::from_utf8_lossy(&self.body[..self.body.len().min(300)]));
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "body: {}",
+            String::from_utf8_lossy(&self.body[..self.body.len().min(300)])
+        );
     }
 }
 
@@ -369,7 +374,10 @@ async fn each_download_is_logged_for_the_seller() {
     assert_eq!(entries.len(), 2, "{entries:?}");
     let messages: Vec<&str> = entries.iter().map(|e| e["message"].as_str().unwrap()).collect();
     assert!(messages.contains(&"file.download tool.exe"), "{messages:?}");
-    assert!(messages.contains(&format!("file.download tool.exe bytes 100-199/{}", data.len()).as_str()), "{messages:?}");
+    assert!(
+        messages.contains(&format!("file.download tool.exe bytes 100-199/{}", data.len()).as_str()),
+        "{messages:?}"
+    );
     let bob = user_id(&s, &app, "bob").await;
     for e in &entries {
         assert_eq!(e["username"], "bob", "{e}");
@@ -438,7 +446,11 @@ async fn many_concurrent_range_downloads_each_get_their_bytes() {
     for t in tasks {
         t.await.unwrap();
     }
-    let n = logs(&s, &app).await.iter().filter(|l| l["message"].as_str().unwrap_or("").starts_with("file.download")).count();
+    let n = logs(&s, &app)
+        .await
+        .iter()
+        .filter(|l| l["message"].as_str().unwrap_or("").starts_with("file.download"))
+        .count();
     assert_eq!(n, 24);
 }
 
@@ -488,12 +500,17 @@ async fn both_routes_are_documented_with_binary_answers_and_their_errors() {
             assert!(r.is_object(), "{path} {status}");
             if status.starts_with('2') {
                 let schema = &r["content"]["application/octet-stream"]["schema"];
-                assert_eq!((schema["type"].as_str(), schema["format"].as_str()), (Some("string"), Some("binary")), "{path} {status}: {r}");
+                assert_eq!(
+                    (schema["type"].as_str(), schema["format"].as_str()),
+                    (Some("string"), Some("binary")),
+                    "{path} {status}: {r}"
+                );
             } else {
                 assert_eq!(r["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Error");
             }
         }
-        let params: Vec<&str> = op["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        let params: Vec<&str> =
+            op["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert!(params.contains(&"Range") && params.contains(&"fileId"), "{path}: {params:?}");
     }
 }

@@ -7,8 +7,8 @@ mod authly_envelope;
 mod authly_init;
 mod authly_sdk;
 mod authon_client;
-mod file_download;
 mod client_init;
+mod file_download;
 mod hardening_input;
 mod harness;
 
