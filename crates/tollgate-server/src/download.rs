@@ -264,7 +264,7 @@ pub fn unsatisfiable(size: u64) -> Response {
 /// The client route's status, code and message for a refusal: the one place its error table is
 /// chosen.
 fn failure(e: &DomainError) -> (StatusCode, &'static str, String) {
-    let f = crate::dialect::authly::codes::failure(e);
+    let f = crate::dialect::authon::codes::failure(e);
     (f.status, f.code, f.message)
 }
 
