@@ -296,7 +296,7 @@ pub async fn license_variables<S: Store>(s: &S) {
     let other = license(&a.id, "KEY-LV-BBBB");
     let foreign = license(&b.id, "KEY-LV-CCCC");
     s.insert_licenses(&[lic.clone(), other.clone()]).await.unwrap();
-    s.insert_licenses(&[foreign.clone()]).await.unwrap();
+    s.insert_licenses(std::slice::from_ref(&foreign)).await.unwrap();
 
     let at = now();
     let v = LicenseVariable {
