@@ -320,7 +320,12 @@ pub trait LicenseStore {
     /// oldest.
     async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>>;
     /// Change note, level and device limit; `None` when the app has no such license.
-    async fn update_license(&self, app_id: &str, license_id: &str, patch: &LicensePatch) -> StoreResult<Option<License>>;
+    async fn update_license(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        patch: &LicensePatch,
+    ) -> StoreResult<Option<License>>;
     /// Extend a license by `by`, deciding with [`tollgate_core::license::extend`] on the row as
     /// it is under a lock and writing the result in the same transaction, so concurrent
     /// extensions each count. A used license registered to a user moves the user's expiry too,

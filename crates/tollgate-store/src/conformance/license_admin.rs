@@ -140,7 +140,7 @@ pub async fn license_extensions<S: Store>(s: &S) {
             "{}",
             l.key
         );
-        assert_eq!(s.get_license(&a.id, &l.id).await.unwrap().as_ref(), Some(*l), "nothing written");
+        assert_eq!(s.get_license(&a.id, &l.id).await.unwrap().as_ref(), Some(l), "nothing written");
     }
     let far = DurationType::Days(36_500);
     assert_eq!(
