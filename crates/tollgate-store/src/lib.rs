@@ -165,6 +165,8 @@ pub struct LicensePatch {
 }
 
 /// How extending a license ended (see [`LicenseStore::extend_license`]).
+// Returned once per call and matched at once, never stored: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum LicenseExtendOutcome {
     /// Written: the license as it is now, and the user it is registered to with their new
