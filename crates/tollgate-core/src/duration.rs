@@ -39,7 +39,8 @@ impl DurationType {
     ];
 
     /// What the wire and the error messages say a duration may be.
-    pub const RULE: &'static str = "must be <n>h (1 to 876000 hours), <n>d (1 to 36500 days) or lifetime, e.g. 12h, 14d, 30d";
+    pub const RULE: &'static str =
+        "must be <n>h (1 to 876000 hours), <n>d (1 to 36500 days) or lifetime, e.g. 12h, 14d, 30d";
 
     /// The span this license grants; `None` for lifetime.
     pub fn span(self) -> Option<Duration> {
@@ -166,8 +167,30 @@ mod tests {
         }
         assert_eq!("24h".parse::<DurationType>().unwrap().span(), "1d".parse::<DurationType>().unwrap().span());
         for bad in [
-            "", "h", "d", "0h", "0d", "01d", "+5d", "-1d", "5", "5w", "5D", "5H", " 5d", "5d ", "876001h", "36501d",
-            "1000000h", "99999999999d", "Lifetime", "lifetime ", "1.5d", "٣d", "5é", "é",
+            "",
+            "h",
+            "d",
+            "0h",
+            "0d",
+            "01d",
+            "+5d",
+            "-1d",
+            "5",
+            "5w",
+            "5D",
+            "5H",
+            " 5d",
+            "5d ",
+            "876001h",
+            "36501d",
+            "1000000h",
+            "99999999999d",
+            "Lifetime",
+            "lifetime ",
+            "1.5d",
+            "٣d",
+            "5é",
+            "é",
         ] {
             assert!(bad.parse::<DurationType>().is_err(), "{bad:?}");
         }

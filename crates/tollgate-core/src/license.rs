@@ -353,7 +353,12 @@ mod tests {
         assert!(new_licenses("app_1", &spec(), Creator::Seller("s".into()), 0, t).is_empty());
     }
 
-    fn stored(status: LicenseStatus, duration: DurationType, activated: Option<Timestamp>, expires: Option<Timestamp>) -> License {
+    fn stored(
+        status: LicenseStatus,
+        duration: DurationType,
+        activated: Option<Timestamp>,
+        expires: Option<Timestamp>,
+    ) -> License {
         let mut l = new_licenses("app_1", &spec(), Creator::Seller("s".into()), 1, now()).remove(0);
         l.status = status;
         l.duration = duration;
@@ -388,9 +393,15 @@ mod tests {
         let days = chrono::Duration::days;
         let running = stored(LicenseStatus::Used, DurationType::Days(7), Some(t), Some(t + days(3)));
         let e = extend(&running, DurationType::Days(2), t).unwrap();
-        assert_eq!((e.duration, e.expires_at, e.status), (DurationType::Days(7), Some(t + days(5)), LicenseStatus::Used));
+        assert_eq!(
+            (e.duration, e.expires_at, e.status),
+            (DurationType::Days(7), Some(t + days(5)), LicenseStatus::Used)
+        );
         let lapsed = stored(LicenseStatus::Used, DurationType::Days(7), Some(t - days(9)), Some(t - days(2)));
-        assert_eq!(extend(&lapsed, DurationType::Hours(12), t).unwrap().expires_at, Some(t + chrono::Duration::hours(12)));
+        assert_eq!(
+            extend(&lapsed, DurationType::Hours(12), t).unwrap().expires_at,
+            Some(t + chrono::Duration::hours(12))
+        );
         let marked = stored(LicenseStatus::Expired, DurationType::Days(7), Some(t - days(9)), Some(t - days(2)));
         let e = extend(&marked, DurationType::Days(1), t).unwrap();
         assert_eq!((e.expires_at, e.status), (Some(t + days(1)), LicenseStatus::Used));

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tollgate_core::model::{License, LicenseStatus, User};
+use tollgate_core::time::Timestamp;
+use tollgate_core::DurationType;
 use tollgate_sql::{
     count, creator_kind, like_escaped, limit_offset, ms, ms_opt, to_json, IntoModel, LicenseRow, UserRow,
 };
-use tollgate_core::time::Timestamp;
-use tollgate_core::DurationType;
 use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
 use tollgate_store::{LicenseExtendOutcome, LicensePatch, RegisterOutcome, StoreError, StoreResult};
 
@@ -242,7 +242,12 @@ impl LicenseStore for SqliteStore {
         .transpose()
     }
 
-    async fn update_license(&self, app_id: &str, license_id: &str, patch: &LicensePatch) -> StoreResult<Option<License>> {
+    async fn update_license(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        patch: &LicensePatch,
+    ) -> StoreResult<Option<License>> {
         // `note` is an `Option<Option<_>>`: a flag says whether to write, then the new value.
         sqlx::query(
             "UPDATE licenses

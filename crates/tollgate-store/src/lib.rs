@@ -165,6 +165,8 @@ pub struct LicensePatch {
 }
 
 /// How extending a license ended (see [`LicenseStore::extend_license`]).
+// Returned once per call and matched at once, never stored: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum LicenseExtendOutcome {
     /// Written: the license as it is now, and the user it is registered to with their new
@@ -320,7 +322,12 @@ pub trait LicenseStore {
     /// oldest.
     async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>>;
     /// Change note, level and device limit; `None` when the app has no such license.
-    async fn update_license(&self, app_id: &str, license_id: &str, patch: &LicensePatch) -> StoreResult<Option<License>>;
+    async fn update_license(
+        &self,
+        app_id: &str,
+        license_id: &str,
+        patch: &LicensePatch,
+    ) -> StoreResult<Option<License>>;
     /// Extend a license by `by`, deciding with [`tollgate_core::license::extend`] on the row as
     /// it is under a lock and writing the result in the same transaction, so concurrent
     /// extensions each count. A used license registered to a user moves the user's expiry too,

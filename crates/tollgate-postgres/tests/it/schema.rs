@@ -173,10 +173,7 @@ fn index_terms(create_index: &str) -> Vec<String> {
         term.push(c);
     }
     terms.push(term);
-    terms
-        .iter()
-        .map(|t| t.trim().trim_end_matches(" DESC").trim_end_matches(" ASC").trim().to_owned())
-        .collect()
+    terms.iter().map(|t| t.trim().trim_end_matches(" DESC").trim_end_matches(" ASC").trim().to_owned()).collect()
 }
 
 #[test]

@@ -104,9 +104,11 @@ pub struct CreateDeviceBody {
     #[schema(minimum = 0, maximum = 1_000_000)]
     #[serde(default = "one")]
     pub level: i64,
-    /// 1 to 36500 days from now; absent or `null`: never expires.
+    /// 1 to 36500 days from now; absent or `null` (and no `duration`): never expires.
     #[schema(minimum = 1, maximum = 36500)]
     pub days: Option<i64>,
+    /// Instead of `days`: `<n>h` or `<n>d` from now, e.g. `12h`, `14d`.
+    pub duration: Option<String>,
     /// At most 500 characters.
     #[schema(max_length = 500)]
     pub note: Option<String>,
@@ -167,6 +169,7 @@ async fn create_device(
         email: body.email,
         level: body.level,
         days: body.days,
+        duration: body.duration,
         note: body.note,
     };
     let device = manage::devices::create(&state, &owned.actor(ip), &app_id, new).await?;

@@ -41,8 +41,10 @@ pub struct NewDevice {
     pub name: Option<String>,
     pub email: Option<String>,
     pub level: i64,
-    /// Days until it expires from now; `None` never expires.
+    /// Days until it expires from now; `None` (and no `duration`) never expires.
     pub days: Option<i64>,
+    /// Instead of `days`: `<n>h` or `<n>d` from now.
+    pub duration: Option<String>,
     pub note: Option<String>,
 }
 
@@ -53,7 +55,12 @@ pub async fn create(state: &AppState, by: &Actor, app_id: &str, d: NewDevice) ->
     let name = name_field(d.name.as_deref())?;
     let email = d.email.as_deref().map(|e| validate::email("email", e)).transpose()?;
     let level = license_rules::level("level", d.level)?;
-    let days = d.days.map(|d| license_rules::extend_days("days", d)).transpose()?;
+    let span = match (d.days, d.duration.as_deref()) {
+        (Some(_), Some(_)) => return Err(DomainError::validation("days", "give either days or duration").into()),
+        (Some(days), None) => Some(Duration::days(license_rules::extend_days("days", days)?)),
+        (None, Some(text)) => license_rules::parse_extension("duration", text)?.span(),
+        (None, None) => None,
+    };
     let note = note_field(d.note.as_deref())?;
     let t = now();
     let device = DeviceLicense {
@@ -69,7 +76,7 @@ pub async fn create(state: &AppState, by: &Actor, app_id: &str, d: NewDevice) ->
         note,
         created_at: t,
         activated_at: None,
-        expires_at: days.map(|d| t + Duration::days(d)),
+        expires_at: span.map(|span| t + span),
         last_login: None,
         last_ip: None,
         hwid: None,

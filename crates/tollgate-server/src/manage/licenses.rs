@@ -104,7 +104,9 @@ impl ExtendBy {
         match self {
             ExtendBy::Days(d) => {
                 let days = rules::extend_days("days", *d)?;
-                Ok(DurationType::Days(u32::try_from(days).map_err(|_| DomainError::validation("days", "is out of range"))?))
+                Ok(DurationType::Days(
+                    u32::try_from(days).map_err(|_| DomainError::validation("days", "is out of range"))?,
+                ))
             }
             ExtendBy::Duration(text) => rules::parse_extension("duration", text),
         }
@@ -136,11 +138,9 @@ pub async fn extend(
         LicenseExtendOutcome::Refused(ExtendRefusal::Lifetime) => {
             Err(ManageError::Conflict("A lifetime license cannot be extended".to_owned()))
         }
-        LicenseExtendOutcome::Refused(ExtendRefusal::TooLong) => Err(DomainError::validation(
-            amount.field(),
-            "would make the license last more than 100 years",
-        )
-        .into()),
+        LicenseExtendOutcome::Refused(ExtendRefusal::TooLong) => {
+            Err(DomainError::validation(amount.field(), "would make the license last more than 100 years").into())
+        }
         LicenseExtendOutcome::Extended { license, user } => {
             audit(state, by, "license.extend", Some(app_id), Some(license_id)).await;
             Ok(Extended { by: span, license, user })

@@ -211,7 +211,7 @@ async fn generate_bad_input_names_the_field_and_creates_nothing() {
         (with("count", json!(1.5)), "VALIDATION_ERROR", "count"),
         (with("count", json!(null)), "VALIDATION_ERROR", "count"),
         (without("count"), "MISSING_FIELDS", "count"),
-        (with("durationType", json!("2d")), "VALIDATION_ERROR", "durationType"),
+        (with("durationType", json!("2w")), "VALIDATION_ERROR", "durationType"),
         (with("durationType", json!("")), "VALIDATION_ERROR", "durationType"),
         (with("durationType", json!(30)), "VALIDATION_ERROR", "durationType"),
         (without("durationType"), "MISSING_FIELDS", "durationType"),

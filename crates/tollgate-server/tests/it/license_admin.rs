@@ -475,7 +475,8 @@ async fn twelve_hour_and_fourteen_day_keys_generate_list_redeem_and_expire_on_ti
         let lic = generate(&s, &app, json!({ "count": 1, "durationType": text })).await.remove(0);
         assert_eq!(lic["durationType"], text, "answered as written");
         let id = lic["id"].as_str().unwrap();
-        let r = s.get(&admin(&app, &format!("/licenses?search={}", lic["key"].as_str().unwrap())), &app.seller.token).await;
+        let r =
+            s.get(&admin(&app, &format!("/licenses?search={}", lic["key"].as_str().unwrap())), &app.seller.token).await;
         assert_eq!(r.data()[0]["durationType"], text, "listed as written");
 
         let r = key_login(&s, &init(&s, &app).await, lic["key"].as_str().unwrap(), "HWID-1").await;
@@ -491,4 +492,28 @@ async fn twelve_hour_and_fourteen_day_keys_generate_list_redeem_and_expire_on_ti
         let r = s.post(&admin(&app, "/licenses"), &app.seller.token, json!({ "count": 1, "durationType": bad })).await;
         assert_validation(&r, "durationType");
     }
+}
+
+#[tokio::test]
+async fn a_device_license_takes_a_free_duration_too() {
+    let s = TestServer::start().await;
+    let app = client_app(&s).await;
+    let path = admin(&app, "/devices");
+    let body = json!({ "deviceType": "motherboard", "deviceId": "MB-12H", "duration": "12h" });
+    let r = s.post(&path, &app.seller.token, body).await;
+    r.assert_status(201);
+    assert_eq!(ts(&r.data()["expiresAt"]) - ts(&r.data()["createdAt"]), Duration::hours(12));
+    let body = json!({ "deviceType": "processor", "deviceId": "CPU-14D", "duration": "14d" });
+    let r = s.post(&path, &app.seller.token, body).await;
+    r.assert_status(201);
+    assert_eq!(ts(&r.data()["expiresAt"]) - ts(&r.data()["createdAt"]), Duration::days(14));
+    for (body, field) in [
+        (json!({ "deviceType": "processor", "deviceId": "X1", "duration": "lifetime" }), "duration"),
+        (json!({ "deviceType": "processor", "deviceId": "X2", "duration": "2w" }), "duration"),
+        (json!({ "deviceType": "processor", "deviceId": "X3", "duration": "1d", "days": 1 }), "days"),
+    ] {
+        assert_validation(&s.post(&path, &app.seller.token, body).await, field);
+    }
+    let r = s.get(&path, &app.seller.token).await;
+    assert_eq!(r.body["pagination"]["total"], 2, "nothing else was created");
 }
