@@ -83,7 +83,10 @@ pub fn validate_reseller_prices(raw: BTreeMap<String, i64>) -> Result<BTreeMap<S
         let duration: DurationType =
             key.trim().parse().map_err(|_| bad("resellerPrices", &format!("`{key}` is not a license duration")))?;
         if !(0..=MAX_RESELLER_PRICE).contains(&price) {
-            return Err(bad(&format!("resellerPrices.{key}"), "must be a whole number of credits from 0 to 1000000000"));
+            return Err(bad(
+                &format!("resellerPrices.{key}"),
+                "must be a whole number of credits from 0 to 1000000000",
+            ));
         }
         if out.insert(duration.to_string(), price).is_some() {
             return Err(bad("resellerPrices", &format!("`{duration}` is priced twice")));

@@ -168,7 +168,7 @@ pub(crate) async fn insert_licenses_in(conn: &mut PgConnection, licenses: &[Lice
     for l in licenses {
         *deltas.entry((l.app_id.as_str(), l.status.as_str())).or_default() += 1;
     }
-add_counts(conn, &deltas).await
+    add_counts(conn, &deltas).await
 }
 
 #[async_trait]

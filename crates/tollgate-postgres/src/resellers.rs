@@ -126,12 +126,13 @@ impl ResellerStore for PgStore {
         .await
         .map_err(db_err)?;
         let Some(balance) = left else {
-            let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM resellers WHERE app_id = $1 AND id = $2")
-                .bind(app_id)
-                .bind(reseller_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let balance: Option<i64> =
+                sqlx::query_scalar("SELECT balance FROM resellers WHERE app_id = $1 AND id = $2")
+                    .bind(app_id)
+                    .bind(reseller_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
             tx.rollback().await.map_err(db_err)?;
             return Ok(match balance {
                 Some(balance) => ResellerPurchase::NotEnoughCredit { balance },

@@ -236,9 +236,10 @@ pub async fn buy_licenses(
 ) -> ManageResult<(Vec<License>, i64)> {
     purchase.spec.validate()?;
     let price = app.settings.reseller_price(purchase.spec.duration);
-    let cost = i64::try_from(purchase.count).ok().and_then(|n| n.checked_mul(price)).ok_or_else(|| {
-        DomainError::validation("count", "costs more credits than a balance can hold")
-    })?;
+    let cost = i64::try_from(purchase.count)
+        .ok()
+        .and_then(|n| n.checked_mul(price))
+        .ok_or_else(|| DomainError::validation("count", "costs more credits than a balance can hold"))?;
     let creator = Creator::Reseller(reseller.id.clone());
     let mut attempt = 1;
     loop {

@@ -103,6 +103,19 @@ async fn nul_in_every_admin_text_field_query_and_path_is_a_400_and_writes_nothin
     let s = TestServer::start().await;
     let owner = s.seller().await;
     let fx = populate(&s, &owner, "nul").await;
+    // The reseller routes take a reseller's token: one of the app's resellers, signed in.
+    let api_key = s.get(&format!("/v1/admin/apps/{}", fx.app), &owner.token).await.data()["apiKey"].clone();
+    s.post(
+        &format!("/v1/admin/apps/{}/resellers", fx.app),
+        &owner.token,
+        json!({"username": "nulreseller", "password": "password123", "balance": 5}),
+    )
+    .await
+    .assert_status(201);
+    let login = json!({"appId": fx.app, "apiKey": api_key, "username": "nulreseller", "password": "password123"});
+    let r = s.req(Method::POST, "/v1/reseller/login", None, Some(login)).await;
+    r.assert_status(200);
+    let reseller_token = r.data()["token"].as_str().unwrap().to_owned();
     let before = snapshot(&s, &owner, &fx).await;
     let apps_before = s.get("/v1/admin/apps", &owner.token).await.body;
 
@@ -117,6 +130,7 @@ async fn nul_in_every_admin_text_field_query_and_path_is_a_400_and_writes_nothin
             let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
             let path = fill(template, &fx.app, &fx.ids);
             let what = format!("{m} {template}");
+            let token = if template.starts_with("/v1/reseller/") { &reseller_token } else { &owner.token };
 
             // Every string field of the JSON body, on top of a body that is otherwise valid.
             if let Some(schema) = op["requestBody"]["content"]["application/json"].get("schema") {
@@ -142,7 +156,7 @@ async fn nul_in_every_admin_text_field_query_and_path_is_a_400_and_writes_nothin
                 };
                 for (field, seg) in fields {
                     let body = with_nul(base.clone(), &seg);
-                    let r = s.req(method.clone(), &path, Some(&owner.token), Some(body)).await;
+                    let r = s.req(method.clone(), &path, Some(token), Some(body)).await;
                     assert_nul_refused(&r, &field, &format!("{what} body.{field}"));
                     bodies += 1;
                 }
@@ -152,7 +166,7 @@ async fn nul_in_every_admin_text_field_query_and_path_is_a_400_and_writes_nothin
                 let name = p["name"].as_str().unwrap();
                 match p["in"].as_str() {
                     Some("query") => {
-                        let r = s.req(method.clone(), &format!("{path}?{name}=a%00b"), Some(&owner.token), None).await;
+                        let r = s.req(method.clone(), &format!("{path}?{name}=a%00b"), Some(token), None).await;
                         assert_nul_refused(&r, name, &format!("{what} ?{name}"));
                         queries += 1;
                     }

@@ -138,9 +138,14 @@ async fn wrong_credentials_are_401_and_say_the_same_thing() {
     s.req(Method::POST, "/v1/reseller/login", None, Some(json!({ "appId": id, "apiKey": key, "username": "rita" })))
         .await
         .assert_error(400, "MISSING_FIELDS");
-    s.req(Method::POST, "/v1/reseller/login", None, Some(json!({ "appId": id, "apiKey": key, "username": 5, "password": PW })))
-        .await
-        .assert_error(400, "VALIDATION_ERROR");
+    s.req(
+        Method::POST,
+        "/v1/reseller/login",
+        None,
+        Some(json!({ "appId": id, "apiKey": key, "username": 5, "password": PW })),
+    )
+    .await
+    .assert_error(400, "VALIDATION_ERROR");
     s.raw(Method::POST, "/v1/reseller/login", None, b"{\"appId\": ".to_vec()).await.assert_error(400, "INVALID_JSON");
 }
 
@@ -168,10 +173,9 @@ async fn a_paused_or_disabled_app_refuses_its_resellers() {
 async fn parallel_wrong_logins_check_at_most_the_limit() {
     let s = TestServer::start().await;
     let shop = shop(&s, 0).await;
-    let answers = futures::future::join_all(
-        (0..20).map(|_| login_as(&s, &shop.app.id, &shop.app.secret, "rita", "wrong-guess")),
-    )
-    .await;
+    let answers =
+        futures::future::join_all((0..20).map(|_| login_as(&s, &shop.app.id, &shop.app.secret, "rita", "wrong-guess")))
+            .await;
     let (mut wrong, mut limited) = (0, 0);
     for r in &answers {
         match r.status.as_u16() {
@@ -201,7 +205,8 @@ async fn buying_keys_takes_credit_and_the_keys_work_for_clients() {
     let s = TestServer::start().await;
     let shop = shop(&s, 20).await;
     let t = token(&s, &shop).await;
-    let r = buy(&s, &t, json!({ "count": 3, "durationType": "30d", "level": 2, "maxDevices": 2, "prefix": "RSL" })).await;
+    let r =
+        buy(&s, &t, json!({ "count": 3, "durationType": "30d", "level": 2, "maxDevices": 2, "prefix": "RSL" })).await;
     r.assert_status(201);
     assert_eq!(r.body["success"], true);
     assert_eq!(r.body["balance"], 17);
@@ -332,9 +337,14 @@ async fn bad_input_is_400_and_writes_nothing() {
     s.raw(Method::POST, "/v1/reseller/licenses", Some(&t), b"{\"count\": 1,".to_vec())
         .await
         .assert_error(400, "INVALID_JSON");
-    s.raw(Method::POST, "/v1/reseller/licenses", Some(&t), br#"{"count": 1, "count": 2, "durationType": "1d"}"#.to_vec())
-        .await
-        .assert_error(400, "VALIDATION_ERROR");
+    s.raw(
+        Method::POST,
+        "/v1/reseller/licenses",
+        Some(&t),
+        br#"{"count": 1, "count": 2, "durationType": "1d"}"#.to_vec(),
+    )
+    .await
+    .assert_error(400, "VALIDATION_ERROR");
     for q in ["?limit=0", "?limit=101", "?page=0", "?page=x"] {
         s.get(&format!("/v1/reseller/licenses{q}"), &t).await.assert_error(400, "VALIDATION_ERROR");
     }
@@ -531,10 +541,7 @@ async fn the_openapi_document_describes_the_reseller_api() {
     };
     let want = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<String>>();
     assert_eq!(statuses("/v1/reseller/login", "post"), want(&["200", "400", "401", "403", "413", "429", "503"]));
-    assert_eq!(
-        statuses("/v1/reseller/licenses", "post"),
-        want(&["201", "400", "401", "402", "403", "413", "503"])
-    );
+    assert_eq!(statuses("/v1/reseller/licenses", "post"), want(&["201", "400", "401", "402", "403", "413", "503"]));
     assert_eq!(statuses("/v1/reseller/licenses", "get"), want(&["200", "400", "401", "403", "503"]));
     assert_eq!(statuses("/v1/reseller/balance", "get"), want(&["200", "401", "403", "503"]));
     let op = &doc["paths"]["/v1/reseller/licenses"]["post"];

@@ -87,9 +87,7 @@ pub async fn reseller_purchases<S: Store>(s: Arc<S>) {
     );
     assert_eq!(s.license_by_key(&b.id, "STRAY-000").await.unwrap(), None);
     assert_eq!(
-        s.insert_reseller_licenses(&a.id, "rsl_missing", &bought(&a.id, "rsl_missing", "GONE", 1), 0)
-            .await
-            .unwrap(),
+        s.insert_reseller_licenses(&a.id, "rsl_missing", &bought(&a.id, "rsl_missing", "GONE", 1), 0).await.unwrap(),
         ResellerPurchase::ResellerMissing
     );
     assert_eq!(balance_of(s_ref, &a.id, &rita.id).await, 10);
