@@ -313,7 +313,7 @@ async fn refusals_answer_json_with_the_right_status_and_code() {
     // app paused: 403 for every session
     let r = s.patch(&format!("/v1/admin/apps/{}", app.id), &app.seller.token, json!({ "status": "PAUSED" })).await;
     r.assert_status(200);
-    download(&s, &open, &sid, Via::Query, None).await.assert_error(403, "APP_DISABLED");
+    download(&s, &open, &sid, Via::Query, None).await.assert_error(403, "APP_PAUSED");
 
     // none of the refusals was logged as a download; the two that went through were
     let after: Vec<Value> = logs(&s, &app).await;
