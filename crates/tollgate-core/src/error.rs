@@ -139,6 +139,70 @@ pub enum DomainError {
 }
 
 impl DomainError {
+    /// How many variants there are: [`DomainError::ordinal`] numbers them `0..VARIANTS`.
+    pub const VARIANTS: usize = 52;
+
+    /// The variant's number, for the dialects' code-table tests: each table must answer every
+    /// number. There is no wildcard, so a new variant does not compile until it is numbered here
+    /// (and `VARIANTS` raised), and then every dialect's table test fails until it has a row.
+    pub fn ordinal(&self) -> usize {
+        use DomainError as D;
+        match self {
+            D::MissingFields(_) => 0,
+            D::Validation { .. } => 1,
+            D::OwnerNotFound => 2,
+            D::AppNotFound => 3,
+            D::AppDisabled => 4,
+            D::AppPaused => 5,
+            D::IpBlocked => 6,
+            D::IpNotWhitelisted => 7,
+            D::VpnBlocked => 8,
+            D::CountryBlocked => 9,
+            D::HashRequired => 10,
+            D::InvalidHash => 11,
+            D::InvalidSecret => 12,
+            D::VersionRefused(_) => 13,
+            D::SessionQuotaExceeded => 14,
+            D::InvalidSession => 15,
+            D::SessionExpired => 16,
+            D::LicenseNotFound => 17,
+            D::LicenseInUse => 18,
+            D::LicenseBanned { .. } => 19,
+            D::LicensePaused => 20,
+            D::LicenseExpired => 21,
+            D::UsernameTaken => 22,
+            D::UserNotFound => 23,
+            D::InvalidPassword => 24,
+            D::UserBanned { .. } => 25,
+            D::UserSuspended => 26,
+            D::UserExpired => 27,
+            D::DeviceLimitReached => 28,
+            D::HwidBlocked => 29,
+            D::AccountsQuotaExceeded => 30,
+            D::PasswordChangeUnavailable => 31,
+            D::PasswordReused => 32,
+            D::InvalidDeviceType => 33,
+            D::DeviceNotFound(_) => 34,
+            D::DeviceBanned { .. } => 35,
+            D::DevicePaused(_) => 36,
+            D::DeviceExpired(_) => 37,
+            D::ChannelNotFound => 38,
+            D::UserMuted => 39,
+            D::UsernameNotLinked => 40,
+            D::ReplayedRequest => 41,
+            D::InvalidRequestSignature => 42,
+            D::LoginRequired => 43,
+            D::VariableNotFound => 44,
+            D::VariableReadOnly => 45,
+            D::RateLimited { .. } => 46,
+            D::Unavailable => 47,
+            D::Busy => 48,
+            D::Internal => 49,
+            D::FileNotFound => 50,
+            D::LevelTooLow => 51,
+        }
+    }
+
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Validation { field: field.into(), message: message.into() }
     }

@@ -117,6 +117,17 @@ pub async fn refuse_nul(req: Request, next: axum::middleware::Next) -> axum::res
     next.run(req).await
 }
 
+/// The `Authorization: Bearer <token>` value of a request, seller's or reseller's.
+pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))
+}
+
 /// The authenticated seller: a valid, unexpired access token of a seller that still exists and
 /// whose token generation has not moved on since the token was issued (cached per process).
 #[derive(Debug, Clone)]
@@ -133,13 +144,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
+        let token = bearer_token(parts)?;
         let (seller_id, generation) =
             state.tokens.verify_access(token).ok_or_else(|| ApiError::unauthorized("Invalid or expired token"))?;
         match state.apps.seller_generation(state.store.as_ref(), &seller_id).await? {

@@ -8,7 +8,7 @@
 
 use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -74,13 +74,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
+        let token = crate::extract::bearer_token(parts)?;
         let (reseller_id, app_id, generation) =
             state.tokens.verify_reseller(token).ok_or_else(|| ApiError::unauthorized("Invalid or expired token"))?;
         let (reseller, app) = resellers::authenticate(&state, &reseller_id, &app_id, generation).await?;
