@@ -97,8 +97,10 @@ fn token_with_prefix(text: &str, prefix: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Create the seller and the app the bench works with.
+/// Create the seller and the app the bench works with. `tollgate migrate` first: it is the
+/// command that sets up a new data dir (the master key); the others refuse to start one.
 pub fn prepare(tg: &Tollgate) -> Result<BenchState> {
+    tg.run_ok(&["migrate"], false)?;
     let seller = tg.run_ok(
         &["seller", "create", "--email", SELLER_EMAIL, "--password", SELLER_PASSWORD, "--name", SELLER_NAME],
         false,
