@@ -76,6 +76,8 @@ pub mod prefix {
     pub const RESELLER: &str = "rsl";
     pub const FILE: &str = "file";
     pub const WEBHOOK: &str = "wh";
+    /// A webhook delivery; its id is the `webhook-id` header.
+    pub const DELIVERY: &str = "whmsg";
     pub const LOG: &str = "log";
     pub const AUDIT: &str = "aud";
     pub const REFRESH: &str = "rt";

@@ -9,6 +9,7 @@ pub mod canonical;
 pub mod device;
 pub mod duration;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod integrity;
 pub mod keys;

@@ -209,9 +209,60 @@ pub struct Webhook {
     pub app_id: String,
     pub url: String,
     pub events: Vec<String>,
+    /// The signing secret as the server stores it: sealed under the master key (the store keeps
+    /// whatever it is given).
     pub secret: String,
     pub enabled: bool,
+    pub format: WebhookFormat,
+    /// Since when every attempt to this endpoint has failed; `None` while it answers.
+    pub failing_since: Option<Timestamp>,
+    /// Why the server disabled it (failing for too long); cleared when the seller enables it.
+    pub disabled_reason: Option<String>,
     pub created_at: Timestamp,
+}
+
+string_enum!(
+    /// What a webhook is sent: the signed JSON event, or a message a Discord channel webhook shows.
+    WebhookFormat { Standard => "standard", Discord => "discord" }
+);
+string_enum!(DeliveryState { Pending => "PENDING", Delivered => "DELIVERED", Failed => "FAILED" });
+
+/// One event on its way to one webhook. Its id is the `webhook-id` every attempt carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub app_id: String,
+    /// The event's kind (`user.login`, ...).
+    pub event: String,
+    /// The event's standard body, exactly as signed and sent.
+    pub payload: String,
+    pub state: DeliveryState,
+    /// Attempts made so far, all rounds.
+    pub attempts: u32,
+    /// Failed attempts in a row since it was (re)queued: where it is in the retry schedule.
+    pub failures: u32,
+    /// When the worker may next send it; `None` when it is not waiting (done, or a test ping
+    /// being sent by the request that made it).
+    pub next_attempt_at: Option<Timestamp>,
+    pub last_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// One try at sending a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttempt {
+    pub delivery_id: String,
+    /// 1 for the first attempt.
+    pub number: u32,
+    pub at: Timestamp,
+    /// The receiver's HTTP status; `None` when no answer came (refused, timeout, connection).
+    pub status_code: Option<u16>,
+    pub latency_ms: u32,
+    /// The first bytes of the answer's body (at most 1 KiB), lossily decoded.
+    pub response: String,
+    /// Why no answer came, or why the address was refused.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -297,6 +348,7 @@ pub struct DeviceLicense {
 }
 
 /// Webhook events a seller can subscribe to.
+/// (The kinds of [`crate::events::EventKind`] but `webhook.test`.)
 pub const WEBHOOK_EVENTS: &[&str] = &[
     "user.login",
     "user.register",

@@ -374,6 +374,7 @@ impl LicenseStore for PgStore {
         from: LicenseStatus,
         to: LicenseStatus,
         ban_reason: Option<&str>,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<Option<License>> {
         let ban_reason = if to == LicenseStatus::Banned { ban_reason } else { None };
         // Only from the status the caller decided on: if another change came first, nothing is
@@ -433,7 +434,7 @@ impl LicenseStore for PgStore {
         .transpose()
     }
 
-    async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool> {
+    async fn delete_license(&self, app_id: &str, license_id: &str, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
         // With its count, in one transaction; `RETURNING` gives the status of the version the
         // delete removed (after waiting for a concurrent status change, if any).
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
@@ -460,6 +461,7 @@ impl LicenseStore for PgStore {
         app_id: &str,
         license_id: &str,
         activation: &Activation,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<Option<License>> {
         // The conditional UPDATE is the single use; the counts move in the same transaction.
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
@@ -486,6 +488,7 @@ impl LicenseStore for PgStore {
         license_id: &str,
         activation: &Activation,
         max_users: Option<u32>,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<RegisterOutcome> {
         // One transaction; returning early rolls it back. Redeemers of one key queue for its row
         // (`activate`); takers of one name queue at the unique index and get the conflict once
@@ -549,6 +552,7 @@ impl LicenseStore for PgStore {
         license_id: &str,
         activation: &Activation,
         add_ms: Option<i64>,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
         if !lock_app(&mut tx, app_id).await? {

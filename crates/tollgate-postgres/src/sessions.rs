@@ -72,11 +72,11 @@ pub(crate) async fn bind_session_in<'c>(
 
 #[async_trait]
 impl SessionStore for PgStore {
-    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+    async fn create_session(&self, session: &Session, _events: &[tollgate_core::events::Event]) -> StoreResult<()> {
         insert_session(&self.pool, session).await
     }
 
-    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp) -> StoreResult<bool> {
+    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
         let mut tx = self.pool.begin_with(crate::BEGIN).await.map_err(db_err)?;
         // Inits of a capped app queue on its row (NO KEY UPDATE conflicts with itself, not with
         // the KEY SHARE that ordinary inserts under the app take), so each counts what the one

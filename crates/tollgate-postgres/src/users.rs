@@ -68,7 +68,7 @@ pub(crate) async fn insert_user<'c>(conn: impl PgExecutor<'c>, user: &User) -> S
 
 #[async_trait]
 impl UserStore for PgStore {
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
+    async fn create_user(&self, user: &User, _events: &[tollgate_core::events::Event]) -> StoreResult<()> {
         insert_user(&self.pool, user).await
     }
 
@@ -161,6 +161,7 @@ impl UserStore for PgStore {
         from: UserStatus,
         to: UserStatus,
         reason: Option<&str>,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
         let updated = sqlx::query(
@@ -256,7 +257,7 @@ impl UserStore for PgStore {
         bind_device(&self.pool, Owner::User, app_id, user_id, device, max_devices).await
     }
 
-    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<bool> {
+    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
         // No such user (deleted while they logged in) is not an error: there is nothing to record.
         let done = sqlx::query(
             "UPDATE app_users SET last_login = $1, last_ip = COALESCE($2, last_ip)

@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 use tollgate_core::model::Webhook;
 use tollgate_sql::{ms, to_json, IntoModel, WebhookRow};
-use tollgate_store::{StoreResult, WebhookPatch, WebhookStore};
+use tollgate_core::events::Event;
+use tollgate_core::model::{Delivery, DeliveryAttempt};
+use tollgate_core::time::Timestamp;
+use tollgate_store::{AttemptOutcome, Claim, DeliveryRecord, EndpointHealth, Page, PageRequest, StoreResult, WebhookPatch, WebhookStore};
 
 use crate::error::db_err;
 use crate::PgStore;
@@ -82,5 +85,31 @@ impl WebhookStore for PgStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    // BRANCH-ONLY STUBS: the store helper replaces these before merging.
+    async fn emit(&self, _events: &[Event]) -> StoreResult<u64> {
+        todo!()
+    }
+    async fn insert_delivery(&self, _delivery: &Delivery, _lease: &str) -> StoreResult<()> {
+        todo!()
+    }
+    async fn claim_deliveries(&self, _now: Timestamp, _lease: &str, _lease_until: Timestamp, _limit: u32) -> StoreResult<Vec<Claim>> {
+        todo!()
+    }
+    async fn finish_attempt(&self, _lease: &str, _attempt: &DeliveryAttempt, _outcome: AttemptOutcome, _health: EndpointHealth) -> StoreResult<bool> {
+        todo!()
+    }
+    async fn list_deliveries(&self, _app_id: &str, _webhook_id: &str, _page: PageRequest) -> StoreResult<Page<DeliveryRecord>> {
+        todo!()
+    }
+    async fn get_delivery(&self, _app_id: &str, _webhook_id: &str, _id: &str) -> StoreResult<Option<DeliveryRecord>> {
+        todo!()
+    }
+    async fn redeliver(&self, _app_id: &str, _webhook_id: &str, _id: &str, _now: Timestamp) -> StoreResult<Option<Delivery>> {
+        todo!()
+    }
+    async fn purge_deliveries(&self, _before: Timestamp) -> StoreResult<u64> {
+        todo!()
     }
 }

@@ -71,6 +71,21 @@ pub struct RawConfig {
     /// Bearer token /metrics requires; unset, /metrics is open (bind to a private address)
     #[arg(skip)]
     pub metrics_token: Option<String>,
+    /// Waits between webhook delivery attempts after a failure, e.g. 5s,5m,30m,2h,5h,10h,10h [default: 5s,5m,30m,2h,5h,10h,10h]
+    #[arg(long, global = true)]
+    pub webhook_retry_schedule: Option<String>,
+    /// Allow webhook deliveries to loopback, private, link-local and cloud metadata addresses [default: false]
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_allow_private: Option<String>,
+    /// Disable a webhook whose every delivery has failed for this long, e.g. 5d, 12h [default: 5d]
+    #[arg(long, global = true)]
+    pub webhook_disable_after: Option<String>,
+    /// Seconds a webhook receiver has to answer [default: 10]
+    #[arg(long, global = true)]
+    pub webhook_timeout: Option<String>,
+    /// Webhook deliveries in flight at once, per server process [default: 16]
+    #[arg(long, global = true)]
+    pub webhook_concurrency: Option<String>,
 }
 
 /// Every setting: TOML key, environment variable, flag.
@@ -94,6 +109,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("idle_timeout", "TOLLGATE_IDLE_TIMEOUT", "--idle-timeout"),
     ("max_connections", "TOLLGATE_MAX_CONNECTIONS", "--max-connections"),
     ("metrics_token", "TOLLGATE_METRICS_TOKEN", "(none)"),
+    ("webhook_retry_schedule", "TOLLGATE_WEBHOOK_RETRY_SCHEDULE", "--webhook-retry-schedule"),
+    ("webhook_allow_private", "TOLLGATE_WEBHOOK_ALLOW_PRIVATE", "--webhook-allow-private"),
+    ("webhook_disable_after", "TOLLGATE_WEBHOOK_DISABLE_AFTER", "--webhook-disable-after"),
+    ("webhook_timeout", "TOLLGATE_WEBHOOK_TIMEOUT", "--webhook-timeout"),
+    ("webhook_concurrency", "TOLLGATE_WEBHOOK_CONCURRENCY", "--webhook-concurrency"),
 ];
 
 impl RawConfig {
@@ -121,7 +141,12 @@ impl RawConfig {
             body_timeout,
             idle_timeout,
             max_connections,
-            metrics_token
+            metrics_token,
+            webhook_retry_schedule,
+            webhook_allow_private,
+            webhook_disable_after,
+            webhook_timeout,
+            webhook_concurrency
         );
         self
     }
@@ -156,6 +181,11 @@ impl RawConfig {
             idle_timeout: v("TOLLGATE_IDLE_TIMEOUT"),
             max_connections: v("TOLLGATE_MAX_CONNECTIONS"),
             metrics_token: v("TOLLGATE_METRICS_TOKEN"),
+            webhook_retry_schedule: v("TOLLGATE_WEBHOOK_RETRY_SCHEDULE"),
+            webhook_allow_private: v("TOLLGATE_WEBHOOK_ALLOW_PRIVATE"),
+            webhook_disable_after: v("TOLLGATE_WEBHOOK_DISABLE_AFTER"),
+            webhook_timeout: v("TOLLGATE_WEBHOOK_TIMEOUT"),
+            webhook_concurrency: v("TOLLGATE_WEBHOOK_CONCURRENCY"),
         }
     }
 }
@@ -197,6 +227,21 @@ pub struct Config {
     pub max_connections: usize,
     /// Bearer token for /metrics; `None` leaves it open.
     pub metrics_token: Option<String>,
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhook deliveries are sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookConfig {
+    pub retry_schedule: tollgate_core::events::RetrySchedule,
+    /// Deliver to loopback, private, link-local and metadata addresses too.
+    pub allow_private: bool,
+    /// A webhook whose deliveries have all failed for this long is disabled.
+    pub disable_after: std::time::Duration,
+    /// How long a receiver has to answer.
+    pub timeout: std::time::Duration,
+    /// Deliveries in flight at once in this process.
+    pub concurrency: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -351,6 +396,27 @@ impl Config {
             }
             other => other,
         };
+        let webhooks = WebhookConfig {
+            retry_schedule: match raw.webhook_retry_schedule.as_deref() {
+                None => tollgate_core::events::RetrySchedule::default(),
+                Some(s) => tollgate_core::events::RetrySchedule::parse(s)
+                    .map_err(|e| ConfigError::new("webhook_retry_schedule", e))?,
+            },
+            allow_private: match raw.webhook_allow_private.as_deref().map(str::trim) {
+                None | Some("false") | Some("0") | Some("no") => false,
+                Some("true") | Some("1") | Some("yes") => true,
+                Some(other) => {
+                    return Err(ConfigError::new("webhook_allow_private", format!("`{other}` is not true or false")))
+                }
+            },
+            disable_after: match raw.webhook_disable_after.as_deref() {
+                None => std::time::Duration::from_secs(5 * 86_400),
+                Some(s) => tollgate_core::events::parse_span(s.trim())
+                    .map_err(|e| ConfigError::new("webhook_disable_after", e))?,
+            },
+            timeout: secs(number("webhook_timeout", raw.webhook_timeout, 10, 1, 300)?),
+            concurrency: number("webhook_concurrency", raw.webhook_concurrency, 16, 1, 1024)? as usize,
+        };
         Ok(Config {
             listen,
             database_url,
@@ -372,6 +438,7 @@ impl Config {
             idle_timeout,
             max_connections,
             metrics_token,
+            webhooks,
         })
     }
 }
@@ -392,6 +459,10 @@ mod tests {
         assert_eq!(c.idle_timeout.as_secs(), 60);
         assert_eq!(c.max_connections, 1024);
         assert!(c.metrics_token.is_none());
+        assert_eq!(c.webhooks.retry_schedule, tollgate_core::events::RetrySchedule::default());
+        assert!(!c.webhooks.allow_private);
+        assert_eq!(c.webhooks.disable_after.as_secs(), 5 * 86_400);
+        assert_eq!(c.webhooks.timeout.as_secs(), 10);
     }
 
     #[test]

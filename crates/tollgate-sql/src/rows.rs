@@ -395,6 +395,9 @@ pub struct WebhookRow {
     pub events: String,
     pub secret: String,
     pub enabled: bool,
+    pub format: String,
+    pub failing_since: Option<i64>,
+    pub disabled_reason: Option<String>,
     pub created_at: i64,
 }
 
@@ -409,6 +412,9 @@ impl IntoModel for WebhookRow {
             events: json(&self.events, "events")?,
             secret: self.secret,
             enabled: self.enabled,
+            format: parsed(&self.format, "format")?,
+            failing_since: self.failing_since.map(ts),
+            disabled_reason: self.disabled_reason,
             created_at: ts(self.created_at),
         })
     }

@@ -349,6 +349,7 @@ impl LicenseStore for SqliteStore {
         from: LicenseStatus,
         to: LicenseStatus,
         ban_reason: Option<&str>,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<Option<License>> {
         let ban_reason = if to == LicenseStatus::Banned { ban_reason } else { None };
         // Only from the status the caller decided on: if another change came first, nothing is
@@ -405,7 +406,7 @@ impl LicenseStore for SqliteStore {
         .transpose()
     }
 
-    async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool> {
+    async fn delete_license(&self, app_id: &str, license_id: &str, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
         // With its count, in one transaction.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let status: Option<String> =
@@ -428,6 +429,7 @@ impl LicenseStore for SqliteStore {
         app_id: &str,
         license_id: &str,
         activation: &Activation,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<Option<License>> {
         // The conditional UPDATE is the single use; the counts move in the same transaction.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
@@ -451,6 +453,7 @@ impl LicenseStore for SqliteStore {
         license_id: &str,
         activation: &Activation,
         max_users: Option<u32>,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<RegisterOutcome> {
         // One IMMEDIATE transaction: redeemers queue for the write lock, and whoever comes
         // second finds the key used, the name taken or the quota full. Returning early rolls back.
@@ -501,6 +504,7 @@ impl LicenseStore for SqliteStore {
         license_id: &str,
         activation: &Activation,
         add_ms: Option<i64>,
+        _events: &[tollgate_core::events::Event],
     ) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let Some(row) = activate(&mut tx, app_id, license_id, Some(user_id), activation).await? else {

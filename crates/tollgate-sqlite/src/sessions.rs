@@ -72,11 +72,11 @@ pub(crate) async fn bind_session_in<'c>(
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+    async fn create_session(&self, session: &Session, _events: &[tollgate_core::events::Event]) -> StoreResult<()> {
         insert_session(&self.pool, session).await
     }
 
-    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp) -> StoreResult<bool> {
+    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE app_id = $1 AND expires_at > $2")
             .bind(&session.app_id)

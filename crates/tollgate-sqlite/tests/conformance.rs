@@ -256,7 +256,7 @@ async fn opening_fills_username_keys_and_keeps_old_look_alikes() {
             .unwrap();
     assert_eq!(keys, vec![(good.id.clone(), Some("gooduser".into())), (twin.id.clone(), None)]);
     conformance::assert_conflict(
-        s.create_user(&conformance::user(&a.id, "GOODUSER")).await,
+        s.create_user(&conformance::user(&a.id, "GOODUSER"), &[]).await,
         constraint::USER_APP_USERNAME,
     );
 }

@@ -12,6 +12,7 @@ mod keys;
 pub use keys::{SigningKey, SigningKeyStore};
 
 use async_trait::async_trait;
+use tollgate_core::events::Event;
 use tollgate_core::model::*;
 use tollgate_core::time::Timestamp;
 
@@ -153,6 +154,7 @@ pub struct WebhookPatch {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    pub format: Option<WebhookFormat>,
 }
 
 /// Fields an admin may change on a license; `None` leaves a field as it is, a note of
@@ -353,9 +355,10 @@ pub trait LicenseStore {
         from: LicenseStatus,
         to: LicenseStatus,
         ban_reason: Option<&str>,
+        events: &[Event],
     ) -> StoreResult<Option<License>>;
     async fn reset_license_devices(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>>;
-    async fn delete_license(&self, app_id: &str, license_id: &str) -> StoreResult<bool>;
+    async fn delete_license(&self, app_id: &str, license_id: &str, events: &[Event]) -> StoreResult<bool>;
 
     // --- redemption: each is one transaction or one conditional statement, so under
     // any concurrency a key is consumed at most once and a username taken at most once.
@@ -369,6 +372,7 @@ pub trait LicenseStore {
         app_id: &str,
         license_id: &str,
         activation: &Activation,
+        events: &[Event],
     ) -> StoreResult<Option<License>>;
     /// Register: in one transaction, turn the license `UNUSED` → `USED` linked to `user.id`
     /// (writing `activation`), insert `user`, and sign `activation.session` in as the user when
@@ -381,6 +385,7 @@ pub trait LicenseStore {
         license_id: &str,
         activation: &Activation,
         max_users: Option<u32>,
+        events: &[Event],
     ) -> StoreResult<RegisterOutcome>;
     /// Extend: in one transaction, turn the license `UNUSED` → `USED` linked to the user and
     /// give the user `max(level, license level)` and a new expiry: `max(expires_at, now) + add_ms`,
@@ -393,6 +398,7 @@ pub trait LicenseStore {
         license_id: &str,
         activation: &Activation,
         add_ms: Option<i64>,
+        events: &[Event],
     ) -> StoreResult<Option<User>>;
     /// Add `device` to the license's devices unless it is there or `max_devices` are bound.
     /// Atomic against concurrent binds (never more than `max_devices`).
@@ -409,7 +415,7 @@ pub trait LicenseStore {
 pub trait UserStore {
     /// `Conflict(app_users_app_username_key)` when the username exists in the app
     /// (usernames compare case-insensitively).
-    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn create_user(&self, user: &User, events: &[Event]) -> StoreResult<()>;
     /// Newest first.
     async fn list_users(&self, app_id: &str, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>>;
     async fn get_user(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>>;
@@ -426,6 +432,7 @@ pub trait UserStore {
         from: UserStatus,
         to: UserStatus,
         reason: Option<&str>,
+        events: &[Event],
     ) -> StoreResult<Option<User>>;
     /// Forget the user's bound devices (idempotent).
     async fn reset_user_devices(&self, app_id: &str, user_id: &str) -> StoreResult<Option<User>>;
@@ -444,7 +451,14 @@ pub trait UserStore {
     ) -> StoreResult<DeviceBinding>;
     /// A successful login: `last_login = now`, and `last_ip` when given. `false` when the app has
     /// no such user (deleted while logging in): nothing is written.
-    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp) -> StoreResult<bool>;
+    async fn record_login(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        ip: Option<&str>,
+        now: Timestamp,
+        events: &[Event],
+    ) -> StoreResult<bool>;
 
     /// Insert or overwrite a user's variable.
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()>;
@@ -493,11 +507,17 @@ pub trait BlacklistStore {
 
 #[async_trait]
 pub trait SessionStore {
-    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn create_session(&self, session: &Session, events: &[Event]) -> StoreResult<()>;
     /// Create the session only if the app has fewer than `max_live` sessions live at `now`;
     /// `false` (nothing written) otherwise. Concurrent calls for one app are serialised, so the
     /// quota holds under any concurrency.
-    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp) -> StoreResult<bool>;
+    async fn create_session_capped(
+        &self,
+        session: &Session,
+        max_live: u32,
+        now: Timestamp,
+        events: &[Event],
+    ) -> StoreResult<bool>;
     async fn session_by_token(&self, app_id: &str, token: &str) -> StoreResult<Option<Session>>;
     /// For protocols whose bearer token is the only scope (Authly `session_id`): tokens are
     /// unique across apps. Expired sessions are returned too.
@@ -574,13 +594,105 @@ pub trait FileStore {
     async fn delete_file(&self, app_id: &str, id: &str) -> StoreResult<bool>;
 }
 
+/// A delivery the worker holds, with the webhook it goes to, until it reports the attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub delivery: Delivery,
+    pub webhook: Webhook,
+}
+
+/// What an attempt did to the delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// A 2xx answer: `DELIVERED`, not due again.
+    Delivered,
+    /// Failed, with retries left: still `PENDING`, due at `at`; `failures` counts one more.
+    Retry { at: Timestamp },
+    /// Failed for good (no retry left, or a test ping): `FAILED`, not due again.
+    Failed,
+}
+
+/// What an attempt tells about the webhook's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointHealth {
+    /// Leave the webhook as it is (test pings).
+    Unchanged,
+    /// It answered 2xx: `failing_since` cleared.
+    Healthy,
+    /// It failed: `failing_since` set to the attempt's time unless already set.
+    Failing,
+    /// It has failed for too long: `failing_since` set as for `Failing`, the webhook disabled
+    /// with this reason.
+    Disable { reason: String },
+}
+
+/// A delivery with its attempts, oldest attempt first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub delivery: Delivery,
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
 #[async_trait]
 pub trait WebhookStore {
     async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()>;
     async fn list_webhooks(&self, app_id: &str) -> StoreResult<Vec<Webhook>>;
     async fn get_webhook(&self, app_id: &str, id: &str) -> StoreResult<Option<Webhook>>;
+    /// Enabling (`enabled: Some(true)`) also clears `disabled_reason` and `failing_since`.
     async fn update_webhook(&self, app_id: &str, id: &str, patch: &WebhookPatch) -> StoreResult<Option<Webhook>>;
+    /// Deletes the webhook with its deliveries.
     async fn delete_webhook(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+
+    // --- the outbox. Every write below that takes `events` queues them in the same
+    // transaction as the write, and only when the write happened (its outcome says it was
+    // written): one `PENDING` delivery, due at once, per event and per enabled webhook of the
+    // event's app subscribed to its kind. A commit that queued anything publishes
+    // `Invalidation::WebhooksDue` (inside the transaction on PostgreSQL, so a rollback sends
+    // nothing).
+
+    /// Queue events that no write goes with (a download, ...), in one transaction. Returns how
+    /// many deliveries were queued.
+    async fn emit(&self, events: &[tollgate_core::events::Event]) -> StoreResult<u64>;
+    /// Insert a delivery as it is given (a test ping: `next_attempt_at: None`, so no worker
+    /// takes it), held under `lease` until [`WebhookStore::finish_attempt`]. `NotFound` when the
+    /// webhook is gone.
+    async fn insert_delivery(&self, delivery: &Delivery, lease: &str) -> StoreResult<()>;
+    /// Take up to `limit` deliveries due at `now` (`PENDING`, `next_attempt_at <= now`, not held
+    /// under a lease that runs past `now`, their webhook enabled), oldest due first, and hold
+    /// them under `lease` until `lease_until`. Concurrent callers, in this process or another,
+    /// never take the same delivery while its lease runs (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Claim>>;
+    /// Record an attempt on a delivery held under `lease`, apply `outcome` to it (`attempts`
+    /// and `last_attempt_at` move; `failures` moves on `Retry`/`Failed` and resets on
+    /// `Delivered`) and `health` to its webhook, and release the lease, in one transaction.
+    /// `false` (nothing written) when the delivery is gone or no longer held under `lease`.
+    async fn finish_attempt(
+        &self,
+        lease: &str,
+        attempt: &DeliveryAttempt,
+        outcome: AttemptOutcome,
+        health: EndpointHealth,
+    ) -> StoreResult<bool>;
+    /// The webhook's deliveries, newest first, each with its attempts.
+    async fn list_deliveries(
+        &self,
+        app_id: &str,
+        webhook_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<DeliveryRecord>>;
+    async fn get_delivery(&self, app_id: &str, webhook_id: &str, id: &str) -> StoreResult<Option<DeliveryRecord>>;
+    /// Queue the delivery again, whatever its state: `PENDING`, due at `now`, `failures` 0,
+    /// lease released; its id (the `webhook-id`) and its attempts stay. `None` when absent.
+    async fn redeliver(&self, app_id: &str, webhook_id: &str, id: &str, now: Timestamp) -> StoreResult<Option<Delivery>>;
+    /// Delete `DELIVERED` and `FAILED` deliveries (with their attempts) created before
+    /// `before`; returns how many.
+    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -697,6 +809,8 @@ pub enum Invalidation {
     SigningKeys,
     /// The seller was deleted or its access tokens were revoked (token generation moved on).
     Seller(String),
+    /// Webhook deliveries were queued: delivery workers should look for due ones now.
+    WebhooksDue,
     /// Anything may have changed: the feed was interrupted and notifications may be lost.
     All,
 }
@@ -707,6 +821,7 @@ impl Invalidation {
             Invalidation::App(id) => format!("app:{id}"),
             Invalidation::SigningKeys => "keys".to_owned(),
             Invalidation::Seller(id) => format!("seller:{id}"),
+            Invalidation::WebhooksDue => "webhooks".to_owned(),
             Invalidation::All => "all".to_owned(),
         }
     }
@@ -715,6 +830,9 @@ impl Invalidation {
     pub fn from_payload(p: &str) -> Invalidation {
         if p == "keys" {
             return Invalidation::SigningKeys;
+        }
+        if p == "webhooks" {
+            return Invalidation::WebhooksDue;
         }
         if let Some(id) = p.strip_prefix("seller:").filter(|id| !id.is_empty()) {
             return Invalidation::Seller(id.to_owned());
@@ -739,6 +857,9 @@ impl Invalidation {
 /// - [`StoreError::NotFound`] only when a write names another row it depends on that is gone
 ///   (a user variable of a missing user, a message in a missing channel, a redemption signing
 ///   in a session of another app). Nothing is written then either.
+///
+/// A write that takes `events: &[Event]` queues them for the app's webhooks in its own
+/// transaction, only when it wrote (see [`WebhookStore`]).
 #[async_trait]
 pub trait Store:
     SellerStore

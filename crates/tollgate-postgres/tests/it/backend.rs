@@ -252,7 +252,7 @@ async fn connecting_fills_username_keys_and_keeps_old_look_alikes() {
     let keys: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT id, username_key FROM app_users ORDER BY created_at").fetch_all(s.pool()).await.unwrap();
     assert_eq!(keys, vec![(good.id.clone(), Some("gooduser".into())), (twin.id.clone(), None)]);
-    assert_conflict(s.create_user(&user(&a.id, "GOODUSER")).await, constraint::USER_APP_USERNAME);
+    assert_conflict(s.create_user(&user(&a.id, "GOODUSER"), &[]).await, constraint::USER_APP_USERNAME);
     s.close().await;
 }
 

@@ -93,7 +93,7 @@ pub async fn register(
     // follow a redemption that did not also sign the caller in, or the other way round.
     let activation = Activation { at, expires_at, device: bound, session: Some(session_link(live, hwid.as_deref())) };
     let quota = app.settings.accounts_quota;
-    match store.register_with_license(&user, &license.id, &activation, quota).await.map_err(store_err)? {
+    match store.register_with_license(&user, &license.id, &activation, quota, &[]).await.map_err(store_err)? {
         RegisterOutcome::Registered => {}
         RegisterOutcome::QuotaReached => return Err(DomainError::AccountsQuotaExceeded),
         RegisterOutcome::UsernameTaken => return Err(DomainError::UsernameTaken),
@@ -226,7 +226,7 @@ pub async fn login(
         }
     }
     let ip_text = ip.to_string();
-    store.record_login(&app.id, &user.id, Some(&ip_text), at).await.map_err(store_err)?;
+    store.record_login(&app.id, &user.id, Some(&ip_text), at, &[]).await.map_err(store_err)?;
     user.last_login = Some(at);
     user.last_ip = Some(ip_text);
     bind(state, live, Some(&user.id), None, hwid.as_deref()).await?;
@@ -258,7 +258,7 @@ pub async fn license_login(
                 let expires_at = redeem::expiry_at_activation(&license, at);
                 let session = Some(session_link(live, hwid.as_deref()));
                 let activation = Activation { at, expires_at, device: bound, session };
-                match store.activate_license(&app.id, &license.id, &activation).await {
+                match store.activate_license(&app.id, &license.id, &activation, &[]).await {
                     Ok(Some(license)) => return Ok(license),
                     Ok(None) => {}
                     // The session was killed meanwhile; nothing was written.
@@ -328,7 +328,7 @@ pub async fn extend(state: &AppState, live: &Live, req: &ExtendRequest<'_>) -> R
         Activation { at, expires_at: redeem::expiry_at_activation(&license, at), device: None, session: None };
     let add_ms = span.map(|s| s.num_milliseconds());
     let Some(user) =
-        store.extend_with_license(&app.id, &user.id, &license.id, &activation, add_ms).await.map_err(store_err)?
+        store.extend_with_license(&app.id, &user.id, &license.id, &activation, add_ms, &[]).await.map_err(store_err)?
     else {
         let again = store.license_by_key(&app.id, &key).await.map_err(store_err)?;
         redeem::check_redeemable(again.as_ref(), now())?;

@@ -198,11 +198,11 @@ pub async fn open_session(
     match app.app.settings.session_quota {
         // Counted and inserted atomically: concurrent inits cannot pass the quota together.
         Some(quota) => {
-            if !state.store.create_session_capped(&session, quota, at).await.map_err(store_err)? {
+            if !state.store.create_session_capped(&session, quota, at, &[]).await.map_err(store_err)? {
                 return Err(DomainError::SessionQuotaExceeded);
             }
         }
-        None => state.store.create_session(&session).await.map_err(store_err)?,
+        None => state.store.create_session(&session, &[]).await.map_err(store_err)?,
     }
     Ok(session)
 }

@@ -164,7 +164,7 @@ pub async fn change_status(
         |license| Ok(status::license_next(license, action)?.map(|to| (license.status, to))),
         || get(state, app_id, license_id),
         |from, to| async move {
-            Ok(state.store.set_license_status(app_id, license_id, from, to, reason).await?.is_some())
+            Ok(state.store.set_license_status(app_id, license_id, from, to, reason, &[]).await?.is_some())
         },
     )
     .await?;
@@ -187,7 +187,7 @@ pub async fn reset_devices(state: &AppState, by: &Actor, app_id: &str, license_i
 
 /// Permanently delete a license key.
 pub async fn delete(state: &AppState, by: &Actor, app_id: &str, license_id: &str) -> ManageResult<()> {
-    if !state.store.delete_license(app_id, license_id).await? {
+    if !state.store.delete_license(app_id, license_id, &[]).await? {
         return Err(ManageError::NotFound("License"));
     }
     audit(state, by, "license.delete", Some(app_id), Some(license_id)).await;

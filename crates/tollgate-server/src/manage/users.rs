@@ -31,7 +31,7 @@ pub async fn change_status(
         get(state, app_id, user_id).await?,
         |user| Ok(status::user_next(user.status, action)?.map(|to| (user.status, to))),
         || get(state, app_id, user_id),
-        |from, to| async move { Ok(state.store.set_user_status(app_id, user_id, from, to, reason).await?.is_some()) },
+        |from, to| async move { Ok(state.store.set_user_status(app_id, user_id, from, to, reason, &[]).await?.is_some()) },
     )
     .await?;
     let name = match action {

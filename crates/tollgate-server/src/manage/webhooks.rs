@@ -20,6 +20,9 @@ pub async fn create(state: &AppState, by: &Actor, app_id: &str, url: &str, event
         events,
         secret: ids::new_webhook_secret(),
         enabled: true,
+        format: tollgate_core::model::WebhookFormat::Standard,
+        failing_since: None,
+        disabled_reason: None,
         created_at: now(),
     };
     state.store.create_webhook(&hook).await?;
@@ -44,7 +47,7 @@ pub async fn update(
 ) -> ManageResult<Webhook> {
     let url = url.map(|u| validate_url("url", u)).transpose()?;
     let events = events.map(|e| rules::webhook_events("events", e)).transpose()?;
-    let patch = WebhookPatch { url, events, enabled };
+    let patch = WebhookPatch { url, events, enabled, format: None };
     let hook = state.store.update_webhook(app_id, webhook_id, &patch).await?.ok_or(ManageError::NotFound("Webhook"))?;
     audit(state, by, "webhook.update", Some(app_id), Some(&hook.id)).await;
     Ok(hook)

@@ -60,7 +60,7 @@ impl Fx {
 
     async fn add_user(&self, username: &str) -> User {
         let u = user(&self.app_id, username);
-        self.s.state.store.create_user(&u).await.unwrap();
+        self.s.state.store.create_user(&u, &[]).await.unwrap();
         u
     }
 
@@ -379,7 +379,7 @@ async fn bad_mutes_are_refused_and_change_nothing() {
     assert_eq!(r.body["message"], "User not found");
     let other_app = fx.s.create_app(&fx.seller, "Other").await["id"].as_str().unwrap().to_owned();
     let stranger = user(&other_app, "stranger");
-    fx.s.state.store.create_user(&stranger).await.unwrap();
+    fx.s.state.store.create_user(&stranger, &[]).await.unwrap();
     fx.s.post(&mutes, &fx.seller.token, json!({"userId": stranger.id})).await.assert_error(404, "NOT_FOUND");
 
     assert_eq!(fx.mutes(&ch).await, json!([]));

@@ -42,7 +42,7 @@ async fn make_user(s: &TestServer, app_id: &str, username: &str) -> String {
         last_login: None,
         created_at: now(),
     };
-    s.state.store.create_user(&user).await.unwrap();
+    s.state.store.create_user(&user, &[]).await.unwrap();
     user.id
 }
 
@@ -67,7 +67,7 @@ async fn make_session(
         expires_at: created + ttl,
         last_seen: created,
     };
-    s.state.store.create_session(&session).await.unwrap();
+    s.state.store.create_session(&session, &[]).await.unwrap();
     session
 }
 

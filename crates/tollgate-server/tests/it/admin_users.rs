@@ -67,7 +67,7 @@ impl Fx {
     }
 
     async fn add(&self, u: User) -> User {
-        self.s.state.store.create_user(&u).await.unwrap();
+        self.s.state.store.create_user(&u, &[]).await.unwrap();
         u
     }
 
@@ -90,7 +90,7 @@ impl Fx {
             expires_at: t + Duration::hours(24),
             last_seen: t,
         };
-        self.s.state.store.create_session(&sess).await.unwrap();
+        self.s.state.store.create_session(&sess, &[]).await.unwrap();
         sess
     }
 

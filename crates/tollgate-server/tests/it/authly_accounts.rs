@@ -69,7 +69,7 @@ pub async fn store_session(s: &TestServer, app: &ClientApp, expires_at: Timestam
         expires_at,
         last_seen: at,
     };
-    s.state.store.create_session(&session).await.unwrap();
+    s.state.store.create_session(&session, &[]).await.unwrap();
     session.token
 }
 
@@ -495,7 +495,7 @@ async fn login_refuses_bad_credentials_and_accounts_not_in_good_standing() {
         last_login: None,
         created_at: now() - Duration::days(31),
     };
-    s.state.store.create_user(&user).await.unwrap();
+    s.state.store.create_user(&user, &[]).await.unwrap();
     let r = login(&s, &sid, "erin", PW, "HWID-1").await;
     assert_error(&r, 403, "USER_EXPIRED", "Your subscription has expired");
 }

@@ -353,7 +353,7 @@ async fn check_and_logout() {
     let mut expired = user.clone();
     expired.expires_at = Some(now() - chrono::Duration::minutes(1));
     s.state.store.delete_user(&app.id, &uid).await.unwrap();
-    s.state.store.create_user(&expired).await.unwrap();
+    s.state.store.create_user(&expired, &[]).await.unwrap();
     let fresh = call(&s, &app, "login", json!({ "username": "alice", "password": PW, "hwid": "HW-A" })).await;
     assert_fail(&fresh, 403, "USER_EXPIRED", "Subscription expired");
 

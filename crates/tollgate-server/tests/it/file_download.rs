@@ -299,7 +299,7 @@ async fn refusals_answer_json_with_the_right_status_and_code() {
     // an account that expired while its session was live: 403
     let mut dave = crate::harness::user_row(&app.id, "dave", "x".into());
     dave.expires_at = Some(now() - Duration::minutes(1));
-    s.state.store.create_user(&dave).await.unwrap();
+    s.state.store.create_user(&dave, &[]).await.unwrap();
     let dave_sid = store_session(&s, &app, now() + Duration::hours(1)).await;
     let session = s.state.store.session_by_token_any(&dave_sid).await.unwrap().unwrap();
     s.state

@@ -29,6 +29,7 @@ mod multinode;
 mod netpolicy;
 mod ops;
 mod outage;
+mod receiver;
 mod reseller_api;
 mod signing;
 mod status_race;

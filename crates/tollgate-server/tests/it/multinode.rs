@@ -117,7 +117,7 @@ async fn a_ban_or_kill_on_one_node_is_seen_by_the_other() {
         last_login: None,
         created_at: now(),
     };
-    a.state.store.create_user(&user).await.unwrap();
+    a.state.store.create_user(&user, &[]).await.unwrap();
     let mk_session = |user_id: Option<String>| Session {
         id: tollgate_core::ids::new_id("sess"),
         app_id: id.clone(),
@@ -133,8 +133,8 @@ async fn a_ban_or_kill_on_one_node_is_seen_by_the_other() {
     };
     let user_session = mk_session(Some(user.id.clone()));
     let other_session = mk_session(None);
-    a.state.store.create_session(&user_session).await.unwrap();
-    a.state.store.create_session(&other_session).await.unwrap();
+    a.state.store.create_session(&user_session, &[]).await.unwrap();
+    a.state.store.create_session(&other_session, &[]).await.unwrap();
 
     // banned through A: B finds the user banned and the user's session gone
     a.post(&format!("/v1/admin/apps/{id}/users/{}/ban", user.id), &seller.token, json!({"reason": "abuse"}))

@@ -184,7 +184,7 @@ async fn racing_user_status_changes_are_explained_by_one_order() {
     let app_id = app["id"].as_str().unwrap().to_owned();
     for (n, requests) in [bans_and_pauses(N), mixed(N)].into_iter().enumerate() {
         let user = crate::harness::user_row(&app_id, &format!("racer{n}"), "not a hash: nobody signs in here".into());
-        s.state.store.create_user(&user).await.unwrap();
+        s.state.store.create_user(&user, &[]).await.unwrap();
         let path = format!("/v1/admin/apps/{app_id}/users/{}", user.id);
         let answers = race(&s, &seller, &path, &requests).await;
         let end = stored::<UserStatus>(s.get(&path, &seller.token).await.data());

@@ -41,7 +41,7 @@ pub(crate) async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) ->
         last_login: None,
         created_at: now(),
     };
-    s.state.store.create_user(&user).await.unwrap();
+    s.state.store.create_user(&user, &[]).await.unwrap();
     ids.insert("userId", user.id.clone());
     s.state
         .store
@@ -67,7 +67,7 @@ pub(crate) async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) ->
         expires_at: now() + Duration::hours(24),
         last_seen: now(),
     };
-    s.state.store.create_session(&session).await.unwrap();
+    s.state.store.create_session(&session, &[]).await.unwrap();
     ids.insert("sessionId", session.id);
     // keys are names, not ids: each fixture uses its own so a cross-app call cannot hit a twin
     let key = format!("k-{name}");

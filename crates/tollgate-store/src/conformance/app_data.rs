@@ -209,7 +209,7 @@ pub async fn webhooks<S: Store>(s: &S) {
         .update_webhook(
             &a.id,
             &first.id,
-            &WebhookPatch { url: None, events: Some(vec!["user.ban".into()]), enabled: Some(false) },
+            &WebhookPatch { url: None, events: Some(vec!["user.ban".into()]), enabled: Some(false), format: None },
         )
         .await
         .unwrap()

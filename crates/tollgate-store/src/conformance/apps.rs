@@ -94,7 +94,7 @@ pub async fn apps<S: Store>(s: &S) {
     let lic = s.license_by_key(&a1.id, "K-1").await.unwrap().unwrap();
     let mut sess = session(&a1.id, Some(&u.id), now() + Duration::hours(1));
     sess.license_id = Some(lic.id.clone());
-    s.create_session(&sess).await.unwrap();
+    s.create_session(&sess, &[]).await.unwrap();
     s.create_variable(&variable(&a1.id, "motd")).await.unwrap();
     s.set_user_variable(&user_variable(&a1.id, &u.id, "k")).await.unwrap();
     s.add_blacklist(&blacklist_entry(&a1.id, BlacklistKind::Hwid, "X")).await.unwrap();

@@ -43,7 +43,7 @@ pub async fn concurrency<S: Store>(s: Arc<S>) {
             let u = user(&a.id, name);
             tokio::spawn(async move {
                 barrier.wait().await;
-                s.create_user(&u).await
+                s.create_user(&u, &[]).await
             })
         })
         .collect();
@@ -84,7 +84,7 @@ pub async fn concurrency<S: Store>(s: Arc<S>) {
     let t = now();
     let mut sub = user(&a.id, "subscriber");
     sub.expires_at = Some(t + Duration::days(1));
-    s.create_user(&sub).await.unwrap();
+    s.create_user(&sub, &[]).await.unwrap();
     let barrier = Arc::new(Barrier::new(20));
     let tasks: Vec<_> = (0..20)
         .map(|_| {
@@ -125,7 +125,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     let users: Vec<User> = (0..N).map(|i| user(&a.id, &format!("racer{i:02}"))).collect();
     let results = race(&s, N, |s, i| {
         let (u, key_id, act) = (users[i].clone(), key.id.clone(), act.clone());
-        async move { s.register_with_license(&u, &key_id, &act, None).await }
+        async move { s.register_with_license(&u, &key_id, &act, None, &[]).await }
     })
     .await;
     let mut winners = Vec::new();
@@ -152,7 +152,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     let results = race(&s, N, |s, i| {
         let u = user(&a.id, if i % 2 == 0 { "Taken" } else { "tAKEN" });
         let (key_id, act) = (keys[i].id.clone(), act.clone());
-        async move { (u.id.clone(), s.register_with_license(&u, &key_id, &act, None).await) }
+        async move { (u.id.clone(), s.register_with_license(&u, &key_id, &act, None, &[]).await) }
     })
     .await;
     let mut winners = Vec::new();
@@ -186,7 +186,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     let results = race(&s, N, |s, i| {
         let (app_id, key_id) = (a.id.clone(), key.id.clone());
         let act = Activation { device: Some(format!("HWID-{i:02}")), ..act.clone() };
-        async move { s.activate_license(&app_id, &key_id, &act).await.unwrap() }
+        async move { s.activate_license(&app_id, &key_id, &act, &[]).await.unwrap() }
     })
     .await;
     let won: Vec<License> = results.into_iter().flatten().collect();
@@ -207,7 +207,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     s.insert_licenses(std::slice::from_ref(&key)).await.unwrap();
     let mut binder = user(&a.id, "binder");
     binder.devices = Vec::new();
-    s.create_user(&binder).await.unwrap();
+    s.create_user(&binder, &[]).await.unwrap();
     let results = race(&s, 40, |s, i| {
         let (app_id, key_id, user_id) = (a.id.clone(), key.id.clone(), binder.id.clone());
         async move {
@@ -245,10 +245,10 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     s.insert_licenses(std::slice::from_ref(&key)).await.unwrap();
     let mut sub = user(&a.id, "subscriber");
     sub.expires_at = Some(t + Duration::days(10));
-    s.create_user(&sub).await.unwrap();
+    s.create_user(&sub, &[]).await.unwrap();
     let results = race(&s, 10, |s, _| {
         let (app_id, user_id, key_id, act) = (a.id.clone(), sub.id.clone(), key.id.clone(), act.clone());
-        async move { s.extend_with_license(&app_id, &user_id, &key_id, &act, Some(30 * DAY_MS)).await.unwrap() }
+        async move { s.extend_with_license(&app_id, &user_id, &key_id, &act, Some(30 * DAY_MS), &[]).await.unwrap() }
     })
     .await;
     assert_eq!(results.iter().flatten().count(), 1, "a key extends once");
@@ -260,7 +260,7 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     s.insert_licenses(&keys).await.unwrap();
     let results = race(&s, 10, |s, i| {
         let (app_id, user_id, key_id, act) = (a.id.clone(), sub.id.clone(), keys[i].id.clone(), act.clone());
-        async move { s.extend_with_license(&app_id, &user_id, &key_id, &act, Some(DAY_MS)).await.unwrap() }
+        async move { s.extend_with_license(&app_id, &user_id, &key_id, &act, Some(DAY_MS), &[]).await.unwrap() }
     })
     .await;
     assert_eq!(results.iter().flatten().count(), 10);
@@ -277,11 +277,11 @@ pub async fn quota_concurrency<S: Store>(s: Arc<S>) {
     let (_, a) = seller_with_app(s.as_ref()).await;
     let t = now();
     // One live session and one expired one already: the expired one does not count.
-    s.create_session(&session(&a.id, None, t + Duration::hours(1))).await.unwrap();
-    s.create_session(&session(&a.id, None, t - Duration::hours(1))).await.unwrap();
+    s.create_session(&session(&a.id, None, t + Duration::hours(1)), &[]).await.unwrap();
+    s.create_session(&session(&a.id, None, t - Duration::hours(1)), &[]).await.unwrap();
     let results = race(&s, N, |s, _| {
         let (sess, t) = (session(&a.id, None, t + Duration::hours(24)), t);
-        async move { s.create_session_capped(&sess, 4, t).await }
+        async move { s.create_session_capped(&sess, 4, t, &[]).await }
     })
     .await;
     let created = results.into_iter().map(|r| r.unwrap()).filter(|c| *c).count();
@@ -293,7 +293,7 @@ pub async fn quota_concurrency<S: Store>(s: Arc<S>) {
     let act = Activation { at: t, expires_at: None, device: None, session: None };
     let results = race(&s, N, |s, i| {
         let (u, key_id, act) = (user(&a.id, &format!("quota{i:02}")), keys[i].id.clone(), act.clone());
-        async move { s.register_with_license(&u, &key_id, &act, Some(4)).await }
+        async move { s.register_with_license(&u, &key_id, &act, Some(4), &[]).await }
     })
     .await;
     let mut registered = 0;

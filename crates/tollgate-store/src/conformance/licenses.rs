@@ -154,12 +154,12 @@ pub async fn licenses<S: Store>(s: &S) {
     let mut lic_session = session(&a.id, None, now() + Duration::hours(1));
     lic_session.license_id = Some(bare.id.clone());
     let bystander = session(&a.id, None, now() + Duration::hours(1));
-    s.create_session(&lic_session).await.unwrap();
-    s.create_session(&bystander).await.unwrap();
+    s.create_session(&lic_session, &[]).await.unwrap();
+    s.create_session(&bystander, &[]).await.unwrap();
 
     // Status changes keep a reason only when banning.
     let banned = s
-        .set_license_status(&a.id, &bare.id, LicenseStatus::Unused, LicenseStatus::Banned, Some("chargeback"))
+        .set_license_status(&a.id, &bare.id, LicenseStatus::Unused, LicenseStatus::Banned, Some("chargeback"), &[])
         .await
         .unwrap()
         .unwrap();
@@ -171,14 +171,14 @@ pub async fn licenses<S: Store>(s: &S) {
     assert_eq!(s.session_by_token(&a.id, &lic_session.token).await.unwrap(), None);
     assert!(s.session_by_token(&a.id, &bystander.token).await.unwrap().is_some());
     let paused = s
-        .set_license_status(&a.id, &bare.id, LicenseStatus::Banned, LicenseStatus::Paused, Some("ignored"))
+        .set_license_status(&a.id, &bare.id, LicenseStatus::Banned, LicenseStatus::Paused, Some("ignored"), &[])
         .await
         .unwrap()
         .unwrap();
     assert_eq!(paused.status, LicenseStatus::Paused);
     assert_eq!(paused.ban_reason, None);
     assert_eq!(
-        s.set_license_status(&other_app.id, &bare.id, LicenseStatus::Paused, LicenseStatus::Banned, None)
+        s.set_license_status(&other_app.id, &bare.id, LicenseStatus::Paused, LicenseStatus::Banned, None, &[])
             .await
             .unwrap(),
         None
@@ -195,9 +195,9 @@ pub async fn licenses<S: Store>(s: &S) {
     assert_eq!(s.get_license(&a.id, &full.id).await.unwrap(), Some(want));
 
     // Delete, scoped.
-    assert!(!s.delete_license(&other_app.id, &full.id).await.unwrap());
-    assert!(s.delete_license(&a.id, &full.id).await.unwrap());
-    assert!(!s.delete_license(&a.id, &full.id).await.unwrap());
+    assert!(!s.delete_license(&other_app.id, &full.id, &[]).await.unwrap());
+    assert!(s.delete_license(&a.id, &full.id, &[]).await.unwrap());
+    assert!(!s.delete_license(&a.id, &full.id, &[]).await.unwrap());
     assert_eq!(s.get_license(&a.id, &full.id).await.unwrap(), None);
     assert!(s.get_license(&a.id, &bare.id).await.unwrap().is_some());
 }
@@ -237,45 +237,45 @@ pub async fn license_totals<S: Store>(s: &S) {
     // Status changes, each kind.
     let unused = batch[0].id.clone();
     let used = batch[6].id.clone();
-    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, LicenseStatus::Banned, Some("fraud"))
+    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, LicenseStatus::Banned, Some("fraud"), &[])
         .await
         .unwrap()
         .unwrap();
     totals_match(s, &a.id, "after a ban").await;
-    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Unused, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Unused, None, &[]).await.unwrap().unwrap();
     totals_match(s, &a.id, "after an unban").await;
-    s.set_license_status(&a.id, &used, LicenseStatus::Used, LicenseStatus::Paused, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &used, LicenseStatus::Used, LicenseStatus::Paused, None, &[]).await.unwrap().unwrap();
     totals_match(s, &a.id, "after a pause").await;
-    s.set_license_status(&a.id, &used, LicenseStatus::Paused, LicenseStatus::Used, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &used, LicenseStatus::Paused, LicenseStatus::Used, None, &[]).await.unwrap().unwrap();
     totals_match(s, &a.id, "after an unpause").await;
-    s.set_license_status(&a.id, &used, LicenseStatus::Used, LicenseStatus::Used, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &used, LicenseStatus::Used, LicenseStatus::Used, None, &[]).await.unwrap().unwrap();
     totals_match(s, &a.id, "after setting the status it already had").await;
-    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, LicenseStatus::Banned, None).await.unwrap().unwrap();
-    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Paused, None).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, LicenseStatus::Banned, None, &[]).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Paused, None, &[]).await.unwrap().unwrap();
     totals_match(s, &a.id, "after banned to paused").await;
     // Out of scope or absent: nothing changes.
     assert_eq!(
-        s.set_license_status(&b.id, &used, LicenseStatus::Used, LicenseStatus::Banned, None).await.unwrap(),
+        s.set_license_status(&b.id, &used, LicenseStatus::Used, LicenseStatus::Banned, None, &[]).await.unwrap(),
         None
     );
     assert_eq!(
-        s.set_license_status(&a.id, "lic_missing", LicenseStatus::Unused, LicenseStatus::Banned, None).await.unwrap(),
+        s.set_license_status(&a.id, "lic_missing", LicenseStatus::Unused, LicenseStatus::Banned, None, &[]).await.unwrap(),
         None
     );
     totals_match(s, &a.id, "after status changes that found nothing").await;
     assert_eq!(totals_match(s, &b.id, "the other app, after status changes").await.len(), 2);
 
     // Deletes: of an unused license, of a banned one, of a paused one; refused ones change nothing.
-    assert!(s.delete_license(&a.id, &batch[1].id).await.unwrap());
+    assert!(s.delete_license(&a.id, &batch[1].id, &[]).await.unwrap());
     assert_eq!(totals_match(s, &a.id, "after a delete").await.len(), 1249);
     let banned = batch[9].id.clone();
     assert_eq!(s.get_license(&a.id, &banned).await.unwrap().unwrap().status, LicenseStatus::Banned);
-    assert!(s.delete_license(&a.id, &banned).await.unwrap());
+    assert!(s.delete_license(&a.id, &banned, &[]).await.unwrap());
     assert_eq!(totals_match(s, &a.id, "after deleting a banned license").await.len(), 1248);
-    assert!(s.delete_license(&a.id, &unused).await.unwrap());
+    assert!(s.delete_license(&a.id, &unused, &[]).await.unwrap());
     assert_eq!(totals_match(s, &a.id, "after deleting a paused license").await.len(), 1247);
-    assert!(!s.delete_license(&a.id, &banned).await.unwrap());
-    assert!(!s.delete_license(&b.id, &used).await.unwrap());
+    assert!(!s.delete_license(&a.id, &banned, &[]).await.unwrap());
+    assert!(!s.delete_license(&b.id, &used, &[]).await.unwrap());
     assert_eq!(totals_match(s, &a.id, "after deletes that found nothing").await.len(), 1247);
 
     // Back to a count seen before (the counts may keep rows at zero); keys freed by deletes can
@@ -285,7 +285,7 @@ pub async fn license_totals<S: Store>(s: &S) {
     let banned_only = LicenseFilter { status: Some(LicenseStatus::Banned), ..Default::default() };
     let (banned_rows, _) = all_rows(s, &a.id, &banned_only).await;
     for l in &banned_rows {
-        assert!(s.delete_license(&a.id, &l.id).await.unwrap());
+        assert!(s.delete_license(&a.id, &l.id, &[]).await.unwrap());
     }
     let left = s.list_licenses(&a.id, &banned_only, page(1, 1)).await.unwrap();
     assert_eq!((left.total, left.items.len()), (0, 0), "no banned license left");
@@ -314,11 +314,11 @@ pub async fn license_totals<S: Store>(s: &S) {
         tasks.push(async move {
             match i % 3 {
                 0 => assert!(s
-                    .set_license_status(&app_id, &id, LicenseStatus::Unused, LicenseStatus::Banned, None)
+                    .set_license_status(&app_id, &id, LicenseStatus::Unused, LicenseStatus::Banned, None, &[])
                     .await
                     .unwrap()
                     .is_some()),
-                1 => assert!(s.delete_license(&app_id, &id).await.unwrap()),
+                1 => assert!(s.delete_license(&app_id, &id, &[]).await.unwrap()),
                 _ => s.insert_licenses(&[license(&app_id, &format!("CONC-NEW-{i:03}"))]).await.unwrap(),
             }
         });
@@ -399,7 +399,7 @@ pub async fn license_cursor<S: Store>(s: &S) {
 
     // A cursor is a position, not a license: after its license is deleted it still leads on.
     let mid = &ordered[20];
-    assert!(s.delete_license(&a.id, &mid.id).await.unwrap());
+    assert!(s.delete_license(&a.id, &mid.id, &[]).await.unwrap());
     let after_mid = LicenseFilter { after: Some(LicenseCursor::of(mid)), ..Default::default() };
     let got = s.list_licenses(&a.id, &after_mid, page(1, 3)).await.unwrap();
     assert_eq!(got.items, ordered[21..24].to_vec());

@@ -295,6 +295,9 @@ pub fn webhook(app_id: &str) -> Webhook {
         events: vec!["user.login".into(), "license.activate".into()],
         secret: ids::new_webhook_secret(),
         enabled: true,
+        format: WebhookFormat::Standard,
+        failing_since: None,
+        disabled_reason: None,
         created_at: now() - Duration::hours(1),
     }
 }
@@ -406,7 +409,7 @@ pub async fn seller_with_app<S: Store>(s: &S) -> (Seller, App) {
 /// A stored user of `app_id`.
 pub async fn stored_user<S: Store>(s: &S, app_id: &str, username: &str) -> User {
     let u = user(app_id, username);
-    s.create_user(&u).await.unwrap();
+    s.create_user(&u, &[]).await.unwrap();
     u
 }
 

@@ -13,7 +13,7 @@ pub async fn tenant_scope<S: Store>(s: &S) {
     let lic = license(&a.id, "SCOPE-1");
     s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
     let sess = session(&a.id, Some(&u.id), t + Duration::hours(1));
-    s.create_session(&sess).await.unwrap();
+    s.create_session(&sess, &[]).await.unwrap();
     s.create_variable(&variable(&a.id, "k")).await.unwrap();
     s.set_user_variable(&user_variable(&a.id, &u.id, "k")).await.unwrap();
     let bl = blacklist_entry(&a.id, BlacklistKind::Ip, "192.0.2.0/24");
@@ -42,17 +42,17 @@ pub async fn tenant_scope<S: Store>(s: &S) {
     assert_eq!(s.get_license(x, &lic.id).await.unwrap(), None);
     assert_eq!(s.license_by_key(x, &lic.key).await.unwrap(), None);
     assert_eq!(
-        s.set_license_status(x, &lic.id, LicenseStatus::Unused, LicenseStatus::Banned, None).await.unwrap(),
+        s.set_license_status(x, &lic.id, LicenseStatus::Unused, LicenseStatus::Banned, None, &[]).await.unwrap(),
         None
     );
     assert_eq!(s.reset_license_devices(x, &lic.id).await.unwrap(), None);
-    assert!(!s.delete_license(x, &lic.id).await.unwrap());
+    assert!(!s.delete_license(x, &lic.id, &[]).await.unwrap());
     assert_eq!(s.list_licenses(x, &LicenseFilter::default(), all).await.unwrap().total, 0);
 
     assert_eq!(s.get_user(x, &u.id).await.unwrap(), None);
     assert_eq!(s.user_by_username(x, &u.username).await.unwrap(), None);
     assert_eq!(s.update_user(x, &u.id, &UserPatch { level: Some(7), ..Default::default() }).await.unwrap(), None);
-    assert_eq!(s.set_user_status(x, &u.id, UserStatus::Active, UserStatus::Banned, None).await.unwrap(), None);
+    assert_eq!(s.set_user_status(x, &u.id, UserStatus::Active, UserStatus::Banned, None, &[]).await.unwrap(), None);
     assert_eq!(s.reset_user_devices(x, &u.id).await.unwrap(), None);
     assert_eq!(s.extend_user(x, &u.id, 1, t).await.unwrap(), None);
     assert!(!s.delete_user(x, &u.id).await.unwrap());
@@ -132,7 +132,7 @@ pub async fn client_tenant_scope<S: Store>(s: &S) {
     let lic = license(&a.id, "CSCOPE-1");
     s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
     let sess = session(&a.id, None, t + Duration::hours(1));
-    s.create_session(&sess).await.unwrap();
+    s.create_session(&sess, &[]).await.unwrap();
     let chan = chat_channel(&a.id, "lobby");
     s.create_channel(&chan).await.unwrap();
     let msg = chat_message(&a.id, &chan.id, "hi", t);
@@ -144,11 +144,11 @@ pub async fn client_tenant_scope<S: Store>(s: &S) {
 
     let x = &b.id;
     let act = Activation { at: t, expires_at: None, device: Some("X".into()), session: None };
-    assert_eq!(s.activate_license(x, &lic.id, &act).await.unwrap(), None);
-    assert_eq!(s.extend_with_license(x, &u.id, &lic.id, &act, Some(DAY_MS)).await.unwrap(), None);
+    assert_eq!(s.activate_license(x, &lic.id, &act, &[]).await.unwrap(), None);
+    assert_eq!(s.extend_with_license(x, &u.id, &lic.id, &act, Some(DAY_MS), &[]).await.unwrap(), None);
     assert_eq!(s.bind_license_device(x, &lic.id, "X", 9).await.unwrap(), DeviceBinding::Missing);
     assert_eq!(s.bind_user_device(x, &u.id, "X", 9).await.unwrap(), DeviceBinding::Missing);
-    assert!(!s.record_login(x, &u.id, Some("192.0.2.1"), t).await.unwrap());
+    assert!(!s.record_login(x, &u.id, Some("192.0.2.1"), t, &[]).await.unwrap());
     assert!(!s.bind_session(x, &sess.id, None, None, Some("X"), t + Duration::days(3)).await.unwrap());
 
     assert!(s.list_channels(x).await.unwrap().is_empty());

@@ -25,7 +25,7 @@ pub async fn sessions<S: Store>(s: &S) {
     s_edge.created_at = t - Duration::minutes(4);
     let s_other = session(&b.id, None, t + Duration::hours(1));
     for x in [&s_user, &s_lic, &s_dead, &s_edge, &s_other] {
-        s.create_session(x).await.unwrap();
+        s.create_session(x, &[]).await.unwrap();
     }
     for x in [&s_user, &s_lic, &s_dead] {
         assert_eq!(s.session_by_token(&a.id, &x.token).await.unwrap(), Some(x.clone()));
@@ -34,7 +34,7 @@ pub async fn sessions<S: Store>(s: &S) {
     assert_eq!(s.session_by_token(&a.id, &ids::new_token()).await.unwrap(), None);
     let mut dup = session(&b.id, None, t + Duration::hours(1));
     dup.token = s_user.token.clone();
-    assert_conflict(s.create_session(&dup).await, constraint::SESSION_TOKEN);
+    assert_conflict(s.create_session(&dup, &[]).await, constraint::SESSION_TOKEN);
 
     // Live means `expires_at > now`; newest first, with the username when there is a user.
     let live = s.list_live_sessions(&a.id, t).await.unwrap();
@@ -85,7 +85,7 @@ pub async fn sessions<S: Store>(s: &S) {
 
     // Purge: expired sessions of every app, nothing live.
     let s_other_dead = session(&b.id, None, t - Duration::hours(1));
-    s.create_session(&s_other_dead).await.unwrap();
+    s.create_session(&s_other_dead, &[]).await.unwrap();
     assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 3);
     assert_eq!(s.session_by_token(&a.id, &s_dead.token).await.unwrap(), None);
     assert_eq!(s.session_by_token(&a.id, &s_edge.token).await.unwrap(), None);
@@ -94,7 +94,7 @@ pub async fn sessions<S: Store>(s: &S) {
     assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 0);
 
     // Kill every session of one app.
-    s.create_session(&session(&a.id, Some(&u.id), t + Duration::hours(1))).await.unwrap();
+    s.create_session(&session(&a.id, Some(&u.id), t + Duration::hours(1)), &[]).await.unwrap();
     assert_eq!(s.delete_app_sessions(&a.id).await.unwrap(), 2);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
     assert_eq!(s.count_live_sessions(&b.id, t).await.unwrap(), 1);

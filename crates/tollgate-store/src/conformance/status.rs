@@ -23,7 +23,7 @@ pub async fn status_races<S: Store>(s: Arc<S>) {
     s.insert_licenses(std::slice::from_ref(&lic)).await.unwrap();
     let mut sess = session(&a.id, None, later);
     sess.license_id = Some(lic.id.clone());
-    s.create_session(&sess).await.unwrap();
+    s.create_session(&sess, &[]).await.unwrap();
     let barrier = Arc::new(Barrier::new(N));
     let tasks: Vec<_> = (0..N)
         .map(|i| {
@@ -31,7 +31,7 @@ pub async fn status_races<S: Store>(s: Arc<S>) {
             tokio::spawn(async move {
                 let (to, reason) = wanted(i);
                 barrier.wait().await;
-                (i, s.set_license_status(&app_id, &id, LicenseStatus::Unused, to, reason.as_deref()).await.unwrap())
+                (i, s.set_license_status(&app_id, &id, LicenseStatus::Unused, to, reason.as_deref(), &[]).await.unwrap())
             })
         })
         .collect();
@@ -55,7 +55,7 @@ pub async fn status_races<S: Store>(s: Arc<S>) {
     // A user, likewise.
     let u = stored_user(s.as_ref(), &a.id, "racer").await;
     let us = session(&a.id, Some(&u.id), later);
-    s.create_session(&us).await.unwrap();
+    s.create_session(&us, &[]).await.unwrap();
     let barrier = Arc::new(Barrier::new(N));
     let tasks: Vec<_> = (0..N)
         .map(|i| {
@@ -66,7 +66,7 @@ pub async fn status_races<S: Store>(s: Arc<S>) {
                     _ => (UserStatus::Paused, None),
                 };
                 barrier.wait().await;
-                s.set_user_status(&app_id, &id, UserStatus::Active, to, reason.as_deref()).await.unwrap()
+                s.set_user_status(&app_id, &id, UserStatus::Active, to, reason.as_deref(), &[]).await.unwrap()
             })
         })
         .collect();
@@ -114,7 +114,7 @@ pub async fn status_races<S: Store>(s: Arc<S>) {
                         (_, LicenseStatus::Banned | LicenseStatus::Paused) => return,
                         _ => LicenseStatus::Paused,
                     };
-                    if s.set_license_status(&app_id, &id, from, to, None).await.unwrap().is_some() {
+                    if s.set_license_status(&app_id, &id, from, to, None, &[]).await.unwrap().is_some() {
                         return;
                     }
                 }

@@ -17,7 +17,7 @@ pub async fn users<S: Store>(s: &S) {
     bare.status = UserStatus::Banned;
     bare.ban_reason = Some("spam".into());
     bare.last_login = None;
-    s.create_user(&bare).await.unwrap();
+    s.create_user(&bare, &[]).await.unwrap();
     for u in [&full, &bare] {
         assert_eq!(s.get_user(&a.id, &u.id).await.unwrap(), Some(u.clone()));
         assert_eq!(s.get_user(&b.id, &u.id).await.unwrap(), None);
@@ -32,9 +32,9 @@ pub async fn users<S: Store>(s: &S) {
     assert_eq!(s.user_by_username(&a.id, "nobody").await.unwrap(), None);
     assert_eq!(s.get_user(&a.id, "usr_missing").await.unwrap(), None);
 
-    assert_conflict(s.create_user(&user(&a.id, "aLiCe")).await, constraint::USER_APP_USERNAME);
-    s.create_user(&user(&b.id, "alice")).await.unwrap();
-    assert!(s.create_user(&user("app_missing", "x")).await.is_err(), "a user needs an existing app");
+    assert_conflict(s.create_user(&user(&a.id, "aLiCe"), &[]).await, constraint::USER_APP_USERNAME);
+    s.create_user(&user(&b.id, "alice"), &[]).await.unwrap();
+    assert!(s.create_user(&user("app_missing", "x"), &[]).await.is_err(), "a user needs an existing app");
 
     // Listing.
     let list_app = app(&a.owner_id);
@@ -59,7 +59,7 @@ pub async fn users<S: Store>(s: &S) {
         })
         .collect();
     for u in &all {
-        s.create_user(u).await.unwrap();
+        s.create_user(u, &[]).await.unwrap();
     }
     let ordered = newest_first(&all, |u| (u.created_at, u.id.clone()));
     let names = |us: &[User]| us.iter().map(|u| u.username.clone()).collect::<Vec<_>>();
@@ -131,21 +131,21 @@ pub async fn users<S: Store>(s: &S) {
     let carl = stored_user(s, &a.id, "carl").await;
     let s_full = session(&a.id, Some(&full.id), later);
     let s_carl = session(&a.id, Some(&carl.id), later);
-    s.create_session(&s_full).await.unwrap();
-    s.create_session(&s_carl).await.unwrap();
+    s.create_session(&s_full, &[]).await.unwrap();
+    s.create_session(&s_carl, &[]).await.unwrap();
 
     assert_eq!(
-        s.set_user_status(&b.id, &full.id, UserStatus::Active, UserStatus::Banned, Some("x")).await.unwrap(),
+        s.set_user_status(&b.id, &full.id, UserStatus::Active, UserStatus::Banned, Some("x"), &[]).await.unwrap(),
         None
     );
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
     let active =
-        s.set_user_status(&a.id, &full.id, UserStatus::Active, UserStatus::Active, None).await.unwrap().unwrap();
+        s.set_user_status(&a.id, &full.id, UserStatus::Active, UserStatus::Active, None, &[]).await.unwrap().unwrap();
     assert_eq!(active, want);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 2);
 
     let banned = s
-        .set_user_status(&a.id, &full.id, UserStatus::Active, UserStatus::Banned, Some("cheating"))
+        .set_user_status(&a.id, &full.id, UserStatus::Active, UserStatus::Banned, Some("cheating"), &[])
         .await
         .unwrap()
         .unwrap();
@@ -157,9 +157,9 @@ pub async fn users<S: Store>(s: &S) {
     assert!(s.session_by_token(&a.id, &s_carl.token).await.unwrap().is_some());
 
     let s_carl2 = session(&a.id, Some(&carl.id), later);
-    s.create_session(&s_carl2).await.unwrap();
+    s.create_session(&s_carl2, &[]).await.unwrap();
     let paused =
-        s.set_user_status(&a.id, &carl.id, UserStatus::Active, UserStatus::Paused, None).await.unwrap().unwrap();
+        s.set_user_status(&a.id, &carl.id, UserStatus::Active, UserStatus::Paused, None, &[]).await.unwrap().unwrap();
     assert_eq!(paused.status, UserStatus::Paused);
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
 
@@ -179,11 +179,11 @@ pub async fn users<S: Store>(s: &S) {
     let mut forever = user(&a.id, "forever");
     forever.expires_at = None;
     for u in [&expired, &future, &forever] {
-        s.create_user(u).await.unwrap();
+        s.create_user(u, &[]).await.unwrap();
     }
     let mut just_now = user(&a.id, "just-now");
     just_now.expires_at = Some(t);
-    s.create_user(&just_now).await.unwrap();
+    s.create_user(&just_now, &[]).await.unwrap();
     for (u, want) in [
         (&expired, Some(t + Duration::days(3))),
         (&future, Some(t + Duration::days(13))),
@@ -203,7 +203,7 @@ pub async fn users<S: Store>(s: &S) {
     // Delete: sessions and variables go, licenses stay unlinked.
     let doomed = stored_user(s, &a.id, "doomed").await;
     let sess = session(&a.id, Some(&doomed.id), later);
-    s.create_session(&sess).await.unwrap();
+    s.create_session(&sess, &[]).await.unwrap();
     s.set_user_variable(&user_variable(&a.id, &doomed.id, "k")).await.unwrap();
     let mut lic = license(&a.id, "LINKED-1");
     lic.user_id = Some(doomed.id.clone());
@@ -270,7 +270,7 @@ pub async fn username_keys<S: Store>(s: &S) {
     let (_, b) = seller_with_app(s).await;
     let good = stored_user(s, &a.id, "gooduser").await;
     for alike in ["GoodUser", "\u{ff47}ooduser", "g\u{43e}\u{43e}duser", "g00duser"] {
-        assert_conflict(s.create_user(&user(&a.id, alike)).await, constraint::USER_APP_USERNAME);
+        assert_conflict(s.create_user(&user(&a.id, alike), &[]).await, constraint::USER_APP_USERNAME);
         // ... and each finds the one account, shown as it was typed.
         let found = s.user_by_username(&a.id, alike).await.unwrap().unwrap();
         assert_eq!((found.id.as_str(), found.username.as_str()), (good.id.as_str(), "gooduser"), "{alike}");
@@ -325,6 +325,6 @@ pub async fn license_variables<S: Store>(s: &S) {
     assert_eq!(s.get_license_variable(&b.id, &foreign.id, "Theme").await.unwrap(), None);
 
     // Gone with the license.
-    assert!(s.delete_license(&a.id, &lic.id).await.unwrap());
+    assert!(s.delete_license(&a.id, &lic.id, &[]).await.unwrap());
     assert_eq!(s.get_license_variable(&a.id, &lic.id, "Theme").await.unwrap(), None);
 }
