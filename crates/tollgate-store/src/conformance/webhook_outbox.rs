@@ -128,7 +128,9 @@ pub async fn webhook_outbox<S: Store>(s: &S) {
 
     // create_user
     let u = user(&a.id, "Hooked");
+    let mut rx = s.subscribe();
     s.create_user(&u, &ev(EventKind::UserRegister, "create_user")).await.unwrap();
+    expect_due(&mut rx, "create_user").await;
     step!("create_user", true);
     assert_conflict(
         s.create_user(&user(&a.id, "hooked"), &ev(EventKind::UserRegister, "conflict")).await,
