@@ -191,15 +191,9 @@ async fn create_webhook(
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<CreateWebhookBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let created = manage::webhooks::create(
-        &state,
-        &owned.actor(ip),
-        &app_id,
-        &body.url,
-        &body.events,
-        body.format.as_deref(),
-    )
-    .await?;
+    let created =
+        manage::webhooks::create(&state, &owned.actor(ip), &app_id, &body.url, &body.events, body.format.as_deref())
+            .await?;
     let view = WebhookView { secret: Some(created.secret), ..WebhookView::without_secret(created.webhook) };
     Ok((StatusCode::CREATED, ok(view)))
 }

@@ -173,7 +173,8 @@ mod tests {
             data.insert(format!("f{i:02}"), json!("x".repeat(3000)));
         }
         data.insert("username".into(), json!(format!("@everyone\n{}", "y".repeat(5000))));
-        let standard = json!({"event": "user.login", "timestamp": "2026-01-02T03:04:05.000Z", "data": data}).to_string();
+        let standard =
+            json!({"event": "user.login", "timestamp": "2026-01-02T03:04:05.000Z", "data": data}).to_string();
         let v: Value = serde_json::from_str(&body(&standard)).unwrap();
         let content = v["content"].as_str().unwrap();
         assert!(content.chars().count() <= 2000 && !content.contains('\n'), "{}", content.len());

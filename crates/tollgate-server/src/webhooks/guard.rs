@@ -26,25 +26,28 @@ pub struct PublicOnly;
 
 impl Resolve for PublicOnly {
     fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let (public, refused): (Vec<SocketAddr>, Vec<SocketAddr>) =
-                found.into_iter().partition(|a| refused_target(a.ip()).is_none());
-            if public.is_empty() {
-                let why = match refused.first() {
-                    Some(a) => format!(
-                        "{host} resolves only to refused addresses ({} is {})",
-                        a.ip(),
-                        refused_target(a.ip()).unwrap_or("refused")
-                    ),
-                    None => format!("{host} resolves to no address"),
-                };
-                return Err(why.into());
-            }
-            Ok(Box::new(public.into_iter()) as Addrs)
-        })
+        Box::pin(public_addrs(name.as_str().to_owned()))
     }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn public_addrs(host: String) -> Result<Addrs, BoxError> {
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+    let (public, refused): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        found.into_iter().partition(|a| refused_target(a.ip()).is_none());
+    if public.is_empty() {
+        let why = match refused.first() {
+            Some(a) => format!(
+                "{host} resolves only to refused addresses ({} is {})",
+                a.ip(),
+                refused_target(a.ip()).unwrap_or("refused")
+            ),
+            None => format!("{host} resolves to no address"),
+        };
+        return Err(why.into());
+    }
+    Ok(Box::new(public.into_iter()))
 }
 
 #[cfg(test)]

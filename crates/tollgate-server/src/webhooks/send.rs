@@ -83,7 +83,7 @@ fn describe(e: reqwest::Error, timeout: Duration) -> String {
         if parts.last() != Some(&text) {
             parts.push(text);
         }
-        cause = c.source();
+        cause = std::error::Error::source(c);
     }
     let text = parts.join(": ");
     if text.chars().count() > ERROR_MAX {

@@ -37,7 +37,9 @@ pub fn judge(
         return (AttemptOutcome::Delivered, EndpointHealth::Healthy);
     }
     let outcome = match config.retry_schedule.after_failures(failures.saturating_add(1)) {
-        Some(wait) => AttemptOutcome::Retry { at: now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX) },
+        Some(wait) => {
+            AttemptOutcome::Retry { at: now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX) }
+        }
         None => AttemptOutcome::Failed,
     };
     let since = failing_since.unwrap_or(attempted_at);
@@ -121,7 +123,8 @@ async fn drain(state: &AppState, stop: &mut watch::Receiver<bool>) -> bool {
         let wanted = permits.len();
         let at = now();
         let lease = tollgate_core::ids::random_hex(16);
-        let until = at + chrono::Duration::from_std(hooks.config.timeout + LEASE_MARGIN).unwrap_or(chrono::Duration::MAX);
+        let until =
+            at + chrono::Duration::from_std(hooks.config.timeout + LEASE_MARGIN).unwrap_or(chrono::Duration::MAX);
         let limit = u32::try_from(wanted).unwrap_or(u32::MAX);
         let claims = match state.store.claim_deliveries(at, &lease, until, limit).await {
             Ok(c) => c,
@@ -150,8 +153,7 @@ async fn attempt(state: &AppState, lease: &str, claim: Claim) {
     let at = now();
     let sent = state.webhooks.send(&webhook, &delivery, at).await;
     let ended = now();
-    let (outcome, health) =
-        judge(&state.webhooks.config, webhook.failing_since, delivery.failures, &sent, at, ended);
+    let (outcome, health) = judge(&state.webhooks.config, webhook.failing_since, delivery.failures, &sent, at, ended);
     state.metrics.webhook_attempt(match outcome {
         AttemptOutcome::Delivered => "delivered",
         AttemptOutcome::Retry { .. } => "retry",
@@ -163,7 +165,9 @@ async fn attempt(state: &AppState, lease: &str, claim: Claim) {
     let record = sent.attempt(&delivery.id, delivery.attempts.saturating_add(1), at);
     match state.store.finish_attempt(lease, &record, outcome, health).await {
         Ok(true) => {}
-        Ok(false) => tracing::debug!(delivery = %delivery.id, "delivery no longer held by this worker; attempt not recorded"),
+        Ok(false) => {
+            tracing::debug!(delivery = %delivery.id, "delivery no longer held by this worker; attempt not recorded")
+        }
         Err(e) => tracing::warn!(delivery = %delivery.id, error = %e, "could not record a webhook attempt"),
     }
 }
@@ -192,7 +196,10 @@ mod tests {
         let c = config("5s,1m", Duration::from_secs(3600));
         let t0 = tollgate_core::time::from_millis(1_000_000_000);
         let t1 = t0 + chrono::Duration::seconds(2);
-        assert_eq!(judge(&c, Some(t0), 1, &sent(Some(204)), t1, t1), (AttemptOutcome::Delivered, EndpointHealth::Healthy));
+        assert_eq!(
+            judge(&c, Some(t0), 1, &sent(Some(204)), t1, t1),
+            (AttemptOutcome::Delivered, EndpointHealth::Healthy)
+        );
         assert_eq!(
             judge(&c, None, 0, &sent(Some(500)), t0, t1),
             (AttemptOutcome::Retry { at: t1 + chrono::Duration::seconds(5) }, EndpointHealth::Failing)

@@ -135,7 +135,7 @@ async fn events_arrive_once_each_signed_as_standard_webhooks() {
 
     // a tampered body does not verify under the same headers
     let mut forged = got[0].clone();
-    forged.body = axum::body::Bytes::from(forged.body.to_vec().into_iter().rev().collect::<Vec<u8>>());
+    forged.body = axum::body::Bytes::from(forged.body.iter().rev().copied().collect::<Vec<u8>>());
     assert!(standardwebhooks::Webhook::new(&secret).unwrap().verify(&forged.body, &forged.headers).is_err());
 
     // nothing more comes: each was delivered once
@@ -154,7 +154,11 @@ async fn a_receiver_failing_twice_gets_the_same_id_three_times_and_the_log_shows
 
     let got = rx.wait_for(3, Duration::from_secs(20), |_| true).await;
     let id = got[0].header("webhook-id").to_owned();
-    assert!(got.iter().all(|r| r.header("webhook-id") == id), "{:?}", got.iter().map(|r| r.header("webhook-id")).collect::<Vec<_>>());
+    assert!(
+        got.iter().all(|r| r.header("webhook-id") == id),
+        "{:?}",
+        got.iter().map(|r| r.header("webhook-id")).collect::<Vec<_>>()
+    );
     assert!(got.iter().all(|r| r.body == got[0].body));
     for r in &got {
         verify(&secret, r);
@@ -301,7 +305,12 @@ async fn private_targets_are_refused_without_the_flag() {
         "http://[::ffff:127.0.0.1]/h".into(),
         "http://2130706433/h".into(),
     ] {
-        assert_names(&s.post(&path, &seller.token, json!({"url": url, "events": ["user.login"]})).await, 400, "VALIDATION_ERROR", "url");
+        assert_names(
+            &s.post(&path, &seller.token, json!({"url": url, "events": ["user.login"]})).await,
+            400,
+            "VALIDATION_ERROR",
+            "url",
+        );
     }
     assert!(s.get(&path, &seller.token).await.data().as_array().unwrap().is_empty(), "nothing created");
 
@@ -457,7 +466,9 @@ async fn redeliver_sends_the_same_id_again() {
     assert_eq!(again[1].header("webhook-id"), id);
     assert_eq!(again[1].body, first[0].body);
     verify(&secret, &again[1]);
-    let d = wait_data(&s, &seller.token, &format!("{log}/{id}"), |d| d["status"] == "DELIVERED" && d["attemptCount"] == 2).await;
+    let d =
+        wait_data(&s, &seller.token, &format!("{log}/{id}"), |d| d["status"] == "DELIVERED" && d["attemptCount"] == 2)
+            .await;
     assert_eq!(d["attempts"].as_array().unwrap().len(), 2);
     s.stop().await;
 }
@@ -573,7 +584,8 @@ async fn bad_input_is_refused_and_changes_nothing() {
     ] {
         s.post(&path, t, json!({})).await.assert_error(404, "NOT_FOUND");
     }
-    for (q, field) in [("page=0", "page"), ("limit=0", "limit"), ("limit=101", "limit"), ("page=x", "page"), ("limit=-1", "limit")]
+    for (q, field) in
+        [("page=0", "page"), ("limit=0", "limit"), ("limit=101", "limit"), ("page=x", "page"), ("limit=-1", "limit")]
     {
         assert_names(&s.get(&format!("{base}/deliveries?{q}"), t).await, 400, "VALIDATION_ERROR", field);
     }
