@@ -34,3 +34,4 @@ mod reseller_api;
 mod signing;
 mod status_race;
 mod tenant_isolation;
+mod webhook_events;
