@@ -323,15 +323,9 @@ async fn authly_calls_and_admin_changes_each_queue_their_event_once() {
     assert_eq!((&downloads[1]["data"]["licenseId"], &downloads[1]["data"]["userId"]), (&json!(k1), &Value::Null));
 
     // admin: ban (once; rewriting the reason is no new ban), unban is no event
-    let ban = |reason: &str| {
-        let path = admin(&app, &format!("/users/{alice}/ban"));
-        let body = json!({ "reason": reason });
-        let s = &s;
-        let token = app.seller.token.clone();
-        async move { s.post(&path, &token, body).await.assert_status(200) }
-    };
-    ban("chargeback").await;
-    ban("chargeback, twice").await;
+    let ban = admin(&app, &format!("/users/{alice}/ban"));
+    s.post(&ban, &app.seller.token, json!({ "reason": "chargeback" })).await.assert_status(200);
+    s.post(&ban, &app.seller.token, json!({ "reason": "chargeback, twice" })).await.assert_status(200);
     let all = queued(&s, &app, &wh).await;
     let d = one(&all, "user.ban");
     assert_eq!(d, json!({ "userId": alice, "username": "alice", "reason": "chargeback", "appId": app.id }));
