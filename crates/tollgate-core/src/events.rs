@@ -189,8 +189,13 @@ impl Event {
 
     /// `user.login`: `{userId, username, ip, hwid, appId}`.
     pub fn user_login(user: &User, origin: Origin<'_>, at: Timestamp) -> Event {
-        let data =
-            UserData { user_id: &user.id, username: &user.username, ip: origin.ip, hwid: origin.hwid, app_id: &user.app_id };
+        let data = UserData {
+            user_id: &user.id,
+            username: &user.username,
+            ip: origin.ip,
+            hwid: origin.hwid,
+            app_id: &user.app_id,
+        };
         Event::new(&user.app_id, EventKind::UserLogin, at, obj(data))
     }
 
@@ -226,10 +231,8 @@ impl Event {
 
     /// `license.delete`: the seller deleted the key; `license` is the key as it was.
     pub fn license_delete(license: &License, at: Timestamp) -> Event {
-        let data = DeleteData {
-            license: license_data(license, license.status.as_str()),
-            user_id: license.user_id.as_deref(),
-        };
+        let data =
+            DeleteData { license: license_data(license, license.status.as_str()), user_id: license.user_id.as_deref() };
         Event::new(&license.app_id, EventKind::LicenseDelete, at, obj(data))
     }
 

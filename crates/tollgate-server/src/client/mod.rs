@@ -68,7 +68,8 @@ impl Live {
     /// sign-in presented.
     pub fn owed_session_event(&self, hwid: Option<&str>, at: Timestamp) -> Option<Event> {
         self.unannounced.then(|| {
-            let session = Session { hwid: hwid.map(str::to_owned).or_else(|| self.session.hwid.clone()), ..self.session.clone() };
+            let session =
+                Session { hwid: hwid.map(str::to_owned).or_else(|| self.session.hwid.clone()), ..self.session.clone() };
             Event::session_create(&session, at)
         })
     }

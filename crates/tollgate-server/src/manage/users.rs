@@ -2,8 +2,8 @@
 //! the subscription, delete a per-user variable. End users are created by the client
 //! protocols, never here.
 
-use tollgate_core::license as license_rules;
 use tollgate_core::events::Event;
+use tollgate_core::license as license_rules;
 use tollgate_core::model::{User, UserStatus};
 use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;

@@ -246,14 +246,19 @@ async fn authly_calls_and_admin_changes_each_queue_their_event_once() {
     assert_keys(&d, &["userId", "username", "email", "level", "expiresAt", "licenseId", "ip", "hwid", "appId"]);
     assert_eq!(
         (&d["userId"], &d["username"], &d["email"], &d["level"], &d["licenseId"], &d["ip"], &d["hwid"]),
-        (&json!(alice), &json!("alice"), &json!("a@example.com"), &json!(2), &json!(k0), &json!("127.0.0.1"), &json!("HWID-A"))
+        (
+            &json!(alice),
+            &json!("alice"),
+            &json!("a@example.com"),
+            &json!(2),
+            &json!(k0),
+            &json!("127.0.0.1"),
+            &json!("HWID-A")
+        )
     );
     in_days(&d["expiresAt"], 30);
     let d = one(&all, "license.activate");
-    assert_keys(
-        &d,
-        &["licenseId", "key", "level", "status", "expiresAt", "userId", "username", "ip", "hwid", "appId"],
-    );
+    assert_keys(&d, &["licenseId", "key", "level", "status", "expiresAt", "userId", "username", "ip", "hwid", "appId"]);
     assert_eq!((&d["licenseId"], &d["key"], &d["status"]), (&json!(k0), &json!(k[0]), &json!("USED")));
     assert_eq!((&d["userId"], &d["username"], &d["hwid"]), (&json!(alice), &json!("alice"), &json!("HWID-A")));
 
@@ -262,13 +267,18 @@ async fn authly_calls_and_admin_changes_each_queue_their_event_once() {
     let before = queued(&s, &app, &wh).await.len();
     let r = call(&s, "register", json!({ "session_id": sid2, "username": "bob", "password": PW, "key": k[0] })).await;
     r.assert_error(403, "LICENSE_IN_USE");
-    let r = call(&s, "login", json!({ "session_id": sid2, "username": "alice", "password": "wrong-pass-1", "sid": "HWID-A" }))
-        .await;
+    let r = call(
+        &s,
+        "login",
+        json!({ "session_id": sid2, "username": "alice", "password": "wrong-pass-1", "sid": "HWID-A" }),
+    )
+    .await;
     r.assert_error(401, "INVALID_PASSWORD");
     assert_eq!(queued(&s, &app, &wh).await.len(), before, "failed calls queue nothing");
 
     // login: user.login is exactly {userId, username, ip, hwid, appId}
-    let r = call(&s, "login", json!({ "session_id": sid2, "username": "alice", "password": PW, "sid": "HWID-A" })).await;
+    let r =
+        call(&s, "login", json!({ "session_id": sid2, "username": "alice", "password": PW, "sid": "HWID-A" })).await;
     r.assert_status(200);
     let all = queued(&s, &app, &wh).await;
     let d = one(&all, "user.login");
@@ -295,8 +305,9 @@ async fn authly_calls_and_admin_changes_each_queue_their_event_once() {
     in_days(&d["expiresAt"], 30);
 
     // extend: the key redeemed onto alice's account
-    let r = call(&s, "extend", json!({ "session_id": sid2, "username": "alice", "license_key": k[2], "sid": "HWID-A" }))
-        .await;
+    let r =
+        call(&s, "extend", json!({ "session_id": sid2, "username": "alice", "license_key": k[2], "sid": "HWID-A" }))
+            .await;
     r.assert_status(200);
     let all = queued(&s, &app, &wh).await;
     let activations = of(&all, "license.activate");
@@ -313,7 +324,15 @@ async fn authly_calls_and_admin_changes_each_queue_their_event_once() {
     assert_keys(&d, &["fileId", "name", "size", "userId", "username", "licenseId", "ip", "appId"]);
     assert_eq!(
         (&d["fileId"], &d["name"], &d["size"], &d["userId"], &d["username"], &d["licenseId"], &d["ip"]),
-        (&json!(file), &json!("tool.bin"), &json!(300), &json!(alice), &json!("alice"), &Value::Null, &json!("127.0.0.1"))
+        (
+            &json!(file),
+            &json!("tool.bin"),
+            &json!(300),
+            &json!(alice),
+            &json!("alice"),
+            &Value::Null,
+            &json!("127.0.0.1")
+        )
     );
     // the key-only session's download names its key
     assert_eq!(download(&s, &file, &sid4, Some("bytes=0-9")).await, 206);
@@ -375,15 +394,23 @@ async fn authon_sign_ins_queue_their_session_with_their_event_and_failures_queue
     assert!(queued(&s, &app, &wh).await.is_empty());
 
     // register: session.create, user.register, license.activate
-    let r = authon(&s, &app, "register", json!({ "username": "carol", "password": PW, "licenseKey": k[0], "hwid": "HW-1" }))
-        .await;
+    let r = authon(
+        &s,
+        &app,
+        "register",
+        json!({ "username": "carol", "password": PW, "licenseKey": k[0], "hwid": "HW-1" }),
+    )
+    .await;
     r.assert_status(200);
     let t1 = r.data()["sessionToken"].as_str().unwrap().to_owned();
     let carol = user_id(&s, &app, "carol").await;
     let all = queued(&s, &app, &wh).await;
     assert_eq!(all.len(), 3, "{all:#?}");
     let d = one(&all, "user.register");
-    assert_eq!((&d["userId"], &d["username"], &d["ip"], &d["hwid"]), (&json!(carol), &json!("carol"), &json!("127.0.0.1"), &json!("HW-1")));
+    assert_eq!(
+        (&d["userId"], &d["username"], &d["ip"], &d["hwid"]),
+        (&json!(carol), &json!("carol"), &json!("127.0.0.1"), &json!("HW-1"))
+    );
     assert_eq!(one(&all, "license.activate")["userId"], carol.as_str());
     let d = one(&all, "session.create");
     assert_eq!((&d["ip"], &d["hwid"]), (&json!("127.0.0.1"), &json!("HW-1")), "{d}");
@@ -391,8 +418,9 @@ async fn authon_sign_ins_queue_their_session_with_their_event_and_failures_queue
     // failures: a wrong password, a used key, an unknown key: no session.create either
     let r = authon(&s, &app, "login", json!({ "username": "carol", "password": "wrong-pass-1", "hwid": "HW-1" })).await;
     assert_eq!(r.body["success"], false, "{}", r.body);
-    let r = authon(&s, &app, "register", json!({ "username": "dave", "password": PW, "licenseKey": k[0], "hwid": "HW-2" }))
-        .await;
+    let r =
+        authon(&s, &app, "register", json!({ "username": "dave", "password": PW, "licenseKey": k[0], "hwid": "HW-2" }))
+            .await;
     assert_eq!(r.body["success"], false, "{}", r.body);
     let r = authon(&s, &app, "license", json!({ "licenseKey": "NOPE-0000", "hwid": "HW-2" })).await;
     assert_eq!(r.body["success"], false, "{}", r.body);
@@ -512,7 +540,8 @@ async fn an_expired_key_is_recorded_once_at_its_use_whatever_the_path() {
     assert_eq!(queued(&s, &app, &wh).await.len(), 1);
 
     // extending it makes it USED and usable again
-    let r = s.post(&admin(&app, &format!("/licenses/{}/extend", key.id)), &app.seller.token, json!({ "days": 1 })).await;
+    let r =
+        s.post(&admin(&app, &format!("/licenses/{}/extend", key.id)), &app.seller.token, json!({ "days": 1 })).await;
     r.assert_status(200);
     assert_eq!(license_status(&s, &app, &key.id).await, "USED");
     call(&s, "licenses", json!({ "session_id": sid, "license_key": key.key, "sid": "HW-E" })).await.assert_status(200);
