@@ -35,3 +35,4 @@ mod signing;
 mod status_race;
 mod tenant_isolation;
 mod webhook_delivery;
+mod webhook_events;
