@@ -74,7 +74,7 @@ impl Live {
         })
     }
 
-    /// Where the request came from, for events: its address as given and the device presented.
+    /// The address of the request, as text (what events carry as `ip`).
     pub fn ip_text(&self) -> String {
         self.ip.to_string()
     }

@@ -563,6 +563,14 @@ async fn an_expired_key_is_recorded_once_at_its_use_whatever_the_path() {
     let ids: Vec<&str> = all.iter().map(|v| v["data"]["licenseId"].as_str().unwrap()).collect();
     assert_eq!(ids, [key.id.as_str(), by_download.id.as_str(), by_check.id.as_str()]);
     assert_eq!(license_status(&s, &app, &by_check.id).await, "EXPIRED");
+
+    // the race made certain: uses that all read the key while it was still USED record it once
+    let raced = expired_key(&s, &app).await;
+    futures::future::join_all((0..10).map(|_| tollgate_server::client::record_expiry(&s.state, &raced, now()))).await;
+    tollgate_server::client::record_expiry(&s.state, &raced, now()).await;
+    let all = queued(&s, &app, &wh).await;
+    assert_eq!(all.len(), 4, "{all:#?}");
+    assert_eq!(all[3]["data"]["licenseId"], raced.id.as_str());
 }
 
 #[tokio::test]
