@@ -689,7 +689,13 @@ pub trait WebhookStore {
     async fn get_delivery(&self, app_id: &str, webhook_id: &str, id: &str) -> StoreResult<Option<DeliveryRecord>>;
     /// Queue the delivery again, whatever its state: `PENDING`, due at `now`, `failures` 0,
     /// lease released; its id (the `webhook-id`) and its attempts stay. `None` when absent.
-    async fn redeliver(&self, app_id: &str, webhook_id: &str, id: &str, now: Timestamp) -> StoreResult<Option<Delivery>>;
+    async fn redeliver(
+        &self,
+        app_id: &str,
+        webhook_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Delivery>>;
     /// Delete `DELIVERED` and `FAILED` deliveries (with their attempts) created before
     /// `before`; returns how many.
     async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;

@@ -242,7 +242,10 @@ pub async fn license_totals<S: Store>(s: &S) {
         .unwrap()
         .unwrap();
     totals_match(s, &a.id, "after a ban").await;
-    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Unused, None, &[]).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Unused, None, &[])
+        .await
+        .unwrap()
+        .unwrap();
     totals_match(s, &a.id, "after an unban").await;
     s.set_license_status(&a.id, &used, LicenseStatus::Used, LicenseStatus::Paused, None, &[]).await.unwrap().unwrap();
     totals_match(s, &a.id, "after a pause").await;
@@ -250,8 +253,14 @@ pub async fn license_totals<S: Store>(s: &S) {
     totals_match(s, &a.id, "after an unpause").await;
     s.set_license_status(&a.id, &used, LicenseStatus::Used, LicenseStatus::Used, None, &[]).await.unwrap().unwrap();
     totals_match(s, &a.id, "after setting the status it already had").await;
-    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, LicenseStatus::Banned, None, &[]).await.unwrap().unwrap();
-    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Paused, None, &[]).await.unwrap().unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Unused, LicenseStatus::Banned, None, &[])
+        .await
+        .unwrap()
+        .unwrap();
+    s.set_license_status(&a.id, &unused, LicenseStatus::Banned, LicenseStatus::Paused, None, &[])
+        .await
+        .unwrap()
+        .unwrap();
     totals_match(s, &a.id, "after banned to paused").await;
     // Out of scope or absent: nothing changes.
     assert_eq!(
@@ -259,7 +268,9 @@ pub async fn license_totals<S: Store>(s: &S) {
         None
     );
     assert_eq!(
-        s.set_license_status(&a.id, "lic_missing", LicenseStatus::Unused, LicenseStatus::Banned, None, &[]).await.unwrap(),
+        s.set_license_status(&a.id, "lic_missing", LicenseStatus::Unused, LicenseStatus::Banned, None, &[])
+            .await
+            .unwrap(),
         None
     );
     totals_match(s, &a.id, "after status changes that found nothing").await;

@@ -64,7 +64,10 @@ pub async fn redemption<S: Store>(s: &S) {
     newbie.max_devices = 3;
     let reg =
         Activation { at: t, expires_at: Some(t + Duration::days(7)), device: Some("HWID-R".into()), session: None };
-    assert_eq!(s.register_with_license(&newbie, &k_reg.id, &reg, None, &[]).await.unwrap(), RegisterOutcome::Registered);
+    assert_eq!(
+        s.register_with_license(&newbie, &k_reg.id, &reg, None, &[]).await.unwrap(),
+        RegisterOutcome::Registered
+    );
     assert_eq!(s.get_user(&a.id, &newbie.id).await.unwrap(), Some(newbie.clone()));
     let reg_want = activated(&k_reg, &reg, Some(&newbie.id));
     assert_eq!(s.get_license(&a.id, &k_reg.id).await.unwrap(), Some(reg_want.clone()));
@@ -72,7 +75,10 @@ pub async fn redemption<S: Store>(s: &S) {
 
     // The key again, under another name: refused, and the other user is not created.
     let second = user(&a.id, "second");
-    assert_eq!(s.register_with_license(&second, &k_reg.id, &reg, None, &[]).await.unwrap(), RegisterOutcome::LicenseTaken);
+    assert_eq!(
+        s.register_with_license(&second, &k_reg.id, &reg, None, &[]).await.unwrap(),
+        RegisterOutcome::LicenseTaken
+    );
     assert_eq!(s.get_user(&a.id, &second.id).await.unwrap(), None);
     assert_eq!(s.user_by_username(&a.id, "second").await.unwrap(), None);
     assert_eq!(s.get_license(&a.id, &k_reg.id).await.unwrap(), Some(reg_want));
@@ -87,12 +93,18 @@ pub async fn redemption<S: Store>(s: &S) {
     assert_eq!(s.user_by_username(&a.id, "second").await.unwrap(), None);
     // The name taken (in any case) with a good key: refused, and the key stays UNUSED.
     let dup = user(&a.id, "NEWBIE");
-    assert_eq!(s.register_with_license(&dup, &k_free.id, &reg, None, &[]).await.unwrap(), RegisterOutcome::UsernameTaken);
+    assert_eq!(
+        s.register_with_license(&dup, &k_free.id, &reg, None, &[]).await.unwrap(),
+        RegisterOutcome::UsernameTaken
+    );
     assert_eq!(s.get_user(&a.id, &dup.id).await.unwrap(), None);
     assert_eq!(s.get_license(&a.id, &k_free.id).await.unwrap(), Some(k_free.clone()));
     // The user's app is the scope: a user of app B cannot take app A's key.
     let foreign = user(&b.id, "Newbie");
-    assert_eq!(s.register_with_license(&foreign, &k_free.id, &reg, None, &[]).await.unwrap(), RegisterOutcome::LicenseTaken);
+    assert_eq!(
+        s.register_with_license(&foreign, &k_free.id, &reg, None, &[]).await.unwrap(),
+        RegisterOutcome::LicenseTaken
+    );
     assert_eq!(s.get_user(&b.id, &foreign.id).await.unwrap(), None);
     assert_eq!(s.get_license(&a.id, &k_free.id).await.unwrap(), Some(k_free.clone()));
     totals_match(s, &a.id, "after refused registrations").await;
@@ -283,7 +295,10 @@ pub async fn redemption_signs_in<S: Store>(s: &S) {
     for sid in ["ses_missing", other_app.id.as_str()] {
         let late = user(&a.id, &format!("late-{sid}"));
         let act = Activation { at: t, expires_at: None, device: None, session: Some(link(sid)) };
-        assert_eq!(s.register_with_license(&late, &k_gone.id, &act, None, &[]).await.unwrap(), RegisterOutcome::SessionGone);
+        assert_eq!(
+            s.register_with_license(&late, &k_gone.id, &act, None, &[]).await.unwrap(),
+            RegisterOutcome::SessionGone
+        );
         assert_eq!(s.get_user(&a.id, &late.id).await.unwrap(), None);
         assert_eq!(s.get_license(&a.id, &k_gone.id).await.unwrap(), Some(k_gone.clone()));
         assert_not_found(s.activate_license(&a.id, &k_gone.id, &act, &[]).await);

@@ -31,7 +31,12 @@ pub async fn status_races<S: Store>(s: Arc<S>) {
             tokio::spawn(async move {
                 let (to, reason) = wanted(i);
                 barrier.wait().await;
-                (i, s.set_license_status(&app_id, &id, LicenseStatus::Unused, to, reason.as_deref(), &[]).await.unwrap())
+                (
+                    i,
+                    s.set_license_status(&app_id, &id, LicenseStatus::Unused, to, reason.as_deref(), &[])
+                        .await
+                        .unwrap(),
+                )
             })
         })
         .collect();
