@@ -950,7 +950,13 @@ async fn sigkill_right_after_register_still_delivers_the_event_after_restart() {
     let data = dir.path().join("data");
     let (backend, db) = backend_args().await;
     let mut args: Vec<&str> = backend.iter().map(String::as_str).collect();
-    args.extend(["--webhook-allow-private", "--webhook-retry-schedule", "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"]);
+    args.extend([
+        "--webhook-allow-private",
+        "--webhook-retry-schedule",
+        "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
+        "--webhook-timeout",
+        "2",
+    ]);
     let mut s = ServerProc::start_with(Some(&data), dir.path(), "info", &args).await;
     let (token, app_id) = s.seller_and_app().await;
     let (st, app) =
@@ -993,7 +999,13 @@ async fn sigkill_right_after_register_still_delivers_the_event_after_restart() {
 
     let receiver = Receiver::start_on(port).await;
     let _s2 = ServerProc::start_with(Some(&data), dir.path(), "info", &args).await;
-    let got = receiver.wait_for_event("user.register", 1).await;
+    // If the kill came while the worker was sending (the port refused), that delivery stays
+    // leased until the lease runs out (the receiver timeout plus a minute); then it goes.
+    let got = receiver
+        .wait_for(1, Duration::from_secs(100), |r| {
+            serde_json::from_slice::<Value>(&r.body).is_ok_and(|v| v["event"] == "user.register")
+        })
+        .await;
     let event = got[0].json();
     assert_eq!(event["data"]["username"], "durable", "{event}");
     assert_eq!(event["data"]["appId"], app_id.as_str(), "{event}");
