@@ -680,6 +680,52 @@ mod tests {
     }
 
     #[test]
+    fn the_receiver_holds_until_released_and_verifies() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let r = Receiver::new(true);
+            let url = r.listen().await.unwrap();
+            let key = [7u8; 24];
+            r.set_secret(&format!("whsec_{}", B64.encode(key))).unwrap();
+            let client = reqwest::Client::new();
+            let ts = chrono::Utc::now().timestamp().to_string();
+            let send = |id: &'static str, good: bool| {
+                let (client, url, ts) = (client.clone(), url.clone(), ts.clone());
+                tokio::spawn(async move {
+                    let body = format!(r#"{{"event":"session.create","timestamp":"t","data":{{"n":"{id}"}}}}"#);
+                    let sig = if good { expected_signature(&key, id, &ts, body.as_bytes()) } else { "v1,AAAA".into() };
+                    let r = client
+                        .post(url)
+                        .header("webhook-id", id)
+                        .header("webhook-timestamp", ts)
+                        .header("webhook-signature", sig)
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    (r.status().as_u16(), r.text().await.unwrap())
+                })
+            };
+            let tasks = [send("msg_a", true), send("msg_b", true), send("msg_a", false)];
+            let t0 = Instant::now();
+            while r.in_flight() < 3 && t0.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(r.in_flight(), 3, "held, not answered");
+            assert!(tasks.iter().all(|t| !t.is_finished()));
+            r.release();
+            for t in tasks {
+                assert_eq!(t.await.unwrap(), (200, ANSWER.to_owned()));
+            }
+            let seen = r.seen();
+            assert_eq!((seen.requests, seen.signed, seen.verified, seen.max_in_flight), (3, 3, 2, 3));
+            assert_eq!((seen.by_id.len(), seen.duplicates()), (2, (1, 1)));
+            assert_eq!(seen.kinds["session.create"], 3);
+            assert_eq!(r.in_flight(), 0);
+        });
+    }
+
+    #[test]
     fn counts_duplicates() {
         let mut s = Seen::default();
         s.by_id.insert("a".into(), 1);
