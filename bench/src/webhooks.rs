@@ -43,8 +43,10 @@ const ANSWER: &str = "ok";
 const TIMESTAMP_TOLERANCE_SECS: i64 = 300;
 /// Requests the bench keeps making at once while it queues the events.
 const QUEUE_CONNECTIONS: usize = 64;
-/// How long the bench waits for every event to arrive after the release.
+/// How long the bench waits for every event to arrive after the release, at most, and with no
+/// new id arriving.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(300);
+const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long it keeps listening after the last new id, for late duplicates.
 const GRACE: Duration = Duration::from_secs(2);
 /// The server's webhook timeout in the throughput run: longer than the receiver holds requests,
@@ -136,6 +138,10 @@ impl Receiver {
 
     fn in_flight(&self) -> usize {
         self.shared.seen.lock().unwrap_or_else(|e| e.into_inner()).in_flight
+    }
+
+    fn last_new_id(&self) -> Option<Instant> {
+        self.shared.seen.lock().unwrap_or_else(|e| e.into_inner()).last_new_id
     }
 
     fn distinct(&self) -> usize {
@@ -289,10 +295,11 @@ impl Throughput {
         }
         if self.delivered_in.is_none() {
             p.push(format!(
-                "only {} of the {} events arrived within {} s",
+                "only {} of the {} events arrived (the bench waits {} s at most, and {} s for a new one)",
                 self.seen.by_id.len(),
                 self.events,
-                DELIVERY_TIMEOUT.as_secs()
+                DELIVERY_TIMEOUT.as_secs(),
+                STALL_TIMEOUT.as_secs()
             ));
         }
         if self.seen.verified != self.seen.requests {
@@ -395,10 +402,14 @@ pub fn throughput(tg: &Tollgate, state: &BenchState, opts: &ThroughputOptions) -
         let released = Instant::now();
         receiver.release();
         while receiver.distinct() < n && released.elapsed() < DELIVERY_TIMEOUT {
+            let last = receiver.last_new_id().map_or(released, |l| l.max(released));
+            if last.elapsed() > STALL_TIMEOUT {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let b = probe.sample();
-        let last = receiver.seen().last_new_id;
+        let last = receiver.last_new_id();
         let delivered_in =
             (receiver.distinct() >= n).then(|| last.map_or(Duration::ZERO, |l| l.saturating_duration_since(released)));
         tokio::time::sleep(GRACE).await;
