@@ -94,6 +94,7 @@ struct BanData<'a> {
     app_id: &'a str,
 }
 
+/// The fields every license event has.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LicenseData<'a> {
@@ -102,15 +103,26 @@ struct LicenseData<'a> {
     level: i64,
     status: &'a str,
     expires_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    username: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ip: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hwid: Option<Option<&'a str>>,
     app_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ActivateData<'a> {
+    #[serde(flatten)]
+    license: LicenseData<'a>,
+    user_id: Option<&'a str>,
+    username: Option<&'a str>,
+    ip: Option<&'a str>,
+    hwid: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeleteData<'a> {
+    #[serde(flatten)]
+    license: LicenseData<'a>,
+    user_id: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -143,10 +155,6 @@ fn license_data<'a>(license: &'a License, status: &'a str) -> LicenseData<'a> {
         level: license.level,
         status,
         expires_at: license.expires_at.as_ref().map(rfc3339),
-        user_id: None,
-        username: None,
-        ip: None,
-        hwid: None,
         app_id: &license.app_id,
     }
 }
@@ -181,8 +189,13 @@ impl Event {
 
     /// `user.login`: `{userId, username, ip, hwid, appId}`.
     pub fn user_login(user: &User, origin: Origin<'_>, at: Timestamp) -> Event {
-        let data =
-            UserData { user_id: &user.id, username: &user.username, ip: origin.ip, hwid: origin.hwid, app_id: &user.app_id };
+        let data = UserData {
+            user_id: &user.id,
+            username: &user.username,
+            ip: origin.ip,
+            hwid: origin.hwid,
+            app_id: &user.app_id,
+        };
         Event::new(&user.app_id, EventKind::UserLogin, at, obj(data))
     }
 
@@ -201,13 +214,12 @@ impl Event {
         origin: Origin<'_>,
         at: Timestamp,
     ) -> Event {
-        let data = LicenseData {
-            expires_at: expires_at.as_ref().map(rfc3339),
+        let data = ActivateData {
+            license: LicenseData { expires_at: expires_at.as_ref().map(rfc3339), ..license_data(license, "USED") },
             user_id: user.map(|u| u.id.as_str()),
             username: user.map(|u| u.username.as_str()),
-            ip: Some(origin.ip),
-            hwid: Some(origin.hwid),
-            ..license_data(license, "USED")
+            ip: origin.ip,
+            hwid: origin.hwid,
         };
         Event::new(&license.app_id, EventKind::LicenseActivate, at, obj(data))
     }
@@ -219,10 +231,8 @@ impl Event {
 
     /// `license.delete`: the seller deleted the key; `license` is the key as it was.
     pub fn license_delete(license: &License, at: Timestamp) -> Event {
-        let data = LicenseData {
-            user_id: license.user_id.as_deref(),
-            ..license_data(license, license.status.as_str())
-        };
+        let data =
+            DeleteData { license: license_data(license, license.status.as_str()), user_id: license.user_id.as_deref() };
         Event::new(&license.app_id, EventKind::LicenseDelete, at, obj(data))
     }
 
@@ -374,6 +384,109 @@ mod tests {
         for k in EventKind::ALL {
             assert_eq!(k.subscribable(), crate::model::WEBHOOK_EVENTS.contains(&k.as_str()), "{k}");
         }
+    }
+
+    fn keys(e: &Event) -> Vec<&str> {
+        let mut k: Vec<&str> = e.data.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+
+    #[test]
+    fn each_kind_carries_its_documented_fields_and_nothing_secret() {
+        use crate::model::{Creator, LicenseStatus, UserStatus};
+        let at = crate::time::from_millis(1_700_000_000_000);
+        let user = User {
+            id: "usr_1".into(),
+            app_id: "app_1".into(),
+            username: "alice".into(),
+            password_hash: "$argon2id$v=19$secret-hash".into(),
+            email: None,
+            level: 2,
+            expires_at: None,
+            devices: vec![],
+            max_devices: 1,
+            last_ip: None,
+            status: UserStatus::Active,
+            ban_reason: None,
+            last_login: None,
+            created_at: at,
+        };
+        let license = License {
+            id: "lic_1".into(),
+            app_id: "app_1".into(),
+            key: "K-1".into(),
+            status: LicenseStatus::Unused,
+            level: 2,
+            duration: crate::DurationType::Days(30),
+            max_devices: 1,
+            note: None,
+            prefix: None,
+            created_by: Creator::Seller("sel_1".into()),
+            created_at: at,
+            activated_at: None,
+            expires_at: None,
+            user_id: None,
+            devices: vec![],
+            ban_reason: None,
+        };
+        let session = Session {
+            id: "ses_1".into(),
+            app_id: "app_1".into(),
+            token: "the-bearer-token".into(),
+            user_id: None,
+            license_id: None,
+            ip: Some("10.0.0.1".into()),
+            hwid: None,
+            client_id: None,
+            created_at: at,
+            expires_at: at,
+            last_seen: at,
+        };
+        let file = FileMeta {
+            id: "fil_1".into(),
+            app_id: "app_1".into(),
+            name: "a.bin".into(),
+            size: 3,
+            min_level: 1,
+            sha256: String::new(),
+            created_at: at,
+        };
+        let origin = Origin { ip: Some("10.0.0.1"), hwid: Some("HW") };
+        let login = Event::user_login(&user, origin, at);
+        assert_eq!(
+            login.data,
+            json!({ "userId": "usr_1", "username": "alice", "ip": "10.0.0.1", "hwid": "HW", "appId": "app_1" })
+        );
+        let cases = [
+            (
+                Event::user_register(&user, Some(&license), origin, at),
+                vec!["appId", "email", "expiresAt", "hwid", "ip", "level", "licenseId", "userId", "username"],
+            ),
+            (Event::user_ban(&user, Some("r"), at), vec!["appId", "reason", "userId", "username"]),
+            (
+                Event::license_activate(&license, Some(at), None, origin, at),
+                vec!["appId", "expiresAt", "hwid", "ip", "key", "level", "licenseId", "status", "userId", "username"],
+            ),
+            (Event::license_expire(&license, at), vec!["appId", "expiresAt", "key", "level", "licenseId", "status"]),
+            (
+                Event::license_delete(&license, at),
+                vec!["appId", "expiresAt", "key", "level", "licenseId", "status", "userId"],
+            ),
+            (
+                Event::file_download(&file, Some(&user), None, Some("10.0.0.1"), at),
+                vec!["appId", "fileId", "ip", "licenseId", "name", "size", "userId", "username"],
+            ),
+            (Event::session_create(&session, at), vec!["appId", "expiresAt", "hwid", "ip", "sessionId"]),
+        ];
+        for (event, want) in &cases {
+            assert_eq!(keys(event), *want, "{}", event.kind);
+            let body = event.body();
+            assert!(!body.contains("argon2") && !body.contains("the-bearer-token"), "{body}");
+        }
+        assert_eq!(cases[2].0.data["status"], "USED");
+        assert_eq!(cases[3].0.data["status"], "EXPIRED");
+        assert_eq!(cases[4].0.data["status"], "UNUSED");
     }
 
     #[test]

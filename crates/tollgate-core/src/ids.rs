@@ -55,9 +55,13 @@ pub fn new_ws_key() -> String {
     random_from(ALPHANUM_MIXED, 21)
 }
 
-/// Webhook signing secret.
+/// Webhook signing secret in the Standard Webhooks form: `whsec_` and the base64 of 24 random
+/// bytes, the HMAC key a receiver's library decodes from it.
 pub fn new_webhook_secret() -> String {
-    format!("whsec_{}", random_from(ALPHANUM_MIXED, 32))
+    use base64::Engine;
+    let mut key = [0u8; 24];
+    fill_random(&mut key);
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
 }
 
 /// Opaque bearer token (refresh tokens, session tokens): 32 random bytes, hex.
@@ -105,7 +109,11 @@ mod tests {
         assert_eq!(new_ws_key().len(), 21);
         assert!(new_ws_key().chars().all(|c| c.is_ascii_alphanumeric()));
         assert_eq!(random_hex(16).len(), 32);
-        assert!(new_webhook_secret().starts_with("whsec_"));
+        let secret = new_webhook_secret();
+        let key = secret.strip_prefix("whsec_").unwrap();
+        use base64::Engine;
+        assert_eq!(base64::engine::general_purpose::STANDARD.decode(key).unwrap().len(), 24);
+        assert_ne!(new_webhook_secret(), secret);
     }
 
     #[test]

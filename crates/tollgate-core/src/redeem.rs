@@ -53,6 +53,16 @@ pub fn check_key_login(license: Option<&License>, now: Timestamp) -> Result<KeyL
     }
 }
 
+/// Whether a use of `license` at `now` is the moment to record that it has expired: a key used
+/// by key login alone (no account holds it) whose expiry has passed while its stored status is
+/// still `USED`. The caller then moves it `USED` -> `EXPIRED` with one conditional update, so of
+/// several uses at once exactly one records it; afterwards the stored status says `EXPIRED` and
+/// this answers `false`. A key held by an account is not recorded: the account's own expiry is
+/// what its uses meet.
+pub fn expiry_to_record(license: &License, now: Timestamp) -> bool {
+    license.status == LicenseStatus::Used && license.user_id.is_none() && license.expires_at.is_some_and(|e| e <= now)
+}
+
 /// The expiry a key gets when it is first used at `now`; `None` for lifetime keys.
 pub fn expiry_at_activation(license: &License, now: Timestamp) -> Option<Timestamp> {
     license.duration.span().map(|span| now + span)
@@ -212,6 +222,28 @@ mod tests {
         owned.user_id = Some("usr_1".into());
         assert_eq!(check_key_login(Some(&owned), t), Err(DomainError::LicenseInUse));
         assert_eq!(check_key_login(Some(&license(LicenseStatus::Paused)), t), Err(DomainError::LicensePaused));
+    }
+
+    #[test]
+    fn an_expiry_is_recorded_once_for_a_used_key_login_key_only() {
+        let t = now();
+        let mut key = license(LicenseStatus::Used);
+        key.expires_at = Some(t);
+        assert!(expiry_to_record(&key, t), "expired at this very instant");
+        assert_eq!(check_key_login(Some(&key), t), Err(DomainError::LicenseExpired), "the answer stays the same");
+        key.expires_at = Some(t + Duration::seconds(1));
+        assert!(!expiry_to_record(&key, t), "not expired yet");
+        key.expires_at = None;
+        assert!(!expiry_to_record(&key, t), "a lifetime key never expires");
+
+        let mut past = license(LicenseStatus::Used);
+        past.expires_at = Some(t - Duration::days(1));
+        for status in [LicenseStatus::Unused, LicenseStatus::Expired, LicenseStatus::Banned, LicenseStatus::Paused] {
+            assert!(!expiry_to_record(&License { status, ..past.clone() }, t), "{status:?}");
+        }
+        let owned = License { user_id: Some("usr_1".into()), ..past.clone() };
+        assert!(!expiry_to_record(&owned, t), "a key held by an account");
+        assert!(expiry_to_record(&past, t));
     }
 
     #[test]

@@ -16,8 +16,8 @@ CREATE TABLE webhook_deliveries (
     payload         TEXT    NOT NULL,
     -- PENDING, DELIVERED or FAILED
     state           TEXT    NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    failures        INTEGER NOT NULL DEFAULT 0,
+    attempts        BIGINT  NOT NULL DEFAULT 0,
+    failures        BIGINT  NOT NULL DEFAULT 0,
     next_attempt_at BIGINT,
     last_attempt_at BIGINT,
     -- the worker holding it, and until when
@@ -31,10 +31,10 @@ CREATE INDEX webhook_deliveries_done_idx ON webhook_deliveries (created_at) WHER
 
 CREATE TABLE webhook_attempts (
     delivery_id TEXT    NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
-    number      INTEGER NOT NULL,
+    number      BIGINT  NOT NULL,
     at          BIGINT  NOT NULL,
-    status_code INTEGER,
-    latency_ms  INTEGER NOT NULL,
+    status_code BIGINT,
+    latency_ms  BIGINT  NOT NULL,
     -- the first bytes of the answer
     response    TEXT    NOT NULL,
     error       TEXT,

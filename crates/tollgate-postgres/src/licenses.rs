@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
+use tollgate_core::events::Event;
 use tollgate_core::model::{License, LicenseStatus, User};
 use tollgate_core::time::Timestamp;
 use tollgate_core::DurationType;
@@ -18,6 +19,7 @@ use crate::sessions::bind_session_in;
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
 use crate::users::insert_user;
+use crate::webhooks::queue_events;
 use crate::{PgStore, BEGIN};
 
 /// Rows per multi-row INSERT: 1,000 rows x 17 columns = 17,000 parameters, well under
@@ -374,7 +376,7 @@ impl LicenseStore for PgStore {
         from: LicenseStatus,
         to: LicenseStatus,
         ban_reason: Option<&str>,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<Option<License>> {
         let ban_reason = if to == LicenseStatus::Banned { ban_reason } else { None };
         // Only from the status the caller decided on: if another change came first, nothing is
@@ -414,6 +416,7 @@ impl LicenseStore for PgStore {
         *deltas.entry((app_id, to.as_str())).or_default() += 1;
         add_counts(&mut tx, &deltas).await?;
         let license = LicenseRow::decode(&row)?;
+        queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(license))
     }
@@ -434,7 +437,7 @@ impl LicenseStore for PgStore {
         .transpose()
     }
 
-    async fn delete_license(&self, app_id: &str, license_id: &str, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
+    async fn delete_license(&self, app_id: &str, license_id: &str, events: &[Event]) -> StoreResult<bool> {
         // With its count, in one transaction; `RETURNING` gives the status of the version the
         // delete removed (after waiting for a concurrent status change, if any).
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
@@ -452,6 +455,7 @@ impl LicenseStore for PgStore {
             return Ok(false);
         };
         add_counts(&mut tx, &BTreeMap::from([((app_id, status.as_str()), -1)])).await?;
+        queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
@@ -461,7 +465,7 @@ impl LicenseStore for PgStore {
         app_id: &str,
         license_id: &str,
         activation: &Activation,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<Option<License>> {
         // The conditional UPDATE is the single use; the counts move in the same transaction.
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
@@ -478,6 +482,7 @@ impl LicenseStore for PgStore {
             }
         }
         add_counts(&mut tx, &redeemed(app_id)).await?;
+        queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
         row.into_model().map(Some)
     }
@@ -488,7 +493,7 @@ impl LicenseStore for PgStore {
         license_id: &str,
         activation: &Activation,
         max_users: Option<u32>,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<RegisterOutcome> {
         // One transaction; returning early rolls it back. Redeemers of one key queue for its row
         // (`activate`); takers of one name queue at the unique index and get the conflict once
@@ -541,6 +546,7 @@ impl LicenseStore for PgStore {
             }
         }
         add_counts(&mut tx, &redeemed(app_id)).await?;
+        queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(RegisterOutcome::Registered)
     }
@@ -552,7 +558,7 @@ impl LicenseStore for PgStore {
         license_id: &str,
         activation: &Activation,
         add_ms: Option<i64>,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
         if !lock_app(&mut tx, app_id).await? {
@@ -597,6 +603,7 @@ impl LicenseStore for PgStore {
             return Ok(None);
         };
         add_counts(&mut tx, &redeemed(app_id)).await?;
+        queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
         UserRow::decode(&updated).map(Some)
     }

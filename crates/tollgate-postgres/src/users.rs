@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
+use tollgate_core::events::Event;
 use tollgate_core::model::{LicenseVariable, User, UserStatus, UserVariable};
 use tollgate_core::time::Timestamp;
 use tollgate_sql::{
@@ -12,6 +13,7 @@ use tollgate_store::{DeviceBinding, Page, PageRequest, StoreError, StoreResult, 
 
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
+use crate::webhooks::queue_events;
 use crate::{PgStore, BEGIN};
 
 const DAY_MS: i64 = 86_400_000;
@@ -68,8 +70,15 @@ pub(crate) async fn insert_user<'c>(conn: impl PgExecutor<'c>, user: &User) -> S
 
 #[async_trait]
 impl UserStore for PgStore {
-    async fn create_user(&self, user: &User, _events: &[tollgate_core::events::Event]) -> StoreResult<()> {
-        insert_user(&self.pool, user).await
+    async fn create_user(&self, user: &User, events: &[Event]) -> StoreResult<()> {
+        if events.is_empty() {
+            return insert_user(&self.pool, user).await;
+        }
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        insert_user(&mut *tx, user).await?;
+        queue_events(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
     }
 
     async fn list_users(&self, app_id: &str, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
@@ -161,7 +170,7 @@ impl UserStore for PgStore {
         from: UserStatus,
         to: UserStatus,
         reason: Option<&str>,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
         let updated = sqlx::query(
@@ -190,6 +199,7 @@ impl UserStore for PgStore {
                 .map_err(db_err)?;
         }
         let user = UserRow::decode(&row)?;
+        queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(user))
     }
@@ -257,20 +267,35 @@ impl UserStore for PgStore {
         bind_device(&self.pool, Owner::User, app_id, user_id, device, max_devices).await
     }
 
-    async fn record_login(&self, app_id: &str, user_id: &str, ip: Option<&str>, now: Timestamp, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
+    async fn record_login(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        ip: Option<&str>,
+        now: Timestamp,
+        events: &[Event],
+    ) -> StoreResult<bool> {
         // No such user (deleted while they logged in) is not an error: there is nothing to record.
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE app_users SET last_login = $1, last_ip = COALESCE($2, last_ip)
              WHERE app_id = $3 AND id = $4",
         )
         .bind(ms(&now))
         .bind(ip)
         .bind(app_id)
-        .bind(user_id)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        .bind(user_id);
+        if events.is_empty() {
+            let done = update.execute(&self.pool).await.map_err(db_err)?;
+            return Ok(done.rows_affected() > 0);
+        }
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
+        let done = update.execute(&mut *tx).await.map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        queue_events(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()> {

@@ -125,7 +125,8 @@ async fn build(config: Config) -> anyhow::Result<AppState> {
         make_private(&config.data_dir);
     }
     let signer = crate::signing::Signer::load_or_create(store.as_ref(), &master).await?;
-    Ok(AppState::new(store, config, master, signer, net))
+    let webhooks = crate::webhooks::Webhooks::new(&config.webhooks, &master)?;
+    Ok(AppState::new(store, config, master, signer, net, webhooks))
 }
 
 /// Create the data directory, readable by its owner only.
@@ -213,7 +214,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Spawn the background workers: expired sessions and nonces purged, rate-limit state trimmed.
+/// How long finished webhook deliveries (delivered or failed for good) stay in the delivery log.
+pub const DELIVERY_LOG_DAYS: i64 = 30;
+
+/// Spawn the background workers: expired sessions and nonces purged, rate-limit state trimmed,
+/// finished webhook deliveries older than [`DELIVERY_LOG_DAYS`] deleted.
 pub fn spawn_workers(state: &AppState) {
     crate::cache::spawn_invalidation_listener(state.store.clone(), state.apps.clone());
     // Signing-key rotations: at once when announced, and checked every minute besides.
@@ -248,6 +253,11 @@ pub fn spawn_workers(state: &AppState) {
             if let Err(e) = store.purge_nonces(now).await {
                 tracing::warn!(error = %e, "nonce purge failed");
             }
+            match store.purge_deliveries(now - chrono::Duration::days(DELIVERY_LOG_DAYS)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "old webhook deliveries removed"),
+                Err(e) => tracing::warn!(error = %e, "webhook delivery purge failed"),
+            }
             if let Some(limiter) = &limiter {
                 limiter.retain_recent();
             }
@@ -256,12 +266,19 @@ pub fn spawn_workers(state: &AppState) {
 }
 
 /// Serve on an already bound listener until `shutdown` resolves, then drain in-flight requests.
+/// The webhook delivery worker runs as long as the server does.
 pub async fn serve_on(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     spawn_workers(&state);
+    let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+    let worker = crate::webhooks::worker::spawn(&state, stopped);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_worker.send(true);
+    };
     let limits = crate::conn::Limits {
         header_read_timeout: state.config.header_read_timeout,
         body_timeout: state.config.body_timeout,
@@ -269,7 +286,10 @@ pub async fn serve_on(
         max_connections: state.config.max_connections,
     };
     let app = router(state);
-    crate::conn::serve(listener, app, limits, shutdown).await?;
+    let served = crate::conn::serve(listener, app, limits, shutdown).await;
+    // the shutdown future is gone either way, so the worker is stopping
+    let _ = worker.await;
+    served?;
     Ok(())
 }
 

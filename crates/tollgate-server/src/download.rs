@@ -339,14 +339,18 @@ async fn client_serve(
         Err(ServeError::Unsatisfiable { size }) => return Ok(unsatisfiable(size)),
         Err(ServeError::Storage) => return Err(DomainError::Internal),
     };
-    // Logged as the answer starts: a download the client abandons halfway is still logged.
+    // Logged (and `file.download` sent, for a request from the first byte) as the answer starts:
+    // a download the client abandons halfway is still logged.
     if *method != Method::HEAD {
         let name = &download.file.name;
         let message = match prepared.range {
             None => format!("file.download {name}"),
             Some((a, b)) => format!("file.download {name} bytes {a}-{b}/{}", prepared.size),
         };
-        client::files::log_download(state, &live, ip, download.username, message).await?;
+        client::files::log_download(state, &live, ip, download.username(), message).await?;
+        if client::files::starts_download(prepared.range) {
+            client::files::announce_download(state, &live, &download).await?;
+        }
     }
     Ok(prepared.response)
 }

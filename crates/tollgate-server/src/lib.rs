@@ -24,3 +24,4 @@ pub mod reseller;
 pub mod signing;
 pub mod state;
 pub mod strict_json;
+pub mod webhooks;

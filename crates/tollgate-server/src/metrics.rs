@@ -12,6 +12,7 @@ const PASSWORD_CHECKS: &str = "tollgate_password_checks_total";
 const PASSWORD_BUSY: &str = "tollgate_password_busy_total";
 const HTTP_REQUESTS: &str = "tollgate_http_requests_total";
 const HTTP_DURATION: &str = "tollgate_http_request_duration_seconds";
+const WEBHOOK_ATTEMPTS: &str = "tollgate_webhook_attempts_total";
 
 /// The metrics of one server: its own Prometheus recorder, never the process-wide one.
 ///
@@ -47,6 +48,10 @@ impl Metrics {
             describe_counter!(PASSWORD_BUSY, "Password checks refused because the argon2 gate was full.");
             describe_counter!(HTTP_REQUESTS, "HTTP requests by route and status.");
             describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency by route.");
+            describe_counter!(
+                WEBHOOK_ATTEMPTS,
+                "Webhook delivery attempts by outcome: delivered, retry (failed, tried again later), failed (for good)."
+            );
             // The password counters show from the start, at 0.
             counter!(PASSWORD_CHECKS).absolute(0);
             counter!(PASSWORD_BUSY).absolute(0);
@@ -75,6 +80,11 @@ impl Metrics {
             Err(_) => return,
         };
         with_local_recorder(&self.recorder, || counter!(name).increment(1));
+    }
+
+    /// Count a webhook delivery attempt by what it came to: `delivered`, `retry` or `failed`.
+    pub fn webhook_attempt(&self, outcome: &'static str) {
+        with_local_recorder(&self.recorder, || counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1));
     }
 
     /// The Prometheus text, with the process metrics read just now.

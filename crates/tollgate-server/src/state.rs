@@ -42,13 +42,22 @@ pub struct AppState {
     pub passwords: Arc<crate::password::PasswordGate>,
     /// Client API requests per IP; `None` when turned off.
     pub client_limiter: Option<Arc<ClientLimiter>>,
+    /// Webhook sending: the HTTP client, the secrets' key and the in-flight cap.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// A per-IP token bucket (governor's keyed limiter).
 pub type ClientLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: Config, master: MasterKey, signer: Signer, net: NetPolicy) -> AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: Config,
+        master: MasterKey,
+        signer: Signer,
+        net: NetPolicy,
+        webhooks: crate::webhooks::Webhooks,
+    ) -> AppState {
         let tokens = TokenService::new(&master.derive("jwt"));
         let apps = Arc::new(AppCache::default());
         let client_limiter = std::num::NonZeroU32::new(config.client_rate_limit).map(|rate| {
@@ -68,6 +77,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             metrics: Arc::new(Metrics::default()),
             seller_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(30))),
+            webhooks: Arc::new(webhooks),
         }
     }
 

@@ -420,6 +420,79 @@ impl IntoModel for WebhookRow {
     }
 }
 
+/// `webhook_deliveries`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub webhook_id: String,
+    pub app_id: String,
+    pub event: String,
+    pub payload: String,
+    pub state: String,
+    pub attempts: i64,
+    pub failures: i64,
+    pub next_attempt_at: Option<i64>,
+    pub last_attempt_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A counter column as the unsigned count the model holds.
+fn counter(n: i64, column: &str) -> StoreResult<u32> {
+    u32::try_from(n).map_err(|_| StoreError::Other(format!("unexpected value in column {column}")))
+}
+
+impl IntoModel for DeliveryRow {
+    type Model = Delivery;
+
+    fn into_model(self) -> StoreResult<Delivery> {
+        Ok(Delivery {
+            id: self.id,
+            webhook_id: self.webhook_id,
+            app_id: self.app_id,
+            event: self.event,
+            payload: self.payload,
+            state: parsed(&self.state, "state")?,
+            attempts: counter(self.attempts, "attempts")?,
+            failures: counter(self.failures, "failures")?,
+            next_attempt_at: ts_opt(self.next_attempt_at),
+            last_attempt_at: ts_opt(self.last_attempt_at),
+            created_at: ts(self.created_at),
+        })
+    }
+}
+
+/// `webhook_attempts`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DeliveryAttemptRow {
+    pub delivery_id: String,
+    pub number: i64,
+    pub at: i64,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub response: String,
+    pub error: Option<String>,
+}
+
+impl IntoModel for DeliveryAttemptRow {
+    type Model = DeliveryAttempt;
+
+    fn into_model(self) -> StoreResult<DeliveryAttempt> {
+        let status_code = self
+            .status_code
+            .map(|c| u16::try_from(c).map_err(|_| StoreError::Other("unexpected value in column status_code".into())))
+            .transpose()?;
+        Ok(DeliveryAttempt {
+            delivery_id: self.delivery_id,
+            number: counter(self.number, "number")?,
+            at: ts(self.at),
+            status_code,
+            latency_ms: counter(self.latency_ms, "latency_ms")?,
+            response: self.response,
+            error: self.error,
+        })
+    }
+}
+
 /// `logs`.
 #[derive(Debug, sqlx::FromRow)]
 pub struct LogRow {

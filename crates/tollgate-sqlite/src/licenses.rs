@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use tollgate_core::events::Event;
 use tollgate_core::model::{License, LicenseStatus, User};
 use tollgate_core::time::Timestamp;
 use tollgate_core::DurationType;
@@ -18,6 +19,7 @@ use crate::sessions::bind_session_in;
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
 use crate::users::insert_user;
+use crate::webhooks::queue_events;
 use crate::SqliteStore;
 
 /// Rows per multi-row INSERT: 500 rows x 17 columns = 8,500 variables, well under SQLite's
@@ -349,7 +351,7 @@ impl LicenseStore for SqliteStore {
         from: LicenseStatus,
         to: LicenseStatus,
         ban_reason: Option<&str>,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<Option<License>> {
         let ban_reason = if to == LicenseStatus::Banned { ban_reason } else { None };
         // Only from the status the caller decided on: if another change came first, nothing is
@@ -386,7 +388,9 @@ impl LicenseStore for SqliteStore {
         *deltas.entry((app_id, to.as_str())).or_default() += 1;
         add_counts(&mut tx, &deltas).await?;
         let license = LicenseRow::decode(&row)?;
+        let queued = queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
         Ok(Some(license))
     }
 
@@ -406,7 +410,7 @@ impl LicenseStore for SqliteStore {
         .transpose()
     }
 
-    async fn delete_license(&self, app_id: &str, license_id: &str, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
+    async fn delete_license(&self, app_id: &str, license_id: &str, events: &[Event]) -> StoreResult<bool> {
         // With its count, in one transaction.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let status: Option<String> =
@@ -420,7 +424,9 @@ impl LicenseStore for SqliteStore {
             return Ok(false);
         };
         add_counts(&mut tx, &BTreeMap::from([((app_id, status.as_str()), -1)])).await?;
+        let queued = queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
         Ok(true)
     }
 
@@ -429,7 +435,7 @@ impl LicenseStore for SqliteStore {
         app_id: &str,
         license_id: &str,
         activation: &Activation,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<Option<License>> {
         // The conditional UPDATE is the single use; the counts move in the same transaction.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
@@ -443,7 +449,9 @@ impl LicenseStore for SqliteStore {
             }
         }
         add_counts(&mut tx, &redeemed(app_id)).await?;
+        let queued = queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
         row.into_model().map(Some)
     }
 
@@ -453,7 +461,7 @@ impl LicenseStore for SqliteStore {
         license_id: &str,
         activation: &Activation,
         max_users: Option<u32>,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<RegisterOutcome> {
         // One IMMEDIATE transaction: redeemers queue for the write lock, and whoever comes
         // second finds the key used, the name taken or the quota full. Returning early rolls back.
@@ -493,7 +501,9 @@ impl LicenseStore for SqliteStore {
             }
         }
         add_counts(&mut tx, &redeemed(app_id)).await?;
+        let queued = queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
         Ok(RegisterOutcome::Registered)
     }
 
@@ -504,7 +514,7 @@ impl LicenseStore for SqliteStore {
         license_id: &str,
         activation: &Activation,
         add_ms: Option<i64>,
-        _events: &[tollgate_core::events::Event],
+        events: &[Event],
     ) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let Some(row) = activate(&mut tx, app_id, license_id, Some(user_id), activation).await? else {
@@ -534,7 +544,9 @@ impl LicenseStore for SqliteStore {
             return Ok(None);
         };
         add_counts(&mut tx, &redeemed(app_id)).await?;
+        let queued = queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
         UserRow::decode(&updated).map(Some)
     }
 

@@ -1,12 +1,14 @@
 //! Client sessions, scoped by app (except the global purge).
 
 use async_trait::async_trait;
+use tollgate_core::events::Event;
 use tollgate_core::model::{Session, SessionView};
 use tollgate_core::time::Timestamp;
 use tollgate_sql::{count, ms, ms_opt, IntoModel, SessionRow, SessionViewRow};
 use tollgate_store::{SessionStore, StoreResult};
 
 use crate::error::db_err;
+use crate::webhooks::queue_events;
 use crate::SqliteStore;
 
 async fn insert_session<'e, E>(exec: E, session: &Session) -> StoreResult<()>
@@ -72,11 +74,25 @@ pub(crate) async fn bind_session_in<'c>(
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    async fn create_session(&self, session: &Session, _events: &[tollgate_core::events::Event]) -> StoreResult<()> {
-        insert_session(&self.pool, session).await
+    async fn create_session(&self, session: &Session, events: &[Event]) -> StoreResult<()> {
+        if events.is_empty() {
+            return insert_session(&self.pool, session).await;
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        insert_session(&mut *tx, session).await?;
+        let queued = queue_events(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
+        Ok(())
     }
 
-    async fn create_session_capped(&self, session: &Session, max_live: u32, now: Timestamp, _events: &[tollgate_core::events::Event]) -> StoreResult<bool> {
+    async fn create_session_capped(
+        &self,
+        session: &Session,
+        max_live: u32,
+        now: Timestamp,
+        events: &[Event],
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
         let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE app_id = $1 AND expires_at > $2")
             .bind(&session.app_id)
@@ -88,7 +104,9 @@ impl SessionStore for SqliteStore {
             return Ok(false);
         }
         insert_session(&mut *tx, session).await?;
+        let queued = queue_events(&mut tx, events).await?;
         tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
         Ok(true)
     }
 

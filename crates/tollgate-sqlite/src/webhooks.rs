@@ -1,22 +1,101 @@
-//! Webhook endpoints, scoped by app.
+//! Webhook endpoints, scoped by app, and their outbox: the deliveries queued for them, claimed
+//! by delivery workers under a lease, and the attempts made.
 
 use async_trait::async_trait;
-use tollgate_core::model::Webhook;
-use tollgate_sql::{ms, to_json, IntoModel, WebhookRow};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tollgate_core::events::Event;
-use tollgate_core::model::{Delivery, DeliveryAttempt};
+use tollgate_core::model::{Delivery, DeliveryAttempt, Webhook};
 use tollgate_core::time::Timestamp;
-use tollgate_store::{AttemptOutcome, Claim, DeliveryRecord, EndpointHealth, Page, PageRequest, StoreResult, WebhookPatch, WebhookStore};
+use tollgate_sql::outbox::{self, NewDelivery};
+use tollgate_sql::{count, limit_offset, ms, ms_opt, to_json, DeliveryAttemptRow, DeliveryRow, IntoModel, WebhookRow};
+use tollgate_store::{
+    AttemptOutcome, Claim, DeliveryRecord, EndpointHealth, Invalidation, Page, PageRequest, StoreError, StoreResult,
+    WebhookPatch, WebhookStore,
+};
 
 use crate::error::db_err;
 use crate::SqliteStore;
+
+/// Rows per multi-row INSERT of deliveries: 500 rows x 7 parameters, well under SQLite's limit.
+const INSERT_CHUNK: usize = 500;
+
+/// Queue `events` in the caller's transaction: one `PENDING` delivery, due at the event's time,
+/// per event and per enabled webhook of its app subscribed to its kind. Returns how many; the
+/// caller publishes `WebhooksDue` after its commit when that is more than zero (see
+/// [`SqliteStore::webhooks_queued`]). No query at all when `events` is empty.
+pub(crate) async fn queue_events(conn: &mut SqliteConnection, events: &[Event]) -> StoreResult<u64> {
+    let mut queued = 0u64;
+    for app_id in outbox::apps_of(events) {
+        let hooks: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, events FROM webhooks WHERE app_id = $1 AND enabled ORDER BY created_at, id")
+                .bind(app_id)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        if hooks.is_empty() {
+            continue;
+        }
+        let rows = outbox::deliveries_for(app_id, events, &hooks)?;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            insert_new(conn, chunk).await?;
+        }
+        queued += rows.len() as u64;
+    }
+    Ok(queued)
+}
+
+async fn insert_new(conn: &mut SqliteConnection, rows: &[NewDelivery]) -> StoreResult<()> {
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO webhook_deliveries
+            (id, webhook_id, app_id, event, payload, state, attempts, failures, next_attempt_at, created_at) ",
+    );
+    qb.push_values(rows, |mut row, d| {
+        row.push_bind(&d.id)
+            .push_bind(&d.webhook_id)
+            .push_bind(&d.app_id)
+            .push_bind(d.event)
+            .push_bind(&d.payload)
+            .push_bind(outbox::PENDING)
+            .push("0")
+            .push("0")
+            .push_bind(d.at)
+            .push_bind(d.at);
+    });
+    qb.build().execute(conn).await.map_err(db_err)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// After a commit that queued `n` deliveries: wake the delivery workers.
+    pub(crate) fn webhooks_queued(&self, n: u64) {
+        if n > 0 {
+            // No receiver is not an error: no worker is running.
+            let _ = self.events.send(Invalidation::WebhooksDue);
+        }
+    }
+}
+
+/// The attempts of these deliveries, in one query, in number order.
+async fn attempts_of(conn: &mut SqliteConnection, ids: &[&str]) -> StoreResult<Vec<DeliveryAttempt>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM webhook_attempts WHERE delivery_id IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    qb.push(") ORDER BY delivery_id, number");
+    qb.build().fetch_all(conn).await.map_err(db_err)?.iter().map(DeliveryAttemptRow::decode).collect()
+}
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
     async fn create_webhook(&self, hook: &Webhook) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO webhooks (id, app_id, url, events, secret, enabled, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO webhooks
+                (id, app_id, url, events, secret, enabled, format, failing_since, disabled_reason, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&hook.id)
         .bind(&hook.app_id)
@@ -24,6 +103,9 @@ impl WebhookStore for SqliteStore {
         .bind(to_json(&hook.events)?)
         .bind(&hook.secret)
         .bind(hook.enabled)
+        .bind(hook.format.as_str())
+        .bind(ms_opt(&hook.failing_since))
+        .bind(&hook.disabled_reason)
         .bind(ms(&hook.created_at))
         .execute(&self.pool)
         .await
@@ -56,17 +138,22 @@ impl WebhookStore for SqliteStore {
 
     async fn update_webhook(&self, app_id: &str, id: &str, patch: &WebhookPatch) -> StoreResult<Option<Webhook>> {
         let events = patch.events.as_ref().map(to_json).transpose()?;
+        // Enabling clears why the server disabled it and since when it failed: its clock starts over.
         sqlx::query(
             "UPDATE webhooks
              SET url = COALESCE($1, url),
                  events = COALESCE($2, events),
-                 enabled = COALESCE($3, enabled)
-             WHERE app_id = $4 AND id = $5
+                 enabled = COALESCE($3, enabled),
+                 format = COALESCE($4, format),
+                 disabled_reason = CASE WHEN $3 THEN NULL ELSE disabled_reason END,
+                 failing_since = CASE WHEN $3 THEN NULL ELSE failing_since END
+             WHERE app_id = $5 AND id = $6
              RETURNING *",
         )
         .bind(&patch.url)
         .bind(events)
         .bind(patch.enabled)
+        .bind(patch.format.map(|f| f.as_str()))
         .bind(app_id)
         .bind(id)
         .fetch_optional(&self.pool)
@@ -78,6 +165,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn delete_webhook(&self, app_id: &str, id: &str) -> StoreResult<bool> {
+        // Its deliveries and their attempts cascade.
         let done = sqlx::query("DELETE FROM webhooks WHERE app_id = $1 AND id = $2")
             .bind(app_id)
             .bind(id)
@@ -87,29 +175,275 @@ impl WebhookStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    // BRANCH-ONLY STUBS: the store helper replaces these before merging.
-    async fn emit(&self, _events: &[Event]) -> StoreResult<u64> {
-        todo!()
+    async fn emit(&self, events: &[Event]) -> StoreResult<u64> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let queued = queue_events(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
+        Ok(queued)
     }
-    async fn insert_delivery(&self, _delivery: &Delivery, _lease: &str) -> StoreResult<()> {
-        todo!()
+
+    async fn insert_delivery(&self, delivery: &Delivery, lease: &str) -> StoreResult<()> {
+        // Held until the attempt is reported: no expiry (`lease_until` past any time), so a
+        // worker never takes it even if it is due.
+        let done = sqlx::query(
+            "INSERT INTO webhook_deliveries
+                (id, webhook_id, app_id, event, payload, state, attempts, failures, next_attempt_at,
+                 last_attempt_at, lease, lease_until, created_at)
+             SELECT $1, id, app_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+             FROM webhooks WHERE id = $12 AND app_id = $13",
+        )
+        .bind(&delivery.id)
+        .bind(&delivery.event)
+        .bind(&delivery.payload)
+        .bind(delivery.state.as_str())
+        .bind(i64::from(delivery.attempts))
+        .bind(i64::from(delivery.failures))
+        .bind(ms_opt(&delivery.next_attempt_at))
+        .bind(ms_opt(&delivery.last_attempt_at))
+        .bind(lease)
+        .bind(i64::MAX)
+        .bind(ms(&delivery.created_at))
+        .bind(&delivery.webhook_id)
+        .bind(&delivery.app_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
-    async fn claim_deliveries(&self, _now: Timestamp, _lease: &str, _lease_until: Timestamp, _limit: u32) -> StoreResult<Vec<Claim>> {
-        todo!()
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Claim>> {
+        // One write statement: SQLite runs one writer at a time, so no two callers take the same
+        // row, and a row held under a running lease is not due.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let mut deliveries = sqlx::query(
+            "UPDATE webhook_deliveries SET lease = $1, lease_until = $2
+             WHERE id IN (
+                 SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                 WHERE d.state = 'PENDING' AND d.next_attempt_at <= $3
+                   AND (d.lease_until IS NULL OR d.lease_until <= $3) AND w.enabled
+                 ORDER BY d.next_attempt_at, d.id
+                 LIMIT $4)
+             RETURNING *",
+        )
+        .bind(lease)
+        .bind(ms(&lease_until))
+        .bind(ms(&now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(DeliveryRow::decode)
+        .collect::<StoreResult<Vec<Delivery>>>()?;
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
+        deliveries.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM webhooks WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for d in &deliveries {
+            list.push_bind(d.webhook_id.as_str());
+        }
+        qb.push(")");
+        let hooks = qb
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(WebhookRow::decode)
+            .collect::<StoreResult<Vec<Webhook>>>()?;
+        tx.commit().await.map_err(db_err)?;
+
+        // A webhook deleted since took its deliveries with it: nothing to send.
+        Ok(deliveries
+            .into_iter()
+            .filter_map(|delivery| {
+                let webhook = hooks.iter().find(|h| h.id == delivery.webhook_id)?.clone();
+                Some(Claim { delivery, webhook })
+            })
+            .collect())
     }
-    async fn finish_attempt(&self, _lease: &str, _attempt: &DeliveryAttempt, _outcome: AttemptOutcome, _health: EndpointHealth) -> StoreResult<bool> {
-        todo!()
+
+    async fn finish_attempt(
+        &self,
+        lease: &str,
+        attempt: &DeliveryAttempt,
+        outcome: AttemptOutcome,
+        health: EndpointHealth,
+    ) -> StoreResult<bool> {
+        let (state, reset, next) = outbox::outcome_columns(outcome);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let webhook_id: Option<String> = sqlx::query_scalar(
+            "UPDATE webhook_deliveries
+             SET state = $1,
+                 failures = CASE WHEN $2 THEN 0 ELSE failures + 1 END,
+                 next_attempt_at = $3,
+                 attempts = $4,
+                 last_attempt_at = $5,
+                 lease = NULL,
+                 lease_until = NULL
+             WHERE id = $6 AND lease = $7
+             RETURNING webhook_id",
+        )
+        .bind(state)
+        .bind(reset)
+        .bind(next)
+        .bind(i64::from(attempt.number))
+        .bind(ms(&attempt.at))
+        .bind(&attempt.delivery_id)
+        .bind(lease)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(webhook_id) = webhook_id else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, number, at, status_code, latency_ms, response, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&attempt.delivery_id)
+        .bind(i64::from(attempt.number))
+        .bind(ms(&attempt.at))
+        .bind(outbox::status_code(attempt.status_code))
+        .bind(i64::from(attempt.latency_ms))
+        .bind(&attempt.response)
+        .bind(&attempt.error)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let (healthy, reason) = match &health {
+            EndpointHealth::Unchanged => (None, None),
+            EndpointHealth::Healthy => (Some(true), None),
+            EndpointHealth::Failing => (Some(false), None),
+            EndpointHealth::Disable { reason } => (Some(false), Some(reason.as_str())),
+        };
+        if let Some(healthy) = healthy {
+            sqlx::query(
+                "UPDATE webhooks
+                 SET failing_since = CASE WHEN $1 THEN NULL ELSE COALESCE(failing_since, $2) END,
+                     enabled = CASE WHEN $3 IS NULL THEN enabled ELSE FALSE END,
+                     disabled_reason = COALESCE($3, disabled_reason)
+                 WHERE id = $4",
+            )
+            .bind(healthy)
+            .bind(ms(&attempt.at))
+            .bind(reason)
+            .bind(&webhook_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
-    async fn list_deliveries(&self, _app_id: &str, _webhook_id: &str, _page: PageRequest) -> StoreResult<Page<DeliveryRecord>> {
-        todo!()
+
+    async fn list_deliveries(
+        &self,
+        app_id: &str,
+        webhook_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<DeliveryRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE app_id = $1 AND webhook_id = $2")
+                .bind(app_id)
+                .bind(webhook_id)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        let (limit, offset) = limit_offset(page);
+        let deliveries = sqlx::query(
+            "SELECT * FROM webhook_deliveries WHERE app_id = $1 AND webhook_id = $2
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+        )
+        .bind(app_id)
+        .bind(webhook_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(DeliveryRow::decode)
+        .collect::<StoreResult<Vec<Delivery>>>()?;
+        let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+        let attempts = attempts_of(&mut conn, &ids).await?;
+        Ok(Page { items: outbox::with_attempts(deliveries, attempts), total: count(total) })
     }
-    async fn get_delivery(&self, _app_id: &str, _webhook_id: &str, _id: &str) -> StoreResult<Option<DeliveryRecord>> {
-        todo!()
+
+    async fn get_delivery(&self, app_id: &str, webhook_id: &str, id: &str) -> StoreResult<Option<DeliveryRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let delivery =
+            sqlx::query("SELECT * FROM webhook_deliveries WHERE app_id = $1 AND webhook_id = $2 AND id = $3")
+                .bind(app_id)
+                .bind(webhook_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?
+                .as_ref()
+                .map(DeliveryRow::decode)
+                .transpose()?;
+        let Some(delivery) = delivery else {
+            return Ok(None);
+        };
+        let attempts = attempts_of(&mut conn, &[delivery.id.as_str()]).await?;
+        Ok(outbox::with_attempts(vec![delivery], attempts).pop())
     }
-    async fn redeliver(&self, _app_id: &str, _webhook_id: &str, _id: &str, _now: Timestamp) -> StoreResult<Option<Delivery>> {
-        todo!()
+
+    async fn redeliver(
+        &self,
+        app_id: &str,
+        webhook_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Delivery>> {
+        let delivery = sqlx::query(
+            "UPDATE webhook_deliveries
+             SET state = 'PENDING', next_attempt_at = $1, failures = 0, lease = NULL, lease_until = NULL
+             WHERE app_id = $2 AND webhook_id = $3 AND id = $4
+             RETURNING *",
+        )
+        .bind(ms(&now))
+        .bind(app_id)
+        .bind(webhook_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(DeliveryRow::decode)
+        .transpose()?;
+        if delivery.is_some() {
+            self.webhooks_queued(1);
+        }
+        Ok(delivery)
     }
-    async fn purge_deliveries(&self, _before: Timestamp) -> StoreResult<u64> {
-        todo!()
+
+    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+        // Their attempts cascade.
+        let done =
+            sqlx::query("DELETE FROM webhook_deliveries WHERE state IN ('DELIVERED', 'FAILED') AND created_at < $1")
+                .bind(ms(&before))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(done.rows_affected())
     }
 }

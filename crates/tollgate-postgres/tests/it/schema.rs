@@ -314,8 +314,11 @@ async fn both_backends_migrate_to_the_same_schema() {
     let sqlite = sqlite_migrated().await;
 
     // Not vacuous: every table and every named constraint is there.
-    assert_eq!(sqlite.len(), 22, "{:?}", sqlite.keys());
+    assert_eq!(sqlite.len(), 24, "{:?}", sqlite.keys());
     assert!(sqlite.contains_key("license_variables") && pg.contains_key("license_variables"), "0008");
+    for table in ["webhook_deliveries", "webhook_attempts"] {
+        assert!(sqlite.contains_key(table) && pg.contains_key(table), "{table} (0009_webhook_outbox)");
+    }
     for table in ["request_nonces", "chat_channels", "chat_messages", "chat_mutes", "device_licenses"] {
         assert!(sqlite.contains_key(table) && pg.contains_key(table), "{table} (0004_client_api)");
     }

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use tollgate_core::events::{Event, Origin};
 use tollgate_core::ids::{self, prefix};
 use tollgate_core::model::{BlacklistKind, License, User, UserStatus};
 use tollgate_core::redeem::{self, DeviceCheck, KeyLogin};
@@ -93,7 +94,16 @@ pub async fn register(
     // follow a redemption that did not also sign the caller in, or the other way round.
     let activation = Activation { at, expires_at, device: bound, session: Some(session_link(live, hwid.as_deref())) };
     let quota = app.settings.accounts_quota;
-    match store.register_with_license(&user, &license.id, &activation, quota, &[]).await.map_err(store_err)? {
+    // Queued by the same transaction: a register that is rolled back (lost the key, the name,
+    // the quota) sends nothing.
+    let ip = live.ip_text();
+    let origin = Origin { ip: Some(&ip), hwid: hwid.as_deref() };
+    let mut events = vec![
+        Event::user_register(&user, Some(&license), origin, at),
+        Event::license_activate(&license, expires_at, Some(&user), origin, at),
+    ];
+    events.extend(live.owed_session_event(hwid.as_deref(), at));
+    match store.register_with_license(&user, &license.id, &activation, quota, &events).await.map_err(store_err)? {
         RegisterOutcome::Registered => {}
         RegisterOutcome::QuotaReached => return Err(DomainError::AccountsQuotaExceeded),
         RegisterOutcome::UsernameTaken => return Err(DomainError::UsernameTaken),
@@ -226,7 +236,10 @@ pub async fn login(
         }
     }
     let ip_text = ip.to_string();
-    store.record_login(&app.id, &user.id, Some(&ip_text), at, &[]).await.map_err(store_err)?;
+    let origin = Origin { ip: Some(&ip_text), hwid: hwid.as_deref() };
+    let mut events = vec![Event::user_login(&user, origin, at)];
+    events.extend(live.owed_session_event(hwid.as_deref(), at));
+    store.record_login(&app.id, &user.id, Some(&ip_text), at, &events).await.map_err(store_err)?;
     user.last_login = Some(at);
     user.last_ip = Some(ip_text);
     bind(state, live, Some(&user.id), None, hwid.as_deref()).await?;
@@ -246,11 +259,21 @@ pub async fn license_login(
     let hwid = device("sid", hwid)?;
     check_blacklists(live, None, hwid.as_deref())?;
     let store = state.store.as_ref();
+    let ip = live.ip_text();
+    let origin = Origin { ip: Some(&ip), hwid: hwid.as_deref() };
     // Two tries: a first use that loses the race to another first use signs in as a resume.
     for _ in 0..2 {
         let at = now();
         let found = store.license_by_key(&app.id, &key).await.map_err(store_err)?;
-        let decision = redeem::check_key_login(found.as_ref(), at)?;
+        let decision = match redeem::check_key_login(found.as_ref(), at) {
+            Ok(decision) => decision,
+            Err(e) => {
+                if let Some(license) = &found {
+                    super::record_expiry(state, license, at).await;
+                }
+                return Err(e);
+            }
+        };
         let Some(license) = found else { return Err(DomainError::LicenseNotFound) };
         match decision {
             KeyLogin::Activate => {
@@ -258,7 +281,9 @@ pub async fn license_login(
                 let expires_at = redeem::expiry_at_activation(&license, at);
                 let session = Some(session_link(live, hwid.as_deref()));
                 let activation = Activation { at, expires_at, device: bound, session };
-                match store.activate_license(&app.id, &license.id, &activation, &[]).await {
+                let mut events = vec![Event::license_activate(&license, expires_at, None, origin, at)];
+                events.extend(live.owed_session_event(hwid.as_deref(), at));
+                match store.activate_license(&app.id, &license.id, &activation, &events).await {
                     Ok(Some(license)) => return Ok(license),
                     Ok(None) => {}
                     // The session was killed meanwhile; nothing was written.
@@ -290,6 +315,10 @@ pub async fn license_login(
                     }
                 }
                 bind(state, live, None, Some(&license.id), hwid.as_deref()).await?;
+                // A sign-in that writes no event of its own still owes its new session's.
+                if let Some(event) = live.owed_session_event(hwid.as_deref(), at) {
+                    store.emit(&[event]).await.map_err(store_err)?;
+                }
                 return Ok(license);
             }
         }
@@ -327,8 +356,13 @@ pub async fn extend(state: &AppState, live: &Live, req: &ExtendRequest<'_>) -> R
     let activation =
         Activation { at, expires_at: redeem::expiry_at_activation(&license, at), device: None, session: None };
     let add_ms = span.map(|s| s.num_milliseconds());
-    let Some(user) =
-        store.extend_with_license(&app.id, &user.id, &license.id, &activation, add_ms, &[]).await.map_err(store_err)?
+    let ip = live.ip_text();
+    let origin = Origin { ip: Some(&ip), hwid: hwid.as_deref() };
+    let events = [Event::license_activate(&license, activation.expires_at, Some(&user), origin, at)];
+    let Some(user) = store
+        .extend_with_license(&app.id, &user.id, &license.id, &activation, add_ms, &events)
+        .await
+        .map_err(store_err)?
     else {
         let again = store.license_by_key(&app.id, &key).await.map_err(store_err)?;
         redeem::check_redeemable(again.as_ref(), now())?;

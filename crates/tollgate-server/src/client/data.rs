@@ -373,7 +373,11 @@ pub async fn signed_in(state: &AppState, live: &Live) -> Result<SignedIn, Domain
     if let Some(license_id) = &live.session.license_id {
         let license =
             store.get_license(app_id, license_id).await.map_err(store_err)?.ok_or(DomainError::InvalidSession)?;
-        redeem::check_key_login(Some(&license), now())?;
+        let at = now();
+        if let Err(e) = redeem::check_key_login(Some(&license), at) {
+            super::record_expiry(state, &license, at).await;
+            return Err(e);
+        }
         return Ok(SignedIn { username: None, level: license.level, expires_at: license.expires_at });
     }
     Err(DomainError::LoginRequired)

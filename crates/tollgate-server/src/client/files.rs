@@ -1,7 +1,8 @@
 //! Files as a client program sees them: only the ones its session's level reaches. The bytes
 //! themselves are streamed by the download route; this decides who may have them.
 
-use tollgate_core::model::FileMeta;
+use tollgate_core::events::Event;
+use tollgate_core::model::{FileMeta, User};
 use tollgate_core::DomainError;
 
 use super::{store_err, Live};
@@ -42,10 +43,20 @@ pub async fn get(state: &AppState, live: &Live, file_id: &str) -> Result<FileMet
     Ok(file)
 }
 
-/// A file a session is about to download, and the username to log it under.
+/// A file a session is about to download, and who the session is signed in as.
 pub struct Download {
     pub file: FileMeta,
-    pub username: Option<String>,
+    /// The session's account, for an account's session.
+    pub user: Option<User>,
+    /// The session's key, for a key-only session.
+    pub license_id: Option<String>,
+}
+
+impl Download {
+    /// The username to log the download under (none for a key-only session).
+    pub fn username(&self) -> Option<String> {
+        self.user.as_ref().map(|u| u.username.clone())
+    }
 }
 
 /// The file a session may download now: as [`get`], and the account or key behind the session
@@ -56,16 +67,19 @@ pub async fn for_download(state: &AppState, live: &Live, file_id: &str) -> Resul
     let app_id = &live.app.app.id;
     let store = state.store.as_ref();
     let at = tollgate_core::time::now();
-    let (level, username) = if let Some(user_id) = &live.session.user_id {
+    let (level, user, license_id) = if let Some(user_id) = &live.session.user_id {
         let user = store.get_user(app_id, user_id).await.map_err(store_err)?.ok_or(DomainError::InvalidSession)?;
         tollgate_core::redeem::check_user(&user, at)?;
-        (user.level, Some(user.username))
+        (user.level, Some(user), None)
     } else if let Some(license_id) = &live.session.license_id {
         let license =
             store.get_license(app_id, license_id).await.map_err(store_err)?.ok_or(DomainError::InvalidSession)?;
         // A key-only session's key: usable and still its own (not redeemed onto an account since).
-        tollgate_core::redeem::check_key_login(Some(&license), at)?;
-        (license.level, None)
+        if let Err(e) = tollgate_core::redeem::check_key_login(Some(&license), at) {
+            super::record_expiry(state, &license, at).await;
+            return Err(e);
+        }
+        (license.level, None, Some(license.id))
     } else {
         return Err(DomainError::LoginRequired);
     };
@@ -73,7 +87,27 @@ pub async fn for_download(state: &AppState, live: &Live, file_id: &str) -> Resul
     if level < file.min_level {
         return Err(DomainError::LevelTooLow);
     }
-    Ok(Download { file, username })
+    Ok(Download { file, user, license_id })
+}
+
+/// Whether a request for `range` (inclusive byte offsets; `None` for the whole file) starts a
+/// download: it asks for the first byte. A resume or a later part of a split download does not.
+pub fn starts_download(range: Option<(u64, u64)>) -> bool {
+    range.is_none_or(|(first, _)| first == 0)
+}
+
+/// Send `file.download` for a download the session starts now.
+pub async fn announce_download(state: &AppState, live: &Live, download: &Download) -> Result<(), DomainError> {
+    let ip = live.ip_text();
+    let event = Event::file_download(
+        &download.file,
+        download.user.as_ref(),
+        download.license_id.as_deref(),
+        Some(&ip),
+        tollgate_core::time::now(),
+    );
+    state.store.emit(&[event]).await.map_err(store_err)?;
+    Ok(())
 }
 
 /// A download, in the seller's log list: `message` as the route words it, with the session's

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tollgate_core::events::Event;
 use tollgate_core::ids::{self, prefix};
 use tollgate_core::model::{AppStatus, BlacklistKind, Session};
 use tollgate_core::pipeline::{self, Hash, NetFacts, Presented};
@@ -42,7 +43,7 @@ pub struct Opened {
 /// fields are present.
 pub async fn init(state: &AppState, caller: &Caller, creds: &AppCredentials<'_>) -> Result<Opened, DomainError> {
     let (app, update, client_id) = checked(state, caller, creds).await?;
-    let session = open_session(state, caller, &app, client_id).await?;
+    let session = open_session(state, caller, &app, client_id, Announce::Now).await?;
     Ok(Opened { session, app, update })
 }
 
@@ -122,8 +123,8 @@ pub async fn open_for_sign_in(
     let app = find_app(state, &AppCredentials::AppKey { app_id, api_key, version: None, hash: None }).await?;
     let presented = Presented { secret: Some(api_key), version: None, hash: Hash::NotCarried };
     run_pipeline(state, caller, &app, &presented)?;
-    let session = open_session(state, caller, &app, None).await?;
-    Ok(Live { session, app })
+    let session = open_session(state, caller, &app, None, Announce::WithSignIn).await?;
+    Ok(Live { session, app, ip: caller.ip, unannounced: true })
 }
 
 /// Steps 2–3: the app the credentials name. For an owner and name, a cached app proves its owner
@@ -172,6 +173,15 @@ pub fn run_pipeline(
     Ok(update)
 }
 
+/// When a new session's `session.create` event is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announce {
+    /// With the session's own insert (a start that answers the session).
+    Now,
+    /// With the sign-in the session was opened for, once it succeeds ([`super::Live::unannounced`]).
+    WithSignIn,
+}
+
 /// Step 12: a new session, within the app's live-session quota.
 ///
 /// `client_id` is recorded on the session when the credentials carried one.
@@ -180,6 +190,7 @@ pub async fn open_session(
     caller: &Caller,
     app: &CachedApp,
     client_id: Option<&str>,
+    announce: Announce,
 ) -> Result<Session, DomainError> {
     let at = now();
     let session = Session {
@@ -195,14 +206,18 @@ pub async fn open_session(
         expires_at: session_expiry(at),
         last_seen: at,
     };
+    let events = match announce {
+        Announce::Now => vec![Event::session_create(&session, at)],
+        Announce::WithSignIn => Vec::new(),
+    };
     match app.app.settings.session_quota {
         // Counted and inserted atomically: concurrent inits cannot pass the quota together.
         Some(quota) => {
-            if !state.store.create_session_capped(&session, quota, at, &[]).await.map_err(store_err)? {
+            if !state.store.create_session_capped(&session, quota, at, &events).await.map_err(store_err)? {
                 return Err(DomainError::SessionQuotaExceeded);
             }
         }
-        None => state.store.create_session(&session, &[]).await.map_err(store_err)?,
+        None => state.store.create_session(&session, &events).await.map_err(store_err)?,
     }
     Ok(session)
 }

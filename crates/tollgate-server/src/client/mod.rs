@@ -12,9 +12,10 @@ pub mod init;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tollgate_core::model::{BlacklistKind, Session};
+use tollgate_core::events::Event;
+use tollgate_core::model::{BlacklistKind, License, LicenseStatus, Session};
 use tollgate_core::time::{now, Timestamp};
-use tollgate_core::{session, DomainError};
+use tollgate_core::{redeem, session, DomainError};
 use tollgate_store::StoreError;
 
 use crate::cache::CachedApp;
@@ -54,6 +55,48 @@ impl Caller {
 pub struct Live {
     pub session: Session,
     pub app: Arc<CachedApp>,
+    /// The address of the request using the session.
+    pub ip: IpAddr,
+    /// The session was opened by this very request for a sign-in ([`init::open_for_sign_in`]):
+    /// its `session.create` event goes with the sign-in's own write, so a sign-in that fails
+    /// (and ends the session again) announces nothing.
+    pub unannounced: bool,
+}
+
+impl Live {
+    /// The `session.create` event still owed for this session, if any: with the device the
+    /// sign-in presented.
+    pub fn owed_session_event(&self, hwid: Option<&str>, at: Timestamp) -> Option<Event> {
+        self.unannounced.then(|| {
+            let session =
+                Session { hwid: hwid.map(str::to_owned).or_else(|| self.session.hwid.clone()), ..self.session.clone() };
+            Event::session_create(&session, at)
+        })
+    }
+
+    /// The address of the request, as text (what events carry as `ip`).
+    pub fn ip_text(&self) -> String {
+        self.ip.to_string()
+    }
+}
+
+/// A key-only session's key met expired at a use (key login, session check, download) while
+/// still stored `USED`: record it `EXPIRED` with its `license.expire` event, in one conditional
+/// update, so concurrent uses record it once (see [`redeem::expiry_to_record`]). The caller
+/// answers `LicenseExpired` whatever happens here; a failure to record is logged, and the next
+/// use tries again.
+pub async fn record_expiry(state: &AppState, license: &License, at: Timestamp) {
+    if !redeem::expiry_to_record(license, at) {
+        return;
+    }
+    let event = Event::license_expire(license, at);
+    let written = state
+        .store
+        .set_license_status(&license.app_id, &license.id, LicenseStatus::Used, LicenseStatus::Expired, None, &[event])
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, license_id = %license.id, "could not record a license's expiry");
+    }
 }
 
 /// Store failures as domain errors: an outage is `Unavailable`, anything else is logged with its
@@ -93,7 +136,7 @@ pub async fn live_session(state: &AppState, caller: &Caller, token: &str) -> Res
         tollgate_core::model::AppStatus::Paused => return Err(DomainError::AppPaused),
     }
     caller.check_mac(&app.app.api_key)?;
-    Ok(Live { session, app })
+    Ok(Live { session, app, ip: caller.ip, unannounced: false })
 }
 
 /// End the session (logout, or a sign-in that failed after its session was opened). `false` when

@@ -144,7 +144,7 @@ pub async fn change_status(
         get(state, app_id, id).await?,
         |device| Ok(status::device_next(device, action)?.map(|to| (device.status, to))),
         || get(state, app_id, id),
-        |from, to| async move {
+        |_, from, to| async move {
             Ok(state.store.set_device_license_status(app_id, id, from, to, reason).await?.is_some())
         },
     )

@@ -1,6 +1,7 @@
 //! License keys: generate in batches, look up by key, edit, extend, ban/unban, pause/unpause,
 //! forget bound devices, delete.
 
+use tollgate_core::events::Event;
 use tollgate_core::license::{self as rules, ExtendRefusal, LicenseChanges, LicenseSpec};
 use tollgate_core::model::{Creator, License, User};
 use tollgate_core::status::{self, StatusAction};
@@ -163,7 +164,7 @@ pub async fn change_status(
         get(state, app_id, license_id).await?,
         |license| Ok(status::license_next(license, action)?.map(|to| (license.status, to))),
         || get(state, app_id, license_id),
-        |from, to| async move {
+        |_, from, to| async move {
             Ok(state.store.set_license_status(app_id, license_id, from, to, reason, &[]).await?.is_some())
         },
     )
@@ -185,9 +186,12 @@ pub async fn reset_devices(state: &AppState, by: &Actor, app_id: &str, license_i
     Ok(())
 }
 
-/// Permanently delete a license key.
+/// Permanently delete a license key. Its `license.delete` event (the key as it was) goes with
+/// the delete itself, so a delete that finds nothing sends nothing.
 pub async fn delete(state: &AppState, by: &Actor, app_id: &str, license_id: &str) -> ManageResult<()> {
-    if !state.store.delete_license(app_id, license_id, &[]).await? {
+    let license = get(state, app_id, license_id).await?;
+    let events = [Event::license_delete(&license, now())];
+    if !state.store.delete_license(app_id, license_id, &events).await? {
         return Err(ManageError::NotFound("License"));
     }
     audit(state, by, "license.delete", Some(app_id), Some(license_id)).await;

@@ -75,9 +75,9 @@ impl From<crate::password::GateError> for ManageError {
 pub type ManageResult<T> = Result<T, ManageError>;
 
 /// Apply a ban/unban/pause/unpause with the store's conditional update: `decide` gives the
-/// status to change from and to (`None`: nothing to change), `write` stores the change only if
-/// the status is still the one decided from (`false` otherwise), `read` fetches the thing
-/// again. When another change came first, decide again on what is stored now; after
+/// status to change from and to (`None`: nothing to change), `write` stores the change on the
+/// thing as it was read (for the events it sends) only if the status is still the one decided
+/// from (`false` otherwise), `read` fetches the thing again. When another change came first, decide again on what is stored now; after
 /// [`status::ATTEMPTS`] losses in a row, answer a conflict with nothing written.
 pub(crate) async fn transition<T, S, Read, ReadFut, Write, WriteFut>(
     mut current: T,
@@ -88,14 +88,14 @@ pub(crate) async fn transition<T, S, Read, ReadFut, Write, WriteFut>(
 where
     Read: Fn() -> ReadFut,
     ReadFut: Future<Output = ManageResult<T>>,
-    Write: Fn(S, S) -> WriteFut,
+    Write: Fn(&T, S, S) -> WriteFut,
     WriteFut: Future<Output = Result<bool, StoreError>>,
 {
     for _ in 0..status::ATTEMPTS {
         let Some((from, to)) = decide(&current)? else {
             return Ok(());
         };
-        if write(from, to).await? {
+        if write(&current, from, to).await? {
             return Ok(());
         }
         current = read().await?;

@@ -2,8 +2,9 @@
 //! the subscription, delete a per-user variable. End users are created by the client
 //! protocols, never here.
 
+use tollgate_core::events::Event;
 use tollgate_core::license as license_rules;
-use tollgate_core::model::User;
+use tollgate_core::model::{User, UserStatus};
 use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
 use tollgate_core::validate;
@@ -31,7 +32,14 @@ pub async fn change_status(
         get(state, app_id, user_id).await?,
         |user| Ok(status::user_next(user.status, action)?.map(|to| (user.status, to))),
         || get(state, app_id, user_id),
-        |from, to| async move { Ok(state.store.set_user_status(app_id, user_id, from, to, reason, &[]).await?.is_some()) },
+        |user, from, to| {
+            // Sent when the user becomes banned (not when a ban's reason is rewritten).
+            let events: Vec<Event> = (to == UserStatus::Banned && from != UserStatus::Banned)
+                .then(|| Event::user_ban(user, reason, now()))
+                .into_iter()
+                .collect();
+            async move { Ok(state.store.set_user_status(app_id, user_id, from, to, reason, &events).await?.is_some()) }
+        },
     )
     .await?;
     let name = match action {

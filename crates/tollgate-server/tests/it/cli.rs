@@ -939,3 +939,69 @@ async fn backup_and_restore_round_trip_and_restore_refused_while_serving() {
     s.signal(libc::SIGTERM);
     assert!(s.wait(Duration::from_secs(30)).await.success());
 }
+
+/// A webhook event is written with the change that caused it: a server killed with SIGKILL
+/// right after acknowledging a register sends that `user.register` once it runs again, even
+/// though the receiver was down until then.
+#[tokio::test]
+async fn sigkill_right_after_register_still_delivers_the_event_after_restart() {
+    use crate::receiver::Receiver;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (backend, db) = backend_args().await;
+    let mut args: Vec<&str> = backend.iter().map(String::as_str).collect();
+    args.extend(["--webhook-allow-private", "--webhook-retry-schedule", "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"]);
+    let mut s = ServerProc::start_with(Some(&data), dir.path(), "info", &args).await;
+    let (token, app_id) = s.seller_and_app().await;
+    let (st, app) =
+        s.call(reqwest::Method::GET, &format!("/v1/admin/apps/{app_id}"), Some(&token), None).await.unwrap();
+    assert_eq!(st, 200, "{app}");
+    let api_key = app["data"]["apiKey"].as_str().unwrap().to_owned();
+    let (st, b) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/admin/apps/{app_id}/licenses"),
+            Some(&token),
+            Some(json!({"count": 1, "durationType": "30d"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{b}");
+    let key = b["data"][0]["key"].as_str().unwrap().to_owned();
+
+    // Nothing listens on the webhook's port until the server has been killed.
+    let port = free_port();
+    let (st, b) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/admin/apps/{app_id}/webhooks"),
+            Some(&token),
+            Some(json!({"url": format!("http://localhost:{port}/hook"), "events": ["user.register"]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{b}");
+
+    let body = json!({"type": "register", "appId": app_id, "apiKey": api_key, "username": "durable",
+                      "password": "correct horse battery", "licenseKey": key, "hwid": "HW-1"});
+    let (st, b) = s.call(reqwest::Method::POST, "/v1", None, Some(body)).await.unwrap();
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["success"], true, "{b}");
+    s.child.start_kill().unwrap(); // SIGKILL, right after the acknowledgement
+    let status = s.wait(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), None, "killed by a signal");
+
+    let receiver = Receiver::start_on(port).await;
+    let _s2 = ServerProc::start_with(Some(&data), dir.path(), "info", &args).await;
+    let got = receiver.wait_for_event("user.register", 1).await;
+    let event = got[0].json();
+    assert_eq!(event["data"]["username"], "durable", "{event}");
+    assert_eq!(event["data"]["appId"], app_id.as_str(), "{event}");
+    // Once: a later look finds no second copy.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(receiver.events("user.register").len(), 1);
+    drop(_s2);
+    if let Some(db) = db {
+        db.drop().await;
+    }
+}

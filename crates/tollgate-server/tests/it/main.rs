@@ -34,3 +34,5 @@ mod reseller_api;
 mod signing;
 mod status_race;
 mod tenant_isolation;
+mod webhook_delivery;
+mod webhook_events;

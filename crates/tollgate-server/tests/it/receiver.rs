@@ -1,6 +1,8 @@
 //! A real webhook receiver on 127.0.0.1: records every request it gets and answers as scripted
 //! (a status per request, then a default; optionally slow).
 
+#![allow(dead_code)]
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -119,7 +121,10 @@ impl Receiver {
 
     /// The requests whose standard body has this `event`.
     pub fn events(&self, kind: &str) -> Vec<Received> {
-        self.received().into_iter().filter(|r| serde_json::from_slice::<Value>(&r.body).is_ok_and(|v| v["event"] == kind)).collect()
+        self.received()
+            .into_iter()
+            .filter(|r| serde_json::from_slice::<Value>(&r.body).is_ok_and(|v| v["event"] == kind))
+            .collect()
     }
 
     /// Wait (up to `within`) until `n` requests matching `pred` have arrived; returns them.
@@ -128,7 +133,12 @@ impl Receiver {
         loop {
             let got: Vec<Received> = self.received().into_iter().filter(|r| pred(r)).collect();
             if got.len() >= n || Instant::now() >= deadline {
-                assert!(got.len() >= n, "expected {n} requests within {within:?}, got {}: {:?}", got.len(), got.iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect::<Vec<_>>());
+                assert!(
+                    got.len() >= n,
+                    "expected {n} requests within {within:?}, got {}: {:?}",
+                    got.len(),
+                    got.iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect::<Vec<_>>()
+                );
                 return got;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

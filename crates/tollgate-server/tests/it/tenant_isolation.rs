@@ -8,7 +8,7 @@ use chrono::Duration;
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tollgate_core::model::{ChatMessage, Session, User, UserStatus, UserVariable};
+use tollgate_core::model::{ChatMessage, Delivery, DeliveryState, Session, User, UserStatus, UserVariable};
 use tollgate_core::time::now;
 use tollgate_core::{ids, password};
 
@@ -85,7 +85,24 @@ pub(crate) async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) ->
             json!({"url": "https://example.com/h", "events": ["user.login"]}),
         )
         .await;
-    ids.insert("webhookId", w.data()["id"].as_str().unwrap().to_owned());
+    let webhook_id = w.data()["id"].as_str().unwrap().to_owned();
+    // a delivery in its log, held so no worker sends it
+    let delivery = Delivery {
+        id: ids::new_id(ids::prefix::DELIVERY),
+        webhook_id: webhook_id.clone(),
+        app_id: app.clone(),
+        event: "webhook.test".into(),
+        payload: "{}".into(),
+        state: DeliveryState::Pending,
+        attempts: 0,
+        failures: 0,
+        next_attempt_at: None,
+        last_attempt_at: None,
+        created_at: now(),
+    };
+    s.state.store.insert_delivery(&delivery, "fixture").await.unwrap();
+    ids.insert("deliveryId", delivery.id);
+    ids.insert("webhookId", webhook_id);
     let form = Form::new().part("file", Part::bytes(b"hello".to_vec()).file_name("a.bin"));
     let f =
         s.http.post(s.url(&format!("{base}/files"))).bearer_auth(&owner.token).multipart(form).send().await.unwrap();

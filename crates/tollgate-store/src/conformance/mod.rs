@@ -46,6 +46,7 @@ mod sellers;
 mod sessions;
 mod status;
 mod users;
+mod webhook_outbox;
 
 pub use app_data::*;
 pub use apps::*;
@@ -62,6 +63,7 @@ pub use sellers::*;
 pub use sessions::*;
 pub use status::*;
 pub use users::*;
+pub use webhook_outbox::*;
 
 /// What `conformance_tests!` does with the guard by default: drops it.
 pub async fn drop_guard<G>(guard: G) {
@@ -85,10 +87,11 @@ macro_rules! conformance_tests {
             license_variables,
             variables, blacklist, sessions, resellers, files, webhooks, logs_and_audit, tenant_scope,
             redemption, device_binding, logins, nonces, chats, device_licenses, client_tenant_scope,
-            redemption_signs_in, username_keys, license_key_case, license_edits, license_extensions);
+            redemption_signs_in, username_keys, license_key_case, license_edits, license_extensions,
+            webhook_outbox);
         $crate::conformance_tests!(@by_arc $fresh, $finish;
             concurrency, signing_keys, redemption_concurrency, quota_concurrency, status_races,
-            license_extend_concurrency);
+            license_extend_concurrency, webhook_claim_concurrency);
         $crate::conformance_tests!(@by_arc $fresh, $finish; reseller_purchases);
     };
     (@by_ref $fresh:path, $finish:path; $($area:ident),+) => {$(
