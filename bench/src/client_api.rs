@@ -999,7 +999,7 @@ async fn measure(
     prepared: Prepared,
     opts: &ClientApiOptions,
     probe: &CpuProbe,
-    between: Option<Between>,
+    (between, after): (Option<Between>, Option<Between>),
 ) -> Result<Measured> {
     let startup = server.wait_healthy(client, opts.startup_timeout).await?;
     let Prepared { app_id, keys, tag } = prepared;
@@ -1009,26 +1009,37 @@ async fn measure(
         None => None,
         Some(step) => {
             let token = server::login(client, &server.base, state).await?;
-            step(BetweenCtx { client: client.clone(), base: server.base.clone(), token, app_id: app_id.clone() })
-                .await?;
-            Some(pass(client, &t, opts, probe).await?)
+            let ctx = || BetweenCtx {
+                client: client.clone(),
+                base: server.base.clone(),
+                token: token.clone(),
+                app_id: app_id.clone(),
+            };
+            step(ctx()).await?;
+            let rows = pass(client, &t, opts, probe).await?;
+            if let Some(after) = after {
+                after(ctx()).await?;
+            }
+            Some(rows)
         }
     };
     Ok(Measured { startup, rows, second })
 }
 
 pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result<ClientApiResult> {
-    run_with(tg, state, opts, &[], None).map(|(r, _)| r)
+    run_with(tg, state, opts, &[], None, None).map(|(r, _)| r)
 }
 
 /// [`run`], with `extra_serve_args` after [`SERVE_ARGS`] and, with `between`, a second pass over
 /// the endpoints after it ran: its rows are the second value (the result holds the first pass).
+/// `after` runs after the second pass, before the server stops.
 pub fn run_with(
     tg: &Tollgate,
     state: &BenchState,
     opts: &ClientApiOptions,
     extra_serve_args: &[&str],
     between: Option<Between>,
+    after: Option<Between>,
 ) -> Result<(ClientApiResult, Option<Vec<Row>>)> {
     let load_before = std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -1074,7 +1085,7 @@ pub fn run_with(
     let probe = CpuProbe { server_pid: pid, postgres: pg_url.and_then(crate::pg::database_of).map(str::to_owned) };
 
     let prepared = Prepared { app_id: app_id.clone(), keys, tag };
-    let measured = rt.block_on(measure(&client, &mut server, state, prepared, opts, &probe, between));
+    let measured = rt.block_on(measure(&client, &mut server, state, prepared, opts, &probe, (between, after)));
     let m = match measured {
         Ok(m) => m,
         Err(e) => {

@@ -468,8 +468,20 @@ pub struct Latency {
     pub without: ClientApiResult,
     /// The same endpoints after one webhook was subscribed to every kind.
     pub with: Vec<Row>,
-    /// What the receiver got during the second pass.
+    /// What the receiver got from the second pass, until the backlog was delivered.
     pub seen: Seen,
+    pub backlog: Option<Backlog>,
+}
+
+/// The deliveries still owed when the second pass ended.
+#[derive(Clone, Copy)]
+pub struct Backlog {
+    /// `pagination.total` of the webhook's delivery log: every event queued for it.
+    pub queued: u64,
+    /// Distinct ids the receiver had when the pass ended.
+    pub received: u64,
+    /// How long after the pass the last of them arrived (`None`: not within the wait).
+    pub drained_in: Option<Duration>,
 }
 
 impl Latency {
@@ -482,19 +494,46 @@ impl Latency {
 /// one server, then a webhook subscribed to every kind, then the same series again.
 pub fn latency(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result<Latency> {
     let receiver = Receiver::new(false);
-    let rec = receiver.clone();
+    let hook_id = Arc::new(Mutex::new(None::<String>));
+    let backlog = Arc::new(Mutex::new(None::<Backlog>));
+    let (rec, id) = (receiver.clone(), hook_id.clone());
     let between: client_api::Between = Box::new(move |ctx| {
         Box::pin(async move {
             let url = rec.listen().await?;
-            let (_, secret) = create_webhook(&ctx.client, &ctx.base, &ctx.token, &ctx.app_id, &url).await?;
+            let (hook, secret) = create_webhook(&ctx.client, &ctx.base, &ctx.token, &ctx.app_id, &url).await?;
             rec.set_secret(&secret)?;
+            *id.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
             eprintln!("tollgate-bench: webhooks: one webhook subscribed to every kind; measuring again");
             Ok(())
         })
     });
-    let (without, with) = client_api::run_with(tg, state, opts, &["--webhook-allow-private=true"], Some(between))?;
+    let (rec, id, out) = (receiver.clone(), hook_id.clone(), backlog.clone());
+    let after: client_api::Between = Box::new(move |ctx| {
+        Box::pin(async move {
+            let end = Instant::now();
+            let received = rec.distinct() as u64;
+            let hook = id.lock().unwrap_or_else(|e| e.into_inner()).clone().context("no webhook")?;
+            let Some(queued) = delivery_log_total(&ctx.client, &ctx.base, &ctx.token, &ctx.app_id, &hook).await else {
+                return Ok(());
+            };
+            eprintln!("tollgate-bench: webhooks: {received} of {queued} events delivered; waiting for the rest");
+            while (rec.distinct() as u64) < queued && end.elapsed() < DELIVERY_TIMEOUT {
+                if rec.last_new_id().map_or(end, |l| l.max(end)).elapsed() > STALL_TIMEOUT {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let drained_in = ((rec.distinct() as u64) >= queued)
+                .then(|| rec.last_new_id().map_or(Duration::ZERO, |l| l.saturating_duration_since(end)));
+            *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(Backlog { queued, received, drained_in });
+            Ok(())
+        })
+    });
+    let extra = ["--webhook-allow-private=true"];
+    let (without, with) = client_api::run_with(tg, state, opts, &extra, Some(between), Some(after))?;
     let with = with.context("the second pass did not run")?;
-    Ok(Latency { without, with, seen: receiver.seen() })
+    let backlog = *backlog.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(Latency { without, with, seen: receiver.seen(), backlog })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -652,7 +691,7 @@ fn render_latency(s: &mut String, l: &Latency) {
     let kinds: Vec<String> = l.seen.kinds.iter().map(|(k, n)| format!("`{k}` × {}", group(*n))).collect();
     let _ = writeln!(
         s,
-        "\nThe receiver got {} requests during the second pass ({} distinct ids, {} received more than once; \
+        "\nThe receiver got {} requests from the second pass ({} distinct ids, {} received more than once; \
          {} signatures verified): {}.",
         group(l.seen.requests),
         group(l.seen.by_id.len() as u64),
@@ -660,6 +699,18 @@ fn render_latency(s: &mut String, l: &Latency) {
         group(l.seen.verified),
         if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") }
     );
+    if let Some(b) = &l.backlog {
+        let drained = b.drained_in.map_or_else(
+            || "they had not all arrived when the bench stopped waiting".to_owned(),
+            |d| format!("the rest arrived within {:.2} s after the load stopped", d.as_secs_f64()),
+        );
+        let _ = writeln!(
+            s,
+            "When the second pass ended, {} events had been queued for the webhook and {} delivered; {drained}.",
+            group(b.queued),
+            group(b.received)
+        );
+    }
     let rss = w.server_peak_rss_kib.map_or_else(|| "unknown".to_owned(), crate::mib);
     let _ = writeln!(s, "App `{}`; server peak RSS {rss}.", w.app_id);
 }
