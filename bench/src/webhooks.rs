@@ -724,7 +724,7 @@ mod tests {
 
     #[test]
     fn verifies_standard_webhooks_signatures() {
-        // The worked example of the Standard Webhooks specification.
+        // The worked example Standard Webhooks publishes for its signature scheme.
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let key = B64.decode(&secret["whsec_".len()..]).unwrap();
         let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
