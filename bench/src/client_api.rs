@@ -254,7 +254,7 @@ fn uuid_v4(random: &[u8]) -> String {
 }
 
 /// The app and the users the requests speak for.
-struct Target {
+pub(crate) struct Target {
     base: String,
     /// The app's id and key, as Authon clients send them on every call.
     app_id: String,
@@ -428,7 +428,7 @@ async fn call(client: &reqwest::Client, t: &Target, path: &str, mut body: Map<St
     serde_json::from_slice(&bytes).with_context(|| format!("POST /api/v2/{path}: the body is not JSON"))
 }
 
-async fn open_session(client: &reqwest::Client, t: &Target) -> Result<String> {
+pub(crate) async fn open_session(client: &reqwest::Client, t: &Target) -> Result<String> {
     let body = t.fields(Endpoint::Init, None).context("init body")?;
     let v = call(client, t, "init", body).await?;
     v.get("session_id")
@@ -488,7 +488,7 @@ async fn open_sessions(client: &reqwest::Client, t: &Arc<Target>, n: usize) -> R
 /// CPU seconds consumed so far by the server, the bench, and (PostgreSQL runs) PostgreSQL's
 /// processes that work for the bench.
 #[derive(Clone, Copy)]
-struct CpuSample {
+pub(crate) struct CpuSample {
     at: Instant,
     server: Duration,
     bench: Duration,
@@ -497,14 +497,14 @@ struct CpuSample {
     machine: Duration,
 }
 
-struct CpuProbe {
-    server_pid: u32,
+pub(crate) struct CpuProbe {
+    pub(crate) server_pid: u32,
     /// The bench's database, on PostgreSQL.
-    postgres: Option<String>,
+    pub(crate) postgres: Option<String>,
 }
 
 impl CpuProbe {
-    fn sample(&self) -> CpuSample {
+    pub(crate) fn sample(&self) -> CpuSample {
         CpuSample {
             at: Instant::now(),
             server: pid_cpu(self.server_pid).unwrap_or_default(),
@@ -515,7 +515,7 @@ impl CpuProbe {
     }
 }
 
-fn share(a: &CpuSample, b: &CpuSample) -> CpuShare {
+pub(crate) fn share(a: &CpuSample, b: &CpuSample) -> CpuShare {
     let wall = b.at.duration_since(a.at).as_secs_f64().max(1e-9);
     let cores = |x: Duration, y: Duration| y.saturating_sub(x).as_secs_f64() / wall;
     let (server, bench) = (cores(a.server, b.server), cores(a.bench, b.bench));
@@ -843,13 +843,13 @@ pub fn argon2_rate(secs: Duration, threads: usize) -> Result<Argon2Rate> {
 // ---------------------------------------------------------------------------------------
 // The run
 
-fn run_tag() -> String {
+pub(crate) fn run_tag() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     format!("{:08x}", (nanos as u64 ^ u64::from(std::process::id()) << 32) & 0xffff_ffff)
 }
 
 /// `tollgate license generate` of `count` lifetime keys for `app_id`; the keys and the time taken.
-fn generate_keys(tg: &Tollgate, app_id: &str, count: u64) -> Result<(Vec<String>, Duration)> {
+pub(crate) fn generate_keys(tg: &Tollgate, app_id: &str, count: u64) -> Result<(Vec<String>, Duration)> {
     let file = tg.data_dir.join("bench-client-api-keys.txt");
     // The CLI refuses to overwrite a file; one may be left over from an interrupted run.
     let _ = std::fs::remove_file(&file);
@@ -869,7 +869,7 @@ fn generate_keys(tg: &Tollgate, app_id: &str, count: u64) -> Result<(Vec<String>
 }
 
 /// Admin setup (no hwidLock, the variable), then the login user registered through the API.
-async fn setup(
+pub(crate) async fn setup(
     client: &reqwest::Client,
     base: &str,
     state: &BenchState,
@@ -944,6 +944,45 @@ fn redact_app(app: &Value) -> Value {
 struct Measured {
     startup: Duration,
     rows: Vec<Row>,
+    /// The rows of the second pass, after [`Between`] ran.
+    second: Option<Vec<Row>>,
+}
+
+/// What a step between two passes gets: the running server and the run's app.
+pub struct BetweenCtx {
+    pub client: reqwest::Client,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The bench seller's access token.
+    pub token: String,
+    pub app_id: String,
+}
+
+/// A step run on the bench's runtime after every endpoint was measured once, before they are all
+/// measured again on the same server and app (e.g. subscribing a webhook). Whatever it spawns
+/// runs until the server is stopped.
+pub type Between = Box<dyn FnOnce(BetweenCtx) -> futures::future::LocalBoxFuture<'static, Result<()>>>;
+
+/// Every endpoint once: its sessions, `/healthz`, then the endpoint.
+async fn pass(
+    client: &reqwest::Client,
+    t: &Arc<Target>,
+    opts: &ClientApiOptions,
+    probe: &CpuProbe,
+) -> Result<Vec<Row>> {
+    let n = opts.concurrency.max(1);
+    let mut rows = Vec::new();
+    for &ep in &opts.endpoints {
+        let sessions: Vec<Option<String>> = match ep {
+            Endpoint::Init => vec![None; n],
+            e if e.authon() => open_authon_sessions(client, t, n).await?.into_iter().map(Some).collect(),
+            _ => open_sessions(client, t, n).await?.into_iter().map(Some).collect(),
+        };
+        let healthz = series(client, t, None, vec![None; n], opts, probe).await?;
+        let api = series(client, t, Some(ep), sessions, opts, probe).await?;
+        rows.push(Row { endpoint: ep, healthz, api });
+    }
+    Ok(rows)
 }
 
 /// The app made for this run through the CLI.
@@ -960,26 +999,48 @@ async fn measure(
     prepared: Prepared,
     opts: &ClientApiOptions,
     probe: &CpuProbe,
+    (between, after): (Option<Between>, Option<Between>),
 ) -> Result<Measured> {
     let startup = server.wait_healthy(client, opts.startup_timeout).await?;
     let Prepared { app_id, keys, tag } = prepared;
     let t = Arc::new(setup(client, &server.base, state, &app_id, keys, &tag).await?);
-    let n = opts.concurrency.max(1);
-    let mut rows = Vec::new();
-    for &ep in &opts.endpoints {
-        let sessions: Vec<Option<String>> = match ep {
-            Endpoint::Init => vec![None; n],
-            e if e.authon() => open_authon_sessions(client, &t, n).await?.into_iter().map(Some).collect(),
-            _ => open_sessions(client, &t, n).await?.into_iter().map(Some).collect(),
-        };
-        let healthz = series(client, &t, None, vec![None; n], opts, probe).await?;
-        let api = series(client, &t, Some(ep), sessions, opts, probe).await?;
-        rows.push(Row { endpoint: ep, healthz, api });
-    }
-    Ok(Measured { startup, rows })
+    let rows = pass(client, &t, opts, probe).await?;
+    let second = match between {
+        None => None,
+        Some(step) => {
+            let token = server::login(client, &server.base, state).await?;
+            let ctx = || BetweenCtx {
+                client: client.clone(),
+                base: server.base.clone(),
+                token: token.clone(),
+                app_id: app_id.clone(),
+            };
+            step(ctx()).await?;
+            let rows = pass(client, &t, opts, probe).await?;
+            if let Some(after) = after {
+                after(ctx()).await?;
+            }
+            Some(rows)
+        }
+    };
+    Ok(Measured { startup, rows, second })
 }
 
 pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result<ClientApiResult> {
+    run_with(tg, state, opts, &[], None, None).map(|(r, _)| r)
+}
+
+/// [`run`], with `extra_serve_args` after [`SERVE_ARGS`] and, with `between`, a second pass over
+/// the endpoints after it ran: its rows are the second value (the result holds the first pass).
+/// `after` runs after the second pass, before the server stops.
+pub fn run_with(
+    tg: &Tollgate,
+    state: &BenchState,
+    opts: &ClientApiOptions,
+    extra_serve_args: &[&str],
+    between: Option<Between>,
+    after: Option<Between>,
+) -> Result<(ClientApiResult, Option<Vec<Row>>)> {
     let load_before = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
@@ -1004,7 +1065,8 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
         _ => false,
     };
 
-    let mut server = Server::start(tg, opts.port, &SERVE_ARGS)?;
+    let serve_args: Vec<&str> = SERVE_ARGS.iter().chain(extra_serve_args).copied().collect();
+    let mut server = Server::start(tg, opts.port, &serve_args)?;
     let pid = server.pid;
     let client_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -1023,7 +1085,7 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
     let probe = CpuProbe { server_pid: pid, postgres: pg_url.and_then(crate::pg::database_of).map(str::to_owned) };
 
     let prepared = Prepared { app_id: app_id.clone(), keys, tag };
-    let measured = rt.block_on(measure(&client, &mut server, state, prepared, opts, &probe));
+    let measured = rt.block_on(measure(&client, &mut server, state, prepared, opts, &probe, (between, after)));
     let m = match measured {
         Ok(m) => m,
         Err(e) => {
@@ -1038,7 +1100,7 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
     };
     let server_peak_rss_kib = proc::vm_hwm_kib(pid);
     let shutdown = Some(server.stop()?);
-    Ok(ClientApiResult {
+    let result = ClientApiResult {
         concurrency: opts.concurrency.max(1),
         warmup: opts.warmup,
         duration: opts.duration,
@@ -1054,14 +1116,15 @@ pub fn run(tg: &Tollgate, state: &BenchState, opts: &ClientApiOptions) -> Result
         postgres: probe.postgres.is_some(),
         load_before,
         analyzed,
-    })
+    };
+    Ok((result, m.second))
 }
 
 // ---------------------------------------------------------------------------------------
 // Report
 
 /// A ratio to three significant digits (`0.0123`, `0.456`, `1.23`).
-fn ratio(x: f64) -> String {
+pub(crate) fn ratio(x: f64) -> String {
     if !x.is_finite() || x <= 0.0 {
         return "0".to_owned();
     }
@@ -1069,7 +1132,7 @@ fn ratio(x: f64) -> String {
     format!("{x:.decimals$}")
 }
 
-fn rate(x: f64) -> String {
+pub(crate) fn rate(x: f64) -> String {
     if x >= 100.0 {
         group(x.round() as u64)
     } else {
@@ -1077,7 +1140,7 @@ fn rate(x: f64) -> String {
     }
 }
 
-fn cores(c: &Option<CpuShare>) -> String {
+pub(crate) fn cores(c: &Option<CpuShare>) -> String {
     match c {
         None => "—".to_owned(),
         Some(c) => match c.postgres {

@@ -6,6 +6,7 @@
 //! target/release/tollgate-bench all
 //! target/release/tollgate-bench all --database-url postgres://postgres@127.0.0.1:5432/postgres
 //! target/release/tollgate-bench client-api   # the Authly v2 client API only
+//! target/release/tollgate-bench webhooks     # webhook delivery rate and added latency
 //! ```
 
 mod burst;
@@ -15,6 +16,7 @@ mod list;
 mod pg;
 mod proc;
 mod server;
+mod webhooks;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -95,6 +97,12 @@ struct Cli {
     /// Skip the cursor walk even if the listing offers a cursor
     #[arg(long, global = true)]
     no_cursor: bool,
+    /// webhooks: events queued while the receiver holds every request
+    #[arg(long, global = true, default_value_t = 1_000)]
+    webhook_events: usize,
+    /// webhooks: the server's `--webhook-concurrency`
+    #[arg(long, global = true, default_value_t = 16)]
+    webhook_concurrency: usize,
     /// login-burst: how many bursts
     #[arg(long, global = true, default_value_t = 5)]
     bursts: usize,
@@ -118,7 +126,10 @@ enum Cmd {
     /// Authon v1 check and var),
     /// each beside /healthz, and raw argon2id verifications/s
     ClientApi,
-    /// All three, on one data dir
+    /// Webhook delivery: events/s to a local receiver with N queued events, and the added
+    /// latency of `init` and `register` with one webhook subscribed (beside the same without)
+    Webhooks,
+    /// License generation, listing, client API and webhook delivery throughput, on one data dir
     All,
     /// Bursts of concurrent seller logins for unknown emails: the server's RSS before, after each
     /// burst and after an idle pause (a fresh data dir; nothing else is measured)
@@ -275,7 +286,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         },
         Cmd::LoginBurst => {}
-        Cmd::ClientApi => {
+        Cmd::ClientApi | Cmd::Webhooks => {
             if state.is_none() {
                 let s = generate::prepare(&tg)?;
                 s.save(&tg.data_dir)?;
@@ -310,20 +321,7 @@ fn run(cli: Cli) -> Result<()> {
     let mut failure = None;
     if matches!(cli.command, Cmd::ClientApi | Cmd::All) {
         let state = state.as_ref().context("no bench state")?;
-        let opts = ClientApiOptions {
-            port: cli.port,
-            concurrency: cli.concurrency.unwrap_or(64).max(1),
-            duration: cli.duration,
-            warmup: cli.warmup_secs,
-            register_keys: cli.register_keys,
-            argon2: cli.argon2_secs,
-            argon2_threads: cli
-                .argon2_threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-            endpoints: if cli.endpoints.is_empty() { Endpoint::ALL.to_vec() } else { cli.endpoints.clone() },
-            analyze: cli.analyze,
-            startup_timeout: Duration::from_secs(120),
-        };
+        let opts = client_api_options(&cli, &Endpoint::ALL);
         match client_api::run(&tg, state, &opts) {
             Ok(r) => {
                 if r.errors() > 0 {
@@ -342,11 +340,48 @@ fn run(cli: Cli) -> Result<()> {
             Err(e) => return Err(e),
         }
     }
+    let mut hooks = None;
+    if matches!(cli.command, Cmd::Webhooks | Cmd::All) {
+        let state = state.as_ref().context("no bench state")?;
+        let opts = webhooks::ThroughputOptions {
+            port: cli.port,
+            events: cli.webhook_events.max(1),
+            concurrency: cli.webhook_concurrency.max(1),
+            startup_timeout: Duration::from_secs(120),
+        };
+        let mut r = webhooks::WebhooksResult { throughput: None, latency: None };
+        match webhooks::throughput(&tg, state, &opts) {
+            Ok(t) => {
+                let problems = t.problems();
+                if !problems.is_empty() && failure.is_none() {
+                    failure = Some(anyhow::anyhow!("webhooks: {}", problems.join("; ")));
+                }
+                r.throughput = Some(t);
+            }
+            Err(e) if cli.command == Cmd::All => {
+                notes.push("webhooks FAILED (error below the report)".to_owned());
+                failure = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+        if cli.command == Cmd::Webhooks {
+            let opts = client_api_options(&cli, &webhooks::LATENCY_ENDPOINTS);
+            let l = webhooks::latency(&tg, state, &opts)?;
+            if l.errors() > 0 && failure.is_none() {
+                failure = Some(anyhow::anyhow!(
+                    "webhooks: {} requests failed (see ERRORS in the report): the figures are not valid",
+                    group(l.errors())
+                ));
+            }
+            r.latency = Some(l);
+        }
+        hooks = Some(r);
+    }
     if cli.keep.is_none() {
         notes.push("data dir was temporary and has been removed (use --keep DIR to keep it)".to_owned());
     }
 
-    let report = render(&tg, gen.as_ref(), db_what, listed.as_ref(), client.as_ref(), &notes);
+    let report = render(&tg, gen.as_ref(), db_what, listed.as_ref(), client.as_ref(), hooks.as_ref(), &notes);
     print!("{report}");
     if let Some(p) = &cli.report {
         std::fs::write(p, &report).with_context(|| format!("writing {}", p.display()))?;
@@ -354,6 +389,24 @@ fn run(cli: Cli) -> Result<()> {
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// The client-API knobs from the command line; `endpoints` when none are named.
+fn client_api_options(cli: &Cli, endpoints: &[Endpoint]) -> ClientApiOptions {
+    ClientApiOptions {
+        port: cli.port,
+        concurrency: cli.concurrency.unwrap_or(64).max(1),
+        duration: cli.duration,
+        warmup: cli.warmup_secs,
+        register_keys: cli.register_keys,
+        argon2: cli.argon2_secs,
+        argon2_threads: cli
+            .argon2_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        endpoints: if cli.endpoints.is_empty() { endpoints.to_vec() } else { cli.endpoints.clone() },
+        analyze: cli.analyze,
+        startup_timeout: Duration::from_secs(120),
     }
 }
 
@@ -448,6 +501,7 @@ fn render(
     db_what: &str,
     listed: Option<&ListResult>,
     client: Option<&ClientApiResult>,
+    hooks: Option<&webhooks::WebhooksResult>,
     notes: &[String],
 ) -> String {
     let mut s = String::new();
@@ -537,6 +591,9 @@ fn render(
     }
     if let Some(c) = client {
         client_api::render(&mut s, c);
+    }
+    if let Some(h) = hooks {
+        webhooks::render(&mut s, h);
     }
     s
 }

@@ -15,7 +15,17 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 /// Environment variables that would override the flags or defaults the bench relies on.
-const SCRUBBED_ENV: &[&str] = &["TOLLGATE_DATABASE_URL", "TOLLGATE_DATA_DIR", "TOLLGATE_LISTEN", "TOLLGATE_CONFIG"];
+const SCRUBBED_ENV: &[&str] = &[
+    "TOLLGATE_DATABASE_URL",
+    "TOLLGATE_DATA_DIR",
+    "TOLLGATE_LISTEN",
+    "TOLLGATE_CONFIG",
+    "TOLLGATE_WEBHOOK_RETRY_SCHEDULE",
+    "TOLLGATE_WEBHOOK_ALLOW_PRIVATE",
+    "TOLLGATE_WEBHOOK_DISABLE_AFTER",
+    "TOLLGATE_WEBHOOK_TIMEOUT",
+    "TOLLGATE_WEBHOOK_CONCURRENCY",
+];
 
 /// How much of a child's stdout is kept verbatim (the rest is only counted).
 const STDOUT_KEEP: usize = 64 * 1024;
