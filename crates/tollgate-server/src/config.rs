@@ -15,15 +15,19 @@ use serde::Deserialize;
 pub struct RawConfig {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub listen: Option<String>,
     /// sqlite://PATH or postgres://... [default: sqlite://<data-dir>/tollgate.db]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub database_url: Option<String>,
     /// Where the embedded database, encrypted files and generated keys live [default: ./tollgate-data]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub data_dir: Option<String>,
     /// Public base URL, used in download links and built loaders
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub public_url: Option<String>,
     /// CIDR of a reverse proxy whose X-Forwarded-For / CF-Connecting-IP is believed (repeatable)
     #[arg(long = "trusted-proxy", global = true)]
@@ -31,61 +35,99 @@ pub struct RawConfig {
     pub trusted_proxies: Option<Vec<String>>,
     /// MaxMind-format country database (.mmdb)
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub geoip_db: Option<String>,
     /// File of VPN/proxy CIDRs, one a line, '#' comments
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub vpn_ranges: Option<String>,
     /// File holding the 32-byte master key (64 hex characters)
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub master_key_file: Option<String>,
     /// The master key itself (64 hex characters); prefer master_key_file
     #[arg(skip)]
+    #[serde(default, deserialize_with = "scalar")]
     pub master_key: Option<String>,
     /// open: anyone may register a seller account; closed: only `tollgate seller create`
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub seller_signup: Option<String>,
     /// Database connection pool size [default: 16]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub db_pool_size: Option<String>,
     /// Largest JSON body accepted, in bytes [default: 1048576]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub max_body_bytes: Option<String>,
     /// Largest file upload accepted, in bytes [default: 536870912]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub max_upload_bytes: Option<String>,
     /// Client API requests per second per IP address, with bursts of 10x; 0 turns it off [default: 50]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub client_rate_limit: Option<String>,
     /// Seconds a client has to send a complete request head [default: 10]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub header_read_timeout: Option<String>,
     /// Seconds a request body may go without a byte arriving before the request is answered 408 [default: 30]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub body_timeout: Option<String>,
     /// Seconds an idle keep-alive connection stays open [default: 60]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub idle_timeout: Option<String>,
     /// Open connections at most; past it new ones are answered 503 and closed [default: 1024]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub max_connections: Option<String>,
     /// Bearer token /metrics requires; unset, /metrics is open (bind to a private address)
     #[arg(skip)]
+    #[serde(default, deserialize_with = "scalar")]
     pub metrics_token: Option<String>,
     /// Waits between webhook delivery attempts after a failure, e.g. 5s,5m,30m,2h,5h,10h,10h [default: 5s,5m,30m,2h,5h,10h,10h]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub webhook_retry_schedule: Option<String>,
     /// Allow webhook deliveries to loopback, private, link-local and cloud metadata addresses [default: false]
     #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    #[serde(default, deserialize_with = "scalar")]
     pub webhook_allow_private: Option<String>,
     /// Disable a webhook whose every delivery has failed for this long, e.g. 5d, 12h [default: 5d]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub webhook_disable_after: Option<String>,
     /// Seconds a webhook receiver has to answer [default: 10]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub webhook_timeout: Option<String>,
     /// Webhook deliveries in flight at once, per server process [default: 16]
     #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
     pub webhook_concurrency: Option<String>,
+}
+
+/// A setting's value from a TOML file as text: `pool = 8` and `allow = true` read as `"8"` and
+/// `"true"`, as the same value from a flag or the environment would.
+fn scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(Some(match Scalar::deserialize(d)? {
+        Scalar::Text(s) => s,
+        Scalar::Int(n) => n.to_string(),
+        Scalar::Float(x) => x.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+    }))
 }
 
 /// Every setting: TOML key, environment variable, flag.
@@ -509,6 +551,25 @@ mod tests {
             assert!(e.to_string().contains(setting));
             assert!(!e.to_string().contains("secret-value"));
         }
+    }
+
+    #[test]
+    fn toml_numbers_and_booleans_read_as_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(
+            &file,
+            "db_pool_size = 8\nwebhook_allow_private = true\nwebhook_timeout = 3\nseller_signup = \"closed\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), RawConfig::default(), RawConfig::default()).unwrap();
+        assert_eq!(c.db_pool_size, 8);
+        assert!(c.webhooks.allow_private);
+        assert_eq!(c.webhooks.timeout.as_secs(), 3);
+        assert_eq!(c.seller_signup, SellerSignup::Closed);
+        // a table is still no value for a setting
+        std::fs::write(&file, "db_pool_size = { n = 8 }\n").unwrap();
+        assert!(Config::load(Some(&file), RawConfig::default(), RawConfig::default()).is_err());
     }
 
     #[test]
