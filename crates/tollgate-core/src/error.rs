@@ -50,6 +50,9 @@ pub enum DomainError {
     LicenseNotFound,
     #[error("license is in use")]
     LicenseInUse,
+    /// Used, and linked to an account: only that account's sign-in uses it.
+    #[error("license is linked to an account")]
+    LicenseLinked,
     #[error("license is banned")]
     LicenseBanned { reason: Option<String> },
     #[error("license is paused")]
@@ -122,6 +125,9 @@ pub enum DomainError {
     /// The session's level is below the file's minimum level.
     #[error("level too low for this file")]
     LevelTooLow,
+    /// The app's blacklist holds as many entries as it may (a client blacklisting itself).
+    #[error("the application's blacklist is full")]
+    BlacklistFull,
 
     // --- throttling
     #[error("rate limited")]
@@ -140,7 +146,7 @@ pub enum DomainError {
 
 impl DomainError {
     /// How many variants there are: [`DomainError::ordinal`] numbers them `0..VARIANTS`.
-    pub const VARIANTS: usize = 52;
+    pub const VARIANTS: usize = 54;
 
     /// The variant's number, for the dialects' code-table tests: each table must answer every
     /// number. There is no wildcard, so a new variant does not compile until it is numbered here
@@ -200,6 +206,8 @@ impl DomainError {
             D::Internal => 49,
             D::FileNotFound => 50,
             D::LevelTooLow => 51,
+            D::LicenseLinked => 52,
+            D::BlacklistFull => 53,
         }
     }
 

@@ -397,6 +397,7 @@ mod tests {
         use crate::model::{Creator, LicenseStatus, UserStatus};
         let at = crate::time::from_millis(1_700_000_000_000);
         let user = User {
+            note: None,
             id: "usr_1".into(),
             app_id: "app_1".into(),
             username: "alice".into(),
@@ -444,6 +445,8 @@ mod tests {
             last_seen: at,
         };
         let file = FileMeta {
+            last_transferred_at: None,
+            transfer_count: 0,
             id: "fil_1".into(),
             app_id: "app_1".into(),
             name: "a.bin".into(),

@@ -22,6 +22,7 @@ pub mod redeem;
 pub mod replay;
 pub mod rules;
 pub mod session;
+pub mod session_store;
 pub mod settings;
 pub mod status;
 mod string_enum;

@@ -113,6 +113,8 @@ pub struct User {
     pub ban_reason: Option<String>,
     pub last_login: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// The seller's or the client's note on the account (Blazeauth's create-account `comment`).
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +203,10 @@ pub struct FileMeta {
     /// SHA-256 of the plaintext, hex.
     pub sha256: String,
     pub created_at: Timestamp,
+    /// Downloads started from the file's first byte, by any client protocol.
+    pub transfer_count: i64,
+    /// When the last of those started.
+    pub last_transferred_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -28,9 +28,19 @@ fn usable(license: Option<&License>, now: Timestamp) -> Result<&License, DomainE
 pub fn check_redeemable(license: Option<&License>, now: Timestamp) -> Result<&License, DomainError> {
     let license = usable(license, now)?;
     if license.status != LicenseStatus::Unused {
-        return Err(DomainError::LicenseInUse);
+        return Err(in_use(license));
     }
     Ok(license)
+}
+
+/// How a used key is refused: `LicenseLinked` when an account holds it, `LicenseInUse` when it
+/// was activated by a key login.
+pub fn in_use(license: &License) -> DomainError {
+    if license.user_id.is_some() {
+        DomainError::LicenseLinked
+    } else {
+        DomainError::LicenseInUse
+    }
 }
 
 /// What a key login may do with the key.
@@ -43,12 +53,12 @@ pub enum KeyLogin {
 }
 
 /// License login with the key alone. A key that was redeemed onto an account belongs to that
-/// account: logging in with the key alone is refused as `LicenseInUse`.
+/// account: logging in with the key alone is refused as `LicenseLinked`.
 pub fn check_key_login(license: Option<&License>, now: Timestamp) -> Result<KeyLogin, DomainError> {
     let license = usable(license, now)?;
     match (license.status, &license.user_id) {
         (LicenseStatus::Unused, _) => Ok(KeyLogin::Activate),
-        (_, Some(_)) => Err(DomainError::LicenseInUse),
+        (_, Some(_)) => Err(DomainError::LicenseLinked),
         (_, None) => Ok(KeyLogin::Resume),
     }
 }
@@ -176,6 +186,7 @@ mod tests {
 
     fn user(status: UserStatus) -> User {
         User {
+            note: None,
             id: "usr_1".into(),
             app_id: "app_1".into(),
             username: "u".into(),
@@ -220,7 +231,7 @@ mod tests {
         assert_eq!(check_key_login(Some(&license(LicenseStatus::Used)), t), Ok(KeyLogin::Resume));
         let mut owned = license(LicenseStatus::Used);
         owned.user_id = Some("usr_1".into());
-        assert_eq!(check_key_login(Some(&owned), t), Err(DomainError::LicenseInUse));
+        assert_eq!(check_key_login(Some(&owned), t), Err(DomainError::LicenseLinked));
         assert_eq!(check_key_login(Some(&license(LicenseStatus::Paused)), t), Err(DomainError::LicensePaused));
     }
 

@@ -26,6 +26,7 @@ mod logs;
 mod nonces;
 mod notify;
 mod resellers;
+mod resume;
 mod sellers;
 mod sessions;
 #[cfg(feature = "testing")]

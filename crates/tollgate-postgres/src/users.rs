@@ -70,6 +70,19 @@ pub(crate) async fn insert_user<'c>(conn: impl PgExecutor<'c>, user: &User) -> S
 
 #[async_trait]
 impl UserStore for PgStore {
+    // STUB(store helper)
+    async fn create_unlicensed_user(
+        &self,
+        _user: &tollgate_core::model::User,
+        _ip: &str,
+        _since: tollgate_core::time::Timestamp,
+        _cap: u32,
+        _quota: Option<i64>,
+        _events: &[tollgate_core::events::Event],
+    ) -> tollgate_store::StoreResult<tollgate_store::UnlicensedSignup> {
+        Err(tollgate_store::StoreError::Other("not built yet".into()))
+    }
+
     async fn create_user(&self, user: &User, events: &[Event]) -> StoreResult<()> {
         if events.is_empty() {
             return insert_user(&self.pool, user).await;

@@ -187,6 +187,7 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     let body_limit = state.config.max_body_bytes;
     api.merge(dialect::authon::router())
+        .merge(dialect::blaze::router())
         .route("/openapi.json", get(move || ops::openapi_json(openapi.clone())))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -229,7 +230,7 @@ pub fn spawn_workers(state: &AppState) {
         loop {
             tokio::select! {
                 got = feed.recv() => match got {
-                    Ok(tollgate_store::Invalidation::App(_) | tollgate_store::Invalidation::Seller(_)) => continue,
+                    Ok(tollgate_store::Invalidation::App(_) | tollgate_store::Invalidation::Seller(_) | tollgate_store::Invalidation::Live { .. }) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                     Ok(_) | Err(_) => {}
                 },

@@ -54,7 +54,7 @@ impl AppCache {
         let mut m = self.write();
         match inv {
             Invalidation::All => *m = Maps::default(),
-            Invalidation::SigningKeys | Invalidation::WebhooksDue => {}
+            Invalidation::SigningKeys | Invalidation::WebhooksDue | Invalidation::Live { .. } => {}
             Invalidation::Seller(id) => {
                 m.sellers.remove(id);
             }

@@ -109,6 +109,18 @@ pub struct RawConfig {
     #[arg(long, global = true)]
     #[serde(default, deserialize_with = "scalar")]
     pub webhook_concurrency: Option<String>,
+    /// Seconds a new Blazeauth WebSocket connection has to initialize before it is closed 4202 [default: 15]
+    #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
+    pub ws_init_timeout: Option<String>,
+    /// Blazeauth WebSocket client actions (packets and pings) per minute per session; past it the socket is closed 4201 [default: 60]
+    #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
+    pub ws_rate_limit: Option<String>,
+    /// Seconds a dropped Blazeauth WebSocket session can be resumed with its Resume-Id [default: 300]
+    #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
+    pub ws_resume_window: Option<String>,
 }
 
 /// A setting's value from a TOML file as text: `pool = 8` and `allow = true` read as `"8"` and
@@ -156,6 +168,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("webhook_disable_after", "TOLLGATE_WEBHOOK_DISABLE_AFTER", "--webhook-disable-after"),
     ("webhook_timeout", "TOLLGATE_WEBHOOK_TIMEOUT", "--webhook-timeout"),
     ("webhook_concurrency", "TOLLGATE_WEBHOOK_CONCURRENCY", "--webhook-concurrency"),
+    ("ws_init_timeout", "TOLLGATE_WS_INIT_TIMEOUT", "--ws-init-timeout"),
+    ("ws_rate_limit", "TOLLGATE_WS_RATE_LIMIT", "--ws-rate-limit"),
+    ("ws_resume_window", "TOLLGATE_WS_RESUME_WINDOW", "--ws-resume-window"),
 ];
 
 impl RawConfig {
@@ -188,7 +203,10 @@ impl RawConfig {
             webhook_allow_private,
             webhook_disable_after,
             webhook_timeout,
-            webhook_concurrency
+            webhook_concurrency,
+            ws_init_timeout,
+            ws_rate_limit,
+            ws_resume_window
         );
         self
     }
@@ -228,6 +246,9 @@ impl RawConfig {
             webhook_disable_after: v("TOLLGATE_WEBHOOK_DISABLE_AFTER"),
             webhook_timeout: v("TOLLGATE_WEBHOOK_TIMEOUT"),
             webhook_concurrency: v("TOLLGATE_WEBHOOK_CONCURRENCY"),
+            ws_init_timeout: v("TOLLGATE_WS_INIT_TIMEOUT"),
+            ws_rate_limit: v("TOLLGATE_WS_RATE_LIMIT"),
+            ws_resume_window: v("TOLLGATE_WS_RESUME_WINDOW"),
         }
     }
 }
@@ -270,6 +291,18 @@ pub struct Config {
     /// Bearer token for /metrics; `None` leaves it open.
     pub metrics_token: Option<String>,
     pub webhooks: WebhookConfig,
+    pub ws: WsConfig,
+}
+
+/// The Blazeauth WebSocket endpoint's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsConfig {
+    /// A connection that has not initialized by then is closed 4202.
+    pub init_timeout: std::time::Duration,
+    /// Client actions (packets and pings) per minute per session.
+    pub rate_limit: u32,
+    /// How long a dropped session can be resumed.
+    pub resume_window: std::time::Duration,
 }
 
 /// How webhook deliveries are sent.
@@ -459,6 +492,11 @@ impl Config {
             timeout: secs(number("webhook_timeout", raw.webhook_timeout, 10, 1, 300)?),
             concurrency: number("webhook_concurrency", raw.webhook_concurrency, 16, 1, 1024)? as usize,
         };
+        let ws = WsConfig {
+            init_timeout: secs(number("ws_init_timeout", raw.ws_init_timeout, 15, 1, 3600)?),
+            rate_limit: number("ws_rate_limit", raw.ws_rate_limit, 60, 1, 1_000_000)? as u32,
+            resume_window: secs(number("ws_resume_window", raw.ws_resume_window, 300, 1, 86_400)?),
+        };
         Ok(Config {
             listen,
             database_url,
@@ -481,6 +519,7 @@ impl Config {
             max_connections,
             metrics_token,
             webhooks,
+            ws,
         })
     }
 }

@@ -399,6 +399,8 @@ mod tests {
     #[test]
     fn if_range_honours_the_range_only_for_this_file() {
         let file = FileMeta {
+            last_transferred_at: None,
+            transfer_count: 0,
             id: "file_a".into(),
             app_id: "app_a".into(),
             name: "a.bin".into(),

@@ -163,6 +163,56 @@ impl Signer {
     }
 }
 
+/// The fields a signed WebSocket packet carries its signature in.
+pub const PACKET_SIGNATURE_FIELDS: [&str; 3] = ["signature", "signature_ts", "signature_kid"];
+
+impl Signer {
+    /// Sign a WebSocket answer packet (a JSON object holding its `id`) in place of a header:
+    /// the signature goes into the packet itself as `signature` (standard base64),
+    /// `signature_ts` (unix milliseconds, a number) and `signature_kid`. The message is the one
+    /// the HTTP answers use, `"{signature_ts}\n{id}\n\n{canonical JSON of the packet without the
+    /// three fields}"`, with the packet's `id` as the request id (decimal) and no nonce. Returns the
+    /// text to send: the canonical JSON of the packet with its signature.
+    pub fn sign_packet(&self, mut packet: serde_json::Map<String, Value>) -> String {
+        for field in PACKET_SIGNATURE_FIELDS {
+            packet.remove(field);
+        }
+        let id = packet.get("id").map(|v| v.to_string()).unwrap_or_default();
+        let ts_ms = tollgate_core::time::to_millis(&tollgate_core::time::now());
+        let canonical = canonical_json(&Value::Object(packet));
+        let message = tollgate_core::integrity::signed_text(&ts_ms.to_string(), &id, "", &canonical);
+        let signature = B64.encode(self.key.sign(message.as_bytes()).to_bytes());
+        let Ok(Value::Object(mut packet)) = serde_json::from_str::<Value>(&canonical) else {
+            unreachable!("canonical JSON of an object parses back to an object")
+        };
+        packet.insert("signature".into(), Value::String(signature));
+        packet.insert("signature_ts".into(), Value::from(ts_ms));
+        packet.insert("signature_kid".into(), Value::String(self.kid.clone()));
+        canonical_json(&Value::Object(packet))
+    }
+}
+
+/// Check a signed WebSocket packet (see [`Signer::sign_packet`]) against an SPKI PEM public key.
+pub fn verify_packet(public_key_pem: &str, packet: &Value) -> bool {
+    let Some(obj) = packet.as_object() else { return false };
+    let (Some(sig), Some(ts)) =
+        (obj.get("signature").and_then(Value::as_str), obj.get("signature_ts").and_then(Value::as_i64))
+    else {
+        return false;
+    };
+    let mut body = obj.clone();
+    for field in PACKET_SIGNATURE_FIELDS {
+        body.remove(field);
+    }
+    let id = body.get("id").map(|v| v.to_string()).unwrap_or_default();
+    let Ok(key) = VerifyingKey::from_public_key_pem(public_key_pem) else { return false };
+    let Ok(bytes) = B64.decode(sig) else { return false };
+    let Ok(signature) = Signature::from_slice(&bytes) else { return false };
+    let message =
+        tollgate_core::integrity::signed_text(&ts.to_string(), &id, "", &canonical_json(&Value::Object(body)));
+    key.verify_strict(message.as_bytes(), &signature).is_ok()
+}
+
 /// A signed answer, ready for the wire.
 #[derive(Debug, Clone)]
 pub struct Signed {

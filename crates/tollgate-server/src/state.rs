@@ -44,6 +44,8 @@ pub struct AppState {
     pub client_limiter: Option<Arc<ClientLimiter>>,
     /// Webhook sending: the HTTP client, the secrets' key and the in-flight cap.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// The live Blazeauth WebSocket connections of this process.
+    pub hub: Arc<crate::dialect::blaze::hub::Hub>,
 }
 
 /// A per-IP token bucket (governor's keyed limiter).
@@ -78,6 +80,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             seller_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(30))),
             webhooks: Arc::new(webhooks),
+            hub: Arc::new(crate::dialect::blaze::hub::Hub::default()),
         }
     }
 

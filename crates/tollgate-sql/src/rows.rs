@@ -172,6 +172,8 @@ impl IntoModel for UserRow {
             ban_reason: self.ban_reason,
             last_login: ts_opt(self.last_login),
             created_at: ts(self.created_at),
+            // STUB(store helper): the column comes with migration 0010
+            note: None,
         })
     }
 }
@@ -382,6 +384,9 @@ impl IntoModel for FileRow {
             min_level: self.min_level,
             sha256: self.sha256,
             created_at: ts(self.created_at),
+            // STUB(store helper): the columns come with migration 0010
+            transfer_count: 0,
+            last_transferred_at: None,
         })
     }
 }

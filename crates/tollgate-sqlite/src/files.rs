@@ -10,6 +10,16 @@ use crate::SqliteStore;
 
 #[async_trait]
 impl FileStore for SqliteStore {
+    // STUB(store helper)
+    async fn record_file_transfer(
+        &self,
+        _app_id: &str,
+        _file_id: &str,
+        _at: tollgate_core::time::Timestamp,
+    ) -> tollgate_store::StoreResult<bool> {
+        Err(tollgate_store::StoreError::Other("not built yet".into()))
+    }
+
     async fn create_file(&self, file: &FileMeta) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO files (id, app_id, name, size, min_level, sha256, created_at)

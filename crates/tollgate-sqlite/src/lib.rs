@@ -18,6 +18,7 @@ mod logs;
 mod nonces;
 mod notify;
 mod resellers;
+mod resume;
 mod sellers;
 mod sessions;
 mod users;

@@ -74,6 +74,20 @@ pub(crate) async fn bind_session_in<'c>(
 
 #[async_trait]
 impl SessionStore for SqliteStore {
+    // STUB(store helper)
+    async fn unbind_session(&self, _app_id: &str, _session_id: &str) -> tollgate_store::StoreResult<bool> {
+        Err(tollgate_store::StoreError::Other("not built yet".into()))
+    }
+    // STUB(store helper)
+    async fn set_session_expiry(
+        &self,
+        _app_id: &str,
+        _session_id: &str,
+        _expires_at: tollgate_core::time::Timestamp,
+    ) -> tollgate_store::StoreResult<bool> {
+        Err(tollgate_store::StoreError::Other("not built yet".into()))
+    }
+
     async fn create_session(&self, session: &Session, events: &[Event]) -> StoreResult<()> {
         if events.is_empty() {
             return insert_session(&self.pool, session).await;

@@ -217,6 +217,34 @@ pub enum RegisterOutcome {
     SessionGone,
 }
 
+/// How creating an account without a license ended (see [`UserStore::create_unlicensed_user`]).
+/// Only `Created` wrote anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnlicensedSignup {
+    Created,
+    /// The address already made `cap` such accounts in the app since `since`; the oldest of them
+    /// was made at `oldest` (the caller can tell when the next one is allowed).
+    Capped {
+        oldest: Timestamp,
+    },
+    /// The username exists in the app (case-insensitively).
+    UsernameTaken,
+    /// The app already has `quota` users.
+    QuotaReached,
+}
+
+/// A dropped WebSocket session kept for resumption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumeRecord {
+    /// SHA-256 (hex) of the resume id the client holds; the id itself is never stored.
+    pub id_hash: String,
+    pub app_id: String,
+    pub session_id: String,
+    /// The connection's state as the server serialised it; opaque to the store.
+    pub state: String,
+    pub expires_at: Timestamp,
+}
+
 /// How binding a device to a license or a user ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceBinding {
@@ -459,6 +487,19 @@ pub trait UserStore {
         now: Timestamp,
         events: &[Event],
     ) -> StoreResult<bool>;
+    /// Create an account that no license paid for, made from address `ip`: at most `cap` such
+    /// accounts per app and address since `since` (this one counted), and at most `quota` users
+    /// in the app. Counted and inserted atomically, so concurrent sign-ups from one address
+    /// cannot pass the cap together. The address is remembered with the account.
+    async fn create_unlicensed_user(
+        &self,
+        user: &User,
+        ip: &str,
+        since: Timestamp,
+        cap: u32,
+        quota: Option<i64>,
+        events: &[Event],
+    ) -> StoreResult<UnlicensedSignup>;
 
     /// Insert or overwrite a user's variable.
     async fn set_user_variable(&self, var: &UserVariable) -> StoreResult<()>;
@@ -545,6 +586,11 @@ pub trait SessionStore {
         expires_at: Option<Timestamp>,
     ) -> StoreResult<bool>;
     async fn delete_session(&self, app_id: &str, session_id: &str) -> StoreResult<bool>;
+    /// Sign the session out: no user, no license (it stays open). `false` when it is gone.
+    async fn unbind_session(&self, app_id: &str, session_id: &str) -> StoreResult<bool>;
+    /// Set the session's expiry to exactly `expires_at`, earlier or later (a dropped WebSocket
+    /// session lives only as long as it can be resumed). `false` when it is gone.
+    async fn set_session_expiry(&self, app_id: &str, session_id: &str, expires_at: Timestamp) -> StoreResult<bool>;
     /// Kill every session of the app; returns how many.
     async fn delete_app_sessions(&self, app_id: &str) -> StoreResult<u64>;
     /// Remove sessions that expired before `now`, across all apps; returns how many.
@@ -592,6 +638,21 @@ pub trait FileStore {
     async fn list_files(&self, app_id: &str) -> StoreResult<Vec<FileMeta>>;
     async fn get_file(&self, app_id: &str, id: &str) -> StoreResult<Option<FileMeta>>;
     async fn delete_file(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+    /// Count a transfer of the file (a download from its first byte) started at `at`:
+    /// `transfer_count + 1`, `last_transferred_at = at`. `false` when the file is gone.
+    async fn record_file_transfer(&self, app_id: &str, file_id: &str, at: Timestamp) -> StoreResult<bool>;
+}
+
+/// Dropped WebSocket sessions, kept for a while so the client can resume them on any node.
+#[async_trait]
+pub trait ResumeStore {
+    /// Insert or replace the record with this `id_hash`.
+    async fn save_resume(&self, record: &ResumeRecord) -> StoreResult<()>;
+    /// Take the record: delete it and return it if it has not expired at `now`, so exactly one
+    /// reconnect gets it, whatever node it reaches. `None` when unknown or expired.
+    async fn take_resume(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<ResumeRecord>>;
+    /// Remove records that expired before `now`; returns how many.
+    async fn purge_resumes(&self, now: Timestamp) -> StoreResult<u64>;
 }
 
 /// A delivery the worker holds, with the webhook it goes to, until it reports the attempt.
@@ -817,14 +878,80 @@ pub enum Invalidation {
     Seller(String),
     /// Webhook deliveries were queued: delivery workers should look for due ones now.
     WebhooksDue,
+    /// A seller changed something that live client connections (WebSocket sessions) must act
+    /// on at once, on whichever process holds them: a session killed, a user or license banned.
+    Live { app_id: String, change: LiveChange },
     /// Anything may have changed: the feed was interrupted and notifications may be lost.
     All,
+}
+
+/// What happened to something a live client session may hold (see [`Invalidation::Live`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveChange {
+    /// The session with this id was ended by the seller.
+    SessionKilled(String),
+    /// Every session of the app was ended by the seller.
+    AllSessionsKilled,
+    /// The user was banned, paused or deleted: its sessions must end.
+    UserBlocked(String),
+    /// Something happened to a license.
+    License { license_id: String, event: LicenseChange },
+}
+
+/// What happened to a license, as live sessions hear of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenseChange {
+    /// Its bound devices (client ids) were reset.
+    DevicesReset,
+    Banned,
+    Unbanned,
+    /// Its terms changed (level, duration, expiry, devices allowed): sign in again to see them.
+    Reinitialized,
+    Deleted,
+    Paused,
+    Unpaused,
+}
+
+impl LicenseChange {
+    pub const ALL: [LicenseChange; 7] = [
+        LicenseChange::DevicesReset,
+        LicenseChange::Banned,
+        LicenseChange::Unbanned,
+        LicenseChange::Reinitialized,
+        LicenseChange::Deleted,
+        LicenseChange::Paused,
+        LicenseChange::Unpaused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LicenseChange::DevicesReset => "reset",
+            LicenseChange::Banned => "banned",
+            LicenseChange::Unbanned => "unbanned",
+            LicenseChange::Reinitialized => "reinitialized",
+            LicenseChange::Deleted => "deleted",
+            LicenseChange::Paused => "paused",
+            LicenseChange::Unpaused => "unpaused",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LicenseChange> {
+        LicenseChange::ALL.into_iter().find(|c| c.as_str() == s)
+    }
 }
 
 impl Invalidation {
     pub fn to_payload(&self) -> String {
         match self {
             Invalidation::App(id) => format!("app:{id}"),
+            Invalidation::Live { app_id, change } => match change {
+                LiveChange::SessionKilled(id) => format!("live:{app_id}:session:{id}"),
+                LiveChange::AllSessionsKilled => format!("live:{app_id}:sessions:"),
+                LiveChange::UserBlocked(id) => format!("live:{app_id}:user:{id}"),
+                LiveChange::License { license_id, event } => {
+                    format!("live:{app_id}:license-{}:{license_id}", event.as_str())
+                }
+            },
             Invalidation::SigningKeys => "keys".to_owned(),
             Invalidation::Seller(id) => format!("seller:{id}"),
             Invalidation::WebhooksDue => "webhooks".to_owned(),
@@ -840,6 +967,9 @@ impl Invalidation {
         if p == "webhooks" {
             return Invalidation::WebhooksDue;
         }
+        if let Some(rest) = p.strip_prefix("live:") {
+            return Invalidation::live_from_payload(rest).unwrap_or(Invalidation::All);
+        }
         if let Some(id) = p.strip_prefix("seller:").filter(|id| !id.is_empty()) {
             return Invalidation::Seller(id.to_owned());
         }
@@ -847,6 +977,28 @@ impl Invalidation {
             Some(id) if !id.is_empty() => Invalidation::App(id.to_owned()),
             _ => Invalidation::All,
         }
+    }
+}
+
+impl Invalidation {
+    /// `<app>:<what>:<id>` after `live:`; `None` for anything else.
+    fn live_from_payload(rest: &str) -> Option<Invalidation> {
+        let mut parts = rest.splitn(3, ':');
+        let (app_id, what, id) = (parts.next()?, parts.next()?, parts.next()?);
+        if app_id.is_empty() {
+            return None;
+        }
+        let change = match what {
+            "sessions" => LiveChange::AllSessionsKilled,
+            _ if id.is_empty() => return None,
+            "session" => LiveChange::SessionKilled(id.to_owned()),
+            "user" => LiveChange::UserBlocked(id.to_owned()),
+            _ => {
+                let event = LicenseChange::parse(what.strip_prefix("license-")?)?;
+                LiveChange::License { license_id: id.to_owned(), event }
+            }
+        };
+        Some(Invalidation::Live { app_id: app_id.to_owned(), change })
     }
 }
 
@@ -883,6 +1035,7 @@ pub trait Store:
     + ReplayStore
     + ChatStore
     + DeviceLicenseStore
+    + ResumeStore
     + Send
     + Sync
     + 'static
@@ -895,4 +1048,35 @@ pub trait Store:
     async fn publish(&self, invalidation: &Invalidation) -> StoreResult<()>;
     /// The invalidations published by any process sharing the database.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Invalidation>;
+}
+
+#[cfg(test)]
+mod invalidation_tests {
+    use super::*;
+
+    #[test]
+    fn every_invalidation_survives_its_payload() {
+        let mut all = vec![
+            Invalidation::App("app_1".into()),
+            Invalidation::SigningKeys,
+            Invalidation::Seller("seller_1".into()),
+            Invalidation::WebhooksDue,
+            Invalidation::All,
+            Invalidation::Live { app_id: "app_1".into(), change: LiveChange::SessionKilled("ses_1".into()) },
+            Invalidation::Live { app_id: "app_1".into(), change: LiveChange::AllSessionsKilled },
+            Invalidation::Live { app_id: "app_1".into(), change: LiveChange::UserBlocked("usr_1".into()) },
+        ];
+        for event in LicenseChange::ALL {
+            all.push(Invalidation::Live {
+                app_id: "app_1".into(),
+                change: LiveChange::License { license_id: "lic_1".into(), event },
+            });
+        }
+        for inv in all {
+            assert_eq!(Invalidation::from_payload(&inv.to_payload()), inv, "{}", inv.to_payload());
+        }
+        for junk in ["live:", "live:app_1", "live:app_1:user:", "live:app_1:license-nope:lic_1", "live::session:s"] {
+            assert_eq!(Invalidation::from_payload(junk), Invalidation::All, "{junk}");
+        }
+    }
 }

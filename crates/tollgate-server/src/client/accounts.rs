@@ -75,6 +75,7 @@ pub async fn register(
     let expires_at = redeem::expiry_at_activation(&license, at);
     let bound = if app.settings.hwid_lock { hwid.clone() } else { None };
     let user = User {
+        note: None,
         id: ids::new_id(prefix::USER),
         app_id: app.id.clone(),
         username,

@@ -5,4 +5,5 @@
 
 pub mod authly;
 pub mod authon;
+pub mod blaze;
 pub mod signed;

@@ -66,6 +66,8 @@ pub async fn finish_upload(state: &AppState, by: &Actor, upload: Upload) -> Mana
 
     let stored = writer.finish().await.map_err(storage_failed)?;
     let meta = FileMeta {
+        last_transferred_at: None,
+        transfer_count: 0,
         id: file_id,
         app_id,
         name,

@@ -27,6 +27,7 @@ fn at(app_id: &str, rest: &str) -> String {
 /// An end user created directly in the store (client registration comes in a later issue).
 async fn make_user(s: &TestServer, app_id: &str, username: &str) -> String {
     let user = User {
+        note: None,
         id: ids::new_id(ids::prefix::USER),
         app_id: app_id.to_owned(),
         username: username.to_owned(),

@@ -480,6 +480,7 @@ async fn login_refuses_bad_credentials_and_accounts_not_in_good_standing() {
     // An account whose time ran out: no admin route shortens time, so it is written directly.
     let hash = tollgate_core::password::hash(PW).unwrap();
     let user = User {
+        note: None,
         id: ids::new_id(ids::prefix::USER),
         app_id: app.id.clone(),
         username: "erin".into(),

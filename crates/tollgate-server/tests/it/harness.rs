@@ -244,6 +244,7 @@ impl Drop for TestServer {
 /// no expiry, with the given password hash.
 pub fn user_row(app_id: &str, username: &str, password_hash: String) -> tollgate_core::model::User {
     tollgate_core::model::User {
+        note: None,
         id: tollgate_core::ids::new_id("usr"),
         app_id: app_id.to_owned(),
         username: username.to_owned(),

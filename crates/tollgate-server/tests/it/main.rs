@@ -36,3 +36,6 @@ mod status_race;
 mod tenant_isolation;
 mod webhook_delivery;
 mod webhook_events;
+mod ws;
+
+mod blaze_base;

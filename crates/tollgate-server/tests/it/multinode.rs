@@ -102,6 +102,7 @@ async fn a_ban_or_kill_on_one_node_is_seen_by_the_other() {
     let seller = a.seller().await;
     let id = a.create_app(&seller, "Shared").await["id"].as_str().unwrap().to_owned();
     let user = User {
+        note: None,
         id: tollgate_core::ids::new_id("usr"),
         app_id: id.clone(),
         username: "alice".into(),

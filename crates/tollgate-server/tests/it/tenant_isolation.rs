@@ -26,6 +26,7 @@ pub(crate) async fn populate(s: &TestServer, owner: &SellerLogin, name: &str) ->
     let lic = s.post(&format!("{base}/licenses"), &owner.token, json!({"count": 1, "durationType": "30d"})).await;
     ids.insert("licenseId", lic.data()[0]["id"].as_str().unwrap().to_owned());
     let user = User {
+        note: None,
         id: ids::new_id("usr"),
         app_id: app.clone(),
         username: format!("user-{name}"),

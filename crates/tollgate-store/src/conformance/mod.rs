@@ -200,6 +200,7 @@ pub fn license(app_id: &str, key: &str) -> License {
 
 pub fn user(app_id: &str, username: &str) -> User {
     User {
+        note: None,
         id: ids::new_id(prefix::USER),
         app_id: app_id.into(),
         username: username.into(),
@@ -280,6 +281,8 @@ pub fn reseller(app_id: &str, username: &str) -> Reseller {
 
 pub fn file(app_id: &str, name: &str) -> FileMeta {
     FileMeta {
+        last_transferred_at: None,
+        transfer_count: 0,
         id: ids::new_id(prefix::FILE),
         app_id: app_id.into(),
         name: name.into(),

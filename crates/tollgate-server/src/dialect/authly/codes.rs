@@ -83,7 +83,7 @@ pub fn failure(e: &DomainError) -> Failure {
         D::SessionExpired => f(401, "SESSION_EXPIRED", "Session has expired"),
         // --- licenses
         D::LicenseNotFound => f(404, "LICENSE_NOT_FOUND", "License key not found"),
-        D::LicenseInUse => f(403, "LICENSE_IN_USE", "This license key is already in use"),
+        D::LicenseInUse | D::LicenseLinked => f(403, "LICENSE_IN_USE", "This license key is already in use"),
         D::LicenseBanned { reason } => f(403, "LICENSE_BANNED", banned("This license key", reason)),
         D::LicensePaused => f(403, "LICENSE_PAUSED", "This license key is paused"),
         D::LicenseExpired => f(403, "LICENSE_EXPIRED", "This license key has expired"),
@@ -134,6 +134,7 @@ pub fn failure(e: &DomainError) -> Failure {
         // --- files
         D::FileNotFound => f(404, "FILE_NOT_FOUND", "File not found"),
         D::LevelTooLow => f(403, "LEVEL_TOO_LOW", "Your level is too low for this file"),
+        D::BlacklistFull => f(403, "BLACKLIST_FULL", "The application's blacklist is full"),
         // --- request integrity
         D::ReplayedRequest => f(401, "REPLAYED_REQUEST", "Request was already used or its timestamp is out of range"),
         D::InvalidRequestSignature => f(401, "INVALID_REQUEST_SIGNATURE", "Request signature does not match"),
@@ -245,6 +246,7 @@ mod tests {
             (D::SessionExpired, 401, "SESSION_EXPIRED", "Session has expired"),
             (D::LicenseNotFound, 404, "LICENSE_NOT_FOUND", "License key not found"),
             (D::LicenseInUse, 403, "LICENSE_IN_USE", "This license key is already in use"),
+            (D::LicenseLinked, 403, "LICENSE_IN_USE", "This license key is already in use"),
             (D::LicenseBanned { reason: None }, 403, "LICENSE_BANNED", "This license key is banned"),
             (D::LicenseBanned { reason: reason() }, 403, "LICENSE_BANNED", "This license key is banned: chargeback"),
             (D::LicensePaused, 403, "LICENSE_PAUSED", "This license key is paused"),
@@ -295,6 +297,7 @@ mod tests {
             (D::VariableReadOnly, 403, "VARIABLE_READ_ONLY", "This variable cannot be changed by clients"),
             (D::FileNotFound, 404, "FILE_NOT_FOUND", "File not found"),
             (D::LevelTooLow, 403, "LEVEL_TOO_LOW", "Your level is too low for this file"),
+            (D::BlacklistFull, 403, "BLACKLIST_FULL", "The application's blacklist is full"),
             (D::RateLimited { retry_after_secs: 3 }, 429, "RATE_LIMITED", "Too many requests, slow down"),
             (D::Unavailable, 503, "UNAVAILABLE", "Service temporarily unavailable"),
             (D::Busy, 503, "SERVER_BUSY", "Server is busy, try again shortly"),

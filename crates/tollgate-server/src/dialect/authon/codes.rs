@@ -59,7 +59,7 @@ pub fn failure(e: &DomainError) -> Failure {
         D::SessionExpired => f(401, "SESSION_EXPIRED", "Session expired"),
         // --- licenses
         D::LicenseNotFound => f(401, "LICENSE_NOT_FOUND", BAD_KEY),
-        D::LicenseInUse => f(401, "LICENSE_IN_USE", BAD_KEY),
+        D::LicenseInUse | D::LicenseLinked => f(401, "LICENSE_IN_USE", BAD_KEY),
         D::LicenseBanned { .. } => f(403, "LICENSE_BANNED", "License banned"),
         D::LicensePaused => f(403, "LICENSE_PAUSED", "License paused"),
         D::LicenseExpired => f(403, "LICENSE_EXPIRED", "Subscription expired"),
@@ -95,6 +95,7 @@ pub fn failure(e: &DomainError) -> Failure {
         // --- files
         D::FileNotFound => f(404, "FILE_NOT_FOUND", "File not found"),
         D::LevelTooLow => f(403, "LEVEL_TOO_LOW", "Your level is too low for this file"),
+        D::BlacklistFull => f(403, "BLACKLIST_FULL", "The application's blacklist is full"),
         // --- request integrity
         D::ReplayedRequest => f(401, "REPLAYED_REQUEST", "Request was already used or its timestamp is out of range"),
         D::InvalidRequestSignature => f(401, "INVALID_REQUEST_SIGNATURE", "Request signature does not match"),
@@ -180,6 +181,8 @@ pub(crate) fn documented_rows() -> Vec<(DomainError, Failure)> {
         D::SessionExpired,
         D::LicenseNotFound,
         D::LicenseInUse,
+        D::LicenseLinked,
+        D::BlacklistFull,
         D::LicenseBanned { reason: Some("chargeback".into()) },
         D::LicensePaused,
         D::LicenseExpired,
