@@ -35,6 +35,8 @@ pub enum Status {
     AppUserPasswordTooLong,
     /// Tollgate's: credentials type 1 with a login that is not an email address.
     AppUserInvalidEmail,
+    /// Tollgate's: a login (credentials type 0) with characters a username may not have.
+    AppUserInvalidLogin,
     FileNotFound,
     FileInvalidName,
     /// Tollgate's: `resume_at` is past the end of the file.
@@ -90,6 +92,7 @@ impl Status {
             S::AppUserPasswordTooShort => 207,
             S::AppUserPasswordTooLong => 208,
             S::AppUserInvalidEmail => 209,
+            S::AppUserInvalidLogin => 210,
             S::FileNotFound => 300,
             S::FileInvalidName => 301,
             S::FileInvalidResumeOffset => 302,
