@@ -408,3 +408,34 @@ pub async fn user_notes<S: Store>(s: &S) {
     let edited = s.update_user(&a.id, &noted.id, &patch).await.unwrap().unwrap();
     assert_eq!(edited.note, noted.note);
 }
+
+/// SQL that takes a migrated database back to before `0010_websocket`, rows kept (as a database
+/// written by the previous version), the same on both backends.
+pub const UNDO_WEBSOCKET_MIGRATION: &str = "
+    DROP TABLE ws_resumes;
+    DROP TABLE unlicensed_signups;
+    ALTER TABLE app_users DROP COLUMN note;
+    ALTER TABLE files DROP COLUMN transfer_count;
+    ALTER TABLE files DROP COLUMN last_transferred_at;
+    DELETE FROM _sqlx_migrations WHERE version = 10";
+
+/// What a database that `UNDO_WEBSOCKET_MIGRATION` took back, and that was migrated again,
+/// holds: `before` and `file` as they were (no note, no transfers), and every new table working.
+pub async fn check_upgraded_to_websocket<S: Store>(s: &S, before: &User, file: &FileMeta) {
+    let app_id = before.app_id.as_str();
+    let want = User { note: None, ..before.clone() };
+    assert_eq!(s.get_user(app_id, &before.id).await.unwrap(), Some(want), "the user, without a note");
+    let want = FileMeta { transfer_count: 0, last_transferred_at: None, ..file.clone() };
+    assert_eq!(s.get_file(app_id, &file.id).await.unwrap(), Some(want), "the file, never transferred");
+
+    let t = now();
+    assert!(s.record_file_transfer(app_id, &file.id, t).await.unwrap());
+    assert_eq!(s.get_file(app_id, &file.id).await.unwrap().unwrap().transfer_count, 1);
+    let made = signup(app_id, "AfterUpgrade", t);
+    let day = t - Duration::hours(24);
+    assert_eq!(s.create_unlicensed_user(&made, IP, day, 1, None, &[]).await.unwrap(), UnlicensedSignup::Created);
+    assert_eq!(s.get_user(app_id, &made.id).await.unwrap(), Some(made));
+    let r = resume(app_id, &"ab".repeat(32), t + Duration::minutes(1));
+    s.save_resume(&r).await.unwrap();
+    assert_eq!(s.take_resume(&r.id_hash, t).await.unwrap(), Some(r));
+}
