@@ -279,10 +279,8 @@ async fn upgrading_to_websocket_keeps_users_and_files() {
 
     let mut conn = raw(&path).await;
     sqlx::raw_sql(conformance::UNDO_WEBSOCKET_MIGRATION).execute(&mut conn).await.unwrap();
-    let columns: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('files')")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let columns: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('files')").fetch_one(&mut conn).await.unwrap();
     assert_eq!(columns, 7, "back to the files table of before");
     conn.close().await.unwrap();
 

@@ -319,10 +319,7 @@ async fn both_backends_migrate_to_the_same_schema() {
         assert!(sqlite.contains_key(table) && pg.contains_key(table), "{table} (0010_websocket)");
     }
     for (table, column) in [("app_users", "note"), ("files", "transfer_count"), ("files", "last_transferred_at")] {
-        assert!(
-            sqlite[table].columns.iter().any(|(name, _, _)| name == column),
-            "{table}.{column} (0010_websocket)"
-        );
+        assert!(sqlite[table].columns.iter().any(|(name, _, _)| name == column), "{table}.{column} (0010_websocket)");
     }
     assert!(sqlite.contains_key("license_variables") && pg.contains_key("license_variables"), "0008");
     for table in ["webhook_deliveries", "webhook_attempts"] {

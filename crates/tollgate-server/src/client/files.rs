@@ -105,13 +105,8 @@ pub async fn announce_download(state: &AppState, live: &Live, download: &Downloa
     if let Err(e) = state.store.record_file_transfer(&file.app_id, &file.id, at).await {
         tracing::warn!(error = %e, app_id = %file.app_id, file_id = %file.id, "recording a file transfer failed");
     }
-    let event = Event::file_download(
-        &download.file,
-        download.user.as_ref(),
-        download.license_id.as_deref(),
-        Some(&ip),
-        at,
-    );
+    let event =
+        Event::file_download(&download.file, download.user.as_ref(), download.license_id.as_deref(), Some(&ip), at);
     state.store.emit(&[event]).await.map_err(store_err)?;
     Ok(())
 }

@@ -13,7 +13,8 @@ use crate::authly_accounts::{admin, near, ts};
 use crate::harness::TestServer;
 
 async fn upload(s: &TestServer, app: &ClientApp, name: &str, data: &[u8]) -> String {
-    let form = Form::new().part("file", Part::bytes(data.to_vec()).file_name("upload.bin")).text("name", name.to_owned());
+    let form =
+        Form::new().part("file", Part::bytes(data.to_vec()).file_name("upload.bin")).text("name", name.to_owned());
     let res =
         s.http.post(s.url(&admin(app, "/files"))).bearer_auth(&app.seller.token).multipart(form).send().await.unwrap();
     let r = TestServer::into_resp(res).await;

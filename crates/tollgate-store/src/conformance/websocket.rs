@@ -100,10 +100,7 @@ pub async fn unlicensed_signups<S: Store>(s: &S) {
     // A refused quota recorded no sign-up: two more fit under the cap of 3.
     assert_eq!(create(signup(&c.id, "Fourth", t), IP, day, 3, None).await, UnlicensedSignup::Created);
     assert_eq!(create(signup(&c.id, "Fifth", t), IP, day, 3, None).await, UnlicensedSignup::Created);
-    assert!(matches!(
-        create(signup(&c.id, "Sixth", t), IP, day, 3, None).await,
-        UnlicensedSignup::Capped { .. }
-    ));
+    assert!(matches!(create(signup(&c.id, "Sixth", t), IP, day, 3, None).await, UnlicensedSignup::Capped { .. }));
     assert_eq!(s.list_users(&c.id, &UserFilter::default(), page(1, 10)).await.unwrap().total, 5);
 
     // Events are queued with the account, and only when it is made.
