@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use tollgate_core::model::*;
-use tollgate_store::{SigningKey, StoreError, StoreResult};
+use tollgate_store::{ResumeRecord, SigningKey, StoreError, StoreResult};
 
 use crate::encode::{count, creator, json, parsed, ts, ts_opt};
 use crate::IntoModel;
@@ -151,6 +151,7 @@ pub struct UserRow {
     pub ban_reason: Option<String>,
     pub last_login: Option<i64>,
     pub created_at: i64,
+    pub note: Option<String>,
 }
 
 impl IntoModel for UserRow {
@@ -172,8 +173,7 @@ impl IntoModel for UserRow {
             ban_reason: self.ban_reason,
             last_login: ts_opt(self.last_login),
             created_at: ts(self.created_at),
-            // STUB(store helper): the column comes with migration 0010
-            note: None,
+            note: self.note,
         })
     }
 }
@@ -370,6 +370,8 @@ pub struct FileRow {
     pub min_level: i64,
     pub sha256: String,
     pub created_at: i64,
+    pub transfer_count: i64,
+    pub last_transferred_at: Option<i64>,
 }
 
 impl IntoModel for FileRow {
@@ -384,9 +386,8 @@ impl IntoModel for FileRow {
             min_level: self.min_level,
             sha256: self.sha256,
             created_at: ts(self.created_at),
-            // STUB(store helper): the columns come with migration 0010
-            transfer_count: 0,
-            last_transferred_at: None,
+            transfer_count: self.transfer_count,
+            last_transferred_at: ts_opt(self.last_transferred_at),
         })
     }
 }
@@ -707,4 +708,28 @@ pub fn base64_text(bytes: &[u8]) -> String {
 
 fn base64_bytes(text: &str, column: &str) -> StoreResult<Vec<u8>> {
     B64.decode(text).map_err(|_| StoreError::Other(format!("invalid base64 in column {column}")))
+}
+
+/// `ws_resumes`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ResumeRow {
+    pub id_hash: String,
+    pub app_id: String,
+    pub session_id: String,
+    pub state: String,
+    pub expires_at: i64,
+}
+
+impl IntoModel for ResumeRow {
+    type Model = ResumeRecord;
+
+    fn into_model(self) -> StoreResult<ResumeRecord> {
+        Ok(ResumeRecord {
+            id_hash: self.id_hash,
+            app_id: self.app_id,
+            session_id: self.session_id,
+            state: self.state,
+            expires_at: ts(self.expires_at),
+        })
+    }
 }

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use tollgate_core::model::FileMeta;
-use tollgate_sql::{ms, FileRow, IntoModel};
+use tollgate_core::time::Timestamp;
+use tollgate_sql::{ms, ms_opt, FileRow, IntoModel};
 use tollgate_store::{FileStore, StoreResult};
 
 use crate::error::db_err;
@@ -10,20 +11,11 @@ use crate::SqliteStore;
 
 #[async_trait]
 impl FileStore for SqliteStore {
-    // STUB(store helper)
-    async fn record_file_transfer(
-        &self,
-        _app_id: &str,
-        _file_id: &str,
-        _at: tollgate_core::time::Timestamp,
-    ) -> tollgate_store::StoreResult<bool> {
-        Err(tollgate_store::StoreError::Other("not built yet".into()))
-    }
-
     async fn create_file(&self, file: &FileMeta) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO files (id, app_id, name, size, min_level, sha256, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO files
+                (id, app_id, name, size, min_level, sha256, created_at, transfer_count, last_transferred_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&file.id)
         .bind(&file.app_id)
@@ -32,6 +24,8 @@ impl FileStore for SqliteStore {
         .bind(file.min_level)
         .bind(&file.sha256)
         .bind(ms(&file.created_at))
+        .bind(file.transfer_count)
+        .bind(ms_opt(&file.last_transferred_at))
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -68,6 +62,21 @@ impl FileStore for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn record_file_transfer(&self, app_id: &str, file_id: &str, at: Timestamp) -> StoreResult<bool> {
+        // One statement, so concurrent downloads all count.
+        let done = sqlx::query(
+            "UPDATE files SET transfer_count = transfer_count + 1, last_transferred_at = $1
+             WHERE app_id = $2 AND id = $3",
+        )
+        .bind(ms(&at))
+        .bind(app_id)
+        .bind(file_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -74,20 +74,6 @@ pub(crate) async fn bind_session_in<'c>(
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    // STUB(store helper)
-    async fn unbind_session(&self, _app_id: &str, _session_id: &str) -> tollgate_store::StoreResult<bool> {
-        Err(tollgate_store::StoreError::Other("not built yet".into()))
-    }
-    // STUB(store helper)
-    async fn set_session_expiry(
-        &self,
-        _app_id: &str,
-        _session_id: &str,
-        _expires_at: tollgate_core::time::Timestamp,
-    ) -> tollgate_store::StoreResult<bool> {
-        Err(tollgate_store::StoreError::Other("not built yet".into()))
-    }
-
     async fn create_session(&self, session: &Session, events: &[Event]) -> StoreResult<()> {
         if events.is_empty() {
             return insert_session(&self.pool, session).await;
@@ -239,5 +225,27 @@ impl SessionStore for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn unbind_session(&self, app_id: &str, session_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE sessions SET user_id = NULL, license_id = NULL WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_session_expiry(&self, app_id: &str, session_id: &str, expires_at: Timestamp) -> StoreResult<bool> {
+        // Exactly the value given, earlier or later (unlike `touch_session`).
+        let done = sqlx::query("UPDATE sessions SET expires_at = $1 WHERE app_id = $2 AND id = $3")
+            .bind(ms(&expires_at))
+            .bind(app_id)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
     }
 }

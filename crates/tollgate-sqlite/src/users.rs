@@ -1,7 +1,7 @@
 //! App users and their variables, scoped by app.
 
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 use tollgate_core::events::Event;
 use tollgate_core::model::{LicenseVariable, User, UserStatus, UserVariable};
 use tollgate_core::time::Timestamp;
@@ -9,7 +9,10 @@ use tollgate_sql::{
     count, like_escaped, limit_offset, ms, ms_opt, norm, to_json, username_key, IntoModel, LicenseVariableRow, UserRow,
     UserVariableRow,
 };
-use tollgate_store::{DeviceBinding, Page, PageRequest, StoreError, StoreResult, UserFilter, UserPatch, UserStore};
+use tollgate_store::{
+    constraint, DeviceBinding, Page, PageRequest, StoreError, StoreResult, UnlicensedSignup, UserFilter, UserPatch,
+    UserStore,
+};
 
 use crate::binding::{bind_device, Owner};
 use crate::error::db_err;
@@ -40,8 +43,8 @@ pub(crate) async fn insert_user<'c>(conn: impl SqliteExecutor<'c>, user: &User) 
     sqlx::query(
         "INSERT INTO app_users
             (id, app_id, username, username_norm, password_hash, email, level, expires_at,
-             devices, last_ip, status, ban_reason, last_login, created_at, max_devices, username_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             devices, last_ip, status, ban_reason, last_login, created_at, max_devices, username_key, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&user.id)
     .bind(&user.app_id)
@@ -59,25 +62,97 @@ pub(crate) async fn insert_user<'c>(conn: impl SqliteExecutor<'c>, user: &User) 
     .bind(ms(&user.created_at))
     .bind(user.max_devices)
     .bind(username_key(&user.username))
+    .bind(&user.note)
     .execute(conn)
     .await
     .map_err(db_err)?;
     Ok(())
 }
 
+/// Whether `username` (or a look-alike of it) is taken in the app, as `user_by_username` finds it.
+async fn username_taken(conn: &mut SqliteConnection, app_id: &str, username: &str) -> StoreResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM app_users
+         WHERE app_id = $1 AND (username_key = $2 OR username_norm = $3)
+         LIMIT 1",
+    )
+    .bind(app_id)
+    .bind(username_key(username))
+    .bind(norm(username))
+    .fetch_optional(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(found.is_some())
+}
+
 #[async_trait]
 impl UserStore for SqliteStore {
-    // STUB(store helper)
     async fn create_unlicensed_user(
         &self,
-        _user: &tollgate_core::model::User,
-        _ip: &str,
-        _since: tollgate_core::time::Timestamp,
-        _cap: u32,
-        _quota: Option<i64>,
-        _events: &[tollgate_core::events::Event],
-    ) -> tollgate_store::StoreResult<tollgate_store::UnlicensedSignup> {
-        Err(tollgate_store::StoreError::Other("not built yet".into()))
+        user: &User,
+        ip: &str,
+        since: Timestamp,
+        cap: u32,
+        quota: Option<i64>,
+        events: &[Event],
+    ) -> StoreResult<UnlicensedSignup> {
+        // One IMMEDIATE transaction: sign-ups queue for the write lock, so each counts what the
+        // one before it committed. Returning early rolls back.
+        let app_id = user.app_id.as_str();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM apps WHERE id = $1")
+            .bind(app_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if found.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let (made, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM unlicensed_signups
+             WHERE app_id = $1 AND ip = $2 AND created_at >= $3",
+        )
+        .bind(app_id)
+        .bind(ip)
+        .bind(ms(&since))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if made >= i64::from(cap) {
+            let oldest = oldest.map_or(since, tollgate_core::time::from_millis);
+            return Ok(UnlicensedSignup::Capped { oldest });
+        }
+        if username_taken(&mut tx, app_id, &user.username).await? {
+            return Ok(UnlicensedSignup::UsernameTaken);
+        }
+        if let Some(quota) = quota {
+            let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_users WHERE app_id = $1")
+                .bind(app_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if users >= quota {
+                return Ok(UnlicensedSignup::QuotaReached);
+            }
+        }
+        match insert_user(&mut *tx, user).await {
+            Err(StoreError::Conflict { constraint: c }) if c == constraint::USER_APP_USERNAME => {
+                return Ok(UnlicensedSignup::UsernameTaken);
+            }
+            other => other?,
+        }
+        sqlx::query("INSERT INTO unlicensed_signups (user_id, app_id, ip, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&user.id)
+            .bind(app_id)
+            .bind(ip)
+            .bind(ms(&user.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let queued = queue_events(&mut tx, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
+        Ok(UnlicensedSignup::Created)
     }
 
     async fn create_user(&self, user: &User, events: &[Event]) -> StoreResult<()> {

@@ -260,3 +260,30 @@ async fn opening_fills_username_keys_and_keeps_old_look_alikes() {
         constraint::USER_APP_USERNAME,
     );
 }
+
+/// A database from before `0010_websocket` (accounts' notes, transfer counts, sign-ups, resume
+/// records) migrates when opened: its users and files are kept, and the new tables work.
+#[tokio::test]
+async fn upgrading_to_websocket_keeps_users_and_files() {
+    use tollgate_store::FileStore;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("t.db");
+    let store = open(&path).await;
+    let (_, a) = seller_with_app(&store).await;
+    let before = conformance::stored_user(&store, &a.id, "Before").await;
+    assert!(before.note.is_some(), "the fixture has a note, so losing it is seen");
+    let file = conformance::file(&a.id, "before.bin");
+    store.create_file(&file).await.unwrap();
+    assert!(store.record_file_transfer(&a.id, &file.id, tollgate_core::time::now()).await.unwrap());
+    store.close().await;
+
+    let mut conn = raw(&path).await;
+    sqlx::raw_sql(conformance::UNDO_WEBSOCKET_MIGRATION).execute(&mut conn).await.unwrap();
+    let columns: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('files')").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(columns, 7, "back to the files table of before");
+    conn.close().await.unwrap();
+
+    let store = open(&path).await;
+    conformance::check_upgraded_to_websocket(&store, &before, &file).await;
+}

@@ -491,6 +491,12 @@ pub trait UserStore {
     /// accounts per app and address since `since` (this one counted), and at most `quota` users
     /// in the app. Counted and inserted atomically, so concurrent sign-ups from one address
     /// cannot pass the cap together. The address is remembered with the account.
+    ///
+    /// Checked in this order: the cap (`Capped`, with the oldest sign-up counted; with `cap` 0,
+    /// `oldest` is `since`), the username (`UsernameTaken`), the quota (`QuotaReached`). The
+    /// sign-up record outlives the account (deleting it does not give the address its turn back)
+    /// and goes with the app, or after [`UNLICENSED_SIGNUPS_KEPT_MS`]. `events` are queued in the
+    /// same transaction. Only `Created` writes anything; `NotFound` when the app is gone.
     async fn create_unlicensed_user(
         &self,
         user: &User,
@@ -651,9 +657,17 @@ pub trait ResumeStore {
     /// Take the record: delete it and return it if it has not expired at `now`, so exactly one
     /// reconnect gets it, whatever node it reaches. `None` when unknown or expired.
     async fn take_resume(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<ResumeRecord>>;
-    /// Remove records that expired before `now`; returns how many.
+    /// Remove records that expired at or before `now`; returns how many. Also forgets the
+    /// unlicensed sign-ups (see [`UserStore::create_unlicensed_user`]) older than
+    /// [`UNLICENSED_SIGNUPS_KEPT_MS`] (not counted in the result), so whatever purges resume records
+    /// keeps that table small too.
     async fn purge_resumes(&self, now: Timestamp) -> StoreResult<u64>;
 }
+
+/// How long a record of an account made without a license is kept after it was made: the
+/// longest window `create_unlicensed_user` can count over. Older records are removed by
+/// [`ResumeStore::purge_resumes`].
+pub const UNLICENSED_SIGNUPS_KEPT_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A delivery the worker holds, with the webhook it goes to, until it reports the attempt.
 #[derive(Debug, Clone, PartialEq)]

@@ -272,3 +272,32 @@ async fn nul_text_is_unstorable_not_an_internal_error() {
     assert!(matches!(s.license_by_key(&a.id, "K\u{0}").await, Err(StoreError::Unstorable(_))));
     s.close().await;
 }
+
+/// A database from before `0010_websocket` (accounts' notes, transfer counts, sign-ups, resume
+/// records) migrates: its users and files are kept, and the new tables work.
+#[tokio::test]
+async fn upgrading_to_websocket_keeps_users_and_files() {
+    use tollgate_store::conformance::{self, file, stored_user};
+    use tollgate_store::FileStore;
+    let Some((db, store)) = fresh_store(2).await else { return };
+    let (_, a) = seller_with_app(&store).await;
+    let before = stored_user(&store, &a.id, "Before").await;
+    assert!(before.note.is_some(), "the fixture has a note, so losing it is seen");
+    let f = file(&a.id, "before.bin");
+    store.create_file(&f).await.unwrap();
+    assert!(store.record_file_transfer(&a.id, &f.id, tollgate_core::time::now()).await.unwrap());
+
+    sqlx::raw_sql(conformance::UNDO_WEBSOCKET_MIGRATION).execute(store.pool()).await.unwrap();
+    let columns: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'files'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(columns, 7, "back to the files table of before");
+    store.migrate().await.unwrap();
+
+    conformance::check_upgraded_to_websocket(&store, &before, &f).await;
+    store.close().await;
+    db.drop().await;
+}

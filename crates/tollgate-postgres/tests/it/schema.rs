@@ -314,7 +314,13 @@ async fn both_backends_migrate_to_the_same_schema() {
     let sqlite = sqlite_migrated().await;
 
     // Not vacuous: every table and every named constraint is there.
-    assert_eq!(sqlite.len(), 24, "{:?}", sqlite.keys());
+    assert_eq!(sqlite.len(), 26, "{:?}", sqlite.keys());
+    for table in ["unlicensed_signups", "ws_resumes"] {
+        assert!(sqlite.contains_key(table) && pg.contains_key(table), "{table} (0010_websocket)");
+    }
+    for (table, column) in [("app_users", "note"), ("files", "transfer_count"), ("files", "last_transferred_at")] {
+        assert!(sqlite[table].columns.iter().any(|(name, _, _)| name == column), "{table}.{column} (0010_websocket)");
+    }
     assert!(sqlite.contains_key("license_variables") && pg.contains_key("license_variables"), "0008");
     for table in ["webhook_deliveries", "webhook_attempts"] {
         assert!(sqlite.contains_key(table) && pg.contains_key(table), "{table} (0009_webhook_outbox)");
@@ -347,7 +353,7 @@ async fn the_comparison_sees_each_kind_of_drift() {
     let mut conn = PgConnection::connect(&db.url).await.unwrap();
     assert_same(&pg_schema(&mut conn).await, &sqlite);
 
-    let drifts: [(&str, &str); 12] = [
+    let drifts: [(&str, &str); 14] = [
         ("ALTER TABLE sellers RENAME COLUMN plan TO tier", "ALTER TABLE sellers RENAME COLUMN tier TO plan"),
         (
             "ALTER TABLE resellers ALTER COLUMN balance TYPE integer",
@@ -395,6 +401,16 @@ async fn the_comparison_sees_each_kind_of_drift() {
              ADD CONSTRAINT chat_mutes_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id)",
             "ALTER TABLE chat_mutes DROP CONSTRAINT chat_mutes_user_id_fkey,
              ADD CONSTRAINT chat_mutes_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id) ON DELETE CASCADE",
+        ),
+        // 0010_websocket: a sign-up kept with its user instead of outliving it; a missing index.
+        (
+            "ALTER TABLE unlicensed_signups ADD CONSTRAINT unlicensed_signups_user_id_fkey
+                 FOREIGN KEY (user_id) REFERENCES app_users (id) ON DELETE CASCADE",
+            "ALTER TABLE unlicensed_signups DROP CONSTRAINT unlicensed_signups_user_id_fkey",
+        ),
+        (
+            "DROP INDEX unlicensed_signups_app_ip_idx",
+            "CREATE INDEX unlicensed_signups_app_ip_idx ON unlicensed_signups (app_id, ip, created_at)",
         ),
     ];
     for (drift, undo) in drifts {

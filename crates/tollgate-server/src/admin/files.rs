@@ -50,6 +50,11 @@ pub struct FileView {
     pub sha256: String,
     #[serde(with = "serde_ts")]
     pub created_at: Timestamp,
+    /// Downloads started from the first byte, by any client protocol.
+    pub transfer_count: i64,
+    /// When the last of those started.
+    #[serde(with = "serde_ts::option")]
+    pub last_transferred_at: Option<Timestamp>,
 }
 
 impl From<&FileMeta> for FileView {
@@ -61,6 +66,8 @@ impl From<&FileMeta> for FileView {
             min_level: f.min_level,
             sha256: f.sha256.clone(),
             created_at: f.created_at,
+            transfer_count: f.transfer_count,
+            last_transferred_at: f.last_transferred_at,
         }
     }
 }
@@ -108,7 +115,7 @@ async fn read_text(field: &mut Field<'_>, name: &str) -> ApiResult<String> {
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/files", tag = "files", security(("bearer" = [])),
     params(("appId" = String, Path)),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, description = "`{id, name, size, minLevel, sha256, createdAt}`"),
+    responses((status = 201, description = "`{id, name, size, minLevel, sha256, createdAt, transferCount, lastTransferredAt}`"),
               (status = 400, description = "Not multipart, no `file` part, or an invalid field, named"),
               (status = 404, description = "Not yours or absent"),
               (status = 413, description = "Over `max_upload_bytes`")))]

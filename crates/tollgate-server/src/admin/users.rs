@@ -61,6 +61,8 @@ pub struct UserView {
     #[serde(with = "serde_ts")]
     #[schema(value_type = String)]
     pub created_at: Timestamp,
+    /// The note on the account (a client may give one when it creates the account).
+    pub note: Option<String>,
 }
 
 impl From<User> for UserView {
@@ -78,6 +80,7 @@ impl From<User> for UserView {
             last_login: u.last_login,
             expires_at: u.expires_at,
             created_at: u.created_at,
+            note: u.note,
         }
     }
 }

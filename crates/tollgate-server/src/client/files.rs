@@ -96,16 +96,17 @@ pub fn starts_download(range: Option<(u64, u64)>) -> bool {
     range.is_none_or(|(first, _)| first == 0)
 }
 
-/// Send `file.download` for a download the session starts now.
+/// A download the session starts now: count it on the file (its transfer count and time) and
+/// send `file.download`. Counting is best effort: a failure is logged and the download goes on.
 pub async fn announce_download(state: &AppState, live: &Live, download: &Download) -> Result<(), DomainError> {
     let ip = live.ip_text();
-    let event = Event::file_download(
-        &download.file,
-        download.user.as_ref(),
-        download.license_id.as_deref(),
-        Some(&ip),
-        tollgate_core::time::now(),
-    );
+    let at = tollgate_core::time::now();
+    let file = &download.file;
+    if let Err(e) = state.store.record_file_transfer(&file.app_id, &file.id, at).await {
+        tracing::warn!(error = %e, app_id = %file.app_id, file_id = %file.id, "recording a file transfer failed");
+    }
+    let event =
+        Event::file_download(&download.file, download.user.as_ref(), download.license_id.as_deref(), Some(&ip), at);
     state.store.emit(&[event]).await.map_err(store_err)?;
     Ok(())
 }

@@ -97,7 +97,9 @@ async fn upload_several_mib_round_trips_encrypted() {
     assert_eq!(d["minLevel"], 2);
     assert_eq!(d["sha256"], sha_hex(&data));
     assert!(chrono::DateTime::parse_from_rfc3339(d["createdAt"].as_str().unwrap()).is_ok());
-    assert_eq!(d.as_object().unwrap().len(), 6, "{d}");
+    assert_eq!(d["transferCount"], 0);
+    assert_eq!(d["lastTransferredAt"], serde_json::Value::Null);
+    assert_eq!(d.as_object().unwrap().len(), 8, "{d}");
 
     // the blob is where it should be, and holds none of the plaintext
     let blob_path = s.dir.path().join("files").join(&app_id).join(format!("{id}.bin"));

@@ -30,6 +30,7 @@ const USER_FIELDS: &[&str] = &[
     "lastLogin",
     "expiresAt",
     "createdAt",
+    "note",
 ];
 const PASSWORD: &str = "old secret";
 
@@ -206,6 +207,7 @@ async fn show_update_and_delete() {
     u.level = 2;
     u.expires_at = Some(t + Duration::days(30));
     u.last_login = Some(t);
+    u.note = Some("made on the desktop".into());
     let u = fx.add(u).await;
 
     let got = fx.show(&u.id).await;
@@ -215,7 +217,7 @@ async fn show_update_and_delete() {
             "id": u.id, "username": "john", "email": "john@example.com", "hwid": "HWID-A1",
             "devices": ["HWID-A1", "HWID-B2"], "ip": "192.168.1.1", "level": 2, "status": "ACTIVE",
             "banReason": null, "lastLogin": rfc3339(&t), "expiresAt": rfc3339(&(t + Duration::days(30))),
-            "createdAt": rfc3339(&u.created_at)
+            "createdAt": rfc3339(&u.created_at), "note": "made on the desktop"
         })
     );
 

@@ -47,6 +47,7 @@ mod sessions;
 mod status;
 mod users;
 mod webhook_outbox;
+mod websocket;
 
 pub use app_data::*;
 pub use apps::*;
@@ -64,6 +65,7 @@ pub use sessions::*;
 pub use status::*;
 pub use users::*;
 pub use webhook_outbox::*;
+pub use websocket::*;
 
 /// What `conformance_tests!` does with the guard by default: drops it.
 pub async fn drop_guard<G>(guard: G) {
@@ -88,10 +90,11 @@ macro_rules! conformance_tests {
             variables, blacklist, sessions, resellers, files, webhooks, logs_and_audit, tenant_scope,
             redemption, device_binding, logins, nonces, chats, device_licenses, client_tenant_scope,
             redemption_signs_in, username_keys, license_key_case, license_edits, license_extensions,
-            webhook_outbox);
+            webhook_outbox, unlicensed_signups, resume_records, session_unbind_expiry, file_transfers, user_notes);
         $crate::conformance_tests!(@by_arc $fresh, $finish;
             concurrency, signing_keys, redemption_concurrency, quota_concurrency, status_races,
-            license_extend_concurrency, webhook_claim_concurrency);
+            license_extend_concurrency, webhook_claim_concurrency, unlicensed_signup_concurrency,
+            resume_take_concurrency);
         $crate::conformance_tests!(@by_arc $fresh, $finish; reseller_purchases);
     };
     (@by_ref $fresh:path, $finish:path; $($area:ident),+) => {$(
@@ -200,7 +203,6 @@ pub fn license(app_id: &str, key: &str) -> License {
 
 pub fn user(app_id: &str, username: &str) -> User {
     User {
-        note: None,
         id: ids::new_id(prefix::USER),
         app_id: app_id.into(),
         username: username.into(),
@@ -215,6 +217,7 @@ pub fn user(app_id: &str, username: &str) -> User {
         ban_reason: None,
         last_login: Some(now() - Duration::minutes(5)),
         created_at: now() - Duration::hours(2),
+        note: Some("Bought at the fair".into()),
     }
 }
 
@@ -281,8 +284,6 @@ pub fn reseller(app_id: &str, username: &str) -> Reseller {
 
 pub fn file(app_id: &str, name: &str) -> FileMeta {
     FileMeta {
-        last_transferred_at: None,
-        transfer_count: 0,
         id: ids::new_id(prefix::FILE),
         app_id: app_id.into(),
         name: name.into(),
@@ -290,6 +291,8 @@ pub fn file(app_id: &str, name: &str) -> FileMeta {
         min_level: 2,
         sha256: "cd".repeat(32),
         created_at: now() - Duration::hours(1),
+        transfer_count: 0,
+        last_transferred_at: None,
     }
 }
 
