@@ -320,7 +320,8 @@ async fn session_values_set_get_delete() {
 
 #[tokio::test]
 async fn session_values_are_capped_at_64_entries_and_16384_bytes() {
-    let s = TestServer::start().await;
+    // more packets than the default rate limit allows in a minute
+    let s = TestServer::start_with(|c| c.ws_rate_limit = Some("1000".into())).await;
     let app = BlazeApp::create(&s).await;
     let mut ws = app.connect(&s, "cl-1234").await;
     for i in 0..64 {

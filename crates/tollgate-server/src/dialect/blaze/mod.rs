@@ -176,17 +176,24 @@ async fn run(socket: WebSocket, state: AppState, ip: std::net::IpAddr, resume_id
     let _ = writer.await;
 }
 
-/// The close a failed read earns: a frame past [`wire::MAX_PACKET_BYTES`], text that is not UTF-8
-/// or a broken frame is 4302; a transport failure (the client went away) is no close at all.
+/// The close a failed read earns: a frame past [`wire::MAX_PACKET_BYTES`] or text that is not
+/// UTF-8 is 4302, any other broken frame 4304; a transport failure or a reset (the client went
+/// away) is no close at all, so the session may be resumed.
 fn read_failure(e: &axum::Error) -> Option<Close> {
+    use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
-        if c.is::<std::io::Error>() {
-            return None;
+        if let Some(ws) = c.downcast_ref::<WsError>() {
+            return match ws {
+                WsError::Capacity(_) | WsError::Utf8(_) => Some(Close::BAD_BODY),
+                WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+                WsError::Protocol(_) => Some(Close::UNSUPPORTED_DATA),
+                _ => None,
+            };
         }
         cause = c.source();
     }
-    Some(Close::BAD_BODY)
+    None
 }
 
 /// After an action: when it crossed the rate limit (`within` is false), it has been answered, and
@@ -236,4 +243,24 @@ async fn on_text(conn: &mut Conn, text: &str, control: &mpsc::UnboundedSender<hu
     };
     conn.mark_answered(id);
     flow
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+
+    use super::*;
+
+    #[test]
+    fn read_failures_close_for_bad_frames_and_not_for_a_client_gone() {
+        let too_big = WsError::Capacity(CapacityError::MessageTooLong { size: 70_000, max_size: 65_536 });
+        assert_eq!(read_failure(&axum::Error::new(too_big)), Some(Close::BAD_BODY));
+        let unmasked = WsError::Protocol(ProtocolError::UnmaskedFrameFromClient);
+        assert_eq!(read_failure(&axum::Error::new(unmasked)), Some(Close::UNSUPPORTED_DATA));
+        let reset = WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake);
+        assert_eq!(read_failure(&axum::Error::new(reset)), None);
+        let io = WsError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(read_failure(&axum::Error::new(io)), None);
+        assert_eq!(read_failure(&axum::Error::new(WsError::ConnectionClosed)), None);
+    }
 }
