@@ -32,8 +32,9 @@ pub struct Initialize {
 }
 
 /// `credentials_type`: 0 login and password, 1 email and password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CredentialsType {
+    #[default]
     Login,
     Email,
 }
@@ -45,12 +46,6 @@ impl<'de> Deserialize<'de> for CredentialsType {
             1 => Ok(CredentialsType::Email),
             other => Err(serde::de::Error::custom(format!("credentials_type {other} is not 0 or 1"))),
         }
-    }
-}
-
-impl Default for CredentialsType {
-    fn default() -> Self {
-        CredentialsType::Login
     }
 }
 
