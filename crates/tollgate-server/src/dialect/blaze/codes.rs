@@ -159,7 +159,7 @@ impl Close {
         false
     }
 
-    /// 4202 with the configured time in its reason (the reference's text at the default 15 s).
+    /// 4202 with the configured time in its reason (Blazeauth's own text at the default 15 s).
     pub fn init_timeout(secs: u64) -> Close {
         Close {
             code: 4202,
