@@ -46,6 +46,8 @@ pub struct AppState {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The live Blazeauth WebSocket connections of this process.
     pub hub: Arc<crate::dialect::blaze::hub::Hub>,
+    /// Addresses whose WebSocket hit `--ws-rate-limit`, held back for a while.
+    pub ws_backoff: Arc<crate::dialect::blaze::limits::Backoff>,
 }
 
 /// A per-IP token bucket (governor's keyed limiter).
@@ -81,6 +83,7 @@ impl AppState {
             seller_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(30))),
             webhooks: Arc::new(webhooks),
             hub: Arc::new(crate::dialect::blaze::hub::Hub::default()),
+            ws_backoff: Arc::new(crate::dialect::blaze::limits::Backoff::default()),
         }
     }
 

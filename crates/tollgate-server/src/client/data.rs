@@ -181,6 +181,20 @@ pub async fn touch(state: &AppState, live: &Live) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Keep a session open while its client holds a connection to it (a WebSocket): seen now, and
+/// expiring a whole session lifetime from now. `false` when the session is gone (killed).
+pub async fn keep_alive(state: &AppState, live: &mut Live) -> Result<bool, DomainError> {
+    let at = now();
+    let expires_at = super::session_expiry(at);
+    let s = &live.session;
+    let kept = state.store.touch_session(&s.app_id, &s.id, at, Some(expires_at)).await.map_err(store_err)?;
+    if kept {
+        live.session.last_seen = at;
+        live.session.expires_at = live.session.expires_at.max(expires_at);
+    }
+    Ok(kept)
+}
+
 /// What `blacklist/check` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlacklistStatus {
@@ -323,6 +337,11 @@ pub async fn online_users(state: &AppState, live: &Live) -> Result<Vec<OnlineUse
         by_name.into_iter().map(|(username, last_active)| OnlineUser { username, last_active }).collect();
     users.sort_by(|a, b| b.last_active.cmp(&a.last_active).then_with(|| a.username.cmp(&b.username)));
     Ok(users)
+}
+
+/// The app's live sessions, whatever protocol opened them and whether they signed in or not.
+pub async fn live_sessions(state: &AppState, live: &Live) -> Result<u64, DomainError> {
+    state.store.count_live_sessions(&live.app.app.id, now()).await.map_err(store_err)
 }
 
 /// What a client may know of its app in numbers.

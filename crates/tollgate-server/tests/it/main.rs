@@ -40,3 +40,5 @@ mod ws;
 
 mod blaze_base;
 mod blaze_store;
+mod blaze_session;
+mod blaze_transport;

@@ -162,9 +162,31 @@ impl Ws {
         }
     }
 
+    /// Send a binary frame.
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.stream.send(Message::Binary(bytes.into())).await.expect("send");
+    }
+
+    /// Send a WebSocket ping frame.
+    pub async fn ping(&mut self) {
+        self.stream.send(Message::Ping(b"hi".to_vec().into())).await.expect("send");
+    }
+
     /// Initialize with this key and client id; the answer.
     pub async fn initialize(&mut self, ws_key: &str, client_id: &str) -> Value {
         self.call(0, json!({"websocket_api_key": ws_key, "client_id": client_id})).await
+    }
+}
+
+/// An upgrade the server refused: its HTTP status and `Retry-After` (seconds), if any.
+pub async fn refused_upgrade(server: &TestServer, path: &str) -> (u16, Option<u64>) {
+    match Ws::connect_with(server, path, &[]).await {
+        Ok(_) => panic!("the upgrade was accepted"),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            let retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+            (res.status().as_u16(), retry)
+        }
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
     }
 }
 
@@ -191,6 +213,23 @@ impl BlazeApp {
         let a = ws.initialize(&self.ws_key, client_id).await;
         assert_eq!(a["status"], 1, "initialize: {a}");
         ws
+    }
+
+    /// Change the app's settings through the admin API.
+    pub async fn settings(&self, s: &TestServer, patch: Value) {
+        s.patch(&self.path(""), &self.seller.token, patch).await.assert_status(200);
+    }
+
+    /// Add an entry to the app's blacklist (`IP`, `HWID`, `USERNAME` or `CLIENT_ID`).
+    pub async fn blacklist(&self, s: &TestServer, kind: &str, value: &str) {
+        let body = json!({ "type": kind, "value": value, "reason": "test" });
+        s.post(&self.path("/blacklist"), &self.seller.token, body).await.assert_status(201);
+    }
+
+    /// Add an app variable.
+    pub async fn variable(&self, s: &TestServer, key: &str, value: &str, auth_required: bool) {
+        let body = json!({ "key": key, "value": value, "authRequired": auth_required });
+        s.post(&self.path("/variables"), &self.seller.token, body).await.assert_status(201);
     }
 
     /// Admin path under this app.

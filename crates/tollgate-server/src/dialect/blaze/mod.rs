@@ -9,6 +9,7 @@
 //! - [`accounts`]: accounts and licenses (1–6, 15, 16);
 //! - [`transfer`]: files (7–9);
 //! - [`hub`]: the live connections of this process, and the seller's actions reaching them;
+//! - [`limits`]: the per-connection rate limit and the address backoff it leads to;
 //! - [`resume`]: session resumption with the `Resume-Id` header.
 //!
 //! Every rule is the client core's (`crate::client`); this folder parses, keeps the connection's
@@ -18,12 +19,14 @@ pub mod accounts;
 pub mod codes;
 pub mod conn;
 pub mod hub;
+pub mod limits;
 pub mod resume;
 pub mod session;
 pub mod transfer;
 pub mod wire;
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -34,6 +37,7 @@ use axum::Router;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use codes::Close;
 use conn::{Conn, Flow, Out, Outgoing, OUT_QUEUE};
@@ -46,7 +50,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(upgrade)).route("/ws", get(upgrade))
 }
 
-/// The WebSocket upgrade. A plain GET (no upgrade asked) is not found here.
+/// How often an open, initialized connection extends its session (which would otherwise expire
+/// [`tollgate_core::session::SESSION_TTL`] after its last activity): the session lives as long as
+/// its socket, whether the client talks or not.
+pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// The WebSocket upgrade. A plain GET (no upgrade asked) is not found here. An address in backoff
+/// after hitting the WebSocket rate limit, or past the per-address client rate limit, is refused
+/// with 429 and `Retry-After` before anything is opened.
 async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -55,6 +66,13 @@ async fn upgrade(
 ) -> Response {
     let Ok(ws) = ws else { return crate::error::ApiError::not_found("Route").into_response() };
     let ip = crate::extract::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+    if let Some(secs) = state.ws_backoff.left(ip, Instant::now()) {
+        return ApiError::from(tollgate_core::DomainError::RateLimited { retry_after_secs: secs }).into_response();
+    }
+    if let Err(e) = crate::client::guard::rate_limit(&state, ip) {
+        return ApiError::from(e).into_response();
+    }
+    let ws = ws.max_message_size(wire::MAX_PACKET_BYTES).max_frame_size(wire::MAX_PACKET_BYTES);
     let asked_resume = headers.get(RESUME_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let resume_id = resume::new_id();
     let header = HeaderValue::from_str(&resume_id).ok();
@@ -102,15 +120,34 @@ async fn run(socket: WebSocket, state: AppState, ip: std::net::IpAddr, resume_id
         }
     }
     let init_deadline = tokio::time::Instant::now() + state.config.ws.init_timeout;
+    let mut actions = limits::Actions::new(state.config.ws.rate_limit);
+    let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE_EVERY, KEEP_ALIVE_EVERY);
+    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while ended_by.is_none() {
         tokio::select! {
             frame = stream.next() => {
                 let flow = match frame {
-                    None | Some(Err(_)) => break,
-                    Some(Ok(Message::Close(_))) => break,
-                    Some(Ok(Message::Text(text))) => on_text(&mut conn, text.as_str(), &control_tx).await,
-                    Some(Ok(Message::Binary(_))) => Flow::Close(Close::UNSUPPORTED_DATA),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Err(e)) => match read_failure(&e) {
+                        Some(close) => Flow::Close(close),
+                        // the client went away: it may resume
+                        None => break,
+                    },
+                    Some(Ok(Message::Text(text))) => {
+                        let within = actions.take(Instant::now());
+                        let flow = on_text(&mut conn, text.as_str(), &control_tx).await;
+                        rate_limited(&conn, within, flow)
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let within = actions.take(Instant::now());
+                        rate_limited(&conn, within, Flow::Close(Close::UNSUPPORTED_DATA))
+                    }
+                    // axum answers pings itself; they count as actions all the same
+                    Some(Ok(Message::Ping(_))) => {
+                        let within = actions.take(Instant::now());
+                        rate_limited(&conn, within, Flow::Continue)
+                    }
+                    Some(Ok(Message::Pong(_))) => Flow::Continue,
                 };
                 if let Flow::Close(c) = flow {
                     ended_by = Some(c);
@@ -124,6 +161,7 @@ async fn run(socket: WebSocket, state: AppState, ip: std::net::IpAddr, resume_id
             () = tokio::time::sleep_until(init_deadline), if conn.init.is_none() => {
                 ended_by = Some(Close::init_timeout(state.config.ws.init_timeout.as_secs()));
             }
+            _ = keep_alive.tick(), if conn.init.is_some() => session::keep_alive(&mut conn).await,
         }
     }
     transfer::stop_all(&mut conn);
@@ -136,6 +174,40 @@ async fn run(socket: WebSocket, state: AppState, ip: std::net::IpAddr, resume_id
     }
     drop(conn);
     let _ = writer.await;
+}
+
+/// The close a failed read earns: a frame past [`wire::MAX_PACKET_BYTES`] or text that is not
+/// UTF-8 is 4302, any other broken frame 4304; a transport failure or a reset (the client went
+/// away) is no close at all, so the session may be resumed.
+fn read_failure(e: &axum::Error) -> Option<Close> {
+    use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(ws) = c.downcast_ref::<WsError>() {
+            return match ws {
+                WsError::Capacity(_) | WsError::Utf8(_) => Some(Close::BAD_BODY),
+                WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+                WsError::Protocol(_) => Some(Close::UNSUPPORTED_DATA),
+                _ => None,
+            };
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// After an action: when it crossed the rate limit (`within` is false), it has been answered, and
+/// now the socket closes 4201 (unless the action earned its own close) and the address enters
+/// the backoff.
+fn rate_limited(conn: &Conn, within: bool, flow: Flow) -> Flow {
+    if within {
+        return flow;
+    }
+    conn.state.ws_backoff.start(conn.ip, Instant::now());
+    match flow {
+        Flow::Continue => Flow::Close(Close::RATE_LIMITED),
+        closing => closing,
+    }
 }
 
 /// One text frame: parse, check it may run now, run it.
@@ -171,4 +243,24 @@ async fn on_text(conn: &mut Conn, text: &str, control: &mpsc::UnboundedSender<hu
     };
     conn.mark_answered(id);
     flow
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+
+    use super::*;
+
+    #[test]
+    fn read_failures_close_for_bad_frames_and_not_for_a_client_gone() {
+        let too_big = WsError::Capacity(CapacityError::MessageTooLong { size: 70_000, max_size: 65_536 });
+        assert_eq!(read_failure(&axum::Error::new(too_big)), Some(Close::BAD_BODY));
+        let unmasked = WsError::Protocol(ProtocolError::UnmaskedFrameFromClient);
+        assert_eq!(read_failure(&axum::Error::new(unmasked)), Some(Close::UNSUPPORTED_DATA));
+        let reset = WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake);
+        assert_eq!(read_failure(&axum::Error::new(reset)), None);
+        let io = WsError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(read_failure(&axum::Error::new(io)), None);
+        assert_eq!(read_failure(&axum::Error::new(WsError::ConnectionClosed)), None);
+    }
 }

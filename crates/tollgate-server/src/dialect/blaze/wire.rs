@@ -12,6 +12,19 @@ use super::codes::Close;
 /// The `id` of every server push (panel events).
 pub const PUSH_ID: u64 = u64::MAX;
 
+/// The largest text frame read (bytes): a larger one is closed 4302, like any body that does
+/// not fit its packet. Every request is a few short fields; a session value is the longest.
+pub const MAX_PACKET_BYTES: usize = 64 * 1024;
+
+/// A session value key: any text but the empty one.
+fn value_key<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let key = String::deserialize(d)?;
+    if key.is_empty() {
+        return Err(serde::de::Error::custom("key is empty"));
+    }
+    Ok(key)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Initialize {
     pub websocket_api_key: String,
@@ -19,8 +32,9 @@ pub struct Initialize {
 }
 
 /// `credentials_type`: 0 login and password, 1 email and password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CredentialsType {
+    #[default]
     Login,
     Email,
 }
@@ -32,12 +46,6 @@ impl<'de> Deserialize<'de> for CredentialsType {
             1 => Ok(CredentialsType::Email),
             other => Err(serde::de::Error::custom(format!("credentials_type {other} is not 0 or 1"))),
         }
-    }
-}
-
-impl Default for CredentialsType {
-    fn default() -> Self {
-        CredentialsType::Login
     }
 }
 
@@ -96,6 +104,7 @@ pub struct VariableName {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SetValue {
+    #[serde(deserialize_with = "value_key")]
     pub key: String,
     pub value: String,
     /// Seconds; absent, zero or negative means 72 hours.
@@ -105,6 +114,7 @@ pub struct SetValue {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ValueKey {
+    #[serde(deserialize_with = "value_key")]
     pub key: String,
 }
 
@@ -211,6 +221,9 @@ mod tests {
             4302
         );
         assert_eq!(parse(r#"{"type":17,"id":1,"subscribed":"yes"}"#).unwrap_err().code, 4302);
+        assert_eq!(parse(r#"{"type":12,"id":1,"key":"","value":"v"}"#).unwrap_err().code, 4302);
+        assert_eq!(parse(r#"{"type":13,"id":1,"key":""}"#).unwrap_err().code, 4302);
+        assert_eq!(parse(r#"{"type":12,"id":1,"key":"k","value":"v","ttl":1.5}"#).unwrap_err().code, 4302);
     }
 
     #[test]
