@@ -39,3 +39,5 @@ mod webhook_events;
 mod ws;
 
 mod blaze_base;
+mod blaze_live;
+mod blaze_resume;
