@@ -156,7 +156,11 @@ async fn a_new_version_is_pushed_as_event_102_only_while_subscribed() {
     subscribe(&mut quiet, true).await;
     s.patch(&app.path(""), &app.seller.token, json!({ "version": "3.0.0" })).await.assert_status(200);
     assert_eq!(event(&mut quiet, 102).await, json!({ "version": "3.0.0" }));
-    assert_eq!(event(&mut listening, 102).await, json!({ "version": "3.0.0" }), "not 2.0.0 again, nothing for hwidLock");
+    assert_eq!(
+        event(&mut listening, 102).await,
+        json!({ "version": "3.0.0" }),
+        "not 2.0.0 again, nothing for hwidLock"
+    );
 
     // Unsubscribed again: nothing more is pushed, the answer comes first.
     subscribe(&mut listening, false).await;
@@ -173,7 +177,9 @@ async fn blacklisting_the_client_id_closes_its_connections_4204() {
     let mut banned = app.connect(&s, "client-banned").await;
     let mut other = app.connect(&s, "client-other").await;
 
-    let r = s.post(&app.path("/blacklist"), &app.seller.token, json!({ "type": "CLIENT_ID", "value": "client-banned" })).await;
+    let r = s
+        .post(&app.path("/blacklist"), &app.seller.token, json!({ "type": "CLIENT_ID", "value": "client-banned" }))
+        .await;
     r.assert_status(201);
     let (code, reason, _) = banned.closed().await;
     assert_eq!((code, reason.as_str()), (4204, "external ID is blacklisted"));

@@ -90,7 +90,6 @@ impl Hub {
     }
 }
 
-
 /// Panel event types (the `event_type` of a pushed event).
 pub mod event {
     pub const DISCONNECT: u32 = 1;
@@ -235,12 +234,8 @@ async fn sign_out(conn: &mut Conn) {
         Ok(true) => {}
         Ok(false) => {
             let at = now();
-            let reopened = Session {
-                hwid: None,
-                expires_at: crate::client::session_expiry(at),
-                last_seen: at,
-                ..session.clone()
-            };
+            let reopened =
+                Session { hwid: None, expires_at: crate::client::session_expiry(at), last_seen: at, ..session.clone() };
             match store.create_session(&reopened, &[]).await {
                 Ok(()) => *session = reopened,
                 Err(e) => tracing::warn!(error = %e, app_id = %session.app_id, "could not reopen a signed-out session"),
@@ -306,5 +301,48 @@ async fn check_session(conn: &mut Conn) -> Flow {
             tracing::warn!(error = %e, "could not look at a live connection's session");
             Flow::Continue
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(app: &str, session: &str, user: Option<&str>) -> (Entry, mpsc::UnboundedReceiver<Control>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let e = Entry {
+            app_id: app.into(),
+            session_id: session.into(),
+            user_id: user.map(Into::into),
+            license_id: None,
+            control: tx,
+        };
+        (e, rx)
+    }
+
+    #[test]
+    fn a_kick_reaches_only_the_connections_selected_event_first() {
+        let hub = Hub::default();
+        let (a, mut rx_a) = entry("app_1", "ses_1", Some("usr_1"));
+        let (b, mut rx_b) = entry("app_1", "ses_2", None);
+        let (c, mut rx_c) = entry("app_2", "ses_3", Some("usr_1"));
+        for e in [a, b, c] {
+            hub.register(e);
+        }
+        kick(&hub, |e| e.app_id == "app_1" && e.user_id.as_deref() == Some("usr_1"));
+        assert!(matches!(rx_a.try_recv(), Ok(Control::Event { event_type: event::DISCONNECT, clear_auth: false, .. })));
+        assert!(matches!(rx_a.try_recv(), Ok(Control::Close(c)) if c == Close::DISCONNECTED));
+        assert!(rx_a.try_recv().is_err());
+        assert!(rx_b.try_recv().is_err());
+        assert!(rx_c.try_recv().is_err(), "another app's user with the same id is not kicked");
+    }
+
+    #[test]
+    fn license_changes_have_their_event_and_sign_out_rule() {
+        let table: Vec<(u32, bool)> = LicenseChange::ALL.into_iter().map(license_event).collect();
+        assert_eq!(
+            table,
+            [(200, false), (201, true), (202, false), (203, true), (204, true), (205, true), (206, false)]
+        );
     }
 }
