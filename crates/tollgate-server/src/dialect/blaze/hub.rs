@@ -142,7 +142,16 @@ pub async fn dispatch(store: &dyn Store, apps: &AppCache, hub: &Hub, inv: &Inval
             // The cache's own listener may not have seen it yet: a connection looking at its app
             // must not read the entry this very change made stale.
             apps.invalidate(inv);
-            hub.send_where(|e| e.app_id == *app_id, &Control::AppChanged);
+            let in_app = |e: &Entry| e.app_id == *app_id;
+            if !hub.any(in_app) {
+                return;
+            }
+            // Loaded once here, so the app's connections (there may be thousands) find it cached
+            // instead of each asking the store.
+            if let Err(e) = apps.by_id(store, app_id).await {
+                tracing::warn!(error = %e, app_id, "could not reload a changed app");
+            }
+            hub.send_where(in_app, &Control::AppChanged);
         }
         Invalidation::All => {
             apps.invalidate(inv);
