@@ -218,10 +218,13 @@ pub fn router(state: AppState) -> Router {
 /// How long finished webhook deliveries (delivered or failed for good) stay in the delivery log.
 pub const DELIVERY_LOG_DAYS: i64 = 30;
 
-/// Spawn the background workers: expired sessions and nonces purged, rate-limit state trimmed,
-/// finished webhook deliveries older than [`DELIVERY_LOG_DAYS`] deleted.
+/// Spawn the background workers: expired sessions, resume records and nonces purged, rate-limit
+/// state trimmed, finished webhook deliveries older than [`DELIVERY_LOG_DAYS`] deleted; and the
+/// listener that turns a seller's actions into kicks and events on live WebSocket connections.
 pub fn spawn_workers(state: &AppState) {
     crate::cache::spawn_invalidation_listener(state.store.clone(), state.apps.clone());
+    // A seller's actions reaching the live WebSocket connections of this process.
+    crate::dialect::blaze::hub::spawn_listener(state);
     // Signing-key rotations: at once when announced, and checked every minute besides.
     let (store, signer, master) = (state.store.clone(), state.signer.clone(), state.master.clone());
     let mut feed = store.subscribe();
@@ -250,6 +253,11 @@ pub fn spawn_workers(state: &AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "expired sessions removed"),
                 Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
+            match store.purge_resumes(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "expired resume records removed"),
+                Err(e) => tracing::warn!(error = %e, "resume record purge failed"),
             }
             if let Err(e) = store.purge_nonces(now).await {
                 tracing::warn!(error = %e, "nonce purge failed");

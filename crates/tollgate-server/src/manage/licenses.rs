@@ -7,9 +7,9 @@ use tollgate_core::model::{Creator, License, User};
 use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
 use tollgate_core::{DomainError, DurationType};
-use tollgate_store::{constraint, LicenseExtendOutcome, LicensePatch, StoreError};
+use tollgate_store::{constraint, LicenseChange, LicenseExtendOutcome, LicensePatch, LiveChange, StoreError};
 
-use super::{audit, transition, Actor, ManageError, ManageResult};
+use super::{audit, publish_live, transition, Actor, ManageError, ManageResult};
 use crate::state::AppState;
 
 /// Fresh batches tried when a generated key collides with an existing one.
@@ -63,7 +63,9 @@ const MAX_KEY_LEN: usize = 64;
 /// Change a license's note, level or device limit; every field is checked before anything is
 /// written. Lowering `maxDevices` below the devices already bound keeps them bound (they still
 /// sign in); no new device binds until the count is under the limit (or the devices are reset).
-/// No field given changes nothing and answers the license as it is.
+/// No field given changes nothing and answers the license as it is. A new level or device limit
+/// reaches the live connections signed in with the key (they are signed out to sign in again);
+/// a note alone does not.
 pub async fn update(
     state: &AppState,
     by: &Actor,
@@ -75,9 +77,13 @@ pub async fn update(
     if changes.is_empty() {
         return get(state, app_id, license_id).await;
     }
+    let terms_changed = changes.level.is_some() || changes.max_devices.is_some();
     let patch = LicensePatch { note: changes.note, level: changes.level, max_devices: changes.max_devices };
     let license =
         state.store.update_license(app_id, license_id, &patch).await?.ok_or(ManageError::NotFound("License"))?;
+    if terms_changed {
+        publish_license(state, app_id, license_id, LicenseChange::Reinitialized).await;
+    }
     audit(state, by, "license.update", Some(app_id), Some(license_id)).await;
     Ok(license)
 }
@@ -143,6 +149,7 @@ pub async fn extend(
             Err(DomainError::validation(amount.field(), "would make the license last more than 100 years").into())
         }
         LicenseExtendOutcome::Extended { license, user } => {
+            publish_license(state, app_id, license_id, LicenseChange::Reinitialized).await;
             audit(state, by, "license.extend", Some(app_id), Some(license_id)).await;
             Ok(Extended { by: span, license, user })
         }
@@ -160,7 +167,7 @@ pub async fn change_status(
     reason: Option<String>,
 ) -> ManageResult<()> {
     let reason = reason.as_deref();
-    transition(
+    let changed = transition(
         get(state, app_id, license_id).await?,
         |license| Ok(status::license_next(license, action)?.map(|to| (license.status, to))),
         || get(state, app_id, license_id),
@@ -169,6 +176,15 @@ pub async fn change_status(
         },
     )
     .await?;
+    if changed {
+        let event = match action {
+            StatusAction::Ban => LicenseChange::Banned,
+            StatusAction::Unban => LicenseChange::Unbanned,
+            StatusAction::Pause => LicenseChange::Paused,
+            StatusAction::Unpause => LicenseChange::Unpaused,
+        };
+        publish_license(state, app_id, license_id, event).await;
+    }
     let name = match action {
         StatusAction::Ban => "license.ban",
         StatusAction::Unban => "license.unban",
@@ -182,6 +198,7 @@ pub async fn change_status(
 /// Forget the devices a license is bound to, so it can be used on a new machine.
 pub async fn reset_devices(state: &AppState, by: &Actor, app_id: &str, license_id: &str) -> ManageResult<()> {
     state.store.reset_license_devices(app_id, license_id).await?.ok_or(ManageError::NotFound("License"))?;
+    publish_license(state, app_id, license_id, LicenseChange::DevicesReset).await;
     audit(state, by, "license.reset_devices", Some(app_id), Some(license_id)).await;
     Ok(())
 }
@@ -194,6 +211,12 @@ pub async fn delete(state: &AppState, by: &Actor, app_id: &str, license_id: &str
     if !state.store.delete_license(app_id, license_id, &events).await? {
         return Err(ManageError::NotFound("License"));
     }
+    publish_license(state, app_id, license_id, LicenseChange::Deleted).await;
     audit(state, by, "license.delete", Some(app_id), Some(license_id)).await;
     Ok(())
+}
+
+/// Tell the live connections signed in with the license what happened to it.
+async fn publish_license(state: &AppState, app_id: &str, license_id: &str, event: LicenseChange) {
+    publish_live(state, app_id, LiveChange::License { license_id: license_id.to_owned(), event }).await;
 }

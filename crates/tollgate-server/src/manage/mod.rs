@@ -27,7 +27,7 @@ use std::net::IpAddr;
 
 use tollgate_core::status::{self, Refused};
 use tollgate_core::DomainError;
-use tollgate_store::StoreError;
+use tollgate_store::{Invalidation, LiveChange, StoreError};
 
 use crate::state::AppState;
 
@@ -78,13 +78,14 @@ pub type ManageResult<T> = Result<T, ManageError>;
 /// status to change from and to (`None`: nothing to change), `write` stores the change on the
 /// thing as it was read (for the events it sends) only if the status is still the one decided
 /// from (`false` otherwise), `read` fetches the thing again. When another change came first, decide again on what is stored now; after
-/// [`status::ATTEMPTS`] losses in a row, answer a conflict with nothing written.
+/// [`status::ATTEMPTS`] losses in a row, answer a conflict with nothing written. `Ok(true)`
+/// when the status changed, `Ok(false)` when there was nothing to change.
 pub(crate) async fn transition<T, S, Read, ReadFut, Write, WriteFut>(
     mut current: T,
     decide: impl Fn(&T) -> Result<Option<(S, S)>, Refused>,
     read: Read,
     write: Write,
-) -> ManageResult<()>
+) -> ManageResult<bool>
 where
     Read: Fn() -> ReadFut,
     ReadFut: Future<Output = ManageResult<T>>,
@@ -93,10 +94,10 @@ where
 {
     for _ in 0..status::ATTEMPTS {
         let Some((from, to)) = decide(&current)? else {
-            return Ok(());
+            return Ok(false);
         };
         if write(&current, from, to).await? {
-            return Ok(());
+            return Ok(true);
         }
         current = read().await?;
     }
@@ -122,6 +123,16 @@ impl Actor {
 pub async fn audit(state: &AppState, by: &Actor, action: &str, app_id: Option<&str>, target: Option<&str>) {
     if let Actor::Seller { seller_id, ip } = by {
         state.audit(seller_id, action, app_id, target, *ip).await;
+    }
+}
+
+/// Tell every process's live client connections (WebSocket sessions) what a seller just did,
+/// after the store write succeeded: they act on it at once (a kick, an event, the sign-in
+/// cleared). A failed publish is logged; the change itself has happened.
+pub async fn publish_live(state: &AppState, app_id: &str, change: LiveChange) {
+    let inv = Invalidation::Live { app_id: app_id.to_owned(), change };
+    if let Err(e) = state.store.publish(&inv).await {
+        tracing::error!(error = %e, app_id, "could not publish a change to live sessions");
     }
 }
 

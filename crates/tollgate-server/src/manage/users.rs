@@ -8,9 +8,9 @@ use tollgate_core::model::{User, UserStatus};
 use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
 use tollgate_core::validate;
-use tollgate_store::UserPatch;
+use tollgate_store::{LiveChange, UserPatch};
 
-use super::{audit, hash_password, transition, Actor, ManageError, ManageResult};
+use super::{audit, hash_password, publish_live, transition, Actor, ManageError, ManageResult};
 use crate::state::AppState;
 
 /// The user `user_id` of the app.
@@ -18,7 +18,8 @@ pub async fn get(state: &AppState, app_id: &str, user_id: &str) -> ManageResult<
     state.store.get_user(app_id, user_id).await?.ok_or(ManageError::NotFound("User"))
 }
 
-/// Apply a ban/unban/pause/unpause to a user of the app.
+/// Apply a ban/unban/pause/unpause to a user of the app. A ban or pause that changed the
+/// status also closes the user's live connections.
 pub async fn change_status(
     state: &AppState,
     by: &Actor,
@@ -28,7 +29,7 @@ pub async fn change_status(
     reason: Option<String>,
 ) -> ManageResult<()> {
     let reason = reason.as_deref();
-    transition(
+    let changed = transition(
         get(state, app_id, user_id).await?,
         |user| Ok(status::user_next(user.status, action)?.map(|to| (user.status, to))),
         || get(state, app_id, user_id),
@@ -42,6 +43,9 @@ pub async fn change_status(
         },
     )
     .await?;
+    if changed && matches!(action, StatusAction::Ban | StatusAction::Pause) {
+        publish_live(state, app_id, LiveChange::UserBlocked(user_id.to_owned())).await;
+    }
     let name = match action {
         StatusAction::Ban => "user.ban",
         StatusAction::Unban => "user.unban",
@@ -85,11 +89,12 @@ pub async fn update(state: &AppState, by: &Actor, app_id: &str, user_id: &str, c
     Ok(user)
 }
 
-/// Permanently delete a user with their sessions and variables.
+/// Permanently delete a user with their sessions and variables; their live connections close.
 pub async fn delete(state: &AppState, by: &Actor, app_id: &str, user_id: &str) -> ManageResult<()> {
     if !state.store.delete_user(app_id, user_id).await? {
         return Err(ManageError::NotFound("User"));
     }
+    publish_live(state, app_id, LiveChange::UserBlocked(user_id.to_owned())).await;
     audit(state, by, "user.delete", Some(app_id), Some(user_id)).await;
     Ok(())
 }

@@ -42,3 +42,5 @@ mod blaze_base;
 mod blaze_store;
 mod blaze_session;
 mod blaze_transport;
+mod blaze_live;
+mod blaze_resume;
