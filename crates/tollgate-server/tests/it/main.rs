@@ -38,4 +38,5 @@ mod webhook_delivery;
 mod webhook_events;
 mod ws;
 
+mod blaze_accounts;
 mod blaze_base;
