@@ -451,9 +451,9 @@ async fn blaze_authorize_by_credentials_answers_the_account_and_logout_signs_out
     assert_eq!(by_credentials(&mut other, "alice", PW).await["status"], 502);
     // Banned and paused accounts.
     let mut ws = app.connect(&s, "client-03").await;
-    account(&s, &app, "bob").await;
-    user_action(&s, &app, "bob", "ban").await;
-    assert_eq!(by_credentials(&mut ws, "bob", PW).await["status"], 201);
+    account(&s, &app, "bobby").await;
+    user_action(&s, &app, "bobby", "ban").await;
+    assert_eq!(by_credentials(&mut ws, "bobby", PW).await["status"], 201);
     account(&s, &app, "carol").await;
     user_action(&s, &app, "carol", "pause").await;
     assert_eq!(by_credentials(&mut ws, "carol", PW).await["status"], 201);
