@@ -155,7 +155,7 @@ pub struct UnlicensedRequest<'a> {
 /// How creating an account without a license ended, when it was not refused.
 #[derive(Debug)]
 pub enum Signup {
-    Created(User),
+    Created(Box<User>),
     /// The app only lets accounts be made with a license; nothing was done.
     LicenseRequired,
 }
@@ -212,7 +212,7 @@ pub async fn register_unlicensed(
     let cap = redeem::UNLICENSED_SIGNUPS_PER_ADDRESS;
     let quota = app.settings.accounts_quota.map(i64::from);
     match store.create_unlicensed_user(&user, &ip, since, cap, quota, &events).await.map_err(store_err)? {
-        UnlicensedSignup::Created => Ok(Signup::Created(user)),
+        UnlicensedSignup::Created => Ok(Signup::Created(Box::new(user))),
         UnlicensedSignup::Capped { oldest } => {
             Err(DomainError::RateLimited { retry_after_secs: redeem::unlicensed_retry_after(oldest, now()) })
         }
@@ -605,8 +605,7 @@ pub async fn session_license(state: &AppState, live: &Live) -> Result<Standing<L
 pub async fn session_account(state: &AppState, live: &Live) -> Result<Standing<User>, DomainError> {
     let user_id = live.session.user_id.as_deref().ok_or(DomainError::LoginRequired)?;
     let store = state.store.as_ref();
-    let user =
-        store.get_user(&live.app.app.id, user_id).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
+    let user = store.get_user(&live.app.app.id, user_id).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
     let usable = redeem::check_user(&user, now());
     Ok(Standing { item: user, usable })
 }

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 
 use tollgate_core::ids::{self, prefix};
 use tollgate_core::model::{
-    AppVariable, BlacklistEntry, BlacklistKind, ChatChannel, ChatMessage, DeviceLicense, LicenseVariable, LogEntry, UserVariable,
+    AppVariable, BlacklistEntry, BlacklistKind, ChatChannel, ChatMessage, DeviceLicense, LicenseVariable, LogEntry,
+    UserVariable,
 };
 use tollgate_core::time::{now, Timestamp};
 use tollgate_core::{redeem, rules, validate, DomainError};

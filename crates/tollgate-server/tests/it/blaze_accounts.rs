@@ -145,7 +145,11 @@ async fn blaze_create_account_with_a_license_redeems_it_without_signing_in() {
     assert_eq!(create(&mut ws, "fifth", json!({ "license": paused })).await["status"], 104);
     let expired = key(&s, &app).await;
     let id = license(&s, &app, &expired).await.id;
-    s.state.store.set_license_status(&app.id, &id, LicenseStatus::Unused, LicenseStatus::Expired, None, &[]).await.unwrap();
+    s.state
+        .store
+        .set_license_status(&app.id, &id, LicenseStatus::Unused, LicenseStatus::Expired, None, &[])
+        .await
+        .unwrap();
     assert_eq!(create(&mut ws, "sixth", json!({ "license": expired })).await["status"], 103);
     for name in ["second", "third", "fourth", "fifth", "sixth", "other"] {
         assert!(user(&s, &app, name).await.is_none(), "{name} was not made");
@@ -162,9 +166,8 @@ async fn blaze_create_account_by_email_uses_the_address_as_the_login() {
     let app = BlazeApp::create(&s).await;
     let k = key(&s, &app).await;
     let mut ws = app.connect(&s, "client-01").await;
-    let a = ws
-        .call(1, json!({ "login": "Dev@Example.com", "password": PW, "credentials_type": 1, "license": k }))
-        .await;
+    let a =
+        ws.call(1, json!({ "login": "Dev@Example.com", "password": PW, "credentials_type": 1, "license": k })).await;
     assert_eq!(a["status"], 1, "{a}");
     let u = user(&s, &app, "dev@example.com").await.expect("named by the address");
     assert_eq!(u.email.as_deref(), Some("dev@example.com"));
@@ -378,7 +381,11 @@ async fn blaze_authorize_by_license_activates_binds_and_answers_the_license() {
     assert_eq!(by_license(&mut ws, &paused).await["status"], 104);
     let expired = key(&s, &app).await;
     let id = license(&s, &app, &expired).await.id;
-    s.state.store.set_license_status(&app.id, &id, LicenseStatus::Unused, LicenseStatus::Expired, None, &[]).await.unwrap();
+    s.state
+        .store
+        .set_license_status(&app.id, &id, LicenseStatus::Unused, LicenseStatus::Expired, None, &[])
+        .await
+        .unwrap();
     assert_eq!(by_license(&mut ws, &expired).await["status"], 103);
     let owned = account(&s, &app, "owner").await;
     assert_eq!(by_license(&mut ws, &owned).await["status"], 106, "the key is an account's");
@@ -518,7 +525,11 @@ async fn blaze_current_license_and_account_read_them_as_they_are_now() {
     assert_eq!(ws.call(16, json!({})).await["status"], 3, "not an account");
     // Expired meanwhile: 103, the fields still there.
     let id = license(&s, &app, &k).await.id;
-    s.state.store.set_license_status(&app.id, &id, LicenseStatus::Used, LicenseStatus::Expired, None, &[]).await.unwrap();
+    s.state
+        .store
+        .set_license_status(&app.id, &id, LicenseStatus::Used, LicenseStatus::Expired, None, &[])
+        .await
+        .unwrap();
     let a = ws.call(15, json!({})).await;
     assert_eq!(a["status"], 103, "{a}");
     assert_eq!(a["license"], k.as_str());

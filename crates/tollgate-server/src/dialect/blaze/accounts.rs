@@ -92,9 +92,7 @@ fn password(p: &str) -> Result<(), Status> {
 fn comment(c: Option<&str>) -> Result<Option<&str>, Close> {
     match c.map(str::trim).filter(|c| !c.is_empty()) {
         None => Ok(None),
-        Some(c) if c.chars().count() > tollgate_core::license::MAX_NOTE_LEN || c.contains('\0') => {
-            Err(Close::BAD_BODY)
-        }
+        Some(c) if c.chars().count() > tollgate_core::license::MAX_NOTE_LEN || c.contains('\0') => Err(Close::BAD_BODY),
         Some(c) => Ok(Some(c)),
     }
 }
