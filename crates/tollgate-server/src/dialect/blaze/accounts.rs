@@ -204,8 +204,8 @@ impl AccountInfo {
 
 /// Who the connection is signed in as, everywhere it is kept: the connection, its session (which
 /// the other packets read) and the hub (which a seller's action on the license or account
-/// reaches it through).
-fn set_auth(conn: &mut Conn, auth: Option<Auth>) {
+/// reaches it through). `None` signs the connection out (as a seller's action on its key may).
+pub(super) fn set_auth(conn: &mut Conn, auth: Option<Auth>) {
     let (user_id, license_id) = match &auth {
         Some(Auth::Account { user_id }) => (Some(user_id.clone()), None),
         Some(Auth::License { license_id }) => (None, Some(license_id.clone())),
