@@ -91,6 +91,9 @@ impl AppPatch {
         if let Some(b) = self.allow_password_change {
             s.allow_password_change = b;
         }
+        if let Some(b) = self.accounts_require_license {
+            s.accounts_require_license = b;
+        }
         if let Some(names) = self.level_names {
             if names.len() > 100 {
                 return Err(bad("levelNames", "at most 100 levels"));

@@ -155,6 +155,25 @@ pub fn check_device_license(
     Ok(device)
 }
 
+/// Accounts made without a license from one address, per app, within
+/// [`UNLICENSED_SIGNUP_WINDOW`]: a cheap account costs its maker something.
+pub const UNLICENSED_SIGNUPS_PER_ADDRESS: u32 = 3;
+/// The window [`UNLICENSED_SIGNUPS_PER_ADDRESS`] counts over.
+pub const UNLICENSED_SIGNUP_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// When an account made without a license at `at` expires: at once. It holds no time (and level
+/// 0) until a license is redeemed onto it, which adds the license's time from then.
+pub fn unlicensed_expiry(at: Timestamp) -> Option<Timestamp> {
+    Some(at)
+}
+
+/// Whole seconds until the next account without a license may be made from an address whose
+/// oldest one in the window was made at `oldest`: when that one leaves the window; at least 1.
+pub fn unlicensed_retry_after(oldest: Timestamp, now: Timestamp) -> u64 {
+    let left = (oldest + UNLICENSED_SIGNUP_WINDOW - now).num_milliseconds();
+    u64::try_from((left + 999) / 1000).unwrap_or(0).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +309,15 @@ mod tests {
         assert_eq!(check_device(false, &bound, 1, Some("B")), Ok(DeviceCheck::Skip));
         assert_eq!(check_device(true, &bound, 1, None), Ok(DeviceCheck::Skip));
         assert_eq!(check_device(true, &[], 0, Some("A")), Ok(DeviceCheck::Bind), "a limit below 1 still binds one");
+    }
+
+    #[test]
+    fn unlicensed_signups_wait_for_the_oldest_to_leave_the_window() {
+        let t = now();
+        assert_eq!(unlicensed_retry_after(t, t), 24 * 3600);
+        assert_eq!(unlicensed_retry_after(t - Duration::hours(23), t), 3600);
+        assert_eq!(unlicensed_retry_after(t - Duration::milliseconds(86_399_500), t), 1);
+        assert_eq!(unlicensed_retry_after(t - Duration::hours(25), t), 1);
+        assert_eq!(unlicensed_expiry(t), Some(t));
     }
 }

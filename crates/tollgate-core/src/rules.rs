@@ -10,6 +10,9 @@ pub const MAX_VARIABLE_KEY_LEN: usize = 128;
 /// 64 KiB of UTF-8.
 pub const MAX_VARIABLE_VALUE_BYTES: usize = 64 * 1024;
 pub const MAX_BLACKLIST_VALUE_LEN: usize = 256;
+/// The most entries an app's blacklist holds when a client adds one itself (Blazeauth's
+/// blacklist packet); a seller's own additions are not capped.
+pub const MAX_BLACKLIST_ENTRIES: usize = 10_000;
 pub const MAX_RESELLER_BALANCE: i64 = 1_000_000_000;
 pub const MAX_CHANNEL_NAME_LEN: usize = 64;
 pub const MAX_DEVICE_ID_LEN: usize = 256;

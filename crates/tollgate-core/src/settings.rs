@@ -30,6 +30,9 @@ pub struct AppSettings {
     pub accounts_quota: Option<u32>,
     pub hwid_lock: bool,
     pub allow_password_change: bool,
+    /// Accounts can only be created with a license (Blazeauth create account without one is
+    /// refused).
+    pub accounts_require_license: bool,
     /// Level number (as text, JSON object keys are strings) → subscription name.
     pub level_names: BTreeMap<String, String>,
     /// Credits a reseller pays per key, by duration (`"30d"`, `"lifetime"`, ... as
@@ -50,6 +53,7 @@ impl Default for AppSettings {
             accounts_quota: None,
             hwid_lock: true,
             allow_password_change: true,
+            accounts_require_license: false,
             level_names: BTreeMap::new(),
             reseller_prices: BTreeMap::new(),
         }
@@ -139,6 +143,7 @@ pub struct AppPatch {
     pub accounts_quota: Option<Option<u32>>,
     pub hwid_lock: Option<bool>,
     pub allow_password_change: Option<bool>,
+    pub accounts_require_license: Option<bool>,
     pub level_names: Option<BTreeMap<String, String>>,
     /// Replaces every price; `{}` puts every duration back to the default.
     pub reseller_prices: Option<BTreeMap<String, i64>>,

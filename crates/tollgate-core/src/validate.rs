@@ -29,11 +29,16 @@ pub fn strong_password(field: &str, p: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// The shortest end-user password, in characters.
+pub const USER_PASSWORD_MIN: usize = 1;
+/// The longest end-user password, in characters.
+pub const USER_PASSWORD_MAX: usize = 1024;
+
 /// End-user passwords: the seller's users choose them through the seller's app, so only
 /// emptiness and absurd length are refused.
 pub fn user_password(field: &str, p: &str) -> Result<(), DomainError> {
     let n = p.chars().count();
-    if n == 0 || n > 1024 {
+    if !(USER_PASSWORD_MIN..=USER_PASSWORD_MAX).contains(&n) {
         return Err(bad(field, "must be 1 to 1024 characters"));
     }
     Ok(())

@@ -117,6 +117,9 @@ pub struct AppSettingsPatch {
     pub hwid_lock: Option<bool>,
     /// Let users change their own password.
     pub allow_password_change: Option<bool>,
+    /// Accounts can only be created with a license: Blazeauth's create account without one is
+    /// refused (status 204). Off by default.
+    pub accounts_require_license: Option<bool>,
     /// Level number (as text) to subscription name.
     pub level_names: Option<std::collections::BTreeMap<String, String>>,
     /// Credits a reseller pays per key, by duration (`{"30d": 5, "lifetime": 20}`): whole
@@ -242,6 +245,7 @@ mod tests {
                 "changelog": null, "rules": [{ "version": "1.0", "mode": "GRACE", "message": "m",
                 "allowedUntil": "2030-01-01T00:00:00Z" }] },
             "sessionQuota": null, "accountsQuota": 5, "hwidLock": true, "allowPasswordChange": true,
+            "accountsRequireLicense": false,
             "levelNames": { "1": "Basic" }, "resellerPrices": { "30d": 5 }
         });
         let documented: AppSettingsPatch = serde_json::from_value(body.clone()).unwrap();

@@ -9,7 +9,7 @@ use tollgate_core::redeem::{self, DeviceCheck, KeyLogin};
 use tollgate_core::throttle::{Attempt, AttemptKeys};
 use tollgate_core::time::now;
 use tollgate_core::{validate, DomainError};
-use tollgate_store::{Activation, DeviceBinding, RegisterOutcome, SessionLink, UserPatch};
+use tollgate_store::{Activation, DeviceBinding, RegisterOutcome, SessionLink, UnlicensedSignup, UserPatch};
 
 use super::{blacklisted, hash_password, session_expiry, store_err, verify_password, Live};
 use crate::state::AppState;
@@ -43,6 +43,19 @@ pub struct RegisterRequest<'a> {
     pub key: &'a str,
     pub email: Option<&'a str>,
     pub hwid: Option<&'a str>,
+    /// The account's note, as the client gave it.
+    pub note: Option<&'a str>,
+    /// Sign the caller's session in as the new account (Authly, Authon); Blazeauth's create
+    /// account leaves the connection as it was.
+    pub sign_in: bool,
+}
+
+/// A note given by a client: trimmed, blank is none, at most the length a note may have.
+fn note(note: Option<&str>) -> Result<Option<String>, DomainError> {
+    match note.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) => validate::text("note", n, tollgate_core::license::MAX_NOTE_LEN).map(Some),
+    }
 }
 
 /// Register: a new account paid for by an unused key, both written in one transaction.
@@ -59,6 +72,7 @@ pub async fn register(
         None => None,
     };
     let hwid = device("hwid", req.hwid)?;
+    let note = note(req.note)?;
     check_blacklists(live, Some(&username), hwid.as_deref())?;
 
     let store = state.store.as_ref();
@@ -75,7 +89,7 @@ pub async fn register(
     let expires_at = redeem::expiry_at_activation(&license, at);
     let bound = if app.settings.hwid_lock { hwid.clone() } else { None };
     let user = User {
-        note: None,
+        note,
         id: ids::new_id(prefix::USER),
         app_id: app.id.clone(),
         username,
@@ -93,7 +107,8 @@ pub async fn register(
     };
     // The session is signed in by the same transaction that redeems the key: no answer can
     // follow a redemption that did not also sign the caller in, or the other way round.
-    let activation = Activation { at, expires_at, device: bound, session: Some(session_link(live, hwid.as_deref())) };
+    let session = req.sign_in.then(|| session_link(live, hwid.as_deref()));
+    let activation = Activation { at, expires_at, device: bound, session };
     let quota = app.settings.accounts_quota;
     // Queued by the same transaction: a register that is rolled back (lost the key, the name,
     // the quota) sends nothing.
@@ -103,7 +118,9 @@ pub async fn register(
         Event::user_register(&user, Some(&license), origin, at),
         Event::license_activate(&license, expires_at, Some(&user), origin, at),
     ];
-    events.extend(live.owed_session_event(hwid.as_deref(), at));
+    if req.sign_in {
+        events.extend(live.owed_session_event(hwid.as_deref(), at));
+    }
     match store.register_with_license(&user, &license.id, &activation, quota, &events).await.map_err(store_err)? {
         RegisterOutcome::Registered => {}
         RegisterOutcome::QuotaReached => return Err(DomainError::AccountsQuotaExceeded),
@@ -126,6 +143,82 @@ pub async fn register(
         ..license
     };
     Ok((user, license))
+}
+
+pub struct UnlicensedRequest<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub email: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+/// How creating an account without a license ended, when it was not refused.
+#[derive(Debug)]
+pub enum Signup {
+    Created(Box<User>),
+    /// The app only lets accounts be made with a license; nothing was done.
+    LicenseRequired,
+}
+
+/// Create an account no license paid for: it has level 0 and no time until a license is
+/// redeemed onto it ([`link`]). An address makes at most
+/// [`redeem::UNLICENSED_SIGNUPS_PER_ADDRESS`] of them per app in
+/// [`redeem::UNLICENSED_SIGNUP_WINDOW`]; past that it is `RateLimited` until its oldest one
+/// leaves the window. The caller's session is not signed in.
+pub async fn register_unlicensed(
+    state: &AppState,
+    live: &Live,
+    req: &UnlicensedRequest<'_>,
+) -> Result<Signup, DomainError> {
+    let app = &live.app.app;
+    if app.settings.accounts_require_license {
+        return Ok(Signup::LicenseRequired);
+    }
+    let username = validate::new_username("username", req.username)?;
+    validate::user_password("password", req.password)?;
+    let email = match req.email.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => Some(validate::email("email", e)?),
+        None => None,
+    };
+    let note = note(req.note)?;
+    check_blacklists(live, Some(&username), None)?;
+    let store = state.store.as_ref();
+    if store.user_by_username(&app.id, &username).await.map_err(store_err)?.is_some() {
+        return Err(DomainError::UsernameTaken);
+    }
+    let password_hash = hash_password(state, req.password.to_owned()).await?;
+    let at = now();
+    let ip = live.ip_text();
+    let user = User {
+        note,
+        id: ids::new_id(prefix::USER),
+        app_id: app.id.clone(),
+        username,
+        password_hash,
+        email,
+        level: 0,
+        expires_at: redeem::unlicensed_expiry(at),
+        devices: Vec::new(),
+        max_devices: 1,
+        last_ip: Some(ip.clone()),
+        status: UserStatus::Active,
+        ban_reason: None,
+        last_login: None,
+        created_at: at,
+    };
+    let origin = Origin { ip: Some(&ip), hwid: None };
+    let events = [Event::user_register(&user, None, origin, at)];
+    let since = at - redeem::UNLICENSED_SIGNUP_WINDOW;
+    let cap = redeem::UNLICENSED_SIGNUPS_PER_ADDRESS;
+    let quota = app.settings.accounts_quota.map(i64::from);
+    match store.create_unlicensed_user(&user, &ip, since, cap, quota, &events).await.map_err(store_err)? {
+        UnlicensedSignup::Created => Ok(Signup::Created(Box::new(user))),
+        UnlicensedSignup::Capped { oldest } => {
+            Err(DomainError::RateLimited { retry_after_secs: redeem::unlicensed_retry_after(oldest, now()) })
+        }
+        UnlicensedSignup::UsernameTaken => Err(DomainError::UsernameTaken),
+        UnlicensedSignup::QuotaReached => Err(DomainError::AccountsQuotaExceeded),
+    }
 }
 
 /// The caller's session, to be signed in by a redemption's own transaction.
@@ -194,6 +287,32 @@ pub async fn login(
     ip: std::net::IpAddr,
     req: &LoginRequest<'_>,
 ) -> Result<User, DomainError> {
+    let proven = authenticate(state, live, ip, req).await?;
+    sign_in(state, live, ip, proven).await
+}
+
+/// An account whose password was proven, not yet signed in.
+pub struct Proven {
+    pub user: User,
+    /// The device the sign-in presented, checked.
+    hwid: Option<String>,
+}
+
+impl Proven {
+    /// The same proof for the account as it is now (after a write to it, such as [`link`]).
+    pub fn with_user(self, user: User) -> Proven {
+        Proven { user, ..self }
+    }
+}
+
+/// The first half of [`login`]: the name and password are checked (throttled), nothing else
+/// about the account is, and nothing is written but the throttle's count.
+pub async fn authenticate(
+    state: &AppState,
+    live: &Live,
+    ip: std::net::IpAddr,
+    req: &LoginRequest<'_>,
+) -> Result<Proven, DomainError> {
     let app = &live.app.app;
     let username = validate::username("username", req.username)?;
     validate::user_password("password", req.password)?;
@@ -220,10 +339,18 @@ pub async fn login(
         return Err(DomainError::InvalidPassword);
     }
     attempt.succeeded();
-    // The state of the account only after the password: a stranger learns nothing of it.
+    Ok(Proven { user, hwid })
+}
+
+/// The second half of [`login`]: the account's state (banned, paused, expired), the device
+/// binding, and the session is then the user's. Judged only after the password, so a stranger
+/// learns nothing of the account.
+pub async fn sign_in(state: &AppState, live: &Live, ip: std::net::IpAddr, proven: Proven) -> Result<User, DomainError> {
+    let app = &live.app.app;
+    let store = state.store.as_ref();
+    let Proven { mut user, hwid } = proven;
     let at = now();
     redeem::check_user(&user, at)?;
-    let mut user = user;
     match redeem::check_device(app.settings.hwid_lock, &user.devices, user.max_devices, hwid.as_deref())? {
         DeviceCheck::Skip | DeviceCheck::Known => {}
         DeviceCheck::Bind => {
@@ -349,23 +476,54 @@ pub async fn extend(state: &AppState, live: &Live, req: &ExtendRequest<'_>) -> R
     check_blacklists(live, Some(&username), hwid.as_deref())?;
     let store = state.store.as_ref();
     let user = store.user_by_username(&app.id, &username).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
+    redeem_onto(state, live, user, &key, hwid.as_deref()).await
+}
+
+/// Link: redeem an unused key onto the account the session is signed in as (an account made
+/// without a license gets its first time and level this way).
+pub async fn link(
+    state: &AppState,
+    live: &Live,
+    user_id: &str,
+    key: &str,
+    hwid: Option<&str>,
+) -> Result<Extended, DomainError> {
+    let app = &live.app.app;
+    let key = validate::nonempty_text("license_key", key, 256)?;
+    let hwid = device("sid", hwid)?;
+    let store = state.store.as_ref();
+    let user = store.get_user(&app.id, user_id).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
+    check_blacklists(live, Some(&user.username), hwid.as_deref())?;
+    redeem_onto(state, live, user, &key, hwid.as_deref()).await
+}
+
+/// The redemption [`extend`] and [`link`] share, onto an account found and checked.
+async fn redeem_onto(
+    state: &AppState,
+    live: &Live,
+    user: User,
+    key: &str,
+    hwid: Option<&str>,
+) -> Result<Extended, DomainError> {
+    let app = &live.app.app;
+    let store = state.store.as_ref();
     redeem::check_user_standing(&user)?;
     let at = now();
-    let found = store.license_by_key(&app.id, &key).await.map_err(store_err)?;
+    let found = store.license_by_key(&app.id, key).await.map_err(store_err)?;
     let license = redeem::check_redeemable(found.as_ref(), at)?.clone();
     let span = license.duration.span();
     let activation =
         Activation { at, expires_at: redeem::expiry_at_activation(&license, at), device: None, session: None };
     let add_ms = span.map(|s| s.num_milliseconds());
     let ip = live.ip_text();
-    let origin = Origin { ip: Some(&ip), hwid: hwid.as_deref() };
+    let origin = Origin { ip: Some(&ip), hwid };
     let events = [Event::license_activate(&license, activation.expires_at, Some(&user), origin, at)];
     let Some(user) = store
         .extend_with_license(&app.id, &user.id, &license.id, &activation, add_ms, &events)
         .await
         .map_err(store_err)?
     else {
-        let again = store.license_by_key(&app.id, &key).await.map_err(store_err)?;
+        let again = store.license_by_key(&app.id, key).await.map_err(store_err)?;
         redeem::check_redeemable(again.as_ref(), now())?;
         return Err(DomainError::UserNotFound);
     };
@@ -414,4 +572,40 @@ pub async fn change_password(
     let patch = UserPatch { password_hash: Some(password_hash), ..UserPatch::default() };
     store.update_user(&app.id, &user.id, &patch).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
     Ok(())
+}
+
+/// What the session is signed in with, as it is now, and whether it may still be used (`Err`
+/// with the reason it may not: expired, banned, paused, ...). Read again at each ask, so a
+/// seller's change shows at once.
+pub struct Standing<T> {
+    pub item: T,
+    pub usable: Result<(), DomainError>,
+}
+
+/// The key the session is signed in with (key login). `LoginRequired` when it is signed in with
+/// none; `LicenseNotFound` when the key was deleted meanwhile.
+pub async fn session_license(state: &AppState, live: &Live) -> Result<Standing<License>, DomainError> {
+    let license_id = live.session.license_id.as_deref().ok_or(DomainError::LoginRequired)?;
+    let store = state.store.as_ref();
+    let license = store
+        .get_license(&live.app.app.id, license_id)
+        .await
+        .map_err(store_err)?
+        .ok_or(DomainError::LicenseNotFound)?;
+    let at = now();
+    let usable = redeem::check_key_login(Some(&license), at).map(|_| ());
+    if usable.is_err() {
+        super::record_expiry(state, &license, at).await;
+    }
+    Ok(Standing { item: license, usable })
+}
+
+/// The account the session is signed in as. `LoginRequired` when it is signed in as none;
+/// `UserNotFound` when the account was deleted meanwhile.
+pub async fn session_account(state: &AppState, live: &Live) -> Result<Standing<User>, DomainError> {
+    let user_id = live.session.user_id.as_deref().ok_or(DomainError::LoginRequired)?;
+    let store = state.store.as_ref();
+    let user = store.get_user(&live.app.app.id, user_id).await.map_err(store_err)?.ok_or(DomainError::UserNotFound)?;
+    let usable = redeem::check_user(&user, now());
+    Ok(Standing { item: user, usable })
 }

@@ -5,11 +5,12 @@ use std::net::IpAddr;
 
 use tollgate_core::ids::{self, prefix};
 use tollgate_core::model::{
-    AppVariable, BlacklistKind, ChatChannel, ChatMessage, DeviceLicense, LicenseVariable, LogEntry, UserVariable,
+    AppVariable, BlacklistEntry, BlacklistKind, ChatChannel, ChatMessage, DeviceLicense, LicenseVariable, LogEntry,
+    UserVariable,
 };
 use tollgate_core::time::{now, Timestamp};
 use tollgate_core::{redeem, rules, validate, DomainError};
-use tollgate_store::MessageCursor;
+use tollgate_store::{MessageCursor, StoreError};
 
 use super::{blacklisted, ip_blacklisted, store_err, Live};
 use crate::state::AppState;
@@ -419,4 +420,47 @@ pub fn blacklist_lookup(app: &crate::cache::CachedApp, ips: &[IpAddr], hwid: Opt
                 .is_some_and(|net| ips.iter().any(|ip| tollgate_core::net::contains_any(&[net], *ip)))
         })
         .map(|e| e.reason.clone())
+}
+
+/// A client blacklisting itself (Blazeauth's blacklist packet): its client id becomes a
+/// `CLIENT_ID` entry of the app's blacklist, with the client's comment as the reason, so the
+/// next Initialize with it is refused. An id already listed is left as it is. The app's
+/// blacklist holds at most [`rules::MAX_BLACKLIST_ENTRIES`] entries this way (`BlacklistFull`);
+/// the count is read before the write, so clients blacklisting themselves at the same moment can
+/// pass it by a few.
+pub async fn blacklist_client(
+    state: &AppState,
+    live: &Live,
+    client_id: &str,
+    reason: Option<&str>,
+) -> Result<(), DomainError> {
+    let app_id = &live.app.app.id;
+    let value = rules::blacklist_value("client_id", BlacklistKind::ClientId, client_id)?;
+    let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => Some(validate::text("comment", r, tollgate_core::license::MAX_NOTE_LEN)?),
+        None => None,
+    };
+    let store = state.store.as_ref();
+    let entries = store.list_blacklist(app_id).await.map_err(store_err)?;
+    let listed = entries.iter().any(|e| e.kind == BlacklistKind::ClientId && e.value.eq_ignore_ascii_case(&value));
+    if !listed {
+        if entries.len() >= rules::MAX_BLACKLIST_ENTRIES {
+            return Err(DomainError::BlacklistFull);
+        }
+        let entry = BlacklistEntry {
+            id: ids::new_id(prefix::BLACKLIST),
+            app_id: app_id.clone(),
+            kind: BlacklistKind::ClientId,
+            value,
+            reason,
+            created_at: now(),
+        };
+        match store.add_blacklist(&entry).await {
+            // Listed by another connection meanwhile: the same outcome.
+            Ok(()) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(store_err(e)),
+        }
+    }
+    state.invalidate_app(app_id).await;
+    Ok(())
 }

@@ -38,6 +38,7 @@ mod webhook_delivery;
 mod webhook_events;
 mod ws;
 
+mod blaze_accounts;
 mod blaze_base;
 mod blaze_store;
 mod blaze_session;

@@ -194,7 +194,15 @@ async fn do_register(state: &AppState, req: &AuthlyRequest) -> Outcome {
         None => required("key", &b.license_key)?,
     };
     let live = live(state, req, &b.session_id).await?;
-    let r = accounts::RegisterRequest { username, password, key, email: optional(&b.email), hwid: b.device() };
+    let r = accounts::RegisterRequest {
+        username,
+        password,
+        key,
+        email: optional(&b.email),
+        hwid: b.device(),
+        note: None,
+        sign_in: true,
+    };
     let (user, license) = accounts::register(state, &live, &r).await?;
     ok(AccountAnswer {
         success: true,

@@ -209,7 +209,8 @@ async fn sign_in(state: &AppState, caller: &Caller, app_id: &str, api_key: &str,
                 ok(Success::new("Login successful", data))
             }
             (Kind::Register, Some(username), Some(password), Some(key)) => {
-                let r = accounts::RegisterRequest { username, password, key, email: None, hwid };
+                let r =
+                    accounts::RegisterRequest { username, password, key, email: None, hwid, note: None, sign_in: true };
                 let (user, _) = accounts::register(state, &live, &r).await?;
                 let data = AccountSession::new(app, token, user.username, user.level, &user.expires_at);
                 ok(Success::new("Registration successful", data))
