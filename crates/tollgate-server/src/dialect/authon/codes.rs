@@ -252,6 +252,8 @@ mod tests {
             (401, "SESSION_EXPIRED", "Session expired"),
             (401, "LICENSE_NOT_FOUND", "Invalid or already used license key"),
             (401, "LICENSE_IN_USE", "Invalid or already used license key"),
+            (401, "LICENSE_IN_USE", "Invalid or already used license key"),
+            (403, "BLACKLIST_FULL", "The application's blacklist is full"),
             (403, "LICENSE_BANNED", "License banned"),
             (403, "LICENSE_PAUSED", "License paused"),
             (403, "LICENSE_EXPIRED", "Subscription expired"),
