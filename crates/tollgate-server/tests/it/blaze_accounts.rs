@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use serde_json::{json, Value};
-use tollgate_core::model::{BlacklistKind, License, LicenseStatus, User};
+use tollgate_core::model::{BlacklistKind, License, LicenseStatus, User, UserStatus};
 
 use crate::harness::TestServer;
 use crate::receiver::Receiver;
@@ -543,10 +543,25 @@ async fn blaze_current_license_and_account_read_them_as_they_are_now() {
     assert_fields(&a, &["login", "levels", "comment", "ip_address", "time_left", "license_required"]);
     assert_eq!(a["login"], "frank");
     assert_eq!(ws.call(15, json!({})).await["status"], 3, "not a license sign-in");
-    user_action(&s, &app, "frank", "ban").await;
+    // Banned behind the server's back (a seller's ban through the API also kicks the socket,
+    // see blaze_live): the account is read as it is now.
+    let frank = user(&s, &app, "frank").await.unwrap();
+    s.state
+        .store
+        .set_user_status(&app.id, &frank.id, UserStatus::Active, UserStatus::Banned, None, &[])
+        .await
+        .unwrap()
+        .unwrap();
     let a = ws.call(16, json!({})).await;
     assert_eq!(a["status"], 201, "{a}");
     assert_eq!(a["login"], "frank");
+    // Through the admin API the ban closes the connection 4100.
+    let mut ws = app.connect(&s, "client-03").await;
+    account(&s, &app, "gina").await;
+    assert_eq!(by_credentials(&mut ws, "gina", PW).await["status"], 1);
+    user_action(&s, &app, "gina", "ban").await;
+    let (code, _, _) = ws.closed().await;
+    assert_eq!(code, 4100);
 }
 
 #[tokio::test]
