@@ -39,3 +39,4 @@ mod webhook_events;
 mod ws;
 
 mod blaze_base;
+mod blaze_files;
