@@ -28,7 +28,8 @@ async fn upload(s: &TestServer, app: &BlazeApp, name: &str, data: &[u8], min_lev
         .part("file", Part::bytes(data.to_vec()).file_name("upload.bin"))
         .text("name", name.to_owned())
         .text("minLevel", min_level.to_string());
-    let res = s.http.post(s.url(&app.path("/files"))).bearer_auth(&app.seller.token).multipart(form).send().await.unwrap();
+    let res =
+        s.http.post(s.url(&app.path("/files"))).bearer_auth(&app.seller.token).multipart(form).send().await.unwrap();
     let r = TestServer::into_resp(res).await;
     r.assert_status(201);
     r.data()["id"].as_str().unwrap().to_owned()
@@ -229,7 +230,7 @@ async fn blaze_transfer_refusals() {
     let data = random_bytes(1000);
     upload(&s, &app, "open.bin", &data, 0).await;
     upload(&s, &app, "gold.bin", &data, 5).await;
-    upload(&other, &other, "theirs.bin", &data, 0).await;
+    upload(&s, &other, "theirs.bin", &data, 0).await;
 
     // initialized, not authorized: 3 (the name rules come after)
     let mut ws = app.connect(&s, "client-anon").await;
