@@ -108,7 +108,7 @@ fn check_chunks(headers: &[Value], start: u64, size: u64) {
         let len = h["length"].as_u64().unwrap();
         assert!(len > 0 && len <= CHUNK as u64, "{h}");
         at += len;
-        assert!(at % CHUNK as u64 == 0 || at == size, "{h}");
+        assert!(at.is_multiple_of(CHUNK as u64) || at == size, "{h}");
     }
     assert_eq!(at, size, "the chunks reach the end of the file");
 }
