@@ -9,6 +9,7 @@
 //! target/release/tollgate-bench webhooks     # webhook delivery rate and added latency
 //! ```
 
+mod blaze;
 mod burst;
 mod client_api;
 mod generate;
@@ -109,6 +110,15 @@ struct Cli {
     /// login-burst: concurrent logins per burst
     #[arg(long, global = true, default_value_t = 100)]
     burst_size: usize,
+    /// blaze: idle initialized WebSocket connections to hold open
+    #[arg(long, global = true, default_value_t = 10_000)]
+    blaze_idle: usize,
+    /// blaze: size of the transferred file, MiB
+    #[arg(long, global = true, default_value_t = 64)]
+    blaze_file_mib: usize,
+    /// blaze: transfers of the file in a row
+    #[arg(long, global = true, default_value_t = 3)]
+    blaze_transfers: usize,
     /// Also write the Markdown report to this file
     #[arg(long, global = true, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -134,6 +144,9 @@ enum Cmd {
     /// Bursts of concurrent seller logins for unknown emails: the server's RSS before, after each
     /// burst and after an idle pause (a fresh data dir; nothing else is measured)
     LoginBurst,
+    /// The Blazeauth WebSocket: server RSS with N idle initialized connections, get-variable
+    /// packets/s at 64 connections beside /healthz req/s, file transfer MiB/s (a fresh data dir)
+    Blaze,
 }
 
 /// Seconds, fractions allowed, above zero.
@@ -249,6 +262,34 @@ fn run(cli: Cli) -> Result<()> {
         return Ok(());
     }
 
+    if cli.command == Cmd::Blaze {
+        let opts = blaze::BlazeOptions {
+            port: cli.port,
+            idle: cli.blaze_idle,
+            concurrency: cli.concurrency.unwrap_or(64).max(1),
+            duration: cli.duration,
+            warmup: cli.warmup_secs,
+            file_mib: cli.blaze_file_mib.max(1),
+            transfers: cli.blaze_transfers.max(1),
+            startup_timeout: Duration::from_secs(120),
+        };
+        let r = blaze::run(&tg, &opts)?;
+        let mut report = String::from("## Tollgate benchmark results\n\n");
+        report.push_str(&machine(&tg));
+        for n in &notes {
+            let _ = writeln!(report, "- note: {n}");
+        }
+        blaze::render(&mut report, &r);
+        print!("{report}");
+        if let Some(p) = &cli.report {
+            std::fs::write(p, &report).with_context(|| format!("writing {}", p.display()))?;
+        }
+        if !r.errors.is_empty() {
+            bail!("blaze: {} (see ERRORS in the report)", r.errors.join("; "));
+        }
+        return Ok(());
+    }
+
     let mut state = BenchState::load(&tg.data_dir)?;
     let mut gen = None;
     match cli.command {
@@ -285,7 +326,7 @@ fn run(cli: Cli) -> Result<()> {
                 state = Some(s);
             }
         },
-        Cmd::LoginBurst => {}
+        Cmd::LoginBurst | Cmd::Blaze => {}
         Cmd::ClientApi | Cmd::Webhooks => {
             if state.is_none() {
                 let s = generate::prepare(&tg)?;

@@ -45,3 +45,4 @@ mod blaze_session;
 mod blaze_transport;
 mod blaze_live;
 mod blaze_resume;
+mod blaze_files;
