@@ -40,9 +40,9 @@ mod ws;
 
 mod blaze_accounts;
 mod blaze_base;
-mod blaze_store;
-mod blaze_session;
-mod blaze_transport;
+mod blaze_files;
 mod blaze_live;
 mod blaze_resume;
-mod blaze_files;
+mod blaze_session;
+mod blaze_store;
+mod blaze_transport;

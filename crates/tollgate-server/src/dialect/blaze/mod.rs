@@ -43,6 +43,11 @@ use codes::Close;
 use conn::{Conn, Flow, Out, Outgoing, OUT_QUEUE};
 use wire::Packet;
 
+/// The socket's read buffer, bytes: what an idle connection holds.
+const READ_BUFFER: usize = 4 * 1024;
+/// Frames smaller than this are gathered before a write; larger ones are written through.
+const WRITE_BUFFER: usize = 8 * 1024;
+
 /// The response header carrying the resume id, and the request header a reconnect sends it in.
 pub const RESUME_ID: &str = "resume-id";
 
@@ -72,7 +77,13 @@ async fn upgrade(
     if let Err(e) = crate::client::guard::rate_limit(&state, ip) {
         return ApiError::from(e).into_response();
     }
-    let ws = ws.max_message_size(wire::MAX_PACKET_BYTES).max_frame_size(wire::MAX_PACKET_BYTES);
+    // Small buffers: an idle connection should cost a few KiB, not the library's 128 KiB read
+    // buffer (packets are small; a file chunk larger than the write buffer is written through).
+    let ws = ws
+        .max_message_size(wire::MAX_PACKET_BYTES)
+        .max_frame_size(wire::MAX_PACKET_BYTES)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER);
     let asked_resume = headers.get(RESUME_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let resume_id = resume::new_id();
     let header = HeaderValue::from_str(&resume_id).ok();
