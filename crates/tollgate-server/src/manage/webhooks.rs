@@ -163,9 +163,11 @@ pub async fn redeliver(
     webhook(state, app_id, webhook_id).await?;
     state.store.redeliver(app_id, webhook_id, id, now()).await?.ok_or(ManageError::NotFound("Delivery"))?;
     audit(state, by, "webhook.redeliver", Some(app_id), Some(id)).await;
+    // Read back with its attempts before waking the workers, so the answer shows it queued
+    // rather than however far a worker got; it may be gone if the webhook was deleted meanwhile.
+    let record = state.store.get_delivery(app_id, webhook_id, id).await?.ok_or(ManageError::NotFound("Delivery"));
     announce(state).await;
-    // read back with its attempts; it may be gone again if the webhook was deleted meanwhile
-    state.store.get_delivery(app_id, webhook_id, id).await?.ok_or(ManageError::NotFound("Delivery"))
+    record
 }
 
 /// How the test ping went.
