@@ -1,4 +1,4 @@
--- The server's response-signing keys (SPEC §7, docs/dialects/signing.md), shared by every node
+-- The server's response-signing keys (docs/dialects/signing.md), shared by every node
 -- on the database. Kept as a pair with tollgate-sqlite/migrations/0003_signing_keys.sql.
 --
 -- Keys are never deleted: a rotated-out key stays listed. The partial unique index lets at most

@@ -35,3 +35,30 @@ pub trait IntoModel: Sized {
         Self::from_row(row).map_err(|e| StoreError::Other(e.to_string()))?.into_model()
     }
 }
+
+/// A migration whose file was edited after it was released, in its comments only, and the
+/// checksum databases recorded when they applied it: the SHA-384 (hex) of the file as released.
+pub struct Released {
+    pub version: i64,
+    pub sha384: &'static str,
+}
+
+/// The embedded migrations, with the released checksum of each migration in `released`: sqlx
+/// refuses to run on a database whose applied migration's checksum differs from the file's, so
+/// rewording a comment in a shipped migration would otherwise lock every existing database out.
+/// Databases created from now on record the released checksum too, so all agree.
+pub fn with_released_checksums(
+    mut migrator: sqlx::migrate::Migrator,
+    released: &[Released],
+) -> sqlx::migrate::Migrator {
+    let mut migrations = migrator.migrations.into_owned();
+    for m in &mut migrations {
+        if let Some(r) = released.iter().find(|r| r.version == m.version) {
+            if let Ok(sum) = hex::decode(r.sha384) {
+                m.checksum = std::borrow::Cow::Owned(sum);
+            }
+        }
+    }
+    migrator.migrations = std::borrow::Cow::Owned(migrations);
+    migrator
+}

@@ -35,6 +35,21 @@ use tollgate_store::{Store, StoreError, StoreResult};
 
 use error::db_err;
 
+/// Migrations edited in their comments since they were released, with the checksum databases
+/// recorded for them (see [`tollgate_sql::with_released_checksums`]).
+pub const RELEASED_CHECKSUMS: &[tollgate_sql::Released] = &[
+    // 0003_signing_keys: its header comment was reworded.
+    tollgate_sql::Released {
+        version: 3,
+        sha384: "c97dda14dc575c1f25c3ae233eb4afd50395813f191a35da8d3413e40ca9cae91c61a5758ce02f6d43c31937f2fe226a",
+    },
+];
+
+/// The embedded migrations as they must run.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    tollgate_sql::with_released_checksums(sqlx::migrate!("./migrations"), RELEASED_CHECKSUMS)
+}
+
 /// A pool of connections to one SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -108,10 +123,7 @@ impl SqliteStore {
 
     /// Apply pending migrations. Idempotent; `open` already calls it.
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations")
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        migrator().run(&self.pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         self.fill_username_keys().await
     }
 

@@ -287,3 +287,24 @@ async fn upgrading_to_websocket_keeps_users_and_files() {
     let store = open(&path).await;
     conformance::check_upgraded_to_websocket(&store, &before, &file).await;
 }
+
+/// 0003 was reworded in its comments after release. Databases migrated before then recorded the
+/// checksum of the file as released; new ones record the same, and both open.
+#[tokio::test]
+async fn a_migration_reworded_in_its_comments_keeps_its_released_checksum() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("t.db");
+    open(&path).await.close().await;
+    let mut conn = raw(&path).await;
+    let recorded: Vec<u8> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 3")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let hex: String = recorded.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, tollgate_sqlite::RELEASED_CHECKSUMS[0].sha384);
+    // The file has changed since: plain sqlx would refuse such a database.
+    let file = sqlx::migrate!("./migrations").migrations.iter().find(|m| m.version == 3).unwrap().checksum.to_vec();
+    assert_ne!(file, recorded);
+    conn.close().await.unwrap();
+    open(&path).await.close().await;
+}

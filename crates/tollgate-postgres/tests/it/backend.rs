@@ -301,3 +301,21 @@ async fn upgrading_to_websocket_keeps_users_and_files() {
     store.close().await;
     db.drop().await;
 }
+
+/// 0003 was reworded in its comments after release. Databases migrated before then recorded the
+/// checksum of the file as released; new ones record the same, and both migrate again.
+#[tokio::test]
+async fn a_migration_reworded_in_its_comments_keeps_its_released_checksum() {
+    let Some((db, store)) = fresh_store(2).await else { return };
+    let recorded: Vec<u8> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 3")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let hex: String = recorded.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, tollgate_postgres::RELEASED_CHECKSUMS[0].sha384);
+    let file = sqlx::migrate!("./migrations").migrations.iter().find(|m| m.version == 3).unwrap().checksum.to_vec();
+    assert_ne!(file, recorded);
+    store.migrate().await.unwrap();
+    store.close().await;
+    db.drop().await;
+}
