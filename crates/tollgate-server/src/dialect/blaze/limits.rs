@@ -59,7 +59,8 @@ pub struct Actions {
 impl Actions {
     pub fn new(limit: u32) -> Actions {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(1);
-        Actions { limit, at: VecDeque::with_capacity(limit.min(256)) }
+        // Grown as actions come: an idle connection holds next to nothing.
+        Actions { limit, at: VecDeque::new() }
     }
 
     /// Count one action at `now`: `false` when it is one more than the limit allows in the last

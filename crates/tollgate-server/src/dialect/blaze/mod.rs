@@ -44,7 +44,7 @@ use conn::{Conn, Flow, Out, Outgoing, OUT_QUEUE};
 use wire::Packet;
 
 /// The socket's read buffer, bytes: what an idle connection holds.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 2 * 1024;
 /// Frames smaller than this are gathered before a write; larger ones are written through.
 const WRITE_BUFFER: usize = 8 * 1024;
 
@@ -121,9 +121,9 @@ async fn run(socket: WebSocket, state: AppState, ip: std::net::IpAddr, resume_id
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let mut ended_by: Option<Close> = None;
     if let Some(asked) = asked {
-        match resume::take(&state, &asked).await {
+        match Box::pin(resume::take(&state, &asked)).await {
             Ok(restored) => {
-                if let Err(close) = resume::apply(&mut conn, restored, control_tx.clone()).await {
+                if let Err(close) = Box::pin(resume::apply(&mut conn, restored, control_tx.clone())).await {
                     ended_by = Some(close);
                 }
             }
@@ -146,7 +146,9 @@ async fn run(socket: WebSocket, state: AppState, ip: std::net::IpAddr, resume_id
                     },
                     Some(Ok(Message::Text(text))) => {
                         let within = actions.take(Instant::now());
-                        let flow = on_text(&mut conn, text.as_str(), &control_tx).await;
+                        // Boxed, as every handler below: the loop of an idle connection then holds only
+                        // itself, not the largest packet handler's state (thousands of them are idle).
+                        let flow = Box::pin(on_text(&mut conn, text.as_str(), &control_tx)).await;
                         rate_limited(&conn, within, flow)
                     }
                     Some(Ok(Message::Binary(_))) => {
@@ -165,21 +167,21 @@ async fn run(socket: WebSocket, state: AppState, ip: std::net::IpAddr, resume_id
                 }
             }
             Some(control) = control_rx.recv() => {
-                if let Flow::Close(c) = hub::on_control(&mut conn, control).await {
+                if let Flow::Close(c) = Box::pin(hub::on_control(&mut conn, control)).await {
                     ended_by = Some(c);
                 }
             }
             () = tokio::time::sleep_until(init_deadline), if conn.init.is_none() => {
                 ended_by = Some(Close::init_timeout(state.config.ws.init_timeout.as_secs()));
             }
-            _ = keep_alive.tick(), if conn.init.is_some() => session::keep_alive(&mut conn).await,
+            _ = keep_alive.tick(), if conn.init.is_some() => Box::pin(session::keep_alive(&mut conn)).await,
         }
     }
     transfer::stop_all(&mut conn);
     if let Some(key) = conn.hub_key.take() {
         state.hub.remove(key);
     }
-    resume::on_end(&mut conn, ended_by.as_ref()).await;
+    Box::pin(resume::on_end(&mut conn, ended_by.as_ref())).await;
     if let Some(close) = ended_by {
         let _ = conn.out.send(Out::Close(close)).await;
     }
