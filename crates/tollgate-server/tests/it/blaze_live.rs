@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::harness::TestServer;
+use crate::multinode::on_postgres;
 use crate::ws::{BlazeApp, Ws};
 
 /// The id panel events carry.
@@ -307,14 +308,6 @@ async fn every_license_change_reaches_the_connection_signed_in_with_it() {
     assert_eq!(content["license_id"], json!(id));
     assert_eq!(current_license_status(&mut ws).await, 3);
     still_open(&mut ws).await;
-}
-
-fn on_postgres() -> bool {
-    if tollgate_postgres::testing::admin_url().is_none() {
-        eprintln!("multi-node tests skipped: TOLLGATE_TEST_POSTGRES_URL is not set");
-        return false;
-    }
-    true
 }
 
 #[tokio::test]

@@ -25,7 +25,8 @@ where
     false
 }
 
-fn on_postgres() -> bool {
+/// Whether the multi-node tests can run (they need PostgreSQL); says so once when they cannot.
+pub fn on_postgres() -> bool {
     if tollgate_postgres::testing::admin_url().is_none() {
         eprintln!("multi-node tests skipped: TOLLGATE_TEST_POSTGRES_URL is not set");
         return false;
