@@ -14,6 +14,7 @@ pub mod ids;
 pub mod integrity;
 pub mod keys;
 pub mod license;
+pub mod license_file;
 pub mod model;
 pub mod net;
 pub mod password;

@@ -163,6 +163,14 @@ impl Signer {
     }
 }
 
+impl Signer {
+    /// Issue an offline license file: `payload` signed with this key and armoured
+    /// (`tollgate_core::license_file`).
+    pub fn sign_license_file(&self, payload: &tollgate_core::license_file::Payload) -> String {
+        tollgate_core::license_file::issue(payload, &self.kid, |m| self.key.sign(m).to_bytes())
+    }
+}
+
 /// The fields a signed WebSocket packet carries its signature in.
 pub const PACKET_SIGNATURE_FIELDS: [&str; 3] = ["signature", "signature_ts", "signature_kid"];
 
