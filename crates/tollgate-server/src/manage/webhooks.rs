@@ -161,13 +161,15 @@ pub async fn redeliver(
     id: &str,
 ) -> ManageResult<DeliveryRecord> {
     webhook(state, app_id, webhook_id).await?;
-    state.store.redeliver(app_id, webhook_id, id, now()).await?.ok_or(ManageError::NotFound("Delivery"))?;
+    // The answer is the delivery as queued: its attempts so far, read before, and the state the
+    // queueing wrote. Read after, it would show however far a worker had got meanwhile (a
+    // worker's own poll can pick it up before this request wakes any).
+    let before = state.store.get_delivery(app_id, webhook_id, id).await?.ok_or(ManageError::NotFound("Delivery"))?;
+    let queued =
+        state.store.redeliver(app_id, webhook_id, id, now()).await?.ok_or(ManageError::NotFound("Delivery"))?;
     audit(state, by, "webhook.redeliver", Some(app_id), Some(id)).await;
-    // Read back with its attempts before waking the workers, so the answer shows it queued
-    // rather than however far a worker got; it may be gone if the webhook was deleted meanwhile.
-    let record = state.store.get_delivery(app_id, webhook_id, id).await?.ok_or(ManageError::NotFound("Delivery"));
     announce(state).await;
-    record
+    Ok(DeliveryRecord { delivery: queued, attempts: before.attempts })
 }
 
 /// How the test ping went.
