@@ -476,7 +476,10 @@ mod tests {
         let p = for_license("app1", &l, None, &now, 7200);
         assert_eq!((p.level, p.ttl, p.devices.clone()), (3, 7200, vec!["hw-a".to_string()]));
         assert_eq!(p.expires_at, l.expires_at.as_ref().map(rfc3339));
-        assert_eq!(parse_rfc3339(&p.expiry).unwrap() - parse_rfc3339(&p.issued).unwrap(), chrono::Duration::seconds(7200));
+        assert_eq!(
+            parse_rfc3339(&p.expiry).unwrap() - parse_rfc3339(&p.issued).unwrap(),
+            chrono::Duration::seconds(7200)
+        );
         let info = p.license.unwrap();
         assert_eq!((info.status.as_str(), info.duration.as_str(), info.key.as_str()), ("USED", "30d", "KEY-AAAA-BBBB"));
         assert!(p.user.is_none());
