@@ -426,6 +426,7 @@ async fn authly_license_file_for_a_key_and_an_account_and_not_for_an_init_only_s
     let sid = authly::init(&s, &app).await;
     let r = authly::call(&s, "license-file", json!({ "session_id": sid })).await;
     r.assert_error(401, "LOGIN_REQUIRED");
+    assert_eq!(r.body["message"], "Log in first to get a license file");
     let r = authly::call(&s, "license-file", json!({})).await;
     r.assert_error(400, "MISSING_FIELDS");
     s.stop().await;

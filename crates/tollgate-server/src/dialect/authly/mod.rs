@@ -358,7 +358,10 @@ async fn do_chat_send(state: &AppState, req: &AuthlyRequest) -> Outcome {
 async fn do_license_file(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let b: SessionBody = parse(&req.body)?;
     let live = live(state, req, &b.session_id).await?;
-    let issued = client::license_file::issue(state, &live).await?;
+    let issued = client::license_file::issue(state, &live).await.map_err(|e| match e {
+        DomainError::LoginRequired => Refusal::from(codes::license_file_login_required()),
+        e => Refusal::from(e),
+    })?;
     ok(LicenseFileAnswer::new(issued))
 }
 
