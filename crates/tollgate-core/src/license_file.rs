@@ -529,4 +529,41 @@ mod tests {
             Err(LicenseFileError::SubscriptionExpired(_))
         ));
     }
+
+    /// The worked example of docs/license-files.md: a file signed by the key of 32 bytes of 42
+    /// (whose public key the document shows), checked on its machine a day after it was issued.
+    const DOC_EXAMPLE: &str = "-----BEGIN TOLLGATE LICENSE FILE-----\n\
+eyJhbGciOiJlZDI1NTE5Iiwia2lkIjoiazEiLCJlbmMiOiJleUptYjNKdFlYUWlP\n\
+aUowYjJ4c1oyRjBaUzFzYVdObGJuTmxMV1pwYkdVaUxDSjJaWEp6YVc5dUlqb3hM\n\
+Q0poY0hCSlpDSTZJbUZ3Y0Y4emF6bDRNbTAwY1RkM01XVTFjamgwTm5rd2RTSXNJ\n\
+bWx6YzNWbFpDSTZJakl3TWpZdE1USXRNRGRVTVRJNk1EQTZNREF1TURBd1dpSXNJ\n\
+bVY0Y0dseWVTSTZJakl3TWpZdE1USXRNVFJVTVRJNk1EQTZNREF1TURBd1dpSXNJ\n\
+blIwYkNJNk5qQTBPREF3TENKc1pYWmxiQ0k2TWl3aVpYaHdhWEpsYzBGMElqb2lN\n\
+akF5Tnkwd01TMHdObFF3T1Rvek1Eb3dNQzR3TURCYUlpd2laR1YyYVdObGN5STZX\n\
+eUpJVjBsRUxUZEdNMEV0TVRsRE1pSmRMQ0pzYVdObGJuTmxJanA3SW1sa0lqb2li\n\
+R2xqWHpodU1uWTFZemQ0TVhvellqWnRPWEUwZHpCbElpd2lhMlY1SWpvaVZFY3RO\n\
+MHRSVUMxTk1saEVMVGxTVjBZaUxDSnpkR0YwZFhNaU9pSlZVMFZFSWl3aWJHVjJa\n\
+V3dpT2pJc0ltUjFjbUYwYVc5dUlqb2lNekJrSWl3aWJXRjRSR1YyYVdObGN5STZN\n\
+U3dpWlhod2FYSmxjMEYwSWpvaU1qQXlOeTB3TVMwd05sUXdPVG96TURvd01DNHdN\n\
+REJhSWl3aVpHVjJhV05sY3lJNld5SklWMGxFTFRkR00wRXRNVGxETWlKZGZTd2lk\n\
+WE5sY2lJNmJuVnNiSDA9Iiwic2lnIjoiZ1QxNTE0NHB3SkNQRGFsa2FpRVYxNFND\n\
+ZVhMbnFtbEJ1eVF3bHNCMVR2WWY4ZTJNblp4blpQd2M2R0J1OFdoekhJL21RUndo\n\
+emdPeTJ3ek1pdlRTQkE9PSJ9\n\
+-----END TOLLGATE LICENSE FILE-----\n\
+";
+
+    #[test]
+    fn the_documented_example_verifies() {
+        let k = SigningKey::from_bytes(&[42u8; 32]);
+        let now = parse_rfc3339("2026-12-08T00:00:00.000Z").unwrap();
+        let app = "app_3k9x2m4q7w1e5r8t6y0u";
+        let p = verify(DOC_EXAMPLE, &k.verifying_key(), app, Some("HWID-7F3A-19C2"), &now).unwrap();
+        assert_eq!((p.level, p.ttl, p.expiry.as_str()), (2, 604_800, "2026-12-14T12:00:00.000Z"));
+        assert_eq!(p.license.unwrap().key, "TG-7KQP-M2XD-9RWF");
+        let later = parse_rfc3339("2026-12-14T12:00:00.000Z").unwrap();
+        assert!(matches!(
+            verify(DOC_EXAMPLE, &k.verifying_key(), app, Some("HWID-7F3A-19C2"), &later),
+            Err(LicenseFileError::Expired(_))
+        ));
+    }
 }
