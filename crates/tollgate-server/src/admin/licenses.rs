@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pause_license))
         .routes(routes!(unpause_license))
         .routes(routes!(reset_devices))
-        .routes(routes!(license_file))
+        .routes(routes!(issue_license_file))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -505,7 +505,7 @@ async fn reset_devices(
               (status = 400, description = "Invalid field, named (`ttl` out of range)"),
               (status = 404, description = "App or license absent or not yours"),
               (status = 409, description = "The license is UNUSED, banned, paused or expired, or its account is banned, paused or expired")))]
-async fn license_file(
+async fn issue_license_file(
     State(state): State<AppState>,
     owned: OwnedApp,
     ClientIp(ip): ClientIp,
