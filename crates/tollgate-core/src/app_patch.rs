@@ -94,6 +94,9 @@ impl AppPatch {
         if let Some(b) = self.accounts_require_license {
             s.accounts_require_license = b;
         }
+        if let Some(ttl) = self.license_file_ttl {
+            s.license_file_ttl = crate::license_file::checked_ttl("licenseFileTtl", ttl)?;
+        }
         if let Some(names) = self.level_names {
             if names.len() > 100 {
                 return Err(bad("levelNames", "at most 100 levels"));
@@ -187,6 +190,16 @@ mod tests {
     }
 
     #[test]
+    fn license_file_ttl_defaults_to_a_week_and_keeps_its_bounds() {
+        assert_eq!(app().settings.license_file_ttl, crate::license_file::DEFAULT_TTL);
+        for ttl in [crate::license_file::MIN_TTL, 86_400, crate::license_file::MAX_TTL] {
+            assert_eq!(patch(serde_json::json!({ "licenseFileTtl": ttl })).unwrap().settings.license_file_ttl, ttl);
+        }
+        // Not a whole number of seconds: refused before validation.
+        assert!(serde_json::from_value::<AppPatch>(serde_json::json!({"licenseFileTtl": 3600.5})).is_err());
+    }
+
+    #[test]
     fn null_clears_quota() {
         let mut base = app();
         base.settings.session_quota = Some(3);
@@ -222,6 +235,8 @@ mod tests {
             (serde_json::json!({"resellerPrices": {"2w": 1}}), "resellerPrices"),
             (serde_json::json!({"resellerPrices": {"30d": -1}}), "resellerPrices.30d"),
             (serde_json::json!({"resellerPrices": {"lifetime": 1_000_000_001}}), "resellerPrices.lifetime"),
+            (serde_json::json!({"licenseFileTtl": 3599}), "licenseFileTtl"),
+            (serde_json::json!({"licenseFileTtl": 31_536_001}), "licenseFileTtl"),
         ];
         for (j, field) in cases {
             assert_eq!(field_of(patch(j.clone()).unwrap_err()), field, "{j}");

@@ -25,6 +25,9 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
+use crate::error::DomainError;
+use crate::model::{License, LicenseStatus, User};
+use crate::redeem;
 use crate::time::{parse_rfc3339, rfc3339, Timestamp};
 
 pub const BEGIN: &str = "-----BEGIN TOLLGATE LICENSE FILE-----";
@@ -162,6 +165,114 @@ pub fn issue(payload: &Payload, kid: &str, sign: impl FnOnce(&[u8]) -> [u8; 64])
 /// The expiry and TTL fields of a file issued at `issued` for `ttl` seconds.
 pub fn validity(issued: &Timestamp, ttl: i64) -> (String, String) {
     (rfc3339(issued), rfc3339(&(*issued + chrono::Duration::seconds(ttl))))
+}
+
+/// `ttl` when it is a lifetime a file may have ([`MIN_TTL`] to [`MAX_TTL`] seconds); otherwise a
+/// validation error naming `field`.
+pub fn checked_ttl(field: &str, ttl: i64) -> Result<i64, DomainError> {
+    if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
+        return Err(DomainError::validation(
+            field,
+            format!("must be a whole number of seconds from {MIN_TTL} (one hour) to {MAX_TTL} (one year)"),
+        ));
+    }
+    Ok(ttl)
+}
+
+/// Whether a file may describe this entitlement at `now`. A file stands in for the server while
+/// the client is offline, so it is only issued for what would be let in right now: an account
+/// that may sign in (not banned, paused or expired), or a key-only license that was activated
+/// and is neither banned, paused nor expired. A license an account holds is judged by the
+/// account, except that a ban or pause of the license itself refuses too. The error is the one
+/// a sign-in would meet. An `UNUSED` license is the caller's to refuse (it is not an
+/// entitlement yet; only the admin API can name one).
+pub fn check_entitlement(license: Option<&License>, user: Option<&User>, now: Timestamp) -> Result<(), DomainError> {
+    if let Some(user) = user {
+        match license.map(|l| l.status) {
+            Some(LicenseStatus::Banned) => {
+                return Err(DomainError::LicenseBanned { reason: license.and_then(|l| l.ban_reason.clone()) })
+            }
+            Some(LicenseStatus::Paused) => return Err(DomainError::LicensePaused),
+            _ => {}
+        }
+        return redeem::check_user(user, now);
+    }
+    match license {
+        Some(l) if l.status == LicenseStatus::Unused => Ok(()),
+        // A key-only license: what its key login checks (a key an account holds has `user`).
+        Some(l) => redeem::check_key_login(Some(l), now).map(|_| ()).or_else(|e| match e {
+            DomainError::LicenseLinked => Ok(()),
+            e => Err(e),
+        }),
+        None => Err(DomainError::LoginRequired),
+    }
+}
+
+/// The payload of a file issued at `now` for `ttl` seconds, for a license alone or, with
+/// `user`, for the account that holds it. A key-only license grants its own level, end and
+/// bound machines; an account grants the account's (what its sign-in checks), and `license`
+/// names the license it was issued through.
+pub fn for_license(app_id: &str, license: &License, user: Option<&User>, now: &Timestamp, ttl: i64) -> Payload {
+    match user {
+        Some(user) => for_account(app_id, user, Some(license), now, ttl),
+        None => {
+            let (issued, expiry) = validity(now, ttl);
+            Payload {
+                format: FORMAT.into(),
+                version: VERSION,
+                app_id: app_id.to_owned(),
+                issued,
+                expiry,
+                ttl,
+                level: license.level,
+                expires_at: license.expires_at.as_ref().map(rfc3339),
+                devices: license.devices.clone(),
+                license: Some(LicenseInfo::from(license)),
+                user: None,
+            }
+        }
+    }
+}
+
+/// The payload of a file issued at `now` for `ttl` seconds to an account: the account's level,
+/// end and bound machines, with `license` when the caller knows which license it holds
+/// (`null` otherwise).
+pub fn for_account(app_id: &str, user: &User, license: Option<&License>, now: &Timestamp, ttl: i64) -> Payload {
+    let (issued, expiry) = validity(now, ttl);
+    Payload {
+        format: FORMAT.into(),
+        version: VERSION,
+        app_id: app_id.to_owned(),
+        issued,
+        expiry,
+        ttl,
+        level: user.level,
+        expires_at: user.expires_at.as_ref().map(rfc3339),
+        devices: user.devices.clone(),
+        license: license.map(LicenseInfo::from),
+        user: Some(UserInfo {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            level: user.level,
+            expires_at: user.expires_at.as_ref().map(rfc3339),
+            devices: user.devices.clone(),
+        }),
+    }
+}
+
+impl From<&License> for LicenseInfo {
+    fn from(l: &License) -> Self {
+        LicenseInfo {
+            id: l.id.clone(),
+            key: l.key.clone(),
+            status: l.status.to_string(),
+            level: l.level,
+            duration: l.duration.to_string(),
+            max_devices: l.max_devices,
+            expires_at: l.expires_at.as_ref().map(rfc3339),
+            devices: l.devices.clone(),
+        }
+    }
 }
 
 /// Read a file without checking it: the kid and the payload. For display and tests; a client
@@ -316,6 +427,91 @@ mod tests {
         assert!(matches!(verify(&cut, &vk, "app1", None, &now), Err(LicenseFileError::Malformed(_))));
     }
 
+    fn license(status: LicenseStatus, expires_in: Option<i64>) -> License {
+        let now = crate::time::now();
+        License {
+            id: "lic_1".into(),
+            app_id: "app1".into(),
+            key: "KEY-AAAA-BBBB".into(),
+            status,
+            level: 3,
+            duration: crate::DurationType::Days(30),
+            max_devices: 2,
+            note: None,
+            prefix: None,
+            created_by: crate::model::Creator::Seller("sel_1".into()),
+            created_at: now,
+            activated_at: Some(now),
+            expires_at: expires_in.map(|s| now + chrono::Duration::seconds(s)),
+            user_id: None,
+            devices: vec!["hw-a".into()],
+            ban_reason: None,
+        }
+    }
+
+    fn user(status: crate::model::UserStatus) -> User {
+        User {
+            id: "usr_1".into(),
+            app_id: "app1".into(),
+            username: "alice".into(),
+            password_hash: "x".into(),
+            email: None,
+            level: 5,
+            expires_at: None,
+            devices: vec!["hw-u".into()],
+            max_devices: 1,
+            last_ip: None,
+            status,
+            ban_reason: None,
+            last_login: None,
+            created_at: crate::time::now(),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn payloads_from_a_license_and_from_an_account() {
+        let now = crate::time::now();
+        let l = license(LicenseStatus::Used, Some(86_400));
+        let p = for_license("app1", &l, None, &now, 7200);
+        assert_eq!((p.level, p.ttl, p.devices.clone()), (3, 7200, vec!["hw-a".to_string()]));
+        assert_eq!(p.expires_at, l.expires_at.as_ref().map(rfc3339));
+        assert_eq!(
+            parse_rfc3339(&p.expiry).unwrap() - parse_rfc3339(&p.issued).unwrap(),
+            chrono::Duration::seconds(7200)
+        );
+        let info = p.license.unwrap();
+        assert_eq!((info.status.as_str(), info.duration.as_str(), info.key.as_str()), ("USED", "30d", "KEY-AAAA-BBBB"));
+        assert!(p.user.is_none());
+
+        let u = user(crate::model::UserStatus::Active);
+        let p = for_license("app1", &l, Some(&u), &now, 3600);
+        assert_eq!((p.level, p.expires_at.clone(), p.devices.clone()), (5, None, vec!["hw-u".to_string()]));
+        assert_eq!(p.user.as_ref().unwrap().username, "alice");
+        assert_eq!(p.license.as_ref().unwrap().id, "lic_1");
+        assert_eq!(for_account("app1", &u, None, &now, 3600).license, None);
+    }
+
+    #[test]
+    fn only_a_usable_entitlement_gets_a_file() {
+        let now = crate::time::now();
+        assert!(check_entitlement(Some(&license(LicenseStatus::Used, Some(60))), None, now).is_ok());
+        assert!(check_entitlement(Some(&license(LicenseStatus::Used, None)), None, now).is_ok());
+        let refused = |l: License| check_entitlement(Some(&l), None, now).unwrap_err();
+        assert_eq!(refused(license(LicenseStatus::Used, Some(-1))), DomainError::LicenseExpired);
+        assert_eq!(refused(license(LicenseStatus::Paused, Some(60))), DomainError::LicensePaused);
+        assert!(matches!(refused(license(LicenseStatus::Banned, None)), DomainError::LicenseBanned { .. }));
+        let active = user(crate::model::UserStatus::Active);
+        assert!(check_entitlement(None, Some(&active), now).is_ok());
+        let banned = user(crate::model::UserStatus::Banned);
+        assert!(matches!(check_entitlement(None, Some(&banned), now), Err(DomainError::UserBanned { .. })));
+        let paused_key = license(LicenseStatus::Paused, None);
+        assert_eq!(check_entitlement(Some(&paused_key), Some(&active), now), Err(DomainError::LicensePaused));
+        assert_eq!(check_entitlement(None, None, now), Err(DomainError::LoginRequired));
+        assert!(checked_ttl("ttl", MIN_TTL - 1).is_err() && checked_ttl("ttl", MAX_TTL + 1).is_err());
+        assert_eq!(checked_ttl("ttl", DEFAULT_TTL), Ok(DEFAULT_TTL));
+    }
+
     #[test]
     fn subscription_end_and_unbound_files() {
         let now = crate::time::now();
@@ -331,6 +527,43 @@ mod tests {
         assert!(matches!(
             verify(&text, &k.verifying_key(), "app1", None, &after),
             Err(LicenseFileError::SubscriptionExpired(_))
+        ));
+    }
+
+    /// The worked example of docs/license-files.md: a file signed by the key of 32 bytes of 42
+    /// (whose public key the document shows), checked on its machine a day after it was issued.
+    const DOC_EXAMPLE: &str = "-----BEGIN TOLLGATE LICENSE FILE-----\n\
+eyJhbGciOiJlZDI1NTE5Iiwia2lkIjoiazEiLCJlbmMiOiJleUptYjNKdFlYUWlP\n\
+aUowYjJ4c1oyRjBaUzFzYVdObGJuTmxMV1pwYkdVaUxDSjJaWEp6YVc5dUlqb3hM\n\
+Q0poY0hCSlpDSTZJbUZ3Y0Y4emF6bDRNbTAwY1RkM01XVTFjamgwTm5rd2RTSXNJ\n\
+bWx6YzNWbFpDSTZJakl3TWpZdE1USXRNRGRVTVRJNk1EQTZNREF1TURBd1dpSXNJ\n\
+bVY0Y0dseWVTSTZJakl3TWpZdE1USXRNVFJVTVRJNk1EQTZNREF1TURBd1dpSXNJ\n\
+blIwYkNJNk5qQTBPREF3TENKc1pYWmxiQ0k2TWl3aVpYaHdhWEpsYzBGMElqb2lN\n\
+akF5Tnkwd01TMHdObFF3T1Rvek1Eb3dNQzR3TURCYUlpd2laR1YyYVdObGN5STZX\n\
+eUpJVjBsRUxUZEdNMEV0TVRsRE1pSmRMQ0pzYVdObGJuTmxJanA3SW1sa0lqb2li\n\
+R2xqWHpodU1uWTFZemQ0TVhvellqWnRPWEUwZHpCbElpd2lhMlY1SWpvaVZFY3RO\n\
+MHRSVUMxTk1saEVMVGxTVjBZaUxDSnpkR0YwZFhNaU9pSlZVMFZFSWl3aWJHVjJa\n\
+V3dpT2pJc0ltUjFjbUYwYVc5dUlqb2lNekJrSWl3aWJXRjRSR1YyYVdObGN5STZN\n\
+U3dpWlhod2FYSmxjMEYwSWpvaU1qQXlOeTB3TVMwd05sUXdPVG96TURvd01DNHdN\n\
+REJhSWl3aVpHVjJhV05sY3lJNld5SklWMGxFTFRkR00wRXRNVGxETWlKZGZTd2lk\n\
+WE5sY2lJNmJuVnNiSDA9Iiwic2lnIjoiZ1QxNTE0NHB3SkNQRGFsa2FpRVYxNFND\n\
+ZVhMbnFtbEJ1eVF3bHNCMVR2WWY4ZTJNblp4blpQd2M2R0J1OFdoekhJL21RUndo\n\
+emdPeTJ3ek1pdlRTQkE9PSJ9\n\
+-----END TOLLGATE LICENSE FILE-----\n\
+";
+
+    #[test]
+    fn the_documented_example_verifies() {
+        let k = SigningKey::from_bytes(&[42u8; 32]);
+        let now = parse_rfc3339("2026-12-08T00:00:00.000Z").unwrap();
+        let app = "app_3k9x2m4q7w1e5r8t6y0u";
+        let p = verify(DOC_EXAMPLE, &k.verifying_key(), app, Some("HWID-7F3A-19C2"), &now).unwrap();
+        assert_eq!((p.level, p.ttl, p.expiry.as_str()), (2, 604_800, "2026-12-14T12:00:00.000Z"));
+        assert_eq!(p.license.unwrap().key, "TG-7KQP-M2XD-9RWF");
+        let later = parse_rfc3339("2026-12-14T12:00:00.000Z").unwrap();
+        assert!(matches!(
+            verify(DOC_EXAMPLE, &k.verifying_key(), app, Some("HWID-7F3A-19C2"), &later),
+            Err(LicenseFileError::Expired(_))
         ));
     }
 }

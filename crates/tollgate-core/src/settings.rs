@@ -33,6 +33,9 @@ pub struct AppSettings {
     /// Accounts can only be created with a license (Blazeauth create account without one is
     /// refused).
     pub accounts_require_license: bool,
+    /// Lifetime in seconds of the offline license files issued to clients, and the default of
+    /// the admin route ([`crate::license_file::MIN_TTL`] to [`crate::license_file::MAX_TTL`]).
+    pub license_file_ttl: i64,
     /// Level number (as text, JSON object keys are strings) → subscription name.
     pub level_names: BTreeMap<String, String>,
     /// Credits a reseller pays per key, by duration (`"30d"`, `"lifetime"`, ... as
@@ -54,6 +57,7 @@ impl Default for AppSettings {
             hwid_lock: true,
             allow_password_change: true,
             accounts_require_license: false,
+            license_file_ttl: crate::license_file::DEFAULT_TTL,
             level_names: BTreeMap::new(),
             reseller_prices: BTreeMap::new(),
         }
@@ -144,6 +148,7 @@ pub struct AppPatch {
     pub hwid_lock: Option<bool>,
     pub allow_password_change: Option<bool>,
     pub accounts_require_license: Option<bool>,
+    pub license_file_ttl: Option<i64>,
     pub level_names: Option<BTreeMap<String, String>>,
     /// Replaces every price; `{}` puts every duration back to the default.
     pub reseller_prices: Option<BTreeMap<String, i64>>,

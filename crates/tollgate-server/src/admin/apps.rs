@@ -120,6 +120,11 @@ pub struct AppSettingsPatch {
     /// Accounts can only be created with a license: Blazeauth's create account without one is
     /// refused (status 204). Off by default.
     pub accounts_require_license: Option<bool>,
+    /// Lifetime in seconds of the offline license files issued to clients (`license_file` /
+    /// `/api/v2/license-file`), and the default of the admin route: 3600 (one hour) to
+    /// 31536000 (one year), default 604800 (seven days).
+    #[schema(minimum = 3600, maximum = 31_536_000)]
+    pub license_file_ttl: Option<i64>,
     /// Level number (as text) to subscription name.
     pub level_names: Option<std::collections::BTreeMap<String, String>>,
     /// Credits a reseller pays per key, by duration (`{"30d": 5, "lifetime": 20}`): whole
@@ -245,7 +250,7 @@ mod tests {
                 "changelog": null, "rules": [{ "version": "1.0", "mode": "GRACE", "message": "m",
                 "allowedUntil": "2030-01-01T00:00:00Z" }] },
             "sessionQuota": null, "accountsQuota": 5, "hwidLock": true, "allowPasswordChange": true,
-            "accountsRequireLicense": false,
+            "accountsRequireLicense": false, "licenseFileTtl": 86400,
             "levelNames": { "1": "Basic" }, "resellerPrices": { "30d": 5 }
         });
         let documented: AppSettingsPatch = serde_json::from_value(body.clone()).unwrap();

@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pause_license))
         .routes(routes!(unpause_license))
         .routes(routes!(reset_devices))
+        .routes(routes!(issue_license_file))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -214,6 +215,45 @@ pub struct LicenseBanBody {
     /// At most 500 characters.
     #[schema(max_length = 500)]
     pub reason: Option<String>,
+}
+
+/// The body of a license file request: every field optional, and no body at all is `{}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseFileBody {
+    /// The file's lifetime in seconds: 3600 (one hour) to 31536000 (one year). Defaults to the
+    /// app's `licenseFileTtl`.
+    #[schema(minimum = 3600, maximum = 31_536_000)]
+    pub ttl: Option<i64>,
+}
+
+/// A signed offline license file and what it says on its outside.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseFileView {
+    /// The armoured file (`-----BEGIN TOLLGATE LICENSE FILE-----` ...), to hand to the client
+    /// as it is; docs/license-files.md says how a client checks it.
+    pub license_file: String,
+    /// When it was issued (RFC 3339 UTC, milliseconds).
+    pub issued: String,
+    /// When it stops being valid: `issued` + `ttl`.
+    pub expiry: String,
+    /// Its lifetime in seconds.
+    pub ttl: i64,
+    /// The id of the server key that signed it (`tollgate keys show`).
+    pub kid: String,
+}
+
+impl From<manage::licenses::IssuedFile> for LicenseFileView {
+    fn from(f: manage::licenses::IssuedFile) -> Self {
+        LicenseFileView {
+            license_file: f.text,
+            issued: f.payload.issued,
+            expiry: f.payload.expiry,
+            ttl: f.payload.ttl,
+            kid: f.kid,
+        }
+    }
 }
 
 /// Generate license keys in bulk (up to 100 at a time).
@@ -454,6 +494,26 @@ async fn reset_devices(
 ) -> ApiResult<impl IntoResponse> {
     manage::licenses::reset_devices(&state, &owned.actor(ip), &app_id, &license_id).await?;
     Ok(ok_message::<()>("Devices reset", None))
+}
+
+/// Issue a signed offline license file for an activated license: the license's level, end
+/// and bound machines (for a license an account holds, the account's), valid `ttl` seconds.
+/// A client checks it with the server's public key and no network.
+#[utoipa::path(post, path = "/v1/admin/apps/{appId}/licenses/{licenseId}/license-file", tag = "licenses", security(("bearer" = [])),
+    params(("appId" = String, Path), ("licenseId" = String, Path)), request_body = LicenseFileBody,
+    responses((status = 200, description = "The signed file", body = Envelope<LicenseFileView>),
+              (status = 400, description = "Invalid field, named (`ttl` out of range)"),
+              (status = 404, description = "App or license absent or not yours"),
+              (status = 409, description = "The license is UNUSED, banned, paused or expired, or its account is banned, paused or expired")))]
+async fn issue_license_file(
+    State(state): State<AppState>,
+    owned: OwnedApp,
+    ClientIp(ip): ClientIp,
+    Path((_app_id, license_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<LicenseFileBody>,
+) -> ApiResult<impl IntoResponse> {
+    let issued = manage::licenses::issue_file(&state, &owned.actor(ip), &owned.app, &license_id, body.ttl).await?;
+    Ok(ok(LicenseFileView::from(issued)))
 }
 
 #[cfg(test)]

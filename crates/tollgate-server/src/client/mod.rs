@@ -8,6 +8,7 @@ pub mod data;
 pub mod files;
 pub mod guard;
 pub mod init;
+pub mod license_file;
 
 use std::net::IpAddr;
 use std::sync::Arc;

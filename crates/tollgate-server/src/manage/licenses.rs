@@ -3,13 +3,16 @@
 
 use tollgate_core::events::Event;
 use tollgate_core::license::{self as rules, ExtendRefusal, LicenseChanges, LicenseSpec};
-use tollgate_core::model::{Creator, License, User};
+use tollgate_core::license_file;
+use tollgate_core::model::{App, Creator, License, LicenseStatus, User};
 use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
 use tollgate_core::{DomainError, DurationType};
 use tollgate_store::{constraint, LicenseChange, LicenseExtendOutcome, LicensePatch, LiveChange, StoreError};
 
 use super::{audit, publish_live, transition, Actor, ManageError, ManageResult};
+use crate::client::license_file::sign;
+pub use crate::client::license_file::Issued as IssuedFile;
 use crate::state::AppState;
 
 /// Fresh batches tried when a generated key collides with an existing one.
@@ -214,6 +217,40 @@ pub async fn delete(state: &AppState, by: &Actor, app_id: &str, license_id: &str
     publish_license(state, app_id, license_id, LicenseChange::Deleted).await;
     audit(state, by, "license.delete", Some(app_id), Some(license_id)).await;
     Ok(())
+}
+
+/// An offline license file for the license, valid `ttl` seconds (the app's `licenseFileTtl`
+/// when not given). A license an account holds gets the account's entitlement (its level, end
+/// and machines), naming the license. Only an entitlement a client could use right now gets a
+/// file: an `UNUSED` license (nothing activated yet), a banned, paused or expired one, or one
+/// whose account is banned, paused or expired is a conflict saying why.
+pub async fn issue_file(
+    state: &AppState,
+    by: &Actor,
+    app: &App,
+    license_id: &str,
+    ttl: Option<i64>,
+) -> ManageResult<IssuedFile> {
+    let ttl = match ttl {
+        Some(t) => license_file::checked_ttl("ttl", t)?,
+        None => app.settings.license_file_ttl,
+    };
+    let license = get(state, &app.id, license_id).await?;
+    if license.status == LicenseStatus::Unused {
+        return Err(ManageError::Conflict(
+            "No license file for this license: it is UNUSED (a file describes an activated license)".to_owned(),
+        ));
+    }
+    let user = match &license.user_id {
+        Some(user_id) => state.store.get_user(&app.id, user_id).await?,
+        None => None,
+    };
+    let at = now();
+    license_file::check_entitlement(Some(&license), user.as_ref(), at)
+        .map_err(|e| ManageError::Conflict(format!("No license file for this license: {e}")))?;
+    let issued = sign(state, license_file::for_license(&app.id, &license, user.as_ref(), &at, ttl));
+    audit(state, by, "license.file", Some(&app.id), Some(license_id)).await;
+    Ok(issued)
 }
 
 /// Tell the live connections signed in with the license what happened to it.

@@ -502,5 +502,5 @@ async fn every_operation_documents_its_success_body() {
             assert!(props["success"].is_object() && props["message"].is_object(), "{method} {path}: {name}");
         }
     }
-    assert_eq!(operations, 17);
+    assert_eq!(operations, 18);
 }

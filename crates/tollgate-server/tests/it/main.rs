@@ -24,6 +24,7 @@ mod auth_hardening;
 mod cli;
 mod hardening;
 mod license_admin;
+mod license_files;
 mod mmdb;
 mod multinode;
 mod netpolicy;

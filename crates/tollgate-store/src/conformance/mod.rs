@@ -174,6 +174,7 @@ pub fn rich_settings() -> AppSettings {
         session_quota: Some(5),
         accounts_quota: Some(100),
         accounts_require_license: true,
+        license_file_ttl: 86_400,
         hwid_lock: false,
         allow_password_change: false,
         level_names,

@@ -326,6 +326,37 @@ pub struct SessionAnswer {
     pub expires_at: String,
 }
 
+/// A signed offline license file for the session's account or key, and its outside.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseFileAnswer {
+    pub success: bool,
+    pub message: &'static str,
+    /// The armoured file, `-----BEGIN TOLLGATE LICENSE FILE-----` ...
+    pub license_file: String,
+    /// When it was issued (ISO-8601 UTC, milliseconds).
+    pub issued: String,
+    /// When it stops being valid: `issued` + `ttl`.
+    pub expiry: String,
+    /// Its lifetime in seconds (the app's `licenseFileTtl`).
+    pub ttl: i64,
+    /// The id of the server key that signed it.
+    pub kid: String,
+}
+
+impl LicenseFileAnswer {
+    pub fn new(f: crate::client::license_file::Issued) -> LicenseFileAnswer {
+        LicenseFileAnswer {
+            success: true,
+            message: "License file issued",
+            license_file: f.text,
+            issued: f.payload.issued,
+            expiry: f.payload.expiry,
+            ttl: f.payload.ttl,
+            kid: f.kid,
+        }
+    }
+}
+
 /// What a blacklist check found; on a hit these are the extra fields of the 403 `BLACKLISTED`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BlacklistFlags {

@@ -180,6 +180,11 @@ pub fn blacklisted() -> Failure {
     f(403, "BLACKLISTED", "This device or address is blacklisted")
 }
 
+/// `LOGIN_REQUIRED` of `license-file`: the table's message speaks of variables.
+pub fn license_file_login_required() -> Failure {
+    f(401, "LOGIN_REQUIRED", "Log in first to get a license file")
+}
+
 pub fn unknown_endpoint() -> Failure {
     f(404, "NOT_FOUND", "Unknown endpoint")
 }

@@ -109,7 +109,8 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
         .routes(post_only(routes!(blacklist_check)))
         .routes(post_only(routes!(device_auth)))
         .routes(post_only(routes!(chats_send)))
-        .routes(post_only(routes!(chats_get)));
+        .routes(post_only(routes!(chats_get)))
+        .routes(post_only(routes!(license_file)));
     // Unknown endpoints are routes too, so that their answer is signed like every other.
     let unknown = || async { failure_response(codes::unknown_endpoint(), None) };
     api.route("/api/v2", axum::routing::any(unknown))
@@ -166,6 +167,13 @@ endpoint!(
 );
 endpoint!(chats_send, "/api/v2/chats/send", ChatBody => ChatSentAnswer, "Post a chat message.", do_chat_send);
 endpoint!(chats_get, "/api/v2/chats/get", ChatBody => ChatPageAnswer, "Read a page of chat messages.", do_chat_get);
+endpoint!(
+    license_file,
+    "/api/v2/license-file",
+    SessionBody => LicenseFileAnswer,
+    "A signed offline license file for the session's account or key.",
+    do_license_file
+);
 
 async fn do_init(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let b: InitBody = parse(&req.body)?;
@@ -345,6 +353,16 @@ async fn do_chat_send(state: &AppState, req: &AuthlyRequest) -> Outcome {
     let live = live(state, req, &b.session_id).await?;
     let m = data::chat_send(state, &live, optional(&b.channel_name), message).await?;
     ok(ChatSentAnswer { success: true, message: "Message sent successfully", data: ChatMessageInfo::from(&m) })
+}
+
+async fn do_license_file(state: &AppState, req: &AuthlyRequest) -> Outcome {
+    let b: SessionBody = parse(&req.body)?;
+    let live = live(state, req, &b.session_id).await?;
+    let issued = client::license_file::issue(state, &live).await.map_err(|e| match e {
+        DomainError::LoginRequired => Refusal::from(codes::license_file_login_required()),
+        e => Refusal::from(e),
+    })?;
+    ok(LicenseFileAnswer::new(issued))
 }
 
 fn encode_cursor(c: &MessageCursor) -> String {

@@ -9,6 +9,7 @@ use tollgate_core::model::{App, FileMeta};
 use tollgate_core::time::{rfc3339, Timestamp};
 
 use crate::client::data::{AppStats, OnlineUser, SignedIn};
+use crate::client::license_file::Issued;
 
 fn ts(t: &Option<Timestamp>) -> Option<String> {
     t.as_ref().map(rfc3339)
@@ -216,6 +217,32 @@ impl From<AppStats> for StatsData {
             online_users: s.online_users,
             total_keys: s.total_keys,
             app_version: s.app_version,
+        }
+    }
+}
+
+/// `license_file`: a signed offline license file for the session, and its outside.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseFileData {
+    /// The armoured file, `-----BEGIN TOLLGATE LICENSE FILE-----` ...
+    pub license_file: String,
+    pub issued: String,
+    pub expiry: String,
+    /// Its lifetime in seconds (the app's `licenseFileTtl`).
+    pub ttl: i64,
+    /// The id of the server key that signed it.
+    pub kid: String,
+}
+
+impl From<Issued> for LicenseFileData {
+    fn from(f: Issued) -> LicenseFileData {
+        LicenseFileData {
+            license_file: f.text,
+            issued: f.payload.issued,
+            expiry: f.payload.expiry,
+            ttl: f.payload.ttl,
+            kid: f.kid,
         }
     }
 }

@@ -261,6 +261,7 @@ enum SessionInput<'a> {
     Log { message: &'a str },
     FetchOnline,
     FetchStats,
+    LicenseFile,
 }
 
 impl<'a> SessionInput<'a> {
@@ -280,6 +281,7 @@ impl<'a> SessionInput<'a> {
             Kind::Log => SessionInput::Log { message: required("message", &b.message)? },
             Kind::FetchOnline => SessionInput::FetchOnline,
             Kind::FetchStats => SessionInput::FetchStats,
+            Kind::LicenseFile => SessionInput::LicenseFile,
             // Not calls on a session: `run` routes them elsewhere.
             Kind::Init | Kind::Login | Kind::Register | Kind::License | Kind::CheckBlacklist => {
                 return Err(DomainError::Internal)
@@ -326,5 +328,9 @@ async fn with_session(state: &AppState, caller: &Caller, live: &Live, input: Ses
         }
         SessionInput::FetchOnline => ok(Success::data(OnlineData::from(data::online_users(state, live).await?))),
         SessionInput::FetchStats => ok(Success::data(StatsData::from(data::stats(state, live).await?))),
+        SessionInput::LicenseFile => {
+            let issued = client::license_file::issue(state, live).await?;
+            ok(Success::new("License file issued", LicenseFileData::from(issued)))
+        }
     }
 }

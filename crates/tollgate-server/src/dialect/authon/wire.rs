@@ -29,11 +29,12 @@ pub enum Kind {
     Log,
     FetchOnline,
     FetchStats,
+    LicenseFile,
     CheckBlacklist,
 }
 
 impl Kind {
-    pub const ALL: [(&'static str, Kind); 15] = [
+    pub const ALL: [(&'static str, Kind); 16] = [
         ("init", Kind::Init),
         ("login", Kind::Login),
         ("register", Kind::Register),
@@ -48,6 +49,7 @@ impl Kind {
         ("log", Kind::Log),
         ("fetch_online", Kind::FetchOnline),
         ("fetch_stats", Kind::FetchStats),
+        ("license_file", Kind::LicenseFile),
         ("check_blacklist", Kind::CheckBlacklist),
     ];
 
