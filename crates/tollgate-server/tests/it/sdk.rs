@@ -471,7 +471,6 @@ async fn sdk_download_trusts_only_the_signed_hash_and_the_server() {
 // License files
 
 #[tokio::test]
-#[ignore = "needs the client API's `license_file` type on the server"]
 async fn sdk_license_file_verifies_offline() {
     let s = TestServer::start().await;
     let app = client_app(&s).await;
