@@ -39,6 +39,7 @@ mod webhook_events;
 mod ws;
 
 mod blaze_accounts;
+mod builder;
 mod blaze_base;
 mod blaze_files;
 mod blaze_live;
