@@ -31,6 +31,7 @@ mod ops;
 mod outage;
 mod receiver;
 mod reseller_api;
+mod sdk;
 mod signing;
 mod status_race;
 mod tenant_isolation;
