@@ -181,7 +181,10 @@ async fn run_loader(bytes: &[u8], stdin: &str, args: &[&str]) -> (Run, tempfile:
     }
     let mut child = child.expect("the loader never started (text file busy)");
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
+    // A loader that stops before asking (server unreachable) closes its stdin: a broken pipe.
+    if let Err(e) = input.write_all(stdin.as_bytes()).await {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing the loader's stdin: {e}");
+    }
     drop(input);
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
@@ -450,7 +453,10 @@ async fn run_in(path: &Path, cwd: &Path, stdin: &str) -> std::process::Output {
         }
     };
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
+    // A loader that stops before asking (server unreachable) closes its stdin: a broken pipe.
+    if let Err(e) = input.write_all(stdin.as_bytes()).await {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing the loader's stdin: {e}");
+    }
     drop(input);
     tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.unwrap().unwrap()
 }
