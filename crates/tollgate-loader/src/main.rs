@@ -70,10 +70,7 @@ fn run() -> Result<u8, Failure> {
     let config = match region::embedded() {
         Ok(Some(config)) => config,
         Ok(None) => {
-            return Err(Failure::new(
-                CONFIG,
-                "this is a loader template; build a loader with POST /v1/builder/build",
-            ))
+            return Err(Failure::new(CONFIG, "this is a loader template; build a loader with POST /v1/builder/build"))
         }
         Err(e) => return Err(Failure::new(CONFIG, e.to_string())),
     };

@@ -5,10 +5,8 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn bare_template_exits_2_with_its_message() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tollgate-loader"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tollgate-loader");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_tollgate-loader")).stdin(Stdio::null()).output().expect("run tollgate-loader");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -97,7 +97,10 @@ async fn build_loader(
         .map_err(|_| ApiError::internal())?;
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")), (header::CONTENT_DISPOSITION, disposition)],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
         built.bytes,
     )
         .into_response())

@@ -115,7 +115,14 @@ impl Fixture {
     }
 
     async fn build(&self, body: Value) -> reqwest::Response {
-        self.s.http.post(self.s.url("/v1/builder/build")).bearer_auth(&self.seller.token).json(&body).send().await.unwrap()
+        self.s
+            .http
+            .post(self.s.url("/v1/builder/build"))
+            .bearer_auth(&self.seller.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Build a loader and return its bytes.
@@ -292,29 +299,58 @@ async fn builder_errors_are_clear_4xx() {
         assert!(r.body["message"].as_str().unwrap().contains(contains), "body: {}", r.body);
     };
     let t = &fx.seller.token;
-    check(fx.s.post("/v1/builder/build", t, with("language", json!("cpp"))).await, 400, "UNSUPPORTED_LANGUAGE", "language must be one of: rust");
-    check(fx.s.post("/v1/builder/build", t, with("template", json!("loader_rust_plan9_mips"))).await, 404, "TEMPLATE_NOT_FOUND", HOST);
-    check(fx.s.post("/v1/builder/build", t, with("authType", json!("token"))).await, 400, "VALIDATION_ERROR", "authType");
+    check(
+        fx.s.post("/v1/builder/build", t, with("language", json!("cpp"))).await,
+        400,
+        "UNSUPPORTED_LANGUAGE",
+        "language must be one of: rust",
+    );
+    check(
+        fx.s.post("/v1/builder/build", t, with("template", json!("loader_rust_plan9_mips"))).await,
+        404,
+        "TEMPLATE_NOT_FOUND",
+        HOST,
+    );
+    check(
+        fx.s.post("/v1/builder/build", t, with("authType", json!("token"))).await,
+        400,
+        "VALIDATION_ERROR",
+        "authType",
+    );
     check(fx.s.post("/v1/builder/build", t, with("title", json!(""))).await, 400, "VALIDATION_ERROR", "title");
-    check(fx.s.post("/v1/builder/build", t, with("title", json!("x".repeat(65)))).await, 400, "VALIDATION_ERROR", "title");
+    check(
+        fx.s.post("/v1/builder/build", t, with("title", json!("x".repeat(65)))).await,
+        400,
+        "VALIDATION_ERROR",
+        "title",
+    );
 
     // Another seller's app, and a file of another app.
     let other = fx.s.seller().await;
     let their_app = fx.s.create_app(&other, "Theirs").await["id"].as_str().unwrap().to_owned();
-    check(fx.s.post("/v1/builder/build", t, with("appId", json!(their_app))).await, 404, "APP_NOT_FOUND", "Application not found");
+    check(
+        fx.s.post("/v1/builder/build", t, with("appId", json!(their_app))).await,
+        404,
+        "APP_NOT_FOUND",
+        "Application not found",
+    );
     let my_other_app = fx.s.create_app(&fx.seller, "Second").await["id"].as_str().unwrap().to_owned();
     let form = Form::new().part("file", Part::bytes(b"x".to_vec()).file_name("x.bin"));
-    let res = fx
-        .s
-        .http
-        .post(fx.s.url(&format!("/v1/admin/apps/{my_other_app}/files")))
-        .bearer_auth(t)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res =
+        fx.s.http
+            .post(fx.s.url(&format!("/v1/admin/apps/{my_other_app}/files")))
+            .bearer_auth(t)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
     let other_file = TestServer::into_resp(res).await.data()["id"].as_str().unwrap().to_owned();
-    check(fx.s.post("/v1/builder/build", t, with("fileId", json!(other_file))).await, 404, "FILE_NOT_FOUND", "File not found");
+    check(
+        fx.s.post("/v1/builder/build", t, with("fileId", json!(other_file))).await,
+        404,
+        "FILE_NOT_FOUND",
+        "File not found",
+    );
     // No bearer token.
     fx.s.req(Method::POST, "/v1/builder/build", None, Some(ok.clone())).await.assert_error(401, "UNAUTHORIZED");
     // None of that built anything.
@@ -342,7 +378,13 @@ async fn no_public_url_or_no_template_is_a_conflict() {
     let app = s.create_app(&seller, "A").await["id"].as_str().unwrap().to_owned();
     let r = s.get("/v1/builder/status", &seller.token).await;
     assert_eq!(r.body, json!({"success": true, "templates": {}}));
-    let r = s.post("/v1/builder/build", &seller.token, json!({"appId": app, "language": "rust", "title": "T", "authType": "login"})).await;
+    let r = s
+        .post(
+            "/v1/builder/build",
+            &seller.token,
+            json!({"appId": app, "language": "rust", "title": "T", "authType": "login"}),
+        )
+        .await;
     r.assert_error(409, "NO_TEMPLATE");
     assert!(r.body["message"].as_str().unwrap().contains("templates/"), "body: {}", r.body);
 }

@@ -40,7 +40,6 @@ mod webhook_events;
 mod ws;
 
 mod blaze_accounts;
-mod builder;
 mod blaze_base;
 mod blaze_files;
 mod blaze_live;
@@ -48,3 +47,4 @@ mod blaze_resume;
 mod blaze_session;
 mod blaze_store;
 mod blaze_transport;
+mod builder;
