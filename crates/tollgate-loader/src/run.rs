@@ -119,3 +119,52 @@ fn save(from: &Path, name: &str) -> Result<PathBuf, Failure> {
     }
     Err(Failure::new(LOCAL, format!("cannot save {name}: too many files of that name in {}", cwd.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_is_the_last_component() {
+        assert_eq!(file_name("tool.sh"), "tool.sh");
+        assert_eq!(file_name("../../etc/passwd"), "passwd");
+        assert_eq!(file_name("a\\b.exe"), "b.exe");
+        assert_eq!(file_name(".."), "download");
+        assert_eq!(file_name("dir/"), "download");
+    }
+
+    #[test]
+    fn programs_are_recognised_by_their_first_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&[u8], bool); 5] = [
+            (b"\x7fELF\x02\x01", cfg!(not(windows))),
+            (b"#!/bin/sh\n", cfg!(not(windows))),
+            (&[0xcf, 0xfa, 0xed, 0xfe, 7], cfg!(not(windows))),
+            (b"MZ\x90\x00", cfg!(windows)),
+            (b"plain text", false),
+        ];
+        for (i, (head, expected)) in cases.iter().enumerate() {
+            let path = dir.path().join(i.to_string());
+            fs::write(&path, head).unwrap();
+            assert_eq!(is_program(&path), *expected, "{head:?}");
+        }
+        assert!(!is_program(&dir.path().join("absent")));
+    }
+
+    #[test]
+    fn save_never_replaces_a_file() {
+        let from_dir = tempfile::tempdir().unwrap();
+        let from = from_dir.path().join("data.txt");
+        fs::write(&from, b"new").unwrap();
+        let cwd = tempfile::tempdir().unwrap();
+        fs::write(cwd.path().join("data.txt"), b"old").unwrap();
+        let prev = std::env::current_dir().unwrap();
+        std::env::set_current_dir(cwd.path()).unwrap();
+        let saved = save(&from, "data.txt");
+        std::env::set_current_dir(prev).unwrap();
+        let saved = saved.ok().unwrap();
+        assert_eq!(saved.file_name().unwrap(), "data (1).txt");
+        assert_eq!(fs::read(cwd.path().join("data.txt")).unwrap(), b"old");
+        assert_eq!(fs::read(saved).unwrap(), b"new");
+    }
+}
