@@ -15,7 +15,7 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::EncodePublicKey;
 use ed25519_dalek::{Signer as _, SigningKey};
 use reqwest::multipart::{Form, Part};
-use serde_json::json;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tollgate_client::{Client, Error, LicenseFileError};
 use tollgate_core::canonical::canonical_json;
@@ -303,14 +303,30 @@ fn fake_pem() -> String {
     fake_key().verifying_key().to_public_key_pem(LineEnding::LF).unwrap()
 }
 
+/// What the fake download route serves, and the SHA-256 its signed `file` answer names.
+const FAKE_FILE: &[u8] = b"the real program, 32 bytes long.";
+const FAKE_SESSION: &str = "fake-session-token";
+
 /// `POST /{mode}/v1`: an `init` success (or for `error-unsigned` a refusal) answered with the
-/// defect `mode` names; `good` answers correctly.
-async fn fake_v1(UrlPath(mode): UrlPath<String>, headers: HeaderMap) -> Response {
+/// defect `mode` names; `good` answers correctly. A `file` call is answered, correctly signed,
+/// with the download URL `/files/f1` under the base (for `foreign-url`, on another host).
+async fn fake_v1(UrlPath(mode): UrlPath<String>, headers: HeaderMap, axum::Json(req): axum::Json<Value>) -> Response {
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let (rid, nonce) = (h("x-request-id"), h("x-auth-nonce"));
     assert_eq!(nonce.len(), 32, "a 32-hex nonce");
     assert!(h("x-auth-timestamp").parse::<i64>().is_ok());
-    let (status, body) = if mode == "error-unsigned" {
+    let (status, body) = if req["type"] == "file" {
+        assert_eq!(req["sessionToken"], FAKE_SESSION);
+        let url = if mode == "foreign-url" {
+            format!("//127.0.0.1:9/files/f1?token={FAKE_SESSION}")
+        } else {
+            // Relative to the client's base URL, which ends in `/{mode}`.
+            format!("/files/f1?token={FAKE_SESSION}")
+        };
+        let data =
+            json!({ "name": "app.bin", "size": FAKE_FILE.len(), "sha256": sha_hex(FAKE_FILE), "downloadUrl": url });
+        (StatusCode::OK, json!({ "success": true, "data": data }))
+    } else if mode == "error-unsigned" {
         (StatusCode::UNAUTHORIZED, json!({ "success": false, "message": "Invalid API key", "code": "INVALID_SECRET" }))
     } else {
         let data =
@@ -350,9 +366,30 @@ async fn fake_v1(UrlPath(mode): UrlPath<String>, headers: HeaderMap) -> Response
     res
 }
 
+/// `GET /{mode}/files/f1`: the file's bytes, only for the session token in `X-Session-Token`
+/// and none in the query; `wrong-bytes` serves other bytes of the same length, `too-long`
+/// serves more than the signed size.
+async fn fake_download(
+    UrlPath(mode): UrlPath<String>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let token = headers.get("x-session-token").and_then(|v| v.to_str().ok());
+    if token != Some(FAKE_SESSION) || query.is_some_and(|q| q.contains("token")) {
+        return (StatusCode::BAD_REQUEST, "the token belongs in X-Session-Token only").into_response();
+    }
+    match mode.as_str() {
+        "wrong-bytes" => FAKE_FILE.to_ascii_uppercase().into_response(),
+        "too-long" => [FAKE_FILE, b"and then some"].concat().into_response(),
+        _ => FAKE_FILE.to_vec().into_response(),
+    }
+}
+
 /// The fake server on 127.0.0.1:0; its base URL.
 async fn fake_server() -> String {
-    let router = axum::Router::new().route("/{mode}/v1", axum::routing::post(fake_v1));
+    let router = axum::Router::new()
+        .route("/{mode}/v1", axum::routing::post(fake_v1))
+        .route("/{mode}/files/f1", axum::routing::get(fake_download));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -394,6 +431,40 @@ async fn sdk_refuses_every_answer_that_does_not_verify() {
     assert_eq!(lax.init(None, None).await.unwrap().name, "Forged");
     let lax = fake_client(&base, "tampered").with_max_clock_skew(None);
     assert_untrusted(lax.init(None, None).await, "does not verify");
+}
+
+#[tokio::test]
+async fn sdk_download_trusts_only_the_signed_hash_and_the_server() {
+    let base = fake_server().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let dest = dir.path().join("good.bin");
+    let info = fake_client(&base, "good").download(FAKE_SESSION, "f1", &dest).await.unwrap();
+    assert_eq!((info.name.as_str(), info.size), ("app.bin", FAKE_FILE.len() as u64));
+    assert_eq!(std::fs::read(&dest).unwrap(), FAKE_FILE);
+
+    // Other bytes than the signed hash names: nothing at dest, no `.part` left.
+    let dest = dir.path().join("wrong.bin");
+    match fake_client(&base, "wrong-bytes").download(FAKE_SESSION, "f1", &dest).await {
+        Err(Error::Integrity { expected, actual }) => {
+            assert_eq!(expected, sha_hex(FAKE_FILE));
+            assert_eq!(actual, sha_hex(&FAKE_FILE.to_ascii_uppercase()));
+        }
+        other => panic!("expected Integrity, got {other:?}"),
+    }
+    assert!(!dest.exists() && !part(&dest).exists());
+
+    // More bytes than the signed size: stopped, nothing kept.
+    let dest = dir.path().join("long.bin");
+    let r = fake_client(&base, "too-long").download(FAKE_SESSION, "f1", &dest).await;
+    assert!(matches!(r, Err(Error::Protocol(_))), "{r:?}");
+    assert!(!dest.exists() && !part(&dest).exists());
+
+    // A download URL on another host: the session token is not sent there.
+    let dest = dir.path().join("foreign.bin");
+    let r = fake_client(&base, "foreign-url").download(FAKE_SESSION, "f1", &dest).await;
+    assert!(matches!(r, Err(Error::Protocol(_))), "{r:?}");
+    assert!(!dest.exists() && !part(&dest).exists());
 }
 
 // ---------------------------------------------------------------------------------------------
