@@ -15,6 +15,7 @@ pub mod integrity;
 pub mod keys;
 pub mod license;
 pub mod license_file;
+pub mod loader_config;
 pub mod model;
 pub mod net;
 pub mod password;

@@ -44,6 +44,7 @@ use crate::{admin, dialect, ops};
         (name = "audit", description = "The audit trail of admin actions"),
         (name = "chats", description = "Chat channels, their messages and mutes"),
         (name = "devices", description = "Device licenses (motherboard or processor ids)"),
+        (name = "builder", description = "Loaders built for an app from prebuilt templates (docs/builder.md)"),
         (name = "ops", description = "Liveness, readiness, metrics and this document"),
         (name = "authly", description = "Client API, Authly v2 dialect: every answer signed (docs/dialects/authly.md)")
     )
@@ -178,6 +179,7 @@ pub fn make_private(dir: &std::path::Path) {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(admin::router())
+        .merge(crate::builder::router())
         .merge(crate::reseller::router())
         .merge(dialect::authly::router(state.clone()))
         .merge(crate::download::router())

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod builder;
 pub mod cache;
 pub mod cli;
 pub mod client;

@@ -10,6 +10,7 @@
 
 pub mod apps;
 pub mod blacklist;
+pub mod builder;
 pub mod chats;
 pub mod devices;
 pub mod files;

@@ -261,3 +261,50 @@ pub fn user_row(app_id: &str, username: &str, password_hash: String) -> tollgate
         created_at: tollgate_core::time::now(),
     }
 }
+
+impl TestServer {
+    /// Start with `public_url` set to this server's own address (the listener is bound first),
+    /// config tweaked by `f` as in [`TestServer::start_with`].
+    pub async fn start_public(f: impl FnOnce(&mut RawConfig)) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut raw = RawConfig {
+            listen: Some(addr.to_string()),
+            data_dir: Some(dir.path().to_string_lossy().into_owned()),
+            public_url: Some(format!("http://{addr}")),
+            ..Default::default()
+        };
+        f(&mut raw);
+        let pg = match tollgate_postgres::testing::admin_url() {
+            Some(admin) if raw.database_url.is_none() => {
+                Some(tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap())
+            }
+            _ => None,
+        };
+        if let Some(db) = &pg {
+            raw.database_url = Some(db.url.clone());
+        }
+        let config = Config::resolve(raw).unwrap();
+        let state = tollgate_server::app::build_state(config).await.unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let st = state.clone();
+        let task = tokio::spawn(async move {
+            tollgate_server::app::serve_on(listener, st, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer {
+            addr,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            state,
+            dir,
+            pg,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+}

@@ -48,3 +48,4 @@ mod blaze_resume;
 mod blaze_session;
 mod blaze_store;
 mod blaze_transport;
+mod builder;
