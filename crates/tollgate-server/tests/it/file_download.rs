@@ -27,7 +27,7 @@ fn sha_hex(b: &[u8]) -> String {
 }
 
 /// Upload through the admin API; returns the file's id.
-async fn upload(s: &TestServer, app: &ClientApp, name: &str, data: &[u8], min_level: i64) -> String {
+pub(crate) async fn upload(s: &TestServer, app: &ClientApp, name: &str, data: &[u8], min_level: i64) -> String {
     let form = Form::new()
         .part("file", Part::bytes(data.to_vec()).file_name("upload.bin"))
         .text("name", name.to_owned())

@@ -68,9 +68,27 @@ impl TestServer {
 
     /// Start with a config tweaked by `f` (data dir and listen address are set for you).
     pub async fn start_with(f: impl FnOnce(&mut RawConfig)) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, f).await
+    }
+
+    /// Start with `public_url` set to this server's own address (the listener is bound first),
+    /// config tweaked by `f` as in [`TestServer::start_with`].
+    pub async fn start_public(f: impl FnOnce(&mut RawConfig)) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        Self::start_on(listener, move |c| {
+            c.public_url = Some(format!("http://{addr}"));
+            f(c)
+        })
+        .await
+    }
+
+    async fn start_on(listener: tokio::net::TcpListener, f: impl FnOnce(&mut RawConfig)) -> TestServer {
+        let addr = listener.local_addr().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut raw = RawConfig {
-            listen: Some("127.0.0.1:0".into()),
+            listen: Some(addr.to_string()),
             data_dir: Some(dir.path().to_string_lossy().into_owned()),
             ..Default::default()
         };
@@ -101,8 +119,6 @@ impl TestServer {
         }
         let config = Config::resolve(raw).unwrap();
         let state = tollgate_server::app::build_state(config).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let st = state.clone();
         let task = tokio::spawn(async move {
@@ -259,52 +275,5 @@ pub fn user_row(app_id: &str, username: &str, password_hash: String) -> tollgate
         ban_reason: None,
         last_login: None,
         created_at: tollgate_core::time::now(),
-    }
-}
-
-impl TestServer {
-    /// Start with `public_url` set to this server's own address (the listener is bound first),
-    /// config tweaked by `f` as in [`TestServer::start_with`].
-    pub async fn start_public(f: impl FnOnce(&mut RawConfig)) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let mut raw = RawConfig {
-            listen: Some(addr.to_string()),
-            data_dir: Some(dir.path().to_string_lossy().into_owned()),
-            public_url: Some(format!("http://{addr}")),
-            ..Default::default()
-        };
-        f(&mut raw);
-        let pg = match tollgate_postgres::testing::admin_url() {
-            Some(admin) if raw.database_url.is_none() => {
-                Some(tollgate_postgres::testing::FreshDb::create(&admin).await.unwrap())
-            }
-            _ => None,
-        };
-        if let Some(db) = &pg {
-            raw.database_url = Some(db.url.clone());
-        }
-        let config = Config::resolve(raw).unwrap();
-        let state = tollgate_server::app::build_state(config).await.unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let st = state.clone();
-        let task = tokio::spawn(async move {
-            tollgate_server::app::serve_on(listener, st, async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        TestServer {
-            addr,
-            base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
-            state,
-            dir,
-            pg,
-            stop: Some(stop),
-            task: Some(task),
-        }
     }
 }

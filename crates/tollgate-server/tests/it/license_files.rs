@@ -21,6 +21,7 @@ use tollgate_core::time::{now, parse_rfc3339, rfc3339};
 
 use crate::authly::{self, assert_signed, client_app, keys, settings, ClientApp};
 use crate::harness::{Resp, TestServer};
+use crate::signing::imports;
 
 const PW: &str = "correct-horse-9";
 
@@ -486,17 +487,6 @@ for case in req["cases"]:
     out.append(verify(case["text"], req["pem"], req["appId"], case["machine"], now))
 print(json.dumps(out))
 "#;
-
-async fn imports(python: &str, module: &str) -> bool {
-    tokio::process::Command::new(python)
-        .args(["-c", &format!("import {module}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
 
 /// A Python that can `import cryptography`, or `None` (after saying so).
 async fn crypto_python() -> Option<String> {

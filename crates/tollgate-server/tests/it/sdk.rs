@@ -14,7 +14,6 @@ use base64::Engine as _;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::EncodePublicKey;
 use ed25519_dalek::{Signer as _, SigningKey};
-use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tollgate_client::{Client, Error, LicenseFileError};
@@ -22,6 +21,7 @@ use tollgate_core::canonical::canonical_json;
 use tollgate_core::integrity::signed_message;
 
 use crate::authly::{client_app, keys, ClientApp};
+use crate::file_download::upload;
 use crate::harness::TestServer;
 
 const PW: &str = "correct-horse-9";
@@ -63,17 +63,6 @@ fn random_bytes(n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];
     tollgate_core::ids::fill_random(&mut v);
     v
-}
-
-async fn upload(s: &TestServer, app: &ClientApp, name: &str, data: &[u8], min_level: i64) -> String {
-    let form = Form::new()
-        .part("file", Part::bytes(data.to_vec()).file_name(name.to_owned()))
-        .text("name", name.to_owned())
-        .text("minLevel", min_level.to_string());
-    let res = s.http.post(s.url(&admin(app, "/files"))).bearer_auth(&app.seller.token).multipart(form).send().await;
-    let r = TestServer::into_resp(res.unwrap()).await;
-    r.assert_status(201);
-    r.data()["id"].as_str().unwrap().to_owned()
 }
 
 async fn log_messages(s: &TestServer, app: &ClientApp) -> Vec<String> {

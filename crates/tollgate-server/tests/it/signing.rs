@@ -45,7 +45,8 @@ pub async fn run_python(python: &str, script: &str, input: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-async fn imports(python: &str, module: &str) -> bool {
+/// Whether `python` can import `module`.
+pub(crate) async fn imports(python: &str, module: &str) -> bool {
     tokio::process::Command::new(python)
         .args(["-c", &format!("import {module}")])
         .stdout(Stdio::null())
