@@ -190,6 +190,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     api.merge(dialect::authon::router())
         .merge(dialect::blaze::router())
+        .merge(crate::web::router(state.clone()))
         .route("/openapi.json", get(move || ops::openapi_json(openapi.clone())))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -260,9 +260,15 @@ async fn app_create(config: Config, args: AppCreateArgs) -> anyhow::Result<()> {
     if state.store.seller_by_id(&args.seller).await?.is_none() {
         bail!("no seller with id `{}`", args.seller);
     }
-    let app = crate::manage::apps::create(&state, &args.seller, &args.name, args.version.as_deref())
-        .await
-        .map_err(cli_error)?;
+    let app = crate::manage::apps::create(
+        &state,
+        &crate::manage::Actor::Operator,
+        &args.seller,
+        &args.name,
+        args.version.as_deref(),
+    )
+    .await
+    .map_err(cli_error)?;
     println!("id: {}\napiKey: {}\nwsKey: {}\nownerId: {}", app.id, app.api_key, app.ws_key, app.owner_id);
     Ok(())
 }

@@ -145,13 +145,8 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let token = bearer_token(parts)?;
-        let (seller_id, generation) =
-            state.tokens.verify_access(token).ok_or_else(|| ApiError::unauthorized("Invalid or expired token"))?;
-        match state.apps.seller_generation(state.store.as_ref(), &seller_id).await? {
-            Some(current) if current == generation => Ok(SellerAuth { seller_id }),
-            Some(_) => Err(ApiError::unauthorized("Token has been revoked")),
-            None => Err(ApiError::unauthorized("Account no longer exists")),
-        }
+        let seller_id = crate::manage::sellers::seller_of_token(&state, state.tokens.verify_access(token)).await?;
+        Ok(SellerAuth { seller_id })
     }
 }
 

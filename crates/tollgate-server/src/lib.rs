@@ -25,4 +25,5 @@ pub mod reseller;
 pub mod signing;
 pub mod state;
 pub mod strict_json;
+pub mod web;
 pub mod webhooks;

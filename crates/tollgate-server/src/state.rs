@@ -136,6 +136,8 @@ impl AppState {
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 pub const REFRESH_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const RESELLER_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long a dashboard sign-in lasts: the session cookie's token and its `Max-Age`.
+pub const WEB_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -197,6 +199,17 @@ impl TokenService {
         self.verify(token, "access").map(|c| (c.sub, c.gen))
     }
 
+    /// A dashboard session token (the `tollgate_session` cookie) of the seller's current token
+    /// generation: refused as an API bearer token, and an API token is refused as a cookie.
+    pub fn issue_web(&self, seller_id: &str, generation: i64) -> String {
+        self.issue(seller_id, "web", None, generation, WEB_SESSION_TTL)
+    }
+
+    /// `(seller_id, token generation)` of a valid, unexpired dashboard session token.
+    pub fn verify_web(&self, token: &str) -> Option<(String, i64)> {
+        self.verify(token, "web").map(|c| (c.sub, c.gen))
+    }
+
     /// A reseller token for one app, carrying the reseller's credential generation (see
     /// `manage::resellers::credential_generation`): a password change makes it stale.
     pub fn issue_reseller(&self, reseller_id: &str, app_id: &str, generation: i64) -> String {
@@ -223,6 +236,10 @@ mod tests {
         let r = t.issue_reseller("rsl_1", "app_1", -7);
         assert_eq!(t.verify_reseller(&r), Some(("rsl_1".into(), "app_1".into(), -7)));
         assert_eq!(t.verify_access(&r), None);
+        let web = t.issue_web("seller_1", 3);
+        assert_eq!(t.verify_web(&web), Some(("seller_1".into(), 3)));
+        assert_eq!(t.verify_access(&web), None);
+        assert_eq!(t.verify_web(&access), None);
         let other = TokenService::new(&[8u8; 32]);
         assert_eq!(other.verify_access(&access), None);
         assert_eq!(t.verify_access("garbage"), None);

@@ -169,8 +169,8 @@ async fn create_app(
     ClientIp(ip): ClientIp,
     ValidJson(body): ValidJson<CreateAppBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = manage::apps::create(&state, &auth.seller_id, &body.name, body.version.as_deref()).await?;
-    state.audit(&auth.seller_id, "app.create", Some(&app.id), Some(&app.id), ip).await;
+    let by = manage::Actor::seller(&auth.seller_id, ip);
+    let app = manage::apps::create(&state, &by, &auth.seller_id, &body.name, body.version.as_deref()).await?;
     Ok((StatusCode::CREATED, ok(app_json(&state, &app, None))))
 }
 
@@ -178,7 +178,7 @@ async fn create_app(
 #[utoipa::path(get, path = "/v1/admin/apps", tag = "apps", security(("bearer" = [])),
     responses((status = 200, description = "Apps with `_count{appUsers, licenses}`")))]
 async fn list_apps(State(state): State<AppState>, auth: SellerAuth) -> ApiResult<impl IntoResponse> {
-    let apps = state.store.list_apps(&auth.seller_id).await?;
+    let apps = manage::apps::list(&state, &auth.seller_id).await?;
     let data: Vec<Value> = apps.iter().map(|(a, c)| app_json(&state, a, Some(c))).collect();
     Ok(ok(data))
 }

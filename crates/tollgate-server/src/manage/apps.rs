@@ -1,16 +1,32 @@
-//! Apps: create, change settings, issue a new API key, delete.
+//! Apps: create, list, change settings, issue a new API key, delete.
 
 use tollgate_core::ids;
-use tollgate_core::model::{App, AppStatus};
+use tollgate_core::model::{App, AppCounts, AppStatus};
 use tollgate_core::settings::{validate_app_name, validate_version, AppPatch, AppSettings};
 use tollgate_core::time::now;
 
 use super::{audit, Actor, ManageError, ManageResult};
 use crate::state::AppState;
 
-/// Build and store a new app for `owner_id`, with fresh keys and default settings. Not audited
-/// here: the admin API records `app.create` with the id it answers.
-pub async fn create(state: &AppState, owner_id: &str, name: &str, version: Option<&str>) -> ManageResult<App> {
+/// The owner's apps, oldest first, each with its user and license counts.
+pub async fn list(state: &AppState, owner_id: &str) -> ManageResult<Vec<(App, AppCounts)>> {
+    Ok(state.store.list_apps(owner_id).await?)
+}
+
+/// The owner's app `app_id`; `NotFound` for another seller's app or none.
+pub async fn get(state: &AppState, owner_id: &str, app_id: &str) -> ManageResult<App> {
+    state.store.get_app(owner_id, app_id).await?.ok_or(ManageError::NotFound("Application"))
+}
+
+/// Build and store a new app for `owner_id`, with fresh keys and default settings; audited as
+/// `app.create`.
+pub async fn create(
+    state: &AppState,
+    by: &Actor,
+    owner_id: &str,
+    name: &str,
+    version: Option<&str>,
+) -> ManageResult<App> {
     let name = validate_app_name(name)?;
     let version = match version {
         Some(v) => validate_version("version", v)?,
@@ -30,6 +46,7 @@ pub async fn create(state: &AppState, owner_id: &str, name: &str, version: Optio
         updated_at: t,
     };
     state.store.create_app(&app).await?;
+    audit(state, by, "app.create", Some(&app.id), Some(&app.id)).await;
     Ok(app)
 }
 

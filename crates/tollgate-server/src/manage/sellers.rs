@@ -95,14 +95,47 @@ async fn check_password(state: &AppState, ip: IpAddr, email: &str, password: Str
     }
 }
 
+/// Check email and password under the sign-in throttle: the seller, or `Unauthorized`.
+pub async fn authenticate(state: &AppState, ip: IpAddr, email: &str, password: String) -> ManageResult<Seller> {
+    let email = email.trim().to_lowercase();
+    check_password(state, ip, &email, password).await?.ok_or(ManageError::Unauthorized("Invalid email or password"))
+}
+
 /// Sign in with email and password: the seller and a new token chain.
 pub async fn login(state: &AppState, ip: IpAddr, email: &str, password: String) -> ManageResult<(Seller, TokenPair)> {
-    let email = email.trim().to_lowercase();
-    let seller = check_password(state, ip, &email, password)
-        .await?
-        .ok_or(ManageError::Unauthorized("Invalid email or password"))?;
+    let seller = authenticate(state, ip, email, password).await?;
     let tokens = issue_tokens(state, &seller.id, None).await?;
     Ok((seller, tokens))
+}
+
+/// A dashboard session token for the seller, of their current token generation.
+pub async fn issue_web_session(state: &AppState, seller_id: &str) -> ManageResult<String> {
+    let generation = state
+        .apps
+        .seller_generation(state.store.as_ref(), seller_id)
+        .await?
+        .ok_or(ManageError::Unauthorized("Account no longer exists"))?;
+    Ok(state.tokens.issue_web(seller_id, generation))
+}
+
+/// The seller a token of the seller's current generation names: `verify` checks the token and
+/// gives `(seller_id, generation)`. `Unauthorized` for an invalid, expired or revoked token.
+pub async fn seller_of_token(state: &AppState, verified: Option<(String, i64)>) -> ManageResult<String> {
+    let (seller_id, generation) = verified.ok_or(ManageError::Unauthorized("Invalid or expired token"))?;
+    match state.apps.seller_generation(state.store.as_ref(), &seller_id).await? {
+        Some(current) if current == generation => Ok(seller_id),
+        Some(_) => Err(ManageError::Unauthorized("Token has been revoked")),
+        None => Err(ManageError::Unauthorized("Account no longer exists")),
+    }
+}
+
+/// Sign the seller out everywhere: the token generation moves on, so every dashboard session
+/// and access token of theirs stops working (API clients renew theirs with a refresh token).
+pub async fn sign_out_everywhere(state: &AppState, by: &Actor, seller_id: &str) -> ManageResult<()> {
+    state.store.bump_seller_token_generation(seller_id).await?;
+    state.invalidate_seller(seller_id).await;
+    audit(state, by, "auth.logout", None, None).await;
+    Ok(())
 }
 
 /// Exchange a refresh token for a new pair; the old one is spent. Presenting a spent one again

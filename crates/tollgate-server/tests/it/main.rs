@@ -49,3 +49,11 @@ mod blaze_session;
 mod blaze_store;
 mod blaze_transport;
 mod builder;
+
+mod web;
+mod web_accounts;
+mod web_apps;
+mod web_browser;
+mod web_licenses;
+mod web_misc;
+mod web_overview;

@@ -60,16 +60,23 @@ pub fn router() -> Router<AppState> {
 /// its socket, whether the client talks or not.
 pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// The WebSocket upgrade. A plain GET (no upgrade asked) is not found here. An address in backoff
+/// The WebSocket upgrade. A plain GET of `/` (no upgrade asked) is a browser: the dashboard's
+/// home; of `/ws`, not found. An address in backoff
 /// after hitting the WebSocket rate limit, or past the per-address client rate limit, is refused
 /// with 429 and `Retry-After` before anything is opened.
 async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let Ok(ws) = ws else { return crate::error::ApiError::not_found("Route").into_response() };
+    let Ok(ws) = ws else {
+        if uri.path() == "/" && !headers.contains_key(axum::http::header::UPGRADE) {
+            return crate::web::home().await;
+        }
+        return crate::error::ApiError::not_found("Route").into_response();
+    };
     let ip = crate::extract::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
     if let Some(secs) = state.ws_backoff.left(ip, Instant::now()) {
         return ApiError::from(tollgate_core::DomainError::RateLimited { retry_after_secs: secs }).into_response();

@@ -1,0 +1,9 @@
+//! Dashboard pages: sessions.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,1 @@
+//! Dashboard tests: see the helper's brief.
