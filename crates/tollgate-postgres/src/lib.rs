@@ -13,6 +13,7 @@
 //! rests on a unique constraint, which holds under any isolation level.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod activity;
 mod apps;
 mod binding;
 mod blacklist;

@@ -245,6 +245,15 @@ pub fn spawn_workers(state: &AppState) {
             signer.refresh(store.as_ref(), &master).await;
         }
     });
+    // Client activity for the overview, written in one batch every few seconds.
+    let activity = state.activity.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::client::activity::FLUSH_EVERY);
+        loop {
+            tick.tick().await;
+            activity.flush().await;
+        }
+    });
     let store = state.store.clone();
     let limiter = state.client_limiter.clone();
     tokio::spawn(async move {
@@ -269,6 +278,16 @@ pub fn spawn_workers(state: &AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "old webhook deliveries removed"),
                 Err(e) => tracing::warn!(error = %e, "webhook delivery purge failed"),
+            }
+            let retention = (
+                now - chrono::Duration::milliseconds(tollgate_store::REFUSED_KEPT_MS),
+                tollgate_store::REFUSED_KEPT_PER_APP,
+                now - chrono::Duration::milliseconds(tollgate_store::COUNTS_KEPT_MS),
+            );
+            match store.purge_activity(retention.0, retention.1, retention.2).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "old client activity removed"),
+                Err(e) => tracing::warn!(error = %e, "client activity purge failed"),
             }
             if let Some(limiter) = &limiter {
                 limiter.retain_recent();
@@ -297,8 +316,11 @@ pub async fn serve_on(
         idle_timeout: state.config.idle_timeout,
         max_connections: state.config.max_connections,
     };
+    let activity = state.activity.clone();
     let app = router(state);
     let served = crate::conn::serve(listener, app, limits, shutdown).await;
+    // What the last requests did, before the process goes.
+    activity.flush().await;
     // the shutdown future is gone either way, so the worker is stopping
     let _ = worker.await;
     served?;

@@ -332,7 +332,12 @@ async fn client_serve(
 ) -> Result<Response, DomainError> {
     client::guard::rate_limit(state, ip)?;
     let token = session_token(headers, query).filter(|t| !t.is_empty()).ok_or(DomainError::InvalidSession)?;
-    let live = client::live_session(state, &Caller { ip, mac: None }, &token).await?;
+    let live = client::live_session(
+        state,
+        &Caller { ip, mac: None, dialect: crate::client::activity::dialect::DOWNLOAD },
+        &token,
+    )
+    .await?;
     let download = client::files::for_download(state, &live, file_id).await?;
     let prepared = match serve(state, &download.file, headers).await {
         Ok(p) => p,

@@ -13,6 +13,7 @@ const PASSWORD_BUSY: &str = "tollgate_password_busy_total";
 const HTTP_REQUESTS: &str = "tollgate_http_requests_total";
 const HTTP_DURATION: &str = "tollgate_http_request_duration_seconds";
 const WEBHOOK_ATTEMPTS: &str = "tollgate_webhook_attempts_total";
+const ACTIVITY_DROPPED: &str = "tollgate_activity_dropped_total";
 
 /// The metrics of one server: its own Prometheus recorder, never the process-wide one.
 ///
@@ -85,6 +86,11 @@ impl Metrics {
     /// Count a webhook delivery attempt by what it came to: `delivered`, `retry` or `failed`.
     pub fn webhook_attempt(&self, outcome: &'static str) {
         with_local_recorder(&self.recorder, || counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1));
+    }
+
+    /// Count a client call the overview's activity recorder dropped (too many pending keys).
+    pub fn activity_dropped(&self) {
+        with_local_recorder(&self.recorder, || counter!(ACTIVITY_DROPPED).increment(1));
     }
 
     /// The Prometheus text, with the process metrics read just now.

@@ -48,6 +48,8 @@ pub struct AppState {
     pub hub: Arc<crate::dialect::blaze::hub::Hub>,
     /// Addresses whose WebSocket hit `--ws-rate-limit`, held back for a while.
     pub ws_backoff: Arc<crate::dialect::blaze::limits::Backoff>,
+    /// Client activity (inits, logins, registrations, refusals) pending its next write.
+    pub activity: Arc<crate::client::activity::ActivityRecorder>,
 }
 
 /// A per-IP token bucket (governor's keyed limiter).
@@ -64,6 +66,8 @@ impl AppState {
     ) -> AppState {
         let tokens = TokenService::new(&master.derive("jwt"));
         let apps = Arc::new(AppCache::default());
+        let metrics = Arc::new(Metrics::default());
+        let activity = Arc::new(crate::client::activity::ActivityRecorder::new(store.clone(), metrics.clone()));
         let client_limiter = std::num::NonZeroU32::new(config.client_rate_limit).map(|rate| {
             let burst = std::num::NonZeroU32::new(rate.get().saturating_mul(10)).unwrap_or(rate);
             Arc::new(governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst)))
@@ -79,7 +83,8 @@ impl AppState {
             config: Arc::new(config),
             master: Arc::new(master),
             tokens: Arc::new(tokens),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
+            activity,
             seller_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(30))),
             webhooks: Arc::new(webhooks),
             hub: Arc::new(crate::dialect::blaze::hub::Hub::default()),

@@ -5,6 +5,7 @@
 //! method, grouped by aggregate in the modules below.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod activity;
 mod apps;
 mod binding;
 mod blacklist;

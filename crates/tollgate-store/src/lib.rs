@@ -5,10 +5,12 @@
 //! same way everywhere (see [`constraint`]).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod activity;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod keys;
 
+pub use activity::*;
 pub use keys::{SigningKey, SigningKeyStore};
 
 use async_trait::async_trait;
@@ -1050,6 +1052,7 @@ pub trait Store:
     + ChatStore
     + DeviceLicenseStore
     + ResumeStore
+    + ActivityStore
     + Send
     + Sync
     + 'static

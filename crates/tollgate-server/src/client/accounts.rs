@@ -13,6 +13,7 @@ use tollgate_store::{Activation, DeviceBinding, RegisterOutcome, SessionLink, Un
 
 use super::{blacklisted, hash_password, session_expiry, store_err, verify_password, Live};
 use crate::state::AppState;
+use tollgate_store::kind;
 
 /// A device id as clients send it (`hwid` / `sid`): at most 256 characters.
 fn device(field: &str, hwid: Option<&str>) -> Result<Option<String>, DomainError> {
@@ -60,6 +61,17 @@ fn note(note: Option<&str>) -> Result<Option<String>, DomainError> {
 
 /// Register: a new account paid for by an unused key, both written in one transaction.
 pub async fn register(
+    state: &AppState,
+    live: &Live,
+    req: &RegisterRequest<'_>,
+) -> Result<(User, License), DomainError> {
+    let outcome = register_inner(state, live, req).await;
+    state.activity.note(&live.app.app.id, live.dialect, live.ip, kind::REGISTER, &outcome);
+    outcome
+}
+
+// The call itself; the public function notes its outcome for the overview.
+async fn register_inner(
     state: &AppState,
     live: &Live,
     req: &RegisterRequest<'_>,
@@ -166,6 +178,21 @@ pub enum Signup {
 /// [`redeem::UNLICENSED_SIGNUP_WINDOW`]; past that it is `RateLimited` until its oldest one
 /// leaves the window. The caller's session is not signed in.
 pub async fn register_unlicensed(
+    state: &AppState,
+    live: &Live,
+    req: &UnlicensedRequest<'_>,
+) -> Result<Signup, DomainError> {
+    let outcome = register_unlicensed_inner(state, live, req).await;
+    match &outcome {
+        Ok(Signup::Created(_)) => state.activity.ok(&live.app.app.id, live.dialect, kind::REGISTER),
+        Ok(Signup::LicenseRequired) => {}
+        Err(e) => state.activity.refused_by(&live.app.app.id, live.dialect, live.ip, e),
+    }
+    outcome
+}
+
+// The call itself; the public function notes its outcome for the overview.
+async fn register_unlicensed_inner(
     state: &AppState,
     live: &Live,
     req: &UnlicensedRequest<'_>,
@@ -313,6 +340,20 @@ pub async fn authenticate(
     ip: std::net::IpAddr,
     req: &LoginRequest<'_>,
 ) -> Result<Proven, DomainError> {
+    let outcome = authenticate_inner(state, live, ip, req).await;
+    if let Err(e) = &outcome {
+        state.activity.refused_by(&live.app.app.id, live.dialect, ip, e);
+    }
+    outcome
+}
+
+// The call itself; the public function notes its outcome for the overview.
+async fn authenticate_inner(
+    state: &AppState,
+    live: &Live,
+    ip: std::net::IpAddr,
+    req: &LoginRequest<'_>,
+) -> Result<Proven, DomainError> {
     let app = &live.app.app;
     let username = validate::username("username", req.username)?;
     validate::user_password("password", req.password)?;
@@ -346,6 +387,18 @@ pub async fn authenticate(
 /// binding, and the session is then the user's. Judged only after the password, so a stranger
 /// learns nothing of the account.
 pub async fn sign_in(state: &AppState, live: &Live, ip: std::net::IpAddr, proven: Proven) -> Result<User, DomainError> {
+    let outcome = sign_in_inner(state, live, ip, proven).await;
+    state.activity.note(&live.app.app.id, live.dialect, ip, kind::LOGIN, &outcome);
+    outcome
+}
+
+// The call itself; the public function notes its outcome for the overview.
+async fn sign_in_inner(
+    state: &AppState,
+    live: &Live,
+    ip: std::net::IpAddr,
+    proven: Proven,
+) -> Result<User, DomainError> {
     let app = &live.app.app;
     let store = state.store.as_ref();
     let Proven { mut user, hwid } = proven;
@@ -377,6 +430,18 @@ pub async fn sign_in(state: &AppState, live: &Live, ip: std::net::IpAddr, proven
 /// License login with the key alone: the first use activates it, later ones sign in again on a
 /// bound device.
 pub async fn license_login(
+    state: &AppState,
+    live: &Live,
+    key: &str,
+    hwid: Option<&str>,
+) -> Result<License, DomainError> {
+    let outcome = license_login_inner(state, live, key, hwid).await;
+    state.activity.note(&live.app.app.id, live.dialect, live.ip, kind::LOGIN, &outcome);
+    outcome
+}
+
+// The call itself; the public function notes its outcome for the overview.
+async fn license_login_inner(
     state: &AppState,
     live: &Live,
     key: &str,

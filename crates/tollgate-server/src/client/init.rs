@@ -10,6 +10,7 @@ use tollgate_core::pipeline::{self, Hash, NetFacts, Presented};
 use tollgate_core::time::now;
 use tollgate_core::version::UpdateNotice;
 use tollgate_core::DomainError;
+use tollgate_store::kind;
 
 use super::{blacklisted, ip_blacklisted, session_expiry, store_err, Caller, Live};
 use crate::cache::CachedApp;
@@ -42,9 +43,15 @@ pub struct Opened {
 /// apply), and open a session within the app's quota. The dialect has checked that its required
 /// fields are present.
 pub async fn init(state: &AppState, caller: &Caller, creds: &AppCredentials<'_>) -> Result<Opened, DomainError> {
-    let (app, update, client_id) = checked(state, caller, creds).await?;
-    let session = open_session(state, caller, &app, client_id, Announce::Now).await?;
-    Ok(Opened { session, app, update })
+    let app = find_app(state, creds).await?;
+    let opened = async {
+        let (update, client_id) = checked(state, caller, creds, &app)?;
+        let session = open_session(state, caller, &app, client_id, Announce::Now).await?;
+        Ok(Opened { session, app: app.clone(), update })
+    }
+    .await;
+    state.activity.note(&app.app.id, caller.dialect, caller.ip, kind::INIT, &opened);
+    opened
 }
 
 /// The init pipeline without the session: find the app, run the steps the credentials allow.
@@ -55,16 +62,20 @@ pub async fn check(
     caller: &Caller,
     creds: &AppCredentials<'_>,
 ) -> Result<(Arc<CachedApp>, Option<UpdateNotice>), DomainError> {
-    let (app, update, _) = checked(state, caller, creds).await?;
-    Ok((app, update))
+    let app = find_app(state, creds).await?;
+    let checked = checked(state, caller, creds, &app).map(|(update, _)| (app.clone(), update));
+    state.activity.note(&app.app.id, caller.dialect, caller.ip, kind::INIT, &checked);
+    checked
 }
 
-async fn checked<'a>(
+/// The pipeline on the app the credentials name (see [`find_app`]); a refusal of a known app is
+/// what the overview records.
+fn checked<'a>(
     state: &AppState,
     caller: &Caller,
     creds: &AppCredentials<'a>,
-) -> Result<(Arc<CachedApp>, Option<UpdateNotice>, Option<&'a str>), DomainError> {
-    let app = find_app(state, creds).await?;
+    app: &CachedApp,
+) -> Result<(Option<UpdateNotice>, Option<&'a str>), DomainError> {
     let presented = match *creds {
         AppCredentials::NamedApp { secret, version, hash, .. } => {
             Presented { secret: Some(secret), version: Some(version), hash: Hash::Sent(hash) }
@@ -74,17 +85,17 @@ async fn checked<'a>(
         }
         AppCredentials::WsKey { .. } => Presented { secret: None, version: None, hash: Hash::NotCarried },
     };
-    let update = run_pipeline(state, caller, &app, &presented)?;
+    let update = run_pipeline(state, caller, app, &presented)?;
     let client_id = match *creds {
         AppCredentials::WsKey { client_id, .. } => {
-            if client_id_blacklisted(&app, client_id) {
+            if client_id_blacklisted(app, client_id) {
                 return Err(DomainError::HwidBlocked);
             }
             Some(client_id)
         }
         _ => None,
     };
-    Ok((app, update, client_id))
+    Ok((update, client_id))
 }
 
 /// The app an id names, proven by its API key (compared in constant time) and active, without
@@ -121,10 +132,17 @@ pub async fn open_for_sign_in(
     api_key: &str,
 ) -> Result<Live, DomainError> {
     let app = find_app(state, &AppCredentials::AppKey { app_id, api_key, version: None, hash: None }).await?;
-    let presented = Presented { secret: Some(api_key), version: None, hash: Hash::NotCarried };
-    run_pipeline(state, caller, &app, &presented)?;
-    let session = open_session(state, caller, &app, None, Announce::WithSignIn).await?;
-    Ok(Live { session, app, ip: caller.ip, unannounced: true })
+    let opened = async {
+        let presented = Presented { secret: Some(api_key), version: None, hash: Hash::NotCarried };
+        run_pipeline(state, caller, &app, &presented)?;
+        open_session(state, caller, &app, None, Announce::WithSignIn).await
+    }
+    .await;
+    // Only a refusal is noted here: the sign-in the session is for counts as itself.
+    if let Err(e) = &opened {
+        state.activity.refused_by(&app.app.id, caller.dialect, caller.ip, e);
+    }
+    Ok(Live { session: opened?, app, ip: caller.ip, unannounced: true, dialect: caller.dialect })
 }
 
 /// Steps 2–3: the app the credentials name. For an owner and name, a cached app proves its owner

@@ -4,6 +4,7 @@
 //! `DomainError`s back to its own codes and statuses.
 
 pub mod accounts;
+pub mod activity;
 pub mod data;
 pub mod files;
 pub mod guard;
@@ -30,6 +31,8 @@ pub struct Caller {
     /// A MAC of the request keyed with the app secret, when the client sent one; checked once
     /// the app is known.
     pub mac: Option<RequestMac>,
+    /// The client protocol the call came in by (`activity::dialect`), for the overview.
+    pub dialect: &'static str,
 }
 
 /// A request's HMAC and the message it should cover.
@@ -62,6 +65,8 @@ pub struct Live {
     /// its `session.create` event goes with the sign-in's own write, so a sign-in that fails
     /// (and ends the session again) announces nothing.
     pub unannounced: bool,
+    /// The client protocol the session is used by (`activity::dialect`).
+    pub dialect: &'static str,
 }
 
 impl Live {
@@ -137,7 +142,7 @@ pub async fn live_session(state: &AppState, caller: &Caller, token: &str) -> Res
         tollgate_core::model::AppStatus::Paused => return Err(DomainError::AppPaused),
     }
     caller.check_mac(&app.app.api_key)?;
-    Ok(Live { session, app, ip: caller.ip, unannounced: false })
+    Ok(Live { session, app, ip: caller.ip, unannounced: false, dialect: caller.dialect })
 }
 
 /// End the session (logout, or a sign-in that failed after its session was opened). `false` when

@@ -386,7 +386,7 @@ async fn keeping_an_open_connections_session_alive_moves_its_expiry_a_lifetime_a
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let cached = s.state.apps.by_id(store, &app.id).await.unwrap().unwrap();
     let ip = "127.0.0.1".parse().unwrap();
-    let mut live = tollgate_server::client::Live { session, app: cached, ip, unannounced: false };
+    let mut live = tollgate_server::client::Live { session, app: cached, ip, unannounced: false, dialect: "blazeauth" };
     let before = tollgate_core::time::now();
     assert!(tollgate_server::client::data::keep_alive(&s.state, &mut live).await.unwrap());
     let lifetime = tollgate_core::session::SESSION_TTL;

@@ -16,7 +16,7 @@ use crate::harness::TestServer;
 const HASH: &str = "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12";
 
 fn caller() -> Caller {
-    Caller { ip: "127.0.0.1".parse().unwrap(), mac: None }
+    Caller { ip: "127.0.0.1".parse().unwrap(), mac: None, dialect: "test" }
 }
 
 /// The app's WebSocket key, through the admin API.

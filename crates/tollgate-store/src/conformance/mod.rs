@@ -31,6 +31,7 @@ use tollgate_core::version::{RuleMode, VersionControl, VersionRule};
 
 use crate::*;
 
+mod activity;
 mod app_data;
 mod apps;
 mod chats;
@@ -49,6 +50,7 @@ mod users;
 mod webhook_outbox;
 mod websocket;
 
+pub use activity::*;
 pub use app_data::*;
 pub use apps::*;
 pub use chats::*;
@@ -90,7 +92,8 @@ macro_rules! conformance_tests {
             variables, blacklist, sessions, resellers, files, webhooks, logs_and_audit, tenant_scope,
             redemption, device_binding, logins, nonces, chats, device_licenses, client_tenant_scope,
             redemption_signs_in, username_keys, license_key_case, license_edits, license_extensions,
-            webhook_outbox, unlicensed_signups, resume_records, session_unbind_expiry, file_transfers, user_notes);
+            webhook_outbox, unlicensed_signups, resume_records, session_unbind_expiry, file_transfers, user_notes,
+            activity, activity_purge, activity_totals);
         $crate::conformance_tests!(@by_arc $fresh, $finish;
             concurrency, signing_keys, redemption_concurrency, quota_concurrency, status_races,
             license_extend_concurrency, webhook_claim_concurrency, unlicensed_signup_concurrency,

@@ -111,7 +111,9 @@ pub async fn envelope(State(state): State<AppState>, req: Request, next: Next) -
             signature: signature.to_owned(),
         }
     });
-    parts.extensions.insert(AuthlyRequest { body, caller: Caller { ip, mac } });
+    parts
+        .extensions
+        .insert(AuthlyRequest { body, caller: Caller { ip, mac, dialect: crate::client::activity::dialect::AUTHLY } });
     let res = next.run(Request::from_parts(parts, Body::empty())).await;
     sign(&state, res, &meta)
 }

@@ -128,7 +128,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
     if let Err(e) = signed::admit(&state, ip, &meta).await {
         return sign(&state, error_response(&e), &meta);
     }
-    let caller = Caller { ip, mac: None };
+    let caller = Caller { ip, mac: None, dialect: crate::client::activity::dialect::AUTHON };
     let outcome = match wire::parse(&body) {
         Ok(b) => run(&state, &caller, &b).await,
         Err(f) => Err(f.into()),

@@ -128,7 +128,10 @@ pub async fn apply(conn: &mut Conn, restored: Restored, control: UnboundedSender
     }));
     let version_changed = app.app.version != saved.app_version;
     let session = Session { expires_at: expires, ..session };
-    conn.init = Some(Init { live: Live { session, app, ip: conn.ip, unannounced: false }, client_id: saved.client_id });
+    conn.init = Some(Init {
+        live: Live { session, app, ip: conn.ip, unannounced: false, dialect: crate::client::activity::dialect::BLAZE },
+        client_id: saved.client_id,
+    });
     conn.auth = saved.auth;
     conn.values = saved.values;
     conn.subscribed = saved.subscribed;

@@ -53,7 +53,7 @@ pub async fn initialize(conn: &mut Conn, id: u64, req: Initialize, control: &Unb
         conn.status(id, Status::ClientIdTooLong).await;
         return Flow::Continue;
     }
-    let caller = Caller { ip: conn.ip, mac: None };
+    let caller = Caller { ip: conn.ip, mac: None, dialect: crate::client::activity::dialect::BLAZE };
     let creds = AppCredentials::WsKey { ws_key: &req.websocket_api_key, client_id: &req.client_id };
     let e = match client::init::init(&conn.state, &caller, &creds).await {
         Ok(opened) => {
@@ -66,7 +66,13 @@ pub async fn initialize(conn: &mut Conn, id: u64, req: Initialize, control: &Unb
                 control: control.clone(),
             });
             conn.hub_key = Some(key);
-            let live = Live { session: opened.session, app: opened.app, ip: conn.ip, unannounced: false };
+            let live = Live {
+                session: opened.session,
+                app: opened.app,
+                ip: conn.ip,
+                unannounced: false,
+                dialect: crate::client::activity::dialect::BLAZE,
+            };
             let app = live.app.clone();
             conn.init = Some(Init { live, client_id: req.client_id });
             conn.reply(id, Status::Ok, &Initialized { app_name: &app.app.name, app_version: &app.app.version }).await;

@@ -154,7 +154,7 @@ fn authorized_live(conn: &Conn) -> Option<Live> {
         }
         Auth::Account { user_id } => session.user_id = Some(user_id.clone()),
     }
-    Some(Live { session, app: live.app.clone(), ip: live.ip, unannounced: false })
+    Some(Live { session, app: live.app.clone(), ip: live.ip, unannounced: false, dialect: live.dialect })
 }
 
 // ------------------------------------------------------------------------------------- packets
