@@ -16,6 +16,7 @@ pub mod devices;
 pub mod files;
 pub mod licenses;
 pub mod logs;
+pub mod overview;
 pub mod resellers;
 pub mod sellers;
 pub mod sessions;

@@ -12,6 +12,7 @@
 pub mod apps;
 pub mod auth;
 pub mod blacklist;
+pub mod chart;
 pub mod error;
 pub mod files;
 pub mod licenses;
