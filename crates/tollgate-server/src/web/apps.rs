@@ -210,7 +210,7 @@ fn pairs(field: &str, text: &str) -> Result<Vec<(String, String)>, DomainError> 
         .into_iter()
         .map(|l| match l.split_once('=') {
             Some((k, v)) => Ok((k.trim().to_owned(), v.trim().to_owned())),
-            None => Err(DomainError::validation(field, &format!("`{l}`: each line is key=value"))),
+            None => Err(DomainError::validation(field, format!("`{l}`: each line is key=value"))),
         })
         .collect()
 }
@@ -244,7 +244,7 @@ fn patch_of(t: &Typed) -> Result<AppPatch, DomainError> {
         .into_iter()
         .map(|(k, v)| {
             v.parse::<i64>().map(|p| (k.clone(), p)).map_err(|_| {
-                DomainError::validation("resellerPrices", &format!("`{k}`: the price must be a whole number"))
+                DomainError::validation("resellerPrices", format!("`{k}`: the price must be a whole number"))
             })
         })
         .collect::<Result<_, _>>()?;
