@@ -341,9 +341,16 @@ async fn generate_batch(
     out: &mut Box<dyn Write + Send>,
 ) -> anyhow::Result<()> {
     let n = usize::try_from(n).context("batch too large")?;
-    let licenses = crate::manage::licenses::generate(state, app_id, spec, Creator::Seller(owner.to_owned()), n)
-        .await
-        .map_err(cli_error)?;
+    let licenses = crate::manage::licenses::generate(
+        state,
+        &crate::manage::Actor::Operator,
+        app_id,
+        spec,
+        Creator::Seller(owner.to_owned()),
+        n,
+    )
+    .await
+    .map_err(cli_error)?;
     let mut text = String::with_capacity(licenses.len() * 40);
     for l in &licenses {
         text.push_str(&l.key);

@@ -9,8 +9,7 @@ use tollgate_core::license::{self as rules, LicenseChanges, LicenseSpec};
 use tollgate_core::model::{Creator, License, LicenseStatus};
 use tollgate_core::status::StatusAction;
 use tollgate_core::time::{serde_ts, Timestamp};
-use tollgate_core::{validate, DurationType};
-use tollgate_store::{LicenseCursor, LicenseFilter};
+use tollgate_core::DurationType;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -19,8 +18,6 @@ use crate::extract::{ok, ok_message, ok_page_cursor, ClientIp, Envelope, OwnedAp
 use crate::manage;
 use crate::manage::licenses::ExtendBy;
 use crate::state::AppState;
-
-const MAX_SEARCH_LEN: usize = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -153,16 +150,6 @@ pub struct LicenseListQuery {
     pub cursor: Option<String>,
 }
 
-/// The opaque cursor of a license listing: base64url (no padding) of `<created_at_ms>:<id>`.
-fn encode_cursor(c: &LicenseCursor) -> String {
-    crate::extract::encode_cursor(&c.created_at, &c.id)
-}
-
-/// `None` for anything [`encode_cursor`] could not have made.
-fn decode_cursor(text: &str) -> Option<LicenseCursor> {
-    crate::extract::decode_cursor(text).map(|(created_at, id)| LicenseCursor { created_at, id })
-}
-
 /// The body of `PATCH /v1/admin/apps/{appId}/licenses/{licenseId}`: every field optional.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -277,9 +264,8 @@ async fn generate_licenses(
         mask: body.mask,
         note: body.note,
     };
-    let licenses =
-        manage::licenses::generate(&state, &app_id, &spec, Creator::Seller(owned.seller_id.clone()), count).await?;
-    state.audit(&owned.seller_id, "license.generate", Some(&app_id), None, ip).await;
+    let creator = Creator::Seller(owned.seller_id.clone());
+    let licenses = manage::licenses::generate(&state, &owned.actor(ip), &app_id, &spec, creator, count).await?;
     let data: Vec<LicenseView> = licenses.into_iter().map(LicenseView::from).collect();
     Ok((StatusCode::CREATED, ok(data)))
 }
@@ -297,33 +283,16 @@ async fn list_licenses(
     Path(app_id): Path<String>,
     ValidQuery(q): ValidQuery<LicenseListQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let status =
-        match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(s.to_ascii_uppercase().parse::<LicenseStatus>().map_err(|()| {
-                ApiError::validation("status", "must be one of UNUSED, USED, BANNED, PAUSED, EXPIRED")
-            })?),
-        };
-    let search = match q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
+    let query = manage::licenses::ListQuery {
+        status: q.status.as_deref(),
+        search: q.search.as_deref(),
+        cursor: q.cursor.as_deref(),
     };
-    let after = match q.cursor.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            ApiError::validation("cursor", "is not a cursor of this listing (use pagination.nextCursor)")
-        })?),
-    };
+    let filter = query.filter()?;
     let page = PageQuery { page: q.page, limit: q.limit }.page()?;
-    let filter = LicenseFilter { status, search, created_by: None, after };
-    let found = state.store.list_licenses(&app_id, &filter, page).await?;
-    // A full page may have more after it; a short one is the last.
-    let next_cursor = match found.items.last() {
-        Some(last) if found.items.len() >= page.limit as usize => Some(encode_cursor(&LicenseCursor::of(last))),
-        _ => None,
-    };
+    let found = manage::licenses::list(&state, &app_id, &filter, page, false).await?;
     let data: Vec<LicenseView> = found.items.into_iter().map(LicenseView::from).collect();
-    Ok(ok_page_cursor(data, page, found.total, next_cursor))
+    Ok(ok_page_cursor(data, page, found.total, found.next_cursor))
 }
 
 /// Show one license.
@@ -519,6 +488,7 @@ async fn issue_license_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollgate_store::LicenseCursor;
 
     #[test]
     fn license_cursors_round_trip() {
@@ -526,7 +496,7 @@ mod tests {
             created_at: tollgate_core::time::from_millis(1_795_436_877_924),
             id: "lic_0c0ven812s0aes4sox1y".into(),
         };
-        assert_eq!(decode_cursor(&encode_cursor(&c)), Some(c));
-        assert_eq!(decode_cursor("not base64!"), None);
+        assert_eq!(manage::licenses::decode_cursor(&manage::licenses::encode_cursor(&c)), Some(c));
+        assert_eq!(manage::licenses::decode_cursor("not base64!"), None);
     }
 }

@@ -7,8 +7,11 @@ use tollgate_core::license_file;
 use tollgate_core::model::{App, Creator, License, LicenseStatus, User};
 use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
-use tollgate_core::{DomainError, DurationType};
-use tollgate_store::{constraint, LicenseChange, LicenseExtendOutcome, LicensePatch, LiveChange, StoreError};
+use tollgate_core::{validate, DomainError, DurationType};
+use tollgate_store::{
+    constraint, LicenseChange, LicenseCursor, LicenseExtendOutcome, LicenseFilter, LicensePatch, LiveChange,
+    PageRequest, StoreError,
+};
 
 use super::{audit, publish_live, transition, Actor, ManageError, ManageResult};
 use crate::client::license_file::sign;
@@ -20,10 +23,11 @@ const GENERATE_ATTEMPTS: usize = 5;
 
 /// Make `count` licenses of `spec` for `app_id` and store them all or none. A generated key
 /// that collides with an existing one (or with another of the batch) makes a fresh batch, a few
-/// times over. Not audited here: one `license.generate` entry is recorded per request by the
-/// admin API, and the command line stores in many batches.
+/// times over. Audited as one `license.generate` entry per call when a seller made it (the
+/// command line, [`Actor::Operator`], stores in many batches and is not audited).
 pub async fn generate(
     state: &AppState,
+    by: &Actor,
     app_id: &str,
     spec: &LicenseSpec,
     creator: Creator,
@@ -34,7 +38,10 @@ pub async fn generate(
     loop {
         let batch = rules::new_licenses(app_id, spec, creator.clone(), count, now());
         match state.store.insert_licenses(&batch).await {
-            Ok(()) => return Ok(batch),
+            Ok(()) => {
+                audit(state, by, "license.generate", Some(app_id), None).await;
+                return Ok(batch);
+            }
             Err(StoreError::Conflict { constraint: c })
                 if c == constraint::LICENSE_APP_KEY && attempt < GENERATE_ATTEMPTS =>
             {
@@ -44,6 +51,102 @@ pub async fn generate(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Longest `search` a listing takes.
+pub const MAX_SEARCH_LEN: usize = 200;
+
+/// A license listing as asked for, before it is checked: `status`, `search` and `cursor` as
+/// the query string gave them (blank = absent).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery<'a> {
+    pub status: Option<&'a str>,
+    pub search: Option<&'a str>,
+    pub cursor: Option<&'a str>,
+}
+
+/// One page of a license listing: the licenses, the total matching the filter (not the page),
+/// and the cursor of the page after it (`None` after the last page).
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub items: Vec<License>,
+    pub total: u64,
+    pub next_cursor: Option<String>,
+}
+
+fn blank_is_none(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl ListQuery<'_> {
+    /// The store's filter: `status` one of the statuses (any case), `search` at most
+    /// [`MAX_SEARCH_LEN`] characters, `cursor` one this listing made ([`encode_cursor`]).
+    pub fn filter(&self) -> Result<LicenseFilter, DomainError> {
+        let status = match blank_is_none(self.status) {
+            None => None,
+            Some(s) => Some(s.to_ascii_uppercase().parse::<LicenseStatus>().map_err(|()| {
+                DomainError::validation("status", "must be one of UNUSED, USED, BANNED, PAUSED, EXPIRED")
+            })?),
+        };
+        let search = match blank_is_none(self.search) {
+            None => None,
+            Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
+        };
+        let after = match blank_is_none(self.cursor) {
+            None => None,
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+                DomainError::validation("cursor", "is not a cursor of this listing (use pagination.nextCursor)")
+            })?),
+        };
+        Ok(LicenseFilter { status, search, created_by: None, after })
+    }
+}
+
+/// The opaque cursor of a license listing: base64url (no padding) of `<created_at_ms>:<id>`.
+pub fn encode_cursor(c: &LicenseCursor) -> String {
+    crate::extract::encode_cursor(&c.created_at, &c.id)
+}
+
+/// `None` for anything [`encode_cursor`] could not have made.
+pub fn decode_cursor(text: &str) -> Option<LicenseCursor> {
+    crate::extract::decode_cursor(text).map(|(created_at, id)| LicenseCursor { created_at, id })
+}
+
+/// The app's licenses, newest first, filtered (see [`ListQuery::filter`]): by page number, or
+/// after the filter's cursor (as fast at the millionth license as at the first).
+///
+/// With `key_first`, a `search` that is a whole key of the app (any case) is answered from the
+/// key index alone: that one license (when it also passes the status filter), with no scan of
+/// the app's licenses. Without it (the admin API) a search is always a substring match over
+/// key and note.
+pub async fn list(
+    state: &AppState,
+    app_id: &str,
+    filter: &LicenseFilter,
+    page: PageRequest,
+    key_first: bool,
+) -> ManageResult<Listing> {
+    if key_first && filter.after.is_none() {
+        if let Some(search) = filter.search.as_deref() {
+            match by_key(state, app_id, search).await {
+                Ok(license) => {
+                    let items: Vec<License> =
+                        filter.status.is_none_or(|s| s == license.status).then_some(license).into_iter().collect();
+                    let total = items.len() as u64;
+                    return Ok(Listing { items, total, next_cursor: None });
+                }
+                Err(ManageError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let found = state.store.list_licenses(app_id, filter, page).await?;
+    // A full page may have more after it; a short one is the last.
+    let next_cursor = match found.items.last() {
+        Some(last) if found.items.len() >= page.limit as usize => Some(encode_cursor(&LicenseCursor::of(last))),
+        _ => None,
+    };
+    Ok(Listing { items: found.items, total: found.total, next_cursor })
 }
 
 /// The license `license_id` of the app.
