@@ -6,10 +6,8 @@
 //! multipart envelope. A body announced larger by its `Content-Length` is refused before a byte
 //! is read. Over the limit → 413 `PAYLOAD_TOO_LARGE`, and nothing is kept.
 
-use axum::body::Body;
-use axum::extract::multipart::{Field, MultipartError};
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Serialize;
 use tollgate_core::model::FileMeta;
@@ -19,14 +17,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ok, ok_message, ClientIp, OwnedApp};
-use crate::manage::files::{storage_failed, Upload};
 use crate::state::AppState;
 use crate::{download, manage};
 
-/// Room for the `name` and `minLevel` parts and the multipart boundaries and headers.
-pub const FORM_OVERHEAD: u64 = 64 * 1024;
-/// Largest text part read (`name`, `minLevel`); text parts are small by nature.
-const TEXT_PART_MAX: usize = 4096;
+pub use crate::manage::files::FORM_OVERHEAD;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -86,30 +80,6 @@ pub struct UploadForm {
     min_level: Option<String>,
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Upload exceeds the size limit")
-}
-
-fn multipart_error(e: MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
-    } else {
-        ApiError::bad_request("INVALID_BODY", "Malformed multipart/form-data body")
-    }
-}
-
-/// A small text part, refused past `TEXT_PART_MAX` bytes without reading further.
-async fn read_text(field: &mut Field<'_>, name: &str) -> ApiResult<String> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-        if buf.len() + chunk.len() > TEXT_PART_MAX {
-            return Err(ApiError::validation(name, "is too long"));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    String::from_utf8(buf).map_err(|_| ApiError::validation(name, "must be UTF-8 text"))
-}
-
 /// Upload a file: `multipart/form-data` with a `file` part and optional `name` and `minLevel`
 /// parts. The content is encrypted at rest as it streams in; its SHA-256 and size are recorded.
 #[utoipa::path(post, path = "/v1/admin/apps/{appId}/files", tag = "files", security(("bearer" = [])),
@@ -126,40 +96,7 @@ async fn upload_file(
     Path(_app_id): Path<String>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let limit = state.config.max_upload_bytes;
-    let body_limit = limit.saturating_add(FORM_OVERHEAD);
-    let announced =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > body_limit) {
-        return Err(too_large());
-    }
-    let req =
-        req.map(|b| Body::new(http_body_util::Limited::new(b, usize::try_from(body_limit).unwrap_or(usize::MAX))));
-    let mut form = Multipart::from_request(req, &state)
-        .await
-        .map_err(|_| ApiError::bad_request("INVALID_BODY", "Expected a multipart/form-data body with a `file` part"))?;
-
-    let mut upload = Upload::new(&state, &owned.app.id);
-    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("file") => {
-                let filename = field.file_name().map(str::to_owned);
-                // The upload owns the writer: dropped on any early return (including the
-                // client going away), it takes the temporary file with it.
-                let writer = upload.start_file(filename).await?;
-                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                    if writer.size() + chunk.len() as u64 > limit {
-                        return Err(too_large());
-                    }
-                    writer.write(&chunk).await.map_err(storage_failed)?;
-                }
-            }
-            Some("name") => upload.name = Some(read_text(&mut field, "name").await?),
-            Some("minLevel") => upload.min_level = Some(read_text(&mut field, "minLevel").await?),
-            // Unknown parts are ignored, like unknown JSON fields; the body limit still counts them.
-            _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
-        }
-    }
+    let upload = manage::files::receive(&state, &owned.app.id, req).await?;
     let meta = manage::files::finish_upload(&state, &owned.actor(ip), upload).await?;
     Ok((StatusCode::CREATED, ok(FileView::from(&meta))))
 }

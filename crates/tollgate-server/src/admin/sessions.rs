@@ -5,7 +5,7 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use serde_json::json;
 use tollgate_core::model::SessionView;
-use tollgate_core::time::{now, serde_ts, Timestamp};
+use tollgate_core::time::{serde_ts, Timestamp};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::ApiResult;
@@ -66,7 +66,7 @@ async fn list_sessions(
     _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let sessions = state.store.list_live_sessions(&app_id, now()).await?;
+    let sessions = manage::sessions::list(&state, &app_id).await?;
     Ok(ok(sessions.into_iter().map(SessionJson::from).collect::<Vec<_>>()))
 }
 

@@ -7,21 +7,16 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tollgate_core::license as license_rules;
 use tollgate_core::model::{User, UserStatus, UserVariable};
 use tollgate_core::status::StatusAction;
 use tollgate_core::time::{rfc3339, serde_ts, Timestamp};
-use tollgate_core::validate;
-use tollgate_store::UserFilter;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ok, ok_message, ok_page, ClientIp, Envelope, OwnedApp, PageQuery, ValidJson, ValidQuery};
 use crate::manage;
 use crate::state::AppState;
-
-const MAX_SEARCH_LEN: usize = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -155,20 +150,9 @@ async fn list_users(
     Path(app_id): Path<String>,
     ValidQuery(q): ValidQuery<UserListQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            s.to_ascii_uppercase()
-                .parse::<UserStatus>()
-                .map_err(|()| ApiError::validation("status", "must be one of ACTIVE, BANNED, PAUSED"))?,
-        ),
-    };
-    let search = match q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
-    };
+    let filter = manage::users::user_filter(q.status.as_deref(), q.search.as_deref())?;
     let page = PageQuery { page: q.page, limit: q.limit }.page()?;
-    let found = state.store.list_users(&app_id, &UserFilter { status, search }, page).await?;
+    let found = manage::users::list(&state, &app_id, &filter, page).await?;
     let data: Vec<UserView> = found.items.into_iter().map(UserView::from).collect();
     Ok(ok_page(data, page, found.total))
 }
@@ -229,8 +213,7 @@ async fn ban_user(
     Path((app_id, user_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UserBanBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let reason = license_rules::ban_reason("reason", body.reason.as_deref())?;
-    manage::users::change_status(&state, &owned.actor(ip), &app_id, &user_id, StatusAction::Ban, reason).await?;
+    manage::users::ban(&state, &owned.actor(ip), &app_id, &user_id, body.reason.as_deref()).await?;
     Ok(ok_message::<()>("User banned", None))
 }
 
@@ -318,8 +301,7 @@ async fn list_user_variables(
     _owned: OwnedApp,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    manage::users::get(&state, &app_id, &user_id).await?;
-    let vars = state.store.list_user_variables(&app_id, &user_id).await?;
+    let vars = manage::users::variables(&state, &app_id, &user_id).await?;
     Ok(ok(vars.into_iter().map(UserVariableView::from).collect::<Vec<_>>()))
 }
 

@@ -107,7 +107,7 @@ async fn list_variables(
     _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let vars = state.store.list_variables(&app_id).await?;
+    let vars = manage::variables::list(&state, &app_id).await?;
     Ok(ok(vars.into_iter().map(VariableView::from).collect::<Vec<_>>()))
 }
 

@@ -1,5 +1,17 @@
-//! Files: take an upload (its content streamed to an encrypted blob by the caller, part by
-//! part, so no upload is held in memory), list, delete.
+//! Files: take an upload (a `multipart/form-data` body whose content is streamed to an
+//! encrypted blob part by part, so no upload is held in memory), list, delete.
+//!
+//! The upload size limit is `max_upload_bytes`, a runtime setting, so the routes that take an
+//! upload turn axum's default body limit off and [`receive`] enforces its own while streaming:
+//! the file part may hold at most `max_upload_bytes`, the whole body that plus
+//! [`FORM_OVERHEAD`] for the other parts and the multipart envelope. A body announced larger by
+//! its `Content-Length` is refused before a byte is read. Over the limit: [`UploadError::TooLarge`]
+//! (413), and nothing is kept.
+
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{header, StatusCode};
 
 use tollgate_core::model::FileMeta;
 use tollgate_core::time::now;
@@ -8,6 +20,112 @@ use tollgate_core::{ids, DomainError};
 use super::{audit, Actor, ManageError, ManageResult};
 use crate::files::{parse_min_level, validate_file_name, BlobWriter, FileVault};
 use crate::state::AppState;
+
+/// Room for the `name` and `minLevel` parts and the multipart boundaries and headers.
+pub const FORM_OVERHEAD: u64 = 64 * 1024;
+/// Largest text part read (`name`, `minLevel`); text parts are small by nature.
+const TEXT_PART_MAX: usize = 4096;
+
+/// Why an upload's body was not taken.
+#[derive(Debug)]
+pub enum UploadError {
+    /// The body, or its file part, is over the size limit (413).
+    TooLarge,
+    /// Not a `multipart/form-data` body (400).
+    NotMultipart,
+    /// A multipart body that could not be read (400).
+    Malformed,
+    /// A part refused by a rule, or the storage failing.
+    Refused(ManageError),
+}
+
+impl From<ManageError> for UploadError {
+    fn from(e: ManageError) -> Self {
+        UploadError::Refused(e)
+    }
+}
+
+impl From<DomainError> for UploadError {
+    fn from(e: DomainError) -> Self {
+        UploadError::Refused(e.into())
+    }
+}
+
+/// The admin API's answer (the dashboard shows the same status and message).
+impl From<UploadError> for crate::error::ApiError {
+    fn from(e: UploadError) -> Self {
+        use crate::error::ApiError;
+        match e {
+            UploadError::TooLarge => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Upload exceeds the size limit")
+            }
+            UploadError::NotMultipart => {
+                ApiError::bad_request("INVALID_BODY", "Expected a multipart/form-data body with a `file` part")
+            }
+            UploadError::Malformed => ApiError::bad_request("INVALID_BODY", "Malformed multipart/form-data body"),
+            UploadError::Refused(e) => e.into(),
+        }
+    }
+}
+
+fn multipart_error(e: MultipartError) -> UploadError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        UploadError::TooLarge
+    } else {
+        UploadError::Malformed
+    }
+}
+
+/// A small text part, refused past `TEXT_PART_MAX` bytes without reading further.
+async fn read_text(field: &mut Field<'_>, name: &str) -> Result<String, UploadError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > TEXT_PART_MAX {
+            return Err(DomainError::validation(name, "is too long").into());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| DomainError::validation(name, "must be UTF-8 text").into())
+}
+
+/// Read an upload's `multipart/form-data` body for `app_id`: a `file` part (streamed to an
+/// encrypted blob as it arrives) and optional `name` and `minLevel` parts; other parts are
+/// ignored (the size limit still counts them). Hand the result to [`finish_upload`]; on any
+/// error nothing is kept.
+pub async fn receive(state: &AppState, app_id: &str, req: Request) -> Result<Upload, UploadError> {
+    let limit = state.config.max_upload_bytes;
+    let body_limit = limit.saturating_add(FORM_OVERHEAD);
+    let announced =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > body_limit) {
+        return Err(UploadError::TooLarge);
+    }
+    let req =
+        req.map(|b| Body::new(http_body_util::Limited::new(b, usize::try_from(body_limit).unwrap_or(usize::MAX))));
+    let mut form = Multipart::from_request(req, &()).await.map_err(|_| UploadError::NotMultipart)?;
+
+    let mut upload = Upload::new(state, app_id);
+    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => {
+                let filename = field.file_name().map(str::to_owned);
+                // The upload owns the writer: dropped on any early return (including the
+                // client going away), it takes the temporary file with it.
+                let writer = upload.start_file(filename).await?;
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    if writer.size() + chunk.len() as u64 > limit {
+                        return Err(UploadError::TooLarge);
+                    }
+                    writer.write(&chunk).await.map_err(storage_failed)?;
+                }
+            }
+            Some("name") => upload.name = Some(read_text(&mut field, "name").await?),
+            Some("minLevel") => upload.min_level = Some(read_text(&mut field, "minLevel").await?),
+            _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
+        }
+    }
+    Ok(upload)
+}
 
 /// What a failed read or write of the file storage answers; the cause goes to the log.
 pub fn storage_failed(e: std::io::Error) -> ManageError {

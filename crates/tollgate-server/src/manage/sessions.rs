@@ -1,9 +1,16 @@
-//! Live sessions of an app: end one, or all.
+//! Live sessions of an app: list them, end one, or all.
 
+use tollgate_core::model::SessionView;
+use tollgate_core::time::now;
 use tollgate_store::LiveChange;
 
 use super::{audit, publish_live, Actor, ManageError, ManageResult};
 use crate::state::AppState;
+
+/// The app's live (unexpired) sessions, newest first, with the signed-in username if any.
+pub async fn list(state: &AppState, app_id: &str) -> ManageResult<Vec<SessionView>> {
+    Ok(state.store.list_live_sessions(app_id, now()).await?)
+}
 
 /// End one session (force logout); its next request fails, and a live connection holding it
 /// is closed at once.

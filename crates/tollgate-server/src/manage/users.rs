@@ -1,17 +1,54 @@
-//! End users of an app: change, delete, ban/unban, pause/unpause, forget bound devices, extend
-//! the subscription, delete a per-user variable. End users are created by the client
-//! protocols, never here.
+//! End users of an app: list and search, change, delete, ban/unban, pause/unpause, forget bound
+//! devices, extend the subscription, list and delete per-user variables. End users are created
+//! by the client protocols, never here.
 
 use tollgate_core::events::Event;
 use tollgate_core::license as license_rules;
-use tollgate_core::model::{User, UserStatus};
+use tollgate_core::model::{User, UserStatus, UserVariable};
 use tollgate_core::status::{self, StatusAction};
 use tollgate_core::time::now;
 use tollgate_core::validate;
-use tollgate_store::{LiveChange, UserPatch};
+use tollgate_store::{LiveChange, Page, PageRequest, UserFilter, UserPatch};
 
 use super::{audit, hash_password, publish_live, transition, Actor, ManageError, ManageResult};
 use crate::state::AppState;
+
+/// Longest search text over usernames and emails.
+pub const MAX_SEARCH_LEN: usize = 200;
+
+/// A user listing's filter as given (a query string, a form): `status` one of `ACTIVE`,
+/// `BANNED`, `PAUSED` in any case, `search` part of the username or email; blank means none.
+pub fn user_filter(status: Option<&str>, search: Option<&str>) -> ManageResult<UserFilter> {
+    let status =
+        match status.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(s.to_ascii_uppercase().parse::<UserStatus>().map_err(|()| {
+                tollgate_core::DomainError::validation("status", "must be one of ACTIVE, BANNED, PAUSED")
+            })?),
+        };
+    let search = match search.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(validate::text("search", s, MAX_SEARCH_LEN)?),
+    };
+    Ok(UserFilter { status, search })
+}
+
+/// A page of the app's users, newest first.
+pub async fn list(state: &AppState, app_id: &str, filter: &UserFilter, page: PageRequest) -> ManageResult<Page<User>> {
+    Ok(state.store.list_users(app_id, filter, page).await?)
+}
+
+/// A user's own variables (written by the client), sorted by key; the user must exist.
+pub async fn variables(state: &AppState, app_id: &str, user_id: &str) -> ManageResult<Vec<UserVariable>> {
+    get(state, app_id, user_id).await?;
+    Ok(state.store.list_user_variables(app_id, user_id).await?)
+}
+
+/// Ban a user, with an optional reason (blank: none; at most 500 characters), checked here.
+pub async fn ban(state: &AppState, by: &Actor, app_id: &str, user_id: &str, reason: Option<&str>) -> ManageResult<()> {
+    let reason = license_rules::ban_reason("reason", reason)?;
+    change_status(state, by, app_id, user_id, StatusAction::Ban, reason).await
+}
 
 /// The user `user_id` of the app.
 pub async fn get(state: &AppState, app_id: &str, user_id: &str) -> ManageResult<User> {

@@ -1,4 +1,4 @@
-//! App variables: create, change, delete.
+//! App variables: list, create, change, delete.
 
 use tollgate_core::model::AppVariable;
 use tollgate_core::time::now;
@@ -7,6 +7,11 @@ use tollgate_store::VariablePatch;
 
 use super::{audit, Actor, ManageError, ManageResult};
 use crate::state::AppState;
+
+/// The app's variables, sorted by key.
+pub async fn list(state: &AppState, app_id: &str) -> ManageResult<Vec<AppVariable>> {
+    Ok(state.store.list_variables(app_id).await?)
+}
 
 /// Create an app variable.
 pub async fn create(
