@@ -72,7 +72,7 @@ async fn list_entries(
     _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let entries = state.store.list_blacklist(&app_id).await?;
+    let entries = manage::blacklist::list(&state, &app_id).await?;
     Ok(ok(entries.into_iter().map(BlacklistView::from).collect::<Vec<_>>()))
 }
 

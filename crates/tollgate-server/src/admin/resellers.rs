@@ -85,7 +85,7 @@ async fn list_resellers(
     _owned: OwnedApp,
     Path(app_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let resellers = state.store.list_resellers(&app_id).await?;
+    let resellers = manage::resellers::list(&state, &app_id).await?;
     Ok(ok(resellers.into_iter().map(ResellerView::from).collect::<Vec<_>>()))
 }
 

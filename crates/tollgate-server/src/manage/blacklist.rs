@@ -11,6 +11,11 @@ use crate::state::AppState;
 /// The longest reason an entry keeps.
 pub const MAX_REASON_LEN: usize = 500;
 
+/// The app's blacklist, oldest first.
+pub async fn list(state: &AppState, app_id: &str) -> ManageResult<Vec<BlacklistEntry>> {
+    Ok(state.store.list_blacklist(app_id).await?)
+}
+
 /// Add an entry of `kind` (`ip`, `hwid`, ...) for `value`, with an optional reason.
 pub async fn add(
     state: &AppState,

@@ -77,6 +77,74 @@ pub async fn delete(state: &AppState, by: &Actor, app_id: &str, reseller_id: &st
     Ok(())
 }
 
+/// The app's resellers.
+pub async fn list(state: &AppState, app_id: &str) -> ManageResult<Vec<Reseller>> {
+    Ok(state.store.list_resellers(app_id).await?)
+}
+
+/// How many license keys the reseller has made (counted on the `(app_id, created_by)` index,
+/// so the cost follows this reseller's own keys, not the app's).
+pub async fn licenses_made(state: &AppState, app_id: &str, reseller_id: &str) -> ManageResult<u64> {
+    let filter = LicenseFilter { created_by: Some(reseller_id.to_owned()), ..Default::default() };
+    Ok(state.store.list_licenses(app_id, &filter, PageRequest { page: 1, limit: 1 }).await?.total)
+}
+
+/// A number of credits to add or take away: 1 to [`rules::MAX_RESELLER_BALANCE`].
+fn credit_amount(field: &str, amount: i64) -> Result<i64, DomainError> {
+    if !(1..=rules::MAX_RESELLER_BALANCE).contains(&amount) {
+        return Err(DomainError::validation(field, format!("must be between 1 and {}", rules::MAX_RESELLER_BALANCE)));
+    }
+    Ok(amount)
+}
+
+/// Add `amount` credits to the reseller's balance, which stays at most
+/// [`rules::MAX_RESELLER_BALANCE`]. The new balance.
+pub async fn add_credit(
+    state: &AppState,
+    by: &Actor,
+    app_id: &str,
+    reseller_id: &str,
+    amount: i64,
+) -> ManageResult<i64> {
+    let amount = credit_amount("amount", amount)?;
+    let reseller = state.store.get_reseller(app_id, reseller_id).await?.ok_or(ManageError::NotFound("Reseller"))?;
+    let balance =
+        reseller.balance.checked_add(amount).filter(|b| *b <= rules::MAX_RESELLER_BALANCE).ok_or_else(|| {
+            DomainError::validation("amount", format!("would take the balance over {}", rules::MAX_RESELLER_BALANCE))
+        })?;
+    let patch = ResellerPatch { password_hash: None, balance: Some(balance) };
+    let reseller =
+        state.store.update_reseller(app_id, reseller_id, &patch).await?.ok_or(ManageError::NotFound("Reseller"))?;
+    audit(state, by, "reseller.credit.add", Some(app_id), Some(reseller_id)).await;
+    Ok(reseller.balance)
+}
+
+/// Take `amount` credits from the reseller's balance, which never goes below 0: the store's
+/// conditional debit (the one a purchase makes, with no keys) decides, so a purchase at the
+/// same moment cannot make it negative. The new balance; a validation error on `amount`
+/// naming the balance when it does not cover the amount.
+pub async fn remove_credit(
+    state: &AppState,
+    by: &Actor,
+    app_id: &str,
+    reseller_id: &str,
+    amount: i64,
+) -> ManageResult<i64> {
+    let amount = credit_amount("amount", amount)?;
+    match state.store.insert_reseller_licenses(app_id, reseller_id, &[], amount).await? {
+        ResellerPurchase::Bought { balance } => {
+            audit(state, by, "reseller.credit.remove", Some(app_id), Some(reseller_id)).await;
+            Ok(balance)
+        }
+        ResellerPurchase::NotEnoughCredit { balance } => Err(DomainError::validation(
+            "amount",
+            format!("is more than the balance ({balance}); the balance cannot go below 0"),
+        )
+        .into()),
+        ResellerPurchase::ResellerMissing => Err(ManageError::NotFound("Reseller")),
+    }
+}
+
 // ---------------------------------------------------------------- the reseller's own use cases
 
 /// What the credentials of a reseller token are checked against on every request: a number
