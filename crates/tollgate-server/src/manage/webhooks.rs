@@ -122,6 +122,11 @@ pub async fn delete(state: &AppState, by: &Actor, app_id: &str, webhook_id: &str
     Ok(())
 }
 
+/// One of the app's webhooks.
+pub async fn get(state: &AppState, app_id: &str, webhook_id: &str) -> ManageResult<Webhook> {
+    webhook(state, app_id, webhook_id).await
+}
+
 async fn webhook(state: &AppState, app_id: &str, webhook_id: &str) -> ManageResult<Webhook> {
     state.store.get_webhook(app_id, webhook_id).await?.ok_or(ManageError::NotFound("Webhook"))
 }
