@@ -295,13 +295,27 @@ impl Browser<'_> {
         (sw > iw || iw > width).then_some((sw, iw))
     }
 
+    /// The page shown is `path`, or the test fails showing the page's text.
+    async fn assert_path(&self, path: &str, what: &str) {
+        let at = self.path().await;
+        if at != path {
+            let text = self.js("return document.body ? document.body.innerText : ''").await;
+            let cookies: Vec<String> =
+                self.c.get_all_cookies().await.unwrap_or_default().iter().map(|c| c.name().to_owned()).collect();
+            panic!(
+                "{what}: on {at}, not {path}; cookies {cookies:?}; the page says:\n{}",
+                text.as_str().unwrap_or_default()
+            );
+        }
+    }
+
     /// Sign in through the form as `seller` (password "correct horse", as the harness sets).
     async fn sign_in(&self, seller: &SellerLogin) {
         self.goto("/login").await;
         self.fill("#email", &seller.email).await;
         self.fill("#password", "correct horse").await;
         self.click_to_load("form[action='/login'] button[type=submit]").await;
-        assert_eq!(self.path().await, "/apps", "signed in");
+        self.assert_path("/apps", "signed in").await;
     }
 }
 
@@ -330,7 +344,7 @@ async fn sign_up_create_an_app_and_sign_out() {
     b.fill("#email", "ann@example.com").await;
     b.fill("#password", "correct horse 1").await;
     b.click_to_load("form[action='/signup'] button[type=submit]").await;
-    assert_eq!(b.path().await, "/apps", "signed up and in");
+    b.assert_path("/apps", "signed up and in").await;
     b.find("#no-apps").await;
 
     b.fill("#app-name", "Browser App").await;
@@ -380,7 +394,7 @@ async fn sign_in_with_the_keyboard_alone() {
     b.js("window.__tgOld = true").await;
     b.keys(&Key::Enter.to_string()).await;
     b.wait_new_page("Enter").await;
-    assert_eq!(b.path().await, "/apps", "Enter submits the sign-in form");
+    b.assert_path("/apps", "Enter submits the sign-in form").await;
     b.find("#create-app").await;
     b.close().await;
     srv.stop().await;
