@@ -7,11 +7,13 @@
 //! target/release/tollgate-bench all --database-url postgres://postgres@127.0.0.1:5432/postgres
 //! target/release/tollgate-bench client-api   # the Authly v2 client API only
 //! target/release/tollgate-bench webhooks     # webhook delivery rate and added latency
+//! target/release/tollgate-bench dashboard    # each dashboard page's latency, 1,000,000 licenses
 //! ```
 
 mod blaze;
 mod burst;
 mod client_api;
+mod dashboard;
 mod generate;
 mod list;
 mod pg;
@@ -119,6 +121,12 @@ struct Cli {
     /// blaze: transfers of the file in a row
     #[arg(long, global = true, default_value_t = 3)]
     blaze_transfers: usize,
+    /// dashboard: measured requests per page (sequential)
+    #[arg(long, global = true, default_value_t = 50)]
+    page_requests: usize,
+    /// dashboard: how many times the licenses list's next-page link is followed for the deep page
+    #[arg(long, global = true, default_value_t = 50)]
+    cursor_steps: usize,
     /// Also write the Markdown report to this file
     #[arg(long, global = true, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -144,6 +152,9 @@ enum Cmd {
     /// Bursts of concurrent seller logins for unknown emails: the server's RSS before, after each
     /// burst and after an idle pause (a fresh data dir; nothing else is measured)
     LoginBurst,
+    /// The dashboard: sign in through the form, then the latency of each page of the bench app
+    /// (licenses generated first when the data dir has none)
+    Dashboard,
     /// The Blazeauth WebSocket: server RSS with N idle initialized connections, get-variable
     /// packets/s at 64 connections beside /healthz req/s, file transfer MiB/s (a fresh data dir)
     Blaze,
@@ -307,7 +318,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Cmd::All => match &state {
+        Cmd::All | Cmd::Dashboard => match &state {
             Some(s) if s.licenses > 0 => notes.push(format!(
                 "license-generate skipped: {} already holds {} generated licenses (remove it to regenerate)",
                 tg.data_dir.display(),
@@ -340,6 +351,28 @@ fn run(cli: Cli) -> Result<()> {
         g.db_bytes = db.size().unwrap_or(0);
     }
     let db_what = if pg_db.is_some() { "`pg_database_size`" } else { "`tollgate.db*`" };
+
+    if cli.command == Cmd::Dashboard {
+        let state = state.as_ref().context("no bench state")?;
+        let opts = dashboard::DashboardOptions {
+            port: cli.port,
+            requests: cli.page_requests.max(1),
+            warmup: cli.warmup.min(5),
+            cursor_steps: cli.cursor_steps.max(1),
+            startup_timeout: Duration::from_secs(120),
+        };
+        let r = dashboard::run(&tg, state, &opts)?;
+        if cli.keep.is_none() {
+            notes.push("data dir was temporary and has been removed (use --keep DIR to keep it)".to_owned());
+        }
+        let mut report = render(&tg, gen.as_ref(), db_what, None, None, None, &notes);
+        dashboard::render(&mut report, &r);
+        print!("{report}");
+        if let Some(p) = &cli.report {
+            std::fs::write(p, &report).with_context(|| format!("writing {}", p.display()))?;
+        }
+        return Ok(());
+    }
 
     let mut listed = None;
     if matches!(cli.command, Cmd::ListLicenses | Cmd::All) {
