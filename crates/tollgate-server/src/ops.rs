@@ -106,7 +106,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     }
     let html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     if html {
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        // `same-origin`: the dashboard's own form posts carry a real `Origin` (under `no-referrer`
+        // a browser sends `Origin: null`), and no other site learns a dashboard URL.
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         // The dashboard's pages load only this server's own stylesheet and script.
         h.insert(

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use tollgate_core::model::{License, Reseller};
 use tollgate_sql::{ms, norm, username_key, IntoModel, ResellerRow};
-use tollgate_store::{ResellerPatch, ResellerPurchase, ResellerStore, StoreResult};
+use tollgate_store::{CreditAdded, ResellerPatch, ResellerPurchase, ResellerStore, StoreResult};
 
 use crate::error::db_err;
 use crate::licenses::insert_licenses_in;
@@ -91,6 +91,40 @@ impl ResellerStore for SqliteStore {
         .as_ref()
         .map(ResellerRow::decode)
         .transpose()
+    }
+
+    async fn add_reseller_credit(
+        &self,
+        app_id: &str,
+        id: &str,
+        amount: i64,
+        max_balance: i64,
+    ) -> StoreResult<CreditAdded> {
+        let added: Option<i64> = sqlx::query_scalar(
+            "UPDATE resellers SET balance = balance + $1
+             WHERE app_id = $2 AND id = $3 AND balance <= $4 - $1
+             RETURNING balance",
+        )
+        .bind(amount)
+        .bind(app_id)
+        .bind(id)
+        .bind(max_balance)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if let Some(balance) = added {
+            return Ok(CreditAdded::Added { balance });
+        }
+        let now: Option<i64> = sqlx::query_scalar("SELECT balance FROM resellers WHERE app_id = $1 AND id = $2")
+            .bind(app_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(match now {
+            Some(balance) => CreditAdded::OverMax { balance },
+            None => CreditAdded::ResellerMissing,
+        })
     }
 
     async fn delete_reseller(&self, app_id: &str, id: &str) -> StoreResult<bool> {

@@ -614,6 +614,17 @@ pub trait ResellerStore {
     async fn reseller_by_username(&self, app_id: &str, username: &str) -> StoreResult<Option<Reseller>>;
     async fn update_reseller(&self, app_id: &str, id: &str, patch: &ResellerPatch) -> StoreResult<Option<Reseller>>;
     async fn delete_reseller(&self, app_id: &str, id: &str) -> StoreResult<bool>;
+    /// Add `amount` (positive) credits to the reseller's balance in one conditional update,
+    /// only if the result stays at most `max_balance`: a purchase at the same moment is never
+    /// overwritten. `Added` with the new balance, `OverMax` with the balance as it is (nothing
+    /// written), or `ResellerMissing`.
+    async fn add_reseller_credit(
+        &self,
+        app_id: &str,
+        id: &str,
+        amount: i64,
+        max_balance: i64,
+    ) -> StoreResult<CreditAdded>;
     /// A reseller buys `licenses` for `cost` credits: in one transaction, the reseller's balance
     /// goes down by `cost` only if it is at least `cost` (one conditional update, so concurrent
     /// purchases never spend more than the balance), and the licenses are inserted as
@@ -627,6 +638,14 @@ pub trait ResellerStore {
         licenses: &[License],
         cost: i64,
     ) -> StoreResult<ResellerPurchase>;
+}
+
+/// How adding credit to a reseller ended. Only `Added` wrote anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditAdded {
+    Added { balance: i64 },
+    OverMax { balance: i64 },
+    ResellerMissing,
 }
 
 /// How a reseller's purchase of licenses ended. Only `Bought` wrote anything.

@@ -11,7 +11,9 @@ use tollgate_core::model::{App, AppStatus, AuditEntry, Creator, License, Reselle
 use tollgate_core::throttle::AttemptKeys;
 use tollgate_core::time::now;
 use tollgate_core::{ids, password, pipeline, rules, validate, DomainError};
-use tollgate_store::{constraint, LicenseFilter, Page, PageRequest, ResellerPatch, ResellerPurchase, StoreError};
+use tollgate_store::{
+    constraint, CreditAdded, LicenseFilter, Page, PageRequest, ResellerPatch, ResellerPurchase, StoreError,
+};
 
 use super::{audit, hash_password, verify_password, Actor, ManageError, ManageResult};
 use crate::state::AppState;
@@ -107,16 +109,21 @@ pub async fn add_credit(
     amount: i64,
 ) -> ManageResult<i64> {
     let amount = credit_amount("amount", amount)?;
-    let reseller = state.store.get_reseller(app_id, reseller_id).await?.ok_or(ManageError::NotFound("Reseller"))?;
+    // One conditional update: a purchase landing meanwhile is never overwritten.
     let balance =
-        reseller.balance.checked_add(amount).filter(|b| *b <= rules::MAX_RESELLER_BALANCE).ok_or_else(|| {
-            DomainError::validation("amount", format!("would take the balance over {}", rules::MAX_RESELLER_BALANCE))
-        })?;
-    let patch = ResellerPatch { password_hash: None, balance: Some(balance) };
-    let reseller =
-        state.store.update_reseller(app_id, reseller_id, &patch).await?.ok_or(ManageError::NotFound("Reseller"))?;
+        match state.store.add_reseller_credit(app_id, reseller_id, amount, rules::MAX_RESELLER_BALANCE).await? {
+            CreditAdded::Added { balance } => balance,
+            CreditAdded::OverMax { .. } => {
+                return Err(DomainError::validation(
+                    "amount",
+                    format!("would take the balance over {}", rules::MAX_RESELLER_BALANCE),
+                )
+                .into())
+            }
+            CreditAdded::ResellerMissing => return Err(ManageError::NotFound("Reseller")),
+        };
     audit(state, by, "reseller.credit.add", Some(app_id), Some(reseller_id)).await;
-    Ok(reseller.balance)
+    Ok(balance)
 }
 
 /// Take `amount` credits from the reseller's balance, which never goes below 0: the store's

@@ -89,7 +89,14 @@ pub async fn layer(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("multipart/"));
-        if multipart && !tokens_match(req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()), &token, fresh) {
+        // The script sends the header; without script the form's action carries `?csrf=`.
+        let given = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| query_param(req.uri().query().unwrap_or(""), CSRF_FIELD));
+        if multipart && !tokens_match(given.as_deref(), &token, fresh) {
             return WebError::csrf().into_response();
         }
     }
@@ -116,6 +123,10 @@ pub async fn layer(
 #[derive(Debug, Clone, Copy)]
 struct FreshCsrf(bool);
 
+fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
 fn new_token() -> String {
     tollgate_core::ids::new_token()
 }
@@ -131,10 +142,11 @@ fn tokens_match(given: Option<&str>, expected: &str, fresh: bool) -> bool {
     }
 }
 
-/// No `Origin` (older browsers, same-origin GETs) passes; one whose host differs from `Host`
-/// does not.
+/// No `Origin` (older browsers), or an opaque `null` one (a browser under a strict referrer
+/// setting), passes on to the CSRF token check; one whose host differs from `Host` does not.
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| o.trim() != "null");
+    let Some(origin) = origin else { return true };
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
     let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
     origin_host.trim_end_matches('/').eq_ignore_ascii_case(host)
@@ -301,7 +313,7 @@ mod tests {
         h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
         assert!(!same_origin(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!same_origin(&h));
+        assert!(same_origin(&h), "an opaque origin is left to the token check");
     }
 
     #[test]

@@ -397,7 +397,20 @@ async fn files_are_uploaded_listed_downloaded_and_deleted() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 403);
+    // A wrong token in the action's query: 403 too.
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let cookies = format!("tollgate_session={}; tollgate_csrf={}", web.cookie("tollgate_session").unwrap(), web.csrf());
+    let res = raw
+        .post(srv.url(&format!("{url}?csrf=00000000000000000000000000000000")))
+        .header("cookie", &cookies)
+        .multipart(file_form(bytes.clone(), "0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
     assert!(srv.get(&api, &seller.token).await.data().as_array().unwrap().is_empty());
+    // The page's form action carries the token for a browser without script.
+    page.assert_contains(&format!("action=\"/apps/{app}/files?csrf={}\"", web.csrf()));
 
     // A bad level: the form again with the error beside the field, nothing stored.
     web.post_multipart(&url, file_form(bytes.clone(), "-3"))
@@ -409,6 +422,26 @@ async fn files_are_uploaded_listed_downloaded_and_deleted() {
     web.post_multipart(&url, file_form(bytes.clone(), "2")).await.assert_redirect(&url);
     let files = srv.get(&api, &seller.token).await.data().as_array().unwrap().clone();
     assert_eq!(files.len(), 1);
+    // Without script: the token in the action's query, no header.
+    let res = raw
+        .post(srv.url(&format!("{url}?csrf={}", web.csrf())))
+        .header("cookie", &cookies)
+        .multipart(file_form(vec![9; 10], "0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let id = srv
+        .get(&api, &seller.token)
+        .await
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] != files[0]["id"])
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .expect("the script-less upload is stored");
+    srv.delete(&format!("{api}/{id}"), &seller.token).await.assert_status(200);
     let f = &files[0];
     assert_eq!(
         (f["name"].as_str(), f["size"].as_i64(), f["minLevel"].as_i64()),

@@ -99,6 +99,7 @@ macro_rules! conformance_tests {
             license_extend_concurrency, webhook_claim_concurrency, unlicensed_signup_concurrency,
             resume_take_concurrency);
         $crate::conformance_tests!(@by_arc $fresh, $finish; reseller_purchases);
+        $crate::conformance_tests!(@by_arc $fresh, $finish; reseller_credit_with_purchases);
     };
     (@by_ref $fresh:path, $finish:path; $($area:ident),+) => {$(
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -127,3 +127,44 @@ pub async fn reseller_purchases<S: Store>(s: Arc<S>) {
     assert!(s.delete_reseller(&a.id, &rita.id).await.unwrap());
     assert_eq!(listed(s_ref, &a.id, &rita.id).await.len(), 15);
 }
+
+/// Credit added while purchases debit the same balance: every credit and every purchase counts
+/// (nothing is overwritten), the ceiling is kept, and another app's reseller is not found.
+pub async fn reseller_credit_with_purchases<S: Store>(s: Arc<S>) {
+    let s_ref = s.as_ref();
+    let (_, a) = seller_with_app(s_ref).await;
+    let (_, b) = seller_with_app(s_ref).await;
+    let mut rita = reseller(&a.id, "rita");
+    rita.balance = 100;
+    s.create_reseller(&rita).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (s, app, id) = (s.clone(), a.id.clone(), rita.id.clone());
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                matches!(s.add_reseller_credit(&app, &id, 7, 1_000).await.unwrap(), CreditAdded::Added { .. })
+            } else {
+                let keys = bought(&app, &id, &format!("C{i}"), 1);
+                matches!(
+                    s.insert_reseller_licenses(&app, &id, &keys, 3).await.unwrap(),
+                    ResellerPurchase::Bought { .. }
+                )
+            }
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap(), "every credit and purchase went through");
+    }
+    // 100 + 10 x 7 - 10 x 3
+    assert_eq!(balance_of(s_ref, &a.id, &rita.id).await, 140);
+    assert_eq!(
+        s.add_reseller_credit(&a.id, &rita.id, 861, 1_000).await.unwrap(),
+        CreditAdded::OverMax { balance: 140 }
+    );
+    assert_eq!(balance_of(s_ref, &a.id, &rita.id).await, 140, "nothing written past the ceiling");
+    assert_eq!(
+        s.add_reseller_credit(&a.id, &rita.id, 860, 1_000).await.unwrap(),
+        CreditAdded::Added { balance: 1_000 }
+    );
+    assert_eq!(s.add_reseller_credit(&b.id, &rita.id, 1, 1_000).await.unwrap(), CreditAdded::ResellerMissing);
+}
