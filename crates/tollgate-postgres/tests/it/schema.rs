@@ -314,9 +314,12 @@ async fn both_backends_migrate_to_the_same_schema() {
     let sqlite = sqlite_migrated().await;
 
     // Not vacuous: every table and every named constraint is there.
-    assert_eq!(sqlite.len(), 26, "{:?}", sqlite.keys());
+    assert_eq!(sqlite.len(), 28, "{:?}", sqlite.keys());
     for table in ["unlicensed_signups", "ws_resumes"] {
         assert!(sqlite.contains_key(table) && pg.contains_key(table), "{table} (0010_websocket)");
+    }
+    for table in ["activity_counts", "activity_refused"] {
+        assert!(sqlite.contains_key(table) && pg.contains_key(table), "{table} (0011_activity)");
     }
     for (table, column) in [("app_users", "note"), ("files", "transfer_count"), ("files", "last_transferred_at")] {
         assert!(sqlite[table].columns.iter().any(|(name, _, _)| name == column), "{table}.{column} (0010_websocket)");
