@@ -243,6 +243,11 @@ async fn measure(
     let deep_label = format!("licenses, cursor page {}", opts.cursor_steps + 1);
     pages.extend([
         ("licenses, search a full key".into(), format!("{a}/licenses?search={}", urlencode(&key))),
+        // The beginning of a key: a few matches (six characters), then tens of thousands (one
+        // character: the total stops counting at 10,000), then none.
+        ("licenses, search a key's first 6 characters".into(), format!("{a}/licenses?search={}", urlencode(&key[..6]))),
+        ("licenses, search a key's first character".into(), format!("{a}/licenses?search={}", urlencode(&key[..1]))),
+        ("licenses, search matching nothing".into(), format!("{a}/licenses?search=no-such-note")),
         ("license page".into(), format!("{a}/licenses/{lic_id}")),
         ("users".into(), format!("{a}/users")),
         ("sessions".into(), format!("{a}/sessions")),

@@ -211,6 +211,70 @@ impl DomainError {
         }
     }
 
+    /// The variant's name (`InvalidSecret`, `IpBlocked`, ...): a stable code for a refusal that
+    /// is the same whatever protocol answered it (the seller's record of refused client calls).
+    pub fn name(&self) -> &'static str {
+        Self::NAMES[self.ordinal()]
+    }
+
+    /// The names by ordinal; the array's length is `VARIANTS`, so a variant cannot be left out.
+    const NAMES: [&'static str; Self::VARIANTS] = [
+        "MissingFields",
+        "Validation",
+        "OwnerNotFound",
+        "AppNotFound",
+        "AppDisabled",
+        "AppPaused",
+        "IpBlocked",
+        "IpNotWhitelisted",
+        "VpnBlocked",
+        "CountryBlocked",
+        "HashRequired",
+        "InvalidHash",
+        "InvalidSecret",
+        "VersionRefused",
+        "SessionQuotaExceeded",
+        "InvalidSession",
+        "SessionExpired",
+        "LicenseNotFound",
+        "LicenseInUse",
+        "LicenseBanned",
+        "LicensePaused",
+        "LicenseExpired",
+        "UsernameTaken",
+        "UserNotFound",
+        "InvalidPassword",
+        "UserBanned",
+        "UserSuspended",
+        "UserExpired",
+        "DeviceLimitReached",
+        "HwidBlocked",
+        "AccountsQuotaExceeded",
+        "PasswordChangeUnavailable",
+        "PasswordReused",
+        "InvalidDeviceType",
+        "DeviceNotFound",
+        "DeviceBanned",
+        "DevicePaused",
+        "DeviceExpired",
+        "ChannelNotFound",
+        "UserMuted",
+        "UsernameNotLinked",
+        "ReplayedRequest",
+        "InvalidRequestSignature",
+        "LoginRequired",
+        "VariableNotFound",
+        "VariableReadOnly",
+        "RateLimited",
+        "Unavailable",
+        "Busy",
+        "Internal",
+        "FileNotFound",
+        "LevelTooLow",
+        "LicenseLinked",
+        "BlacklistFull",
+    ];
+
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Validation { field: field.into(), message: message.into() }
     }

@@ -8,11 +8,9 @@ use tollgate_core::events::Event;
 use tollgate_core::model::{License, LicenseStatus, User};
 use tollgate_core::time::Timestamp;
 use tollgate_core::DurationType;
-use tollgate_sql::{
-    count, creator_kind, like_escaped, limit_offset, ms, ms_opt, to_json, IntoModel, LicenseRow, UserRow,
-};
+use tollgate_sql::{count, creator_kind, limit_offset, ms, ms_opt, to_json, IntoModel, LicenseRow, UserRow};
 use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
-use tollgate_store::{LicenseExtendOutcome, LicensePatch, RegisterOutcome, StoreError, StoreResult};
+use tollgate_store::{LicenseExtendOutcome, LicensePatch, RegisterOutcome, StoreError, StoreResult, SEARCH_COUNT_CAP};
 
 use crate::sessions::bind_session_in;
 
@@ -31,25 +29,80 @@ fn search(filter: &LicenseFilter) -> Option<&str> {
     filter.search.as_deref().filter(|s| !s.is_empty())
 }
 
-/// `WHERE ...` of a license listing; the same for the page and its total (`filter.after` is not
-/// part of it: see `list_licenses`).
-fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter: &'a LicenseFilter) {
-    qb.push(" WHERE app_id = ").push_bind(app_id);
+/// How a listing's search is served.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// At most `SEARCH_COUNT_CAP` matches of the key and of the note: read them through the
+    /// key and note indexes (a range on `lower(key)` and on `lower(note)`), then sort them.
+    Few,
+    /// More: left to the planner, which walks the listing's own index in order and tests each
+    /// row, meeting a page of matches quickly because they are that many.
+    Many,
+}
+
+/// ` AND lower(column) COLLATE "C" >= lower($n) AND ... < lower($n) || chr(0x10FFFF)`: the rows
+/// whose `column` starts with `search`, case-insensitively. `COLLATE "C"` (the collation of the
+/// key and note indexes, migration 0012) compares byte-wise whatever the database's collation,
+/// so every string starting with the prefix lies in that range (a prefix followed by U+10FFFF
+/// itself excepted).
+fn push_prefix<'a>(qb: &mut QueryBuilder<'a, Postgres>, column: &str, search: &'a str) {
+    qb.push(format_args!(r#" AND lower({column}) COLLATE "C" >= lower("#))
+        .push_bind(search)
+        .push(format_args!(r#") AND lower({column}) COLLATE "C" < lower("#))
+        .push_bind(search)
+        .push(") || chr(1114111)");
+}
+
+/// `status` and `created_by` of a filter.
+fn push_columns<'a>(qb: &mut QueryBuilder<'a, Postgres>, filter: &'a LicenseFilter) {
     if let Some(status) = filter.status {
         qb.push(" AND status = ").push_bind(status.as_str());
     }
     if let Some(creator) = &filter.created_by {
         qb.push(" AND created_by = ").push_bind(creator.as_str());
     }
-    if let Some(search) = search(filter) {
-        // ILIKE: case-insensitive, as SQLite's LIKE (which folds ASCII only; ILIKE folds all letters).
-        let pattern = like_escaped(search);
-        qb.push(" AND (key ILIKE '%' || ")
-            .push_bind(pattern.clone())
-            .push(" || '%' ESCAPE '\\' OR note ILIKE '%' || ")
-            .push_bind(pattern)
-            .push(" || '%' ESCAPE '\\')");
+}
+
+/// `WHERE ...` of a license listing; the same for the page and its total (`filter.after` is not
+/// part of it: see `list_licenses`).
+fn push_filter<'a>(qb: &mut QueryBuilder<'a, Postgres>, app_id: &'a str, filter: &'a LicenseFilter, plan: Plan) {
+    qb.push(" WHERE app_id = ").push_bind(app_id);
+    push_columns(qb, filter);
+    let Some(search) = search(filter) else { return };
+    match plan {
+        Plan::Few => {
+            qb.push(" AND id IN (SELECT id FROM licenses WHERE app_id = ").push_bind(app_id);
+            push_prefix(qb, "key", search);
+            qb.push(" UNION ALL SELECT id FROM licenses WHERE app_id = ").push_bind(app_id);
+            push_prefix(qb, "note", search);
+            qb.push(")");
+        }
+        Plan::Many => {
+            qb.push(" AND ((TRUE");
+            push_prefix(qb, "key", search);
+            qb.push(") OR (TRUE");
+            push_prefix(qb, "note", search);
+            qb.push("))");
+        }
     }
+}
+
+/// Whether `search` matches more than `SEARCH_COUNT_CAP` keys or notes in the listing: counts
+/// at most that many + 1 of each through the key and note indexes.
+async fn plan(store: &PgStore, app_id: &str, filter: &LicenseFilter, search: &str) -> StoreResult<Plan> {
+    let cap = i64::try_from(SEARCH_COUNT_CAP).unwrap_or(i64::MAX) + 1;
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM licenses WHERE app_id = ");
+    qb.push_bind(app_id);
+    push_prefix(&mut qb, "key", search);
+    push_columns(&mut qb, filter);
+    qb.push(" LIMIT ").push_bind(cap);
+    qb.push(") k), (SELECT COUNT(*) FROM (SELECT 1 FROM licenses WHERE app_id = ");
+    qb.push_bind(app_id);
+    push_prefix(&mut qb, "note", search);
+    push_columns(&mut qb, filter);
+    qb.push(" LIMIT ").push_bind(cap).push(") n)");
+    let (keys, notes): (i64, i64) = qb.build_query_as().fetch_one(&store.pool).await.map_err(db_err)?;
+    Ok(if keys.max(notes) >= cap { Plan::Many } else { Plan::Few })
 }
 
 /// Add each delta to the `license_counts` row of its `(app_id, status)`, creating the row if
@@ -188,25 +241,35 @@ impl LicenseStore for PgStore {
         filter: &LicenseFilter,
         page: PageRequest,
     ) -> StoreResult<Page<License>> {
-        // The total: from the per-app counts when the filter is at most a status, else counted.
-        let mut total = if search(filter).is_none() && filter.created_by.is_none() {
-            let mut q =
-                QueryBuilder::<Postgres>::new("SELECT COALESCE(SUM(n), 0)::BIGINT FROM license_counts WHERE app_id = ");
-            q.push_bind(app_id);
-            if let Some(status) = filter.status {
-                q.push(" AND status = ").push_bind(status.as_str());
-            }
-            q
-        } else {
-            let mut q = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM licenses");
-            push_filter(&mut q, app_id, filter);
-            q
+        // The total: from the per-app counts when the filter is at most a status; a search
+        // counts its matches when they are few, else says "more than the cap".
+        let plan = match search(filter) {
+            Some(search) => plan(self, app_id, filter, search).await?,
+            None => Plan::Few,
         };
-        let total: i64 = total.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?;
+        let total = if plan == Plan::Many {
+            SEARCH_COUNT_CAP + 1
+        } else {
+            let mut q = if search(filter).is_none() && filter.created_by.is_none() {
+                let mut q = QueryBuilder::<Postgres>::new(
+                    "SELECT COALESCE(SUM(n), 0)::BIGINT FROM license_counts WHERE app_id = ",
+                );
+                q.push_bind(app_id);
+                if let Some(status) = filter.status {
+                    q.push(" AND status = ").push_bind(status.as_str());
+                }
+                q
+            } else {
+                let mut q = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM licenses");
+                push_filter(&mut q, app_id, filter, plan);
+                q
+            };
+            count(q.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?)
+        };
 
         let (limit, offset) = limit_offset(page);
         let mut items = QueryBuilder::<Postgres>::new("SELECT * FROM licenses");
-        push_filter(&mut items, app_id, filter);
+        push_filter(&mut items, app_id, filter, plan);
         if let Some(after) = &filter.after {
             // Keyset: the row comparison is an index condition on the listing's index (its `id`
             // is `COLLATE "C"`, so the comparison must be too), so the scan starts at the position
@@ -234,7 +297,7 @@ impl LicenseStore for PgStore {
             .map(LicenseRow::decode)
             .collect::<StoreResult<_>>()?;
 
-        Ok(Page { items, total: count(total) })
+        Ok(Page { items, total })
     }
 
     async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {
@@ -250,11 +313,11 @@ impl LicenseStore for PgStore {
     }
 
     async fn license_by_key(&self, app_id: &str, key: &str) -> StoreResult<Option<License>> {
-        // `lower(key)` is the expression of `licenses_app_key_lower_idx`; an exact spelling
-        // wins over another that differs only by case, then the oldest.
+        // `lower(key) COLLATE "C"` is the expression of `licenses_app_key_lower_idx`; an exact
+        // spelling wins over another that differs only by case, then the oldest.
         sqlx::query(
-            "SELECT * FROM licenses WHERE app_id = $1 AND lower(key) = lower($2)
-             ORDER BY (key = $2) DESC, created_at, id LIMIT 1",
+            r#"SELECT * FROM licenses WHERE app_id = $1 AND lower(key) COLLATE "C" = lower($2)
+             ORDER BY (key = $2) DESC, created_at, id LIMIT 1"#,
         )
         .bind(app_id)
         .bind(key)

@@ -268,18 +268,22 @@ pub fn ok_page<T: Serialize>(data: T, page: tollgate_store::PageRequest, total: 
     }))
 }
 
-/// `{success: true, data, pagination{page, limit, total, nextCursor}}`: a page of a listing that
+/// `{success: true, data, pagination{page, limit, total, totalCapped, nextCursor}}`: a page of a listing that
 /// can also be walked by cursor. `nextCursor` leads to the next page, `null` when there is none.
 pub fn ok_page_cursor<T: Serialize>(
     data: T,
     page: tollgate_store::PageRequest,
     total: u64,
+    total_capped: bool,
     next_cursor: Option<String>,
 ) -> axum::Json<Value> {
     axum::Json(json!({
         "success": true,
         "data": data,
-        "pagination": { "page": page.page, "limit": page.limit, "total": total, "nextCursor": next_cursor }
+        "pagination": {
+            "page": page.page, "limit": page.limit, "total": total, "totalCapped": total_capped,
+            "nextCursor": next_cursor
+        }
     }))
 }
 

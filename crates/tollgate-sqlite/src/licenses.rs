@@ -8,11 +8,9 @@ use tollgate_core::events::Event;
 use tollgate_core::model::{License, LicenseStatus, User};
 use tollgate_core::time::Timestamp;
 use tollgate_core::DurationType;
-use tollgate_sql::{
-    count, creator_kind, like_escaped, limit_offset, ms, ms_opt, to_json, IntoModel, LicenseRow, UserRow,
-};
+use tollgate_sql::{count, creator_kind, limit_offset, ms, ms_opt, to_json, IntoModel, LicenseRow, UserRow};
 use tollgate_store::{constraint, Activation, DeviceBinding, LicenseFilter, LicenseStore, Page, PageRequest};
-use tollgate_store::{LicenseExtendOutcome, LicensePatch, RegisterOutcome, StoreError, StoreResult};
+use tollgate_store::{LicenseExtendOutcome, LicensePatch, RegisterOutcome, StoreError, StoreResult, SEARCH_COUNT_CAP};
 
 use crate::sessions::bind_session_in;
 
@@ -31,25 +29,95 @@ fn search(filter: &LicenseFilter) -> Option<&str> {
     filter.search.as_deref().filter(|s| !s.is_empty())
 }
 
-/// `WHERE ...` of a license listing; the same for the page and its total (`filter.after` is not
-/// part of it: see `list_licenses`).
-fn push_filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, app_id: &'a str, filter: &'a LicenseFilter) {
-    qb.push(" WHERE app_id = ").push_bind(app_id);
+/// How a listing's search is served.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// At most `SEARCH_COUNT_CAP` matches of the key and of the note: read them through the
+    /// key and note indexes (a range on `lower(key)` and on `lower(note)`), then sort them.
+    Few,
+    /// More: walk the listing's own index in order and test each row, which meets a page of
+    /// matches quickly because they are that many.
+    Many,
+}
+
+/// ` AND lower(key) >= lower(?) AND lower(key) < lower(?) || char(0x10FFFF)` over `column`: the
+/// rows whose `column` starts with `search` (case-insensitive, ASCII letters as SQLite's
+/// `lower`). Strings compare byte-wise (BINARY), so every string starting with the prefix lies
+/// in that range (a prefix followed by U+10FFFF itself excepted).
+fn push_prefix<'a>(qb: &mut QueryBuilder<'a, Sqlite>, column: &str, search: &'a str) {
+    qb.push(format_args!(" AND lower({column}) >= lower("))
+        .push_bind(search)
+        .push(format_args!(") AND lower({column}) < lower("))
+        .push_bind(search)
+        .push(") || char(1114111)");
+}
+
+/// `status` and `created_by` of a filter; `unindexed` writes them `+status`, so that no index
+/// serves them.
+fn push_columns<'a>(qb: &mut QueryBuilder<'a, Sqlite>, filter: &'a LicenseFilter, unindexed: bool) {
+    let plus = if unindexed { "+" } else { "" };
     if let Some(status) = filter.status {
-        qb.push(" AND status = ").push_bind(status.as_str());
+        qb.push(format_args!(" AND {plus}status = ")).push_bind(status.as_str());
     }
     if let Some(creator) = &filter.created_by {
-        qb.push(" AND created_by = ").push_bind(creator.as_str());
+        qb.push(format_args!(" AND {plus}created_by = ")).push_bind(creator.as_str());
     }
-    if let Some(search) = search(filter) {
-        // LIKE is case-insensitive for ASCII in SQLite (PostgreSQL: ILIKE).
-        let pattern = like_escaped(search);
-        qb.push(" AND (key LIKE '%' || ")
-            .push_bind(pattern.clone())
-            .push(" || '%' ESCAPE '\\' OR note LIKE '%' || ")
-            .push_bind(pattern)
-            .push(" || '%' ESCAPE '\\')");
+}
+
+/// `WHERE ...` of a license listing; the same for the page and its total (`filter.after` is not
+/// part of it: see `list_licenses`).
+fn push_filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, app_id: &'a str, filter: &'a LicenseFilter, plan: Plan) {
+    let Some(search) = search(filter) else {
+        qb.push(" WHERE app_id = ").push_bind(app_id);
+        push_columns(qb, filter, false);
+        return;
+    };
+    match plan {
+        Plan::Few => {
+            // Driven by the matches: `+app_id` (and `+status`...) keep the planner from walking
+            // an app index and testing every license against the `rowid IN` set (a full scan
+            // of a large app); `INDEXED BY` pins each arm to its index.
+            qb.push(" WHERE +app_id = ").push_bind(app_id);
+            push_columns(qb, filter, true);
+            qb.push(" AND rowid IN (SELECT rowid FROM licenses INDEXED BY licenses_app_key_lower_idx WHERE app_id = ")
+                .push_bind(app_id);
+            push_prefix(qb, "key", search);
+            qb.push(" UNION ALL SELECT rowid FROM licenses INDEXED BY licenses_app_note_lower_idx WHERE app_id = ")
+                .push_bind(app_id);
+            push_prefix(qb, "note", search);
+            qb.push(")");
+        }
+        Plan::Many => {
+            // `+key`: not the indexed expression, so the planner keeps to the listing's index.
+            qb.push(" WHERE app_id = ").push_bind(app_id);
+            push_columns(qb, filter, false);
+            qb.push(" AND ((1");
+            push_prefix(qb, "+key", search);
+            qb.push(") OR (1");
+            push_prefix(qb, "+note", search);
+            qb.push("))");
+        }
     }
+}
+
+/// Whether `search` matches more than `SEARCH_COUNT_CAP` keys or notes in the listing: counts
+/// at most that many + 1 of each through the key and note indexes.
+async fn plan(store: &SqliteStore, app_id: &str, filter: &LicenseFilter, search: &str) -> StoreResult<Plan> {
+    let cap = i64::try_from(SEARCH_COUNT_CAP).unwrap_or(i64::MAX) + 1;
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM licenses INDEXED BY licenses_app_key_lower_idx WHERE app_id = ",
+    );
+    qb.push_bind(app_id);
+    push_prefix(&mut qb, "key", search);
+    push_columns(&mut qb, filter, false);
+    qb.push(" LIMIT ").push_bind(cap);
+    qb.push(")), (SELECT COUNT(*) FROM (SELECT 1 FROM licenses INDEXED BY licenses_app_note_lower_idx WHERE app_id = ");
+    qb.push_bind(app_id);
+    push_prefix(&mut qb, "note", search);
+    push_columns(&mut qb, filter, false);
+    qb.push(" LIMIT ").push_bind(cap).push("))");
+    let (keys, notes): (i64, i64) = qb.build_query_as().fetch_one(&store.pool).await.map_err(db_err)?;
+    Ok(if keys.max(notes) >= cap { Plan::Many } else { Plan::Few })
 }
 
 /// Add each delta to the `license_counts` row of its `(app_id, status)`, creating the row if
@@ -159,20 +227,30 @@ impl LicenseStore for SqliteStore {
         filter: &LicenseFilter,
         page: PageRequest,
     ) -> StoreResult<Page<License>> {
-        // The total: from the per-app counts when the filter is at most a status, else counted.
-        let mut total = if search(filter).is_none() && filter.created_by.is_none() {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT COALESCE(SUM(n), 0) FROM license_counts WHERE app_id = ");
-            q.push_bind(app_id);
-            if let Some(status) = filter.status {
-                q.push(" AND status = ").push_bind(status.as_str());
-            }
-            q
-        } else {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM licenses");
-            push_filter(&mut q, app_id, filter);
-            q
+        // The total: from the per-app counts when the filter is at most a status; a search
+        // counts its matches when they are few, else says "more than the cap".
+        let plan = match search(filter) {
+            Some(search) => plan(self, app_id, filter, search).await?,
+            None => Plan::Few,
         };
-        let total: i64 = total.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?;
+        let total = if plan == Plan::Many {
+            SEARCH_COUNT_CAP + 1
+        } else {
+            let mut q = if search(filter).is_none() && filter.created_by.is_none() {
+                let mut q =
+                    QueryBuilder::<Sqlite>::new("SELECT COALESCE(SUM(n), 0) FROM license_counts WHERE app_id = ");
+                q.push_bind(app_id);
+                if let Some(status) = filter.status {
+                    q.push(" AND status = ").push_bind(status.as_str());
+                }
+                q
+            } else {
+                let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM licenses");
+                push_filter(&mut q, app_id, filter, plan);
+                q
+            };
+            count(q.build_query_scalar().fetch_one(&self.pool).await.map_err(db_err)?)
+        };
 
         let (limit, offset) = limit_offset(page);
         let mut items;
@@ -180,7 +258,7 @@ impl LicenseStore for SqliteStore {
             // Keyset: seek to the position in the listing's index and read `limit` rows from
             // there, however deep it is. SQLite compares the row value on the index itself.
             items = QueryBuilder::<Sqlite>::new("SELECT * FROM licenses");
-            push_filter(&mut items, app_id, filter);
+            push_filter(&mut items, app_id, filter, plan);
             items
                 .push(" AND (created_at, id) < (")
                 .push_bind(ms(&after.created_at))
@@ -195,7 +273,7 @@ impl LicenseStore for SqliteStore {
             // `SELECT * ... OFFSET` at offset 999,900 of 1,000,000 (docs/benchmarks.md). Still
             // linear in the offset; deep listings use the cursor above.
             items = QueryBuilder::<Sqlite>::new("SELECT * FROM licenses WHERE rowid IN (SELECT rowid FROM licenses");
-            push_filter(&mut items, app_id, filter);
+            push_filter(&mut items, app_id, filter, plan);
             items
                 .push(" ORDER BY created_at DESC, id DESC LIMIT ")
                 .push_bind(limit)
@@ -212,7 +290,7 @@ impl LicenseStore for SqliteStore {
             .map(LicenseRow::decode)
             .collect::<StoreResult<_>>()?;
 
-        Ok(Page { items, total: count(total) })
+        Ok(Page { items, total })
     }
 
     async fn get_license(&self, app_id: &str, license_id: &str) -> StoreResult<Option<License>> {

@@ -93,10 +93,18 @@ pub struct Page<T> {
     pub total: u64,
 }
 
+/// The most matches a license search counts: a search's total above it is reported as
+/// `SEARCH_COUNT_CAP + 1` ("more than"), so a search matching most of a million licenses costs no
+/// more than one matching ten thousand.
+pub const SEARCH_COUNT_CAP: u64 = 10_000;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LicenseFilter {
     pub status: Option<LicenseStatus>,
-    /// Substring of the key or the note (case-insensitive).
+    /// The beginning of the key or of the note, case-insensitively (`abcd` finds `ABCD-1234`
+    /// and a note `abcd order`). Served by the key and note indexes, so a search costs the same
+    /// in an app of a thousand licenses as in one of a million. The page's total counts the
+    /// matches up to [`SEARCH_COUNT_CAP`]; past it, the total is `SEARCH_COUNT_CAP + 1`.
     pub search: Option<String>,
     /// Only licenses made by this creator id (a reseller listing its own keys).
     pub created_by: Option<String>,

@@ -137,7 +137,7 @@ pub struct GenerateBody {
 pub struct LicenseListQuery {
     /// `UNUSED`, `USED`, `BANNED`, `PAUSED` or `EXPIRED`.
     pub status: Option<String>,
-    /// Part of the key or the note (case-insensitive).
+    /// The beginning of the key or the note (case-insensitive); a whole key finds that license.
     pub search: Option<String>,
     /// From 1 (default 1). Ignored with `cursor`.
     #[param(minimum = 1, maximum = 1_000_000_000)]
@@ -274,8 +274,9 @@ async fn generate_licenses(
 /// number, or by cursor (`pagination.nextCursor` of the previous page) for deep listings.
 #[utoipa::path(get, path = "/v1/admin/apps/{appId}/licenses", tag = "licenses", security(("bearer" = [])),
     params(("appId" = String, Path), LicenseListQuery),
-    responses((status = 200, description = "A page of licenses with `pagination{page, limit, total, nextCursor}`; \
-                `nextCursor` (null after the last page) asks for the next page as `?cursor=`"),
+    responses((status = 200, description = "A page of licenses with `pagination{page, limit, total, totalCapped, nextCursor}`; \
+                `nextCursor` (null after the last page) asks for the next page as `?cursor=`; a search counts at most \
+                10,000 matches: past that `total` is 10000 and `totalCapped` true"),
               (status = 400, description = "Invalid query parameter, named"), (status = 404, description = "App not yours or absent")))]
 async fn list_licenses(
     State(state): State<AppState>,
@@ -292,7 +293,7 @@ async fn list_licenses(
     let page = PageQuery { page: q.page, limit: q.limit }.page()?;
     let found = manage::licenses::list(&state, &app_id, &filter, page, false).await?;
     let data: Vec<LicenseView> = found.items.into_iter().map(LicenseView::from).collect();
-    Ok(ok_page_cursor(data, page, found.total, found.next_cursor))
+    Ok(ok_page_cursor(data, page, found.total, found.total_capped, found.next_cursor))
 }
 
 /// Show one license.

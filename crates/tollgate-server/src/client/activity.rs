@@ -55,12 +55,7 @@ pub struct ActivityRecorder {
 pub fn refusal_code(e: &DomainError) -> Option<String> {
     match e {
         DomainError::Unavailable | DomainError::Busy | DomainError::Internal => None,
-        other => {
-            // The variant's name: its Debug form up to the first field.
-            let debug = format!("{other:?}");
-            let end = debug.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(debug.len());
-            Some(debug[..end].to_owned())
-        }
+        other => Some(other.name().to_owned()),
     }
 }
 

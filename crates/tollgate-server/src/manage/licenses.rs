@@ -10,7 +10,7 @@ use tollgate_core::time::now;
 use tollgate_core::{validate, DomainError, DurationType};
 use tollgate_store::{
     constraint, LicenseChange, LicenseCursor, LicenseExtendOutcome, LicenseFilter, LicensePatch, LiveChange,
-    PageRequest, StoreError,
+    PageRequest, StoreError, SEARCH_COUNT_CAP,
 };
 
 use super::{audit, publish_live, transition, Actor, ManageError, ManageResult};
@@ -70,7 +70,10 @@ pub struct ListQuery<'a> {
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub items: Vec<License>,
+    /// The number of matches; with a search, at most `SEARCH_COUNT_CAP`.
     pub total: u64,
+    /// A search matched more than `total` (`SEARCH_COUNT_CAP`) licenses: they were not counted.
+    pub total_capped: bool,
     pub next_cursor: Option<String>,
 }
 
@@ -115,10 +118,10 @@ pub fn decode_cursor(text: &str) -> Option<LicenseCursor> {
 /// The app's licenses, newest first, filtered (see [`ListQuery::filter`]): by page number, or
 /// after the filter's cursor (as fast at the millionth license as at the first).
 ///
-/// With `key_first`, a `search` that is a whole key of the app (any case) is answered from the
-/// key index alone: that one license (when it also passes the status filter), with no scan of
-/// the app's licenses. Without it (the admin API) a search is always a substring match over
-/// key and note.
+/// A `search` lists the licenses whose key or note starts with it (case-insensitive, through
+/// the key and note indexes). With `key_first`, a `search` that is a whole key of the app (any
+/// case) lists that one license (when it also passes the status filter) and not the longer keys
+/// that start with it.
 pub async fn list(
     state: &AppState,
     app_id: &str,
@@ -133,7 +136,7 @@ pub async fn list(
                     let items: Vec<License> =
                         filter.status.is_none_or(|s| s == license.status).then_some(license).into_iter().collect();
                     let total = items.len() as u64;
-                    return Ok(Listing { items, total, next_cursor: None });
+                    return Ok(Listing { items, total, total_capped: false, next_cursor: None });
                 }
                 Err(ManageError::NotFound(_)) => {}
                 Err(e) => return Err(e),
@@ -146,7 +149,8 @@ pub async fn list(
         Some(last) if found.items.len() >= page.limit as usize => Some(encode_cursor(&LicenseCursor::of(last))),
         _ => None,
     };
-    Ok(Listing { items: found.items, total: found.total, next_cursor })
+    let total_capped = found.total > SEARCH_COUNT_CAP;
+    Ok(Listing { items: found.items, total: found.total.min(SEARCH_COUNT_CAP), total_capped, next_cursor })
 }
 
 /// The license `license_id` of the app.

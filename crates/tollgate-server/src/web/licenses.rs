@@ -136,6 +136,8 @@ struct ListPage {
     app_id: String,
     rows: Vec<Row>,
     total: u64,
+    /// A search matched more than `total`: shown as "more than".
+    total_capped: bool,
     status: String,
     search: String,
     statuses: &'static [LicenseStatus],
@@ -187,7 +189,7 @@ async fn list_page(
                 DomainError::Validation { field, message } => format!("{field} {message}"),
                 other => other.to_string(),
             };
-            (lic::Listing { items: Vec::new(), total: 0, next_cursor: None }, Some(message))
+            (lic::Listing { items: Vec::new(), total: 0, total_capped: false, next_cursor: None }, Some(message))
         }
     };
     let next = listing.next_cursor.as_deref().map(|c| qs(&[("status", &status), ("search", &search), ("cursor", c)]));
@@ -196,6 +198,7 @@ async fn list_page(
         app_id: w.app.id.clone(),
         rows: listing.items.iter().map(Row::of).collect(),
         total: listing.total,
+        total_capped: listing.total_capped,
         filter_qs: qs(&[("status", &status), ("search", &search)]),
         deep: params.cursor.as_deref().is_some_and(|c| !c.trim().is_empty()),
         status: status.trim().to_ascii_uppercase(),

@@ -264,7 +264,7 @@ async fn list_searches_paginates_and_filters_by_status() {
     let p = fx.list("").await;
     assert_eq!(
         p["pagination"],
-        json!({"page": 1, "limit": 20, "total": 30, "nextCursor": p["pagination"]["nextCursor"]})
+        json!({"page": 1, "limit": 20, "total": 30, "totalCapped": false, "nextCursor": p["pagination"]["nextCursor"]})
     );
     assert!(p["pagination"]["nextCursor"].is_string(), "a full page has a next cursor");
     assert_eq!(p["data"].as_array().unwrap().len(), 20);
@@ -291,26 +291,32 @@ async fn list_searches_paginates_and_filters_by_status() {
     let first = fx.list("?limit=5").await;
     assert_eq!(keys(first["data"].as_array().unwrap()), keys(&beta));
 
-    // search: note (case-insensitive), key prefix, key substring
-    let r = fx.list("?search=giveaway").await;
+    // search: the beginning of the note or the key, case-insensitively; not the middle
+    let r = fx.list("?search=beta%20g").await;
     assert_eq!(r["pagination"]["total"], 5);
     assert_eq!(keys(r["data"].as_array().unwrap()), keys(&beta));
     assert_eq!(fx.list("?search=ALPHA").await["pagination"]["total"], 25);
     assert_eq!(fx.list("?search=BETA-").await["pagination"]["total"], 5);
     let target = alpha[7]["key"].as_str().unwrap();
-    let middle = &target[5..14];
-    let r = fx.list(&format!("?search={middle}")).await;
-    assert_eq!(r["pagination"]["total"], 1, "{middle}");
+    let start = target[..12].to_lowercase();
+    let r = fx.list(&format!("?search={start}")).await;
+    assert_eq!(r["pagination"]["total"], 1, "{start}");
     assert_eq!(r["data"][0]["key"], target);
+    let r = fx.list(&format!("?search={target}")).await;
+    assert_eq!((&r["pagination"]["total"], &r["data"][0]["key"]), (&json!(1), &json!(target)), "a whole key");
+    let middle = &target[5..14];
+    assert_eq!(fx.list(&format!("?search={middle}")).await["pagination"]["total"], 0, "{middle}");
+    assert_eq!(fx.list("?search=giveaway").await["pagination"]["total"], 0, "the middle of a note");
+    assert_eq!(fx.list("?search=batch").await["pagination"]["total"], 0, "the middle of a note");
     assert_eq!(fx.list("?search=nothing-like-this").await["pagination"]["total"], 0);
     assert_eq!(fx.list("?search=%25").await["pagination"]["total"], 0, "LIKE wildcards are literal");
-    let r = fx.list("?search=giveaway&page=3&limit=2").await;
+    let r = fx.list("?search=beta%20g&page=3&limit=2").await;
     assert_eq!(
         r["pagination"],
-        json!({"page": 3, "limit": 2, "total": 5, "nextCursor": null}),
+        json!({"page": 3, "limit": 2, "total": 5, "totalCapped": false, "nextCursor": null}),
         "a short page is the last"
     );
-    let r = fx.list("?search=giveaway&page=2&limit=2").await;
+    let r = fx.list("?search=Beta+Giveaway&page=2&limit=2").await;
     assert_eq!((&r["pagination"]["page"], &r["pagination"]["total"]), (&json!(2), &json!(5)));
     assert_eq!(r["data"].as_array().unwrap().len(), 2);
 
@@ -383,18 +389,23 @@ async fn walking_by_next_cursor_lists_every_license_once_in_order() {
     // Each batch shares one creation millisecond: the order within it is the id's.
     let mut made = Vec::new();
     for count in [20, 20, 7, 20] {
-        made.extend(fx.generate(json!({"count": count, "durationType": "30d"})).await);
+        let note = if count == 20 { "twenty" } else { "seven" };
+        made.extend(fx.generate(json!({"count": count, "durationType": "30d", "note": note})).await);
     }
     for l in made.iter().step_by(3) {
         fx.action(l["id"].as_str().unwrap(), "ban", json!({})).await;
     }
 
-    for (filter, limit) in [("", 10), ("", 1), ("", 67), ("", 100), ("&status=BANNED", 4), ("&search=-", 9)] {
+    for (filter, limit) in [("", 10), ("", 1), ("", 67), ("", 100), ("&status=BANNED", 4), ("&search=TWENTY", 9)] {
         let (by_page, by_cursor) = walks(&fx, filter, limit).await;
         assert_eq!(by_cursor, by_page, "{filter:?}, limit {limit}");
         let unique: HashSet<&String> = by_cursor.iter().collect();
         assert_eq!(unique.len(), by_cursor.len(), "{filter:?}, limit {limit}: no license twice");
-        let want = if filter.contains("BANNED") { made.len().div_ceil(3) } else { made.len() };
+        let want = match filter {
+            "&status=BANNED" => made.len().div_ceil(3),
+            "&search=TWENTY" => 60,
+            _ => made.len(),
+        };
         assert_eq!(by_cursor.len(), want, "{filter:?}, limit {limit}: every license");
     }
 

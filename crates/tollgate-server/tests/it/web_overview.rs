@@ -1,5 +1,5 @@
 //! The app overview: real client calls over the wire are recorded (counters and refused calls
-//! with code, protocol and address), a flood is capped in detail rows but counted in full, calls
+//! with code, protocol and address, from all three protocols), a flood is capped in detail rows but counted in full, calls
 //! naming no app record nothing, another seller's app is a 404, an empty app shows zeros.
 
 use serde_json::json;
@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::authly::{call, client_app, init};
 use crate::harness::TestServer;
 use crate::web::Web;
+use crate::ws::BlazeApp;
 
 /// The number in `<... id="{id}">N<`.
 fn stat(body: &str, id: &str) -> u64 {
@@ -128,4 +129,43 @@ async fn a_flood_is_counted_in_full_and_capped_in_rows() {
     srv.state.activity.refused("app_missing", "authly", "InvalidSecret", "198.51.100.9".parse().unwrap());
     srv.state.activity.flush().await;
     assert!(srv.state.store.recent_refused("app_missing", 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn authon_and_blazeauth_refusals_are_recorded_with_their_protocol() {
+    let srv = TestServer::start().await;
+    let app = BlazeApp::create(&srv).await;
+    let web = Web::signed_in(&srv, &app.seller).await;
+    let api_key = app.app["apiKey"].as_str().expect("the app's API key").to_owned();
+
+    // Authon: a sign-in of an account that does not exist, and a wrong API key.
+    let authon = |body: serde_json::Value| {
+        let srv = &srv;
+        async move {
+            let r = srv.http.post(srv.url("/v1")).json(&body).send().await.unwrap();
+            r.status().as_u16()
+        }
+    };
+    let status = authon(json!({"type": "login", "appId": app.id, "apiKey": api_key,
+        "username": "nobody", "password": "Wrong-pass-1", "hwid": "HW-1"}))
+    .await;
+    assert_eq!(status, 401);
+    let status = authon(json!({"type": "init", "appId": app.id, "apiKey": "wrong-key-000000000000"})).await;
+    assert!(status >= 400, "{status}");
+    // Blazeauth: a license that does not exist.
+    let mut ws = app.connect(&srv, "overview").await;
+    let a = ws.call(2, json!({"license": "NOPE-NOPE-NOPE"})).await;
+    assert_ne!(a["status"], 1, "{a}");
+    srv.state.activity.flush().await;
+
+    let page = web.get(&format!("/apps/{}", app.id)).await;
+    page.assert_status(200);
+    let refused = chart(&page.body, "chart-refused-24h");
+    assert_eq!(bar_total(refused, "UserNotFound"), 1, "{refused}");
+    assert_eq!(bar_total(refused, "InvalidSecret"), 1, "{refused}");
+    assert_eq!(bar_total(refused, "LicenseNotFound"), 1, "{refused}");
+    page.assert_contains(r#"<tr data-reason="UserNotFound" data-dialect="authon">"#)
+        .assert_contains(r#"<tr data-reason="InvalidSecret" data-dialect="authon">"#)
+        .assert_contains(r#"<tr data-reason="LicenseNotFound" data-dialect="blazeauth">"#);
+    assert_eq!(refused_rows(&page.body), 3);
 }

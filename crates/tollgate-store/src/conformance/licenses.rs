@@ -124,8 +124,16 @@ pub async fn licenses<S: Store>(s: &S) {
         ),
         (LicenseFilter { search: Some("tg-bbbb".into()), ..Default::default() }, vec!["TG-BBBB-0002".into()]),
         (LicenseFilter { search: Some("50%".into()), ..Default::default() }, vec!["TG-CCCC-0003".into()]),
-        (LicenseFilter { search: Some("_".into()), ..Default::default() }, vec!["tg-eeee_0005".into()]),
+        (LicenseFilter { search: Some("TG-EEEE_".into()), ..Default::default() }, vec!["tg-eeee_0005".into()]),
+        (LicenseFilter { search: Some("tg-_".into()), ..Default::default() }, vec![]),
+        (LicenseFilter { search: Some("tg-%".into()), ..Default::default() }, vec![]),
         (LicenseFilter { search: Some("no such thing".into()), ..Default::default() }, vec![]),
+        // The beginning of the key or the note, not the middle.
+        (LicenseFilter { search: Some("BBBB".into()), ..Default::default() }, vec![]),
+        (LicenseFilter { search: Some("customer".into()), ..Default::default() }, vec![]),
+        (LicenseFilter { search: Some("tG-".into()), ..Default::default() }, keys(&ordered)),
+        (LicenseFilter { search: Some("tg-gggg-0007".into()), ..Default::default() }, vec!["TG-GGGG-0007".into()]),
+        (LicenseFilter { search: Some("TG-GGGG-00078".into()), ..Default::default() }, vec![]),
         (
             LicenseFilter { status: Some(LicenseStatus::Unused), search: Some("VIP".into()), ..Default::default() },
             vec!["tg-eeee_0005".into()],
@@ -133,7 +141,7 @@ pub async fn licenses<S: Store>(s: &S) {
         (
             LicenseFilter {
                 status: Some(LicenseStatus::Unused),
-                search: Some("off".into()),
+                search: Some("500".into()),
                 created_by: Some(rsl.id.clone()),
                 after: None,
             },
@@ -306,7 +314,7 @@ pub async fn license_totals<S: Store>(s: &S) {
     let (all, _) = all_rows(s, &a.id, &LicenseFilter::default()).await;
     let by_seller = LicenseFilter { created_by: Some("seller_fixture".into()), ..Default::default() };
     assert_eq!(s.list_licenses(&a.id, &by_seller, page(1, 1)).await.unwrap().total, all.len() as u64);
-    let search = LicenseFilter { search: Some("TOT-".into()), ..Default::default() };
+    let search = LicenseFilter { search: Some("tot-".into()), ..Default::default() };
     assert_eq!(s.list_licenses(&a.id, &search, page(1, 1)).await.unwrap().total, all.len() as u64);
 
     // Deleting the app takes its licenses and their totals; a new app starts at zero.
@@ -435,4 +443,102 @@ pub async fn license_cursor<S: Store>(s: &S) {
     let got = s.list_licenses(&other.id, &from_top, page(1, 100)).await.unwrap();
     assert_eq!(got.items.len(), 1);
     assert_eq!(got.total, 1);
+}
+
+/// A search reads its matches through the key and note indexes when they are few and counts
+/// them exactly; past `SEARCH_COUNT_CAP` it says "more than" and still lists every match, in
+/// order, by page and by cursor.
+pub async fn license_search<S: Store>(s: &S) {
+    let (owner, a) = seller_with_app(s).await;
+    let other = app(&owner.id);
+    s.create_app(&other).await.unwrap();
+    let cap = usize::try_from(SEARCH_COUNT_CAP).unwrap();
+    let base = now() - Duration::hours(2);
+    let mut all = Vec::new();
+    for i in 0..cap + 400 {
+        let mut l = license(&a.id, &format!("MANY-{i:05}"));
+        l.created_at = base + Duration::milliseconds(i as i64);
+        l.note = Some(if i % 100 != 3 { "Bulk order".into() } else { format!("order {i}") });
+        if i % 1000 == 7 {
+            l.status = LicenseStatus::Banned;
+        }
+        all.push(l);
+    }
+    for i in 0..5 {
+        let mut l = license(&a.id, &format!("FEW-{i}"));
+        l.created_at = base + Duration::milliseconds(i);
+        l.note = Some("bulk buyer".into());
+        all.push(l);
+    }
+    s.insert_licenses(&all).await.unwrap();
+    // Another app's matches never show.
+    let theirs: Vec<License> = (0..20).map(|i| license(&other.id, &format!("MANY-X{i}"))).collect();
+    s.insert_licenses(&theirs).await.unwrap();
+    let ordered = newest_first(&all, |l| (l.created_at, l.id.clone()));
+    let matching = |f: &dyn Fn(&License) -> bool| ordered.iter().filter(|l| f(l)).cloned().collect::<Vec<_>>();
+    let starts = |text: &Option<String>, p: &str| text.as_deref().is_some_and(|t| t.to_lowercase().starts_with(p));
+
+    let cases: Vec<(LicenseFilter, Vec<License>, bool)> = vec![
+        // Many keys: the total is capped, the listing is whole.
+        (
+            LicenseFilter { search: Some("many-".into()), ..Default::default() },
+            matching(&|l| l.key.starts_with("MANY-")),
+            true,
+        ),
+        // Many notes ("bulk order") and a few more ("bulk buyer").
+        (
+            LicenseFilter { search: Some("BULK".into()), ..Default::default() },
+            matching(&|l| starts(&l.note, "bulk")),
+            true,
+        ),
+        // Few: counted exactly.
+        (
+            LicenseFilter { search: Some("few-".into()), ..Default::default() },
+            matching(&|l| l.key.starts_with("FEW-")),
+            false,
+        ),
+        (
+            LicenseFilter { search: Some("bulk b".into()), ..Default::default() },
+            matching(&|l| starts(&l.note, "bulk b")),
+            false,
+        ),
+        (
+            LicenseFilter { search: Some("MANY-0001".into()), ..Default::default() },
+            matching(&|l| l.key.starts_with("MANY-0001")),
+            false,
+        ),
+        // Many match the text, few with the status as well: counted exactly.
+        (
+            LicenseFilter { status: Some(LicenseStatus::Banned), search: Some("many".into()), ..Default::default() },
+            matching(&|l| l.status == LicenseStatus::Banned && l.key.starts_with("MANY")),
+            false,
+        ),
+        (
+            LicenseFilter { status: Some(LicenseStatus::Unused), search: Some("order 1".into()), ..Default::default() },
+            matching(&|l| l.status == LicenseStatus::Unused && starts(&l.note, "order 1")),
+            false,
+        ),
+    ];
+    for (filter, want, capped) in cases {
+        assert!(!want.is_empty(), "{filter:?}");
+        assert_eq!(want.len() > cap, capped, "{filter:?}: the fixture");
+        let first = s.list_licenses(&a.id, &filter, page(1, 100)).await.unwrap();
+        let total = if capped { SEARCH_COUNT_CAP + 1 } else { want.len() as u64 };
+        assert_eq!(first.total, total, "{filter:?}: total");
+        assert_eq!(first.items, want[..want.len().min(100)], "{filter:?}: first page");
+        let second = s.list_licenses(&a.id, &filter, page(2, 100)).await.unwrap();
+        assert_eq!(second.items, want[want.len().min(100)..want.len().min(200)], "{filter:?}: second page");
+        // Every match, by cursor, in order.
+        let mut by_cursor = Vec::new();
+        let mut cursor = filter.clone();
+        loop {
+            let got = s.list_licenses(&a.id, &cursor, page(1, 100)).await.unwrap();
+            assert_eq!(got.total, total, "{filter:?}: total beside a cursor");
+            let Some(last) = got.items.last() else { break };
+            cursor.after = Some(LicenseCursor::of(last));
+            by_cursor.extend(got.items);
+        }
+        assert_eq!(by_cursor.len(), want.len(), "{filter:?}: by cursor");
+        assert!(by_cursor == want, "{filter:?}: by cursor, in order");
+    }
 }

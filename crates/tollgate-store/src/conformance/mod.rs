@@ -87,7 +87,7 @@ macro_rules! conformance_tests {
     };
     ($fresh:path, $finish:path) => {
         $crate::conformance_tests!(@by_ref $fresh, $finish;
-            basics, sellers, apps, licenses, license_totals, license_cursor, users, user_variables,
+            basics, sellers, apps, licenses, license_totals, license_cursor, license_search, users, user_variables,
             license_variables,
             variables, blacklist, sessions, resellers, files, webhooks, logs_and_audit, tenant_scope,
             redemption, device_binding, logins, nonces, chats, device_licenses, client_tenant_scope,

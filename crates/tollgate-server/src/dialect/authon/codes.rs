@@ -300,6 +300,10 @@ mod tests {
             assert_eq!((got.status.as_u16(), got.code, got.message.as_str()), (status, code, message), "{e:?}");
             let n = e.ordinal();
             assert!(n < DomainError::VARIANTS, "{e:?} is numbered {n}: number it in DomainError::ordinal");
+            // `name()` is the variant's own name (what refused calls are recorded under).
+            let debug = format!("{e:?}");
+            let end = debug.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(debug.len());
+            assert_eq!(e.name(), &debug[..end], "DomainError::NAMES[{n}]");
             covered.insert(n);
         }
         let missing: Vec<usize> = (0..DomainError::VARIANTS).filter(|n| !covered.contains(n)).collect();
