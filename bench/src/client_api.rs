@@ -262,7 +262,11 @@ pub(crate) struct Target {
     app_name: String,
     secret: String,
     version: String,
-    login_user: String,
+    /// The accounts `login` signs in as, one per connection, taken in turn: the server lets at
+    /// most 10 attempts on one account from one address be in flight (the password throttle),
+    /// so 64 connections on one account would be answered 429.
+    login_users: Vec<String>,
+    next_login: AtomicUsize,
     /// Unused license keys; register takes the next one, whose index makes the username unique.
     keys: Vec<String>,
     next_key: AtomicUsize,
@@ -288,10 +292,14 @@ impl Target {
                 "type": "var", "appId": self.app_id, "apiKey": self.secret, "sessionToken": sid, "key": VAR_KEY,
             }),
             Endpoint::Variables => json!({ "session_id": sid, "var_key": VAR_KEY }),
-            Endpoint::Login => json!({
-                "session_id": sid, "username": self.login_user, "password": USER_PASSWORD,
-                "sid": LOGIN_SID, "ip": "",
-            }),
+            Endpoint::Login => {
+                let i = self.next_login.fetch_add(1, Ordering::Relaxed);
+                let user = self.login_users.get(i % self.login_users.len().max(1))?;
+                json!({
+                    "session_id": sid, "username": user, "password": USER_PASSWORD,
+                    "sid": LOGIN_SID, "ip": "",
+                })
+            }
             Endpoint::Register => {
                 let i = self.next_key.fetch_add(1, Ordering::Relaxed);
                 let key = self.keys.get(i)?;
@@ -868,7 +876,8 @@ pub(crate) fn generate_keys(tg: &Tollgate, app_id: &str, count: u64) -> Result<(
     Ok((keys, f.wall))
 }
 
-/// Admin setup (no hwidLock, the variable), then the login user registered through the API.
+/// Admin setup (no hwidLock, the variable), then `login_users` accounts registered through the
+/// API for `login` (one per connection).
 pub(crate) async fn setup(
     client: &reqwest::Client,
     base: &str,
@@ -876,6 +885,7 @@ pub(crate) async fn setup(
     app_id: &str,
     mut keys: Vec<String>,
     tag: &str,
+    login_users: usize,
 ) -> Result<Target> {
     let authon_key = keys.pop().context("no license key for the Authon sessions")?;
     let token = server::login(client, base, state).await?;
@@ -899,7 +909,8 @@ pub(crate) async fn setup(
         app_name: field("name")?,
         secret: field("apiKey")?,
         version: field("version")?,
-        login_user: format!("bench-login-{tag}"),
+        login_users: (0..login_users.max(1)).map(|i| format!("bench-login-{tag}-{i}")).collect(),
+        next_login: AtomicUsize::new(0),
         keys,
         next_key: AtomicUsize::new(0),
         tag: tag.to_owned(),
@@ -916,15 +927,20 @@ pub(crate) async fn setup(
         bail!("POST /v1/admin/apps/{app_id}/variables: {status} {}", r.text().await.unwrap_or_default());
     }
 
-    // The login user takes the first key, with the device every login will claim.
-    let session = open_session(client, &t).await?;
-    let mut body = t.fields(Endpoint::Register, Some(&session)).context("no license key for the login user")?;
-    body.insert("username".into(), json!(t.login_user));
-    body.insert("hwid".into(), json!(LOGIN_SID));
-    call(client, &t, "register", body).await.context("registering the login user")?;
-    let session = open_session(client, &t).await?;
-    let body = t.fields(Endpoint::Login, Some(&session)).context("login body")?;
-    call(client, &t, "login", body).await.context("logging the login user in")?;
+    // The login users take the first keys, with the device every login will claim, and each
+    // signs in once.
+    for user in &t.login_users {
+        let session = open_session(client, &t).await?;
+        let mut body = t.fields(Endpoint::Register, Some(&session)).context("no license key for a login user")?;
+        body.insert("username".into(), json!(user));
+        body.insert("hwid".into(), json!(LOGIN_SID));
+        call(client, &t, "register", body).await.context("registering a login user")?;
+    }
+    for _ in 0..t.login_users.len() {
+        let session = open_session(client, &t).await?;
+        let body = t.fields(Endpoint::Login, Some(&session)).context("login body")?;
+        call(client, &t, "login", body).await.context("logging a login user in")?;
+    }
     Ok(t)
 }
 
@@ -1003,7 +1019,7 @@ async fn measure(
 ) -> Result<Measured> {
     let startup = server.wait_healthy(client, opts.startup_timeout).await?;
     let Prepared { app_id, keys, tag } = prepared;
-    let t = Arc::new(setup(client, &server.base, state, &app_id, keys, &tag).await?);
+    let t = Arc::new(setup(client, &server.base, state, &app_id, keys, &tag, opts.concurrency.max(1)).await?);
     let rows = pass(client, &t, opts, probe).await?;
     let second = match between {
         None => None,
@@ -1303,7 +1319,8 @@ mod tests {
             app_name: "App".into(),
             secret: "as_secret".into(),
             version: "1.0.0".into(),
-            login_user: "bench-login-t".into(),
+            login_users: vec!["bench-login-t-0".into(), "bench-login-t-1".into()],
+            next_login: AtomicUsize::new(0),
             keys: keys.iter().map(|k| (*k).to_owned()).collect(),
             next_key: AtomicUsize::new(0),
             tag: "t".into(),
@@ -1347,7 +1364,10 @@ mod tests {
         let v = t.fields(Endpoint::Variables, Some("s1")).unwrap();
         assert_eq!(Value::Object(v), json!({"session_id": "s1", "var_key": VAR_KEY}));
         let l = t.fields(Endpoint::Login, Some("s1")).unwrap();
-        assert_eq!(l["username"], "bench-login-t");
+        assert_eq!(l["username"], "bench-login-t-0");
+        let names: Vec<Value> =
+            (0..3).map(|_| t.fields(Endpoint::Login, Some("s1")).unwrap()["username"].clone()).collect();
+        assert_eq!(names, ["bench-login-t-1", "bench-login-t-0", "bench-login-t-1"], "the accounts in turn");
         assert_eq!(l["sid"], LOGIN_SID);
         assert_eq!(l["ip"], "");
         let r1 = t.fields(Endpoint::Register, Some("s1")).unwrap();

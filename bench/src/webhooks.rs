@@ -357,7 +357,7 @@ pub fn throughput(tg: &Tollgate, state: &BenchState, opts: &ThroughputOptions) -
     let client = http_client()?;
     let r = rt.block_on(async {
         let startup = server.wait_healthy(&client, opts.startup_timeout).await?;
-        let t = Arc::new(client_api::setup(&client, &server.base, state, &app_id, keys, &tag).await?);
+        let t = Arc::new(client_api::setup(&client, &server.base, state, &app_id, keys, &tag, 1).await?);
         let receiver = Receiver::new(true);
         let url = receiver.listen().await?;
         let token = server::login(&client, &server.base, state).await?;
