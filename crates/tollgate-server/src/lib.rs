@@ -15,6 +15,7 @@ pub mod download;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod group_commit;
 pub mod manage;
 pub mod metrics;
 pub mod netpolicy;

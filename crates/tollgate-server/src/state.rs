@@ -7,11 +7,13 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tollgate_core::model::AuditEntry;
 use tollgate_core::throttle::{LoginThrottle, ThrottleRule};
+use tollgate_core::time::Timestamp;
 use tollgate_store::Store;
 
 use crate::cache::AppCache;
 use crate::config::Config;
 use crate::crypto::MasterKey;
+use crate::group_commit::GroupCommit;
 use crate::metrics::Metrics;
 use crate::netpolicy::NetPolicy;
 use crate::signing::{Signer, SignerCell};
@@ -50,7 +52,13 @@ pub struct AppState {
     pub ws_backoff: Arc<crate::dialect::blaze::limits::Backoff>,
     /// Client activity (inits, logins, registrations, refusals) pending its next write.
     pub activity: Arc<crate::client::activity::ActivityRecorder>,
+    /// The request nonces of the replay defence, written in group commits: one transaction for
+    /// the nonces of every request that arrived while the previous one committed.
+    pub nonces: Arc<GroupCommit<(String, Timestamp), bool>>,
 }
+
+/// Nonces written in one transaction at most.
+const NONCE_BATCH: usize = 512;
 
 /// A per-IP token bucket (governor's keyed limiter).
 pub type ClientLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
@@ -72,7 +80,15 @@ impl AppState {
             let burst = std::num::NonZeroU32::new(rate.get().saturating_mul(10)).unwrap_or(rate);
             Arc::new(governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst)))
         });
+        let nonces = {
+            let store = store.clone();
+            Arc::new(GroupCommit::new(NONCE_BATCH, move |batch: Vec<(String, Timestamp)>| {
+                let store = store.clone();
+                async move { store.remember_nonces(&batch).await }
+            }))
+        };
         AppState {
+            nonces,
             signer: Arc::new(SignerCell::new(signer)),
             net: Arc::new(net),
             login_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(100))),

@@ -9,6 +9,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod encode;
+pub mod nonces;
 pub mod outbox;
 mod rows;
 

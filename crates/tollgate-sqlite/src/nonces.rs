@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use tollgate_core::time::Timestamp;
-use tollgate_sql::ms;
+use tollgate_sql::nonces::{distinct_nonces, first_seen};
+use tollgate_sql::{ms, to_json};
 use tollgate_store::{ReplayStore, StoreResult};
 
 use crate::error::db_err;
@@ -10,18 +11,26 @@ use crate::SqliteStore;
 
 #[async_trait]
 impl ReplayStore for SqliteStore {
-    async fn remember_nonce(&self, nonce: &str, expires_at: Timestamp) -> StoreResult<bool> {
-        // The primary key decides: of concurrent inserts of one nonce exactly one adds a row.
-        let done = sqlx::query(
-            "INSERT INTO request_nonces (nonce, expires_at) VALUES ($1, $2)
-             ON CONFLICT (nonce) DO NOTHING",
+    async fn remember_nonces(&self, batch: &[(String, Timestamp)]) -> StoreResult<Vec<bool>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the whole batch: the primary key decides, so of concurrent inserts
+        // of one nonce (in other batches, other processes) exactly one adds a row. The batch is
+        // bound as one JSON array of [nonce, expiry] so the statement's text never changes.
+        let (nonces, expiries) = distinct_nonces(batch);
+        let rows: Vec<(&String, i64)> = nonces.iter().zip(expiries).collect();
+        let added: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO request_nonces (nonce, expires_at)
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1) WHERE true
+             ON CONFLICT (nonce) DO NOTHING
+             RETURNING nonce",
         )
-        .bind(nonce)
-        .bind(ms(&expires_at))
-        .execute(&self.pool)
+        .bind(to_json(&rows)?)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        Ok(first_seen(batch, added))
     }
 
     async fn purge_nonces(&self, now: Timestamp) -> StoreResult<u64> {

@@ -18,7 +18,7 @@ use tollgate_core::events::Event;
 use tollgate_core::model::*;
 use tollgate_core::time::Timestamp;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A write named a row it depends on that does not exist (or is not in the tenant's scope):
     /// the user of a user variable, the channel or user of a mute or message, the session a
@@ -818,9 +818,18 @@ pub trait LogStore {
 /// Request nonces seen by the client API (replay defence), shared by every process.
 #[async_trait]
 pub trait ReplayStore {
-    /// Remember `nonce` until `expires_at`. `true` the first time; `false` when the nonce is
-    /// already remembered (a replay), also under concurrency.
-    async fn remember_nonce(&self, nonce: &str, expires_at: Timestamp) -> StoreResult<bool>;
+    /// Remember every nonce of `batch` until its expiry, in one transaction (group commit: one
+    /// write for the nonces of many concurrent requests). The answer has one entry per entry of
+    /// `batch`, in order: `true` the first time a nonce is seen; `false` when it is already
+    /// remembered (a replay), also under concurrency with other batches and other processes, and
+    /// for every later copy of a nonce that occurs more than once in `batch`. Nothing is
+    /// remembered when the call fails.
+    async fn remember_nonces(&self, batch: &[(String, Timestamp)]) -> StoreResult<Vec<bool>>;
+    /// Remember one nonce until `expires_at`: [`ReplayStore::remember_nonces`] with one entry.
+    async fn remember_nonce(&self, nonce: &str, expires_at: Timestamp) -> StoreResult<bool> {
+        let seen = self.remember_nonces(&[(nonce.to_owned(), expires_at)]).await?;
+        Ok(seen.first().copied().unwrap_or(false))
+    }
     /// Forget nonces whose window ended before `now`; returns how many.
     async fn purge_nonces(&self, now: Timestamp) -> StoreResult<u64>;
 }

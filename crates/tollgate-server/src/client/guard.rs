@@ -26,7 +26,8 @@ pub fn rate_limit(state: &AppState, ip: IpAddr) -> Result<(), DomainError> {
 ///
 /// A timestamp (unix milliseconds, as text) must be within the window of the server's clock; a
 /// nonce must be plausible and not seen before inside the window, on any node: the store
-/// remembers it until no request carrying it can pass the timestamp check any more.
+/// remembers it until no request carrying it can pass the timestamp check any more (written in a
+/// group commit with the nonces of concurrent requests, see `AppState::nonces`).
 pub async fn check_replay(state: &AppState, timestamp: Option<&str>, nonce: Option<&str>) -> Result<(), DomainError> {
     let now = now();
     let ts = match timestamp {
@@ -42,7 +43,9 @@ pub async fn check_replay(state: &AppState, timestamp: Option<&str>, nonce: Opti
             return Err(DomainError::ReplayedRequest);
         }
         let until = replay::remember_until(ts.unwrap_or_else(|| to_millis(&now)), now);
-        if !state.store.remember_nonce(nonce, until).await.map_err(store_err)? {
+        // Group commit: one transaction for the nonces of many concurrent requests, this one
+        // answered once its batch has committed.
+        if !state.nonces.submit((nonce.to_owned(), until)).await.map_err(store_err)? {
             return Err(DomainError::ReplayedRequest);
         }
     }

@@ -201,6 +201,27 @@ pub async fn redemption_concurrency<S: Store>(s: Arc<S>) {
     let new = results.into_iter().map(|r| r.unwrap()).filter(|fresh| *fresh).count();
     assert_eq!(new, 1, "a nonce is new once");
 
+    // 40 batches at once, each holding the same 20 shared nonces (in a different order) and one
+    // of its own: each shared nonce is new in exactly one batch, each own nonce in its batch.
+    let results = race(&s, N, |s, i| async move {
+        let mut batch: Vec<(String, _)> =
+            (0..20).map(|k| (format!("shared-{}", (k + i) % 20), t + Duration::minutes(5))).collect();
+        batch.push((format!("own-{i}"), t + Duration::minutes(5)));
+        let seen = s.remember_nonces(&batch).await.unwrap();
+        (batch, seen)
+    })
+    .await;
+    let mut firsts = std::collections::HashMap::<String, usize>::new();
+    for (batch, seen) in &results {
+        assert_eq!(seen.len(), batch.len());
+        assert!(seen[20], "a batch's own nonce is new");
+        for ((nonce, _), fresh) in batch.iter().zip(seen).take(20) {
+            *firsts.entry(nonce.clone()).or_default() += usize::from(*fresh);
+        }
+    }
+    assert_eq!(firsts.len(), 20);
+    assert!(firsts.values().all(|n| *n == 1), "each shared nonce is new once: {firsts:?}");
+
     // 20 devices at once onto a license and a user allowing 3: exactly 3 bound.
     let a = fresh_app().await;
     let key = license(&a.id, "RACE-BIND");

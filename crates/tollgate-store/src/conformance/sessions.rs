@@ -119,4 +119,22 @@ pub async fn nonces<S: Store>(s: &S) {
     assert_eq!(s.purge_nonces(t).await.unwrap(), 0);
     assert_eq!(s.purge_nonces(t + Duration::hours(1)).await.unwrap(), 4);
     assert!(s.remember_nonce("nonce-1", t + Duration::minutes(5)).await.unwrap());
+
+    // A batch: one answer per entry, in order; a nonce already remembered and every later copy of
+    // one in the batch are replays; an empty batch writes nothing.
+    let later = t + Duration::minutes(5);
+    let batch: Vec<(String, _)> = ["b-1", "nonce-1", "b-2", "b-1", "b-3", "b-2", "B-1", "it's \"quoted\""]
+        .iter()
+        .map(|n| (n.to_string(), later))
+        .collect();
+    assert_eq!(s.remember_nonces(&batch).await.unwrap(), [true, false, true, false, true, false, true, true]);
+    assert_eq!(s.remember_nonces(&batch).await.unwrap(), [false; 8], "the whole batch again");
+    assert!(s.remember_nonces(&[]).await.unwrap().is_empty());
+    assert!(!s.remember_nonce("it's \"quoted\"", later).await.unwrap(), "stored exactly as given");
+    // Each entry keeps its own expiry.
+    let mixed = vec![("x-old".to_owned(), t - Duration::seconds(1)), ("x-new".to_owned(), later)];
+    assert_eq!(s.remember_nonces(&mixed).await.unwrap(), [true, true]);
+    assert_eq!(s.purge_nonces(t).await.unwrap(), 1);
+    assert!(!s.remember_nonce("x-new", later).await.unwrap());
+    assert!(s.remember_nonce("x-old", later).await.unwrap());
 }
