@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tollgate_core::model::AuditEntry;
+use tollgate_core::events::Event;
+use tollgate_core::model::{AuditEntry, Session};
 use tollgate_core::throttle::{LoginThrottle, ThrottleRule};
 use tollgate_core::time::Timestamp;
 use tollgate_store::Store;
@@ -55,10 +56,15 @@ pub struct AppState {
     /// The request nonces of the replay defence, written in group commits: one transaction for
     /// the nonces of every request that arrived while the previous one committed.
     pub nonces: Arc<GroupCommit<(String, Timestamp), bool>>,
+    /// New client sessions (of apps without a session quota) with their events, written in
+    /// group commits the same way.
+    pub sessions: Arc<GroupCommit<(Session, Vec<Event>), bool>>,
 }
 
 /// Nonces written in one transaction at most.
 const NONCE_BATCH: usize = 512;
+/// Sessions written in one transaction at most.
+const SESSION_BATCH: usize = 128;
 
 /// A per-IP token bucket (governor's keyed limiter).
 pub type ClientLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
@@ -87,8 +93,16 @@ impl AppState {
                 async move { store.remember_nonces(&batch).await }
             }))
         };
+        let sessions = {
+            let store = store.clone();
+            Arc::new(GroupCommit::new(SESSION_BATCH, move |batch: Vec<(Session, Vec<Event>)>| {
+                let store = store.clone();
+                async move { store.create_sessions(&batch).await }
+            }))
+        };
         AppState {
             nonces,
+            sessions,
             signer: Arc::new(SignerCell::new(signer)),
             net: Arc::new(net),
             login_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(100))),

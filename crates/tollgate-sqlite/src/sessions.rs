@@ -38,6 +38,35 @@ where
     Ok(())
 }
 
+/// Insert `session` unless its app is gone (then `false`, and nothing is written).
+async fn insert_session_of_live_app<'e, E>(exec: E, session: &Session) -> StoreResult<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let done = sqlx::query(
+        "INSERT INTO sessions
+            (id, app_id, token, user_id, license_id, ip, hwid, client_id,
+             created_at, expires_at, last_seen)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+         WHERE EXISTS (SELECT 1 FROM apps WHERE id = $2)",
+    )
+    .bind(&session.id)
+    .bind(&session.app_id)
+    .bind(&session.token)
+    .bind(&session.user_id)
+    .bind(&session.license_id)
+    .bind(&session.ip)
+    .bind(&session.hwid)
+    .bind(&session.client_id)
+    .bind(ms(&session.created_at))
+    .bind(ms(&session.expires_at))
+    .bind(ms(&session.last_seen))
+    .execute(exec)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// `bind_session` on any connection, so a redemption can sign its session in inside its own
 /// transaction. `false` when no such session of the app (or no such user or license in it).
 pub(crate) async fn bind_session_in<'c>(
@@ -84,6 +113,25 @@ impl SessionStore for SqliteStore {
         tx.commit().await.map_err(db_err)?;
         self.webhooks_queued(queued);
         Ok(())
+    }
+
+    async fn create_sessions(&self, batch: &[(Session, Vec<Event>)]) -> StoreResult<Vec<bool>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let mut created = Vec::with_capacity(batch.len());
+        let mut queued = 0;
+        for (session, events) in batch {
+            let done = insert_session_of_live_app(&mut *tx, session).await?;
+            if done {
+                queued += queue_events(&mut tx, events).await?;
+            }
+            created.push(done);
+        }
+        tx.commit().await.map_err(db_err)?;
+        self.webhooks_queued(queued);
+        Ok(created)
     }
 
     async fn create_session_capped(

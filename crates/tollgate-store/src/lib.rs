@@ -565,6 +565,11 @@ pub trait BlacklistStore {
 #[async_trait]
 pub trait SessionStore {
     async fn create_session(&self, session: &Session, events: &[Event]) -> StoreResult<()>;
+    /// Create every session of `batch` with its events in one transaction (group commit: the
+    /// sessions of many concurrent inits in one write). One answer per entry, in order: `true`
+    /// when it was created; `false` when its app no longer exists, and then nothing of that entry
+    /// is written. Nothing is written when the call fails.
+    async fn create_sessions(&self, batch: &[(Session, Vec<Event>)]) -> StoreResult<Vec<bool>>;
     /// Create the session only if the app has fewer than `max_live` sessions live at `now`;
     /// `false` (nothing written) otherwise. Concurrent calls for one app are serialised, so the
     /// quota holds under any concurrency.

@@ -235,7 +235,13 @@ pub async fn open_session(
                 return Err(DomainError::SessionQuotaExceeded);
             }
         }
-        None => state.store.create_session(&session, &events).await.map_err(store_err)?,
+        // Group commit with the sessions of concurrent inits; answered once its batch commits.
+        None => {
+            if !state.sessions.submit((session.clone(), events)).await.map_err(store_err)? {
+                // The app was deleted while this init ran.
+                return Err(DomainError::AppNotFound);
+            }
+        }
     }
     Ok(session)
 }

@@ -214,6 +214,45 @@ async fn replayable(s: &TestServer, endpoint: &str, body: &Value, rid: &str, non
     r
 }
 
+/// Group commit under load: 48 concurrent inits, each with its own nonce, each open their own
+/// session, all valid at once; 32 concurrent copies of one request (sent to two nodes when the
+/// database can be shared) are accepted exactly once, every other copy refused as a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_commits_and_a_nonce_still_counts_once() {
+    let s = TestServer::start().await;
+    let other = match s.pg.is_some() {
+        true => Some(s.second_node().await),
+        false => None,
+    };
+    let app = client_app(&s).await;
+    let inits = futures::future::join_all((0..48).map(|_| call(&s, "init", app.init_body()))).await;
+    let mut ids = std::collections::HashSet::new();
+    for r in &inits {
+        r.assert_status(200);
+        ids.insert(r.body["session_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 48, "48 distinct sessions");
+    assert_eq!(sessions(&s, &app).await.len(), 48, "every session stored");
+    let checks =
+        futures::future::join_all(ids.iter().map(|sid| call(&s, "validate-session", json!({ "session_id": sid }))))
+            .await;
+    for r in &checks {
+        r.assert_status(200);
+    }
+
+    let (rid, nonce, ts) = fresh_meta();
+    let body = json!({ "session_id": ids.iter().next().unwrap() });
+    let nodes = [&s, other.as_ref().unwrap_or(&s)];
+    let copies = futures::future::join_all(
+        (0..32).map(|i| replayable(nodes[i % 2], "validate-session", &body, &rid, &nonce, ts)),
+    )
+    .await;
+    assert_eq!(copies.iter().filter(|r| r.status == 200).count(), 1, "one copy passes");
+    for r in copies.iter().filter(|r| r.status != 200) {
+        assert_row(r, REPLAYED_REQUEST);
+    }
+}
+
 #[tokio::test]
 async fn a_nonce_is_accepted_once() {
     let s = TestServer::start().await;

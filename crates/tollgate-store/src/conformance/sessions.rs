@@ -99,6 +99,23 @@ pub async fn sessions<S: Store>(s: &S) {
     assert_eq!(s.count_live_sessions(&a.id, t).await.unwrap(), 0);
     assert_eq!(s.count_live_sessions(&b.id, t).await.unwrap(), 1);
     assert_eq!(s.delete_app_sessions(&a.id).await.unwrap(), 0);
+
+    // A batch: one transaction, one answer per session; a session of an app that is gone is
+    // refused alone, the others are created; an empty batch writes nothing.
+    let (s_b1, s_b2) = (session(&a.id, None, t + Duration::hours(1)), session(&b.id, None, t + Duration::hours(1)));
+    let gone = session("app_gone", None, t + Duration::hours(1));
+    let batch = vec![(s_b1.clone(), vec![]), (gone.clone(), vec![]), (s_b2.clone(), vec![])];
+    assert_eq!(s.create_sessions(&batch).await.unwrap(), [true, false, true]);
+    assert_eq!(s.session_by_token(&a.id, &s_b1.token).await.unwrap(), Some(s_b1.clone()));
+    assert_eq!(s.session_by_token(&b.id, &s_b2.token).await.unwrap(), Some(s_b2.clone()));
+    assert_eq!(s.session_by_token_any(&gone.token).await.unwrap(), None);
+    assert!(s.create_sessions(&[]).await.unwrap().is_empty());
+    // A conflict fails the whole batch and writes none of it.
+    let fresh = session(&a.id, None, t + Duration::hours(1));
+    let mut dup = session(&a.id, None, t + Duration::hours(1));
+    dup.token = s_b1.token.clone();
+    assert_conflict(s.create_sessions(&[(fresh.clone(), vec![]), (dup, vec![])]).await, constraint::SESSION_TOKEN);
+    assert_eq!(s.session_by_token(&a.id, &fresh.token).await.unwrap(), None, "nothing of a failed batch");
 }
 
 /// Replay defence: a nonce is new once until it is purged.

@@ -275,6 +275,18 @@ pub async fn webhook_outbox<S: Store>(s: &S) {
     let refused = session(&a.id, None, late + Duration::days(1));
     assert!(!s.create_session_capped(&refused, live, t, &ev(EventKind::SessionCreate, "quota")).await.unwrap());
     step!("create_session_capped at quota", false);
+    // create_sessions: each created session queues its events; one of a gone app queues nothing.
+    let mut rx = s.subscribe();
+    let batch = vec![
+        (session(&a.id, None, late + Duration::days(1)), ev(EventKind::SessionCreate, "batch 1")),
+        (session("app_gone", None, late + Duration::days(1)), ev(EventKind::SessionCreate, "gone")),
+        (session(&a.id, None, late + Duration::days(1)), ev(EventKind::SessionCreate, "batch 2")),
+    ];
+    assert_eq!(s.create_sessions(&batch).await.unwrap(), [true, false, true]);
+    expect_due(&mut rx, "create_sessions").await;
+    let got = queued(s, &a.id, &all.id).await;
+    assert_eq!(got, n + 2, "create_sessions queues the events of the sessions it created");
+    n = got;
 
     // The same writes with no event queue nothing.
     s.create_user(&user(&a.id, "Silent"), &[]).await.unwrap();
