@@ -1069,8 +1069,10 @@ pub fn run_with(
     let app_id =
         find_id(&app.stdout, "app_").context("no app id (`app_...`) in the output of `tollgate app create`")?;
     let register = if opts.endpoints.contains(&Endpoint::Register) { opts.register_keys } else { 0 };
-    // One more key for the user that login signs in as, and one the Authon sessions sign in with.
-    let (keys, keys_wall) = generate_keys(tg, &app_id, register + 2)?;
+    // One more key for each user that login signs in as (one per connection), and one the
+    // Authon sessions sign in with.
+    let logins = opts.concurrency.max(1) as u64;
+    let (keys, keys_wall) = generate_keys(tg, &app_id, register + logins + 1)?;
     let pg_url = tg.database_url.as_deref().filter(|u| crate::pg::is_postgres(u));
     let analyzed = match pg_url {
         Some(url) if opts.analyze => {
@@ -1298,7 +1300,7 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
     let analyzed = if r.analyzed { " (then `ANALYZE`, --analyze)" } else { "" };
     let _ = writeln!(
         s,
-        "\nApp `{}`; {} register keys + 1 made by `tollgate license generate` in {:.1} s{analyzed}; server healthy {} ms \
+        "\nApp `{}`; {} register keys, plus one per login account and one for the Authon sessions, made by `tollgate license generate` in {:.1} s{analyzed}; server healthy {} ms \
          after spawning, peak RSS {rss}, exit after SIGTERM {down} ms{load}.",
         r.app_id,
         group(r.register_keys),
