@@ -189,6 +189,23 @@ impl SessionStore for PgStore {
             .transpose()
     }
 
+    async fn sessions_by_tokens_any(&self, tokens: &[String]) -> StoreResult<Vec<Option<Session>>> {
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query("SELECT * FROM sessions WHERE token = ANY($1)")
+            .bind(tokens)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let session = SessionRow::decode(row)?;
+            found.insert(session.token.clone(), session);
+        }
+        Ok(tokens.iter().map(|t| found.get(t).cloned()).collect())
+    }
+
     async fn bind_session(
         &self,
         app_id: &str,

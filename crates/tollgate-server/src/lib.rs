@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod batch;
 pub mod builder;
 pub mod cache;
 pub mod cli;
@@ -15,7 +16,6 @@ pub mod download;
 pub mod error;
 pub mod extract;
 pub mod files;
-pub mod group_commit;
 pub mod manage;
 pub mod metrics;
 pub mod netpolicy;

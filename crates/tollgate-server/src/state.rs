@@ -11,10 +11,10 @@ use tollgate_core::throttle::{LoginThrottle, ThrottleRule};
 use tollgate_core::time::Timestamp;
 use tollgate_store::Store;
 
+use crate::batch::Batcher;
 use crate::cache::AppCache;
 use crate::config::Config;
 use crate::crypto::MasterKey;
-use crate::group_commit::GroupCommit;
 use crate::metrics::Metrics;
 use crate::netpolicy::NetPolicy;
 use crate::signing::{Signer, SignerCell};
@@ -55,16 +55,21 @@ pub struct AppState {
     pub activity: Arc<crate::client::activity::ActivityRecorder>,
     /// The request nonces of the replay defence, written in group commits: one transaction for
     /// the nonces of every request that arrived while the previous one committed.
-    pub nonces: Arc<GroupCommit<(String, Timestamp), bool>>,
+    pub nonces: Arc<Batcher<(String, Timestamp), bool>>,
     /// New client sessions (of apps without a session quota) with their events, written in
     /// group commits the same way.
-    pub sessions: Arc<GroupCommit<(Session, Vec<Event>), bool>>,
+    pub sessions: Arc<Batcher<(Session, Vec<Event>), bool>>,
+    /// The sessions client requests name, read together: one query for the tokens of every
+    /// request that arrived while the previous read ran.
+    pub session_reads: Arc<Batcher<String, Option<Session>>>,
 }
 
 /// Nonces written in one transaction at most.
 const NONCE_BATCH: usize = 512;
 /// Sessions written in one transaction at most.
 const SESSION_BATCH: usize = 128;
+/// Sessions read in one query at most.
+const SESSION_READ_BATCH: usize = 256;
 
 /// A per-IP token bucket (governor's keyed limiter).
 pub type ClientLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
@@ -88,21 +93,29 @@ impl AppState {
         });
         let nonces = {
             let store = store.clone();
-            Arc::new(GroupCommit::new(NONCE_BATCH, move |batch: Vec<(String, Timestamp)>| {
+            Arc::new(Batcher::new(NONCE_BATCH, move |batch: Vec<(String, Timestamp)>| {
                 let store = store.clone();
                 async move { store.remember_nonces(&batch).await }
             }))
         };
         let sessions = {
             let store = store.clone();
-            Arc::new(GroupCommit::new(SESSION_BATCH, move |batch: Vec<(Session, Vec<Event>)>| {
+            Arc::new(Batcher::new(SESSION_BATCH, move |batch: Vec<(Session, Vec<Event>)>| {
                 let store = store.clone();
                 async move { store.create_sessions(&batch).await }
+            }))
+        };
+        let session_reads = {
+            let store = store.clone();
+            Arc::new(Batcher::new(SESSION_READ_BATCH, move |tokens: Vec<String>| {
+                let store = store.clone();
+                async move { store.sessions_by_tokens_any(&tokens).await }
             }))
         };
         AppState {
             nonces,
             sessions,
+            session_reads,
             signer: Arc::new(SignerCell::new(signer)),
             net: Arc::new(net),
             login_throttle: Arc::new(LoginThrottle::new(ThrottleRule::login(100))),

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use tollgate_core::events::Event;
 use tollgate_core::model::{Session, SessionView};
 use tollgate_core::time::Timestamp;
-use tollgate_sql::{count, ms, ms_opt, IntoModel, SessionRow, SessionViewRow};
+use tollgate_sql::{count, ms, ms_opt, to_json, IntoModel, SessionRow, SessionViewRow};
 use tollgate_store::{SessionStore, StoreResult};
 
 use crate::error::db_err;
@@ -180,6 +180,23 @@ impl SessionStore for SqliteStore {
             .as_ref()
             .map(SessionRow::decode)
             .transpose()
+    }
+
+    async fn sessions_by_tokens_any(&self, tokens: &[String]) -> StoreResult<Vec<Option<Session>>> {
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query("SELECT * FROM sessions WHERE token IN (SELECT value FROM json_each($1))")
+            .bind(to_json(tokens)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let session = SessionRow::decode(row)?;
+            found.insert(session.token.clone(), session);
+        }
+        Ok(tokens.iter().map(|t| found.get(t).cloned()).collect())
     }
 
     async fn bind_session(

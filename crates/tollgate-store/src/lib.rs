@@ -584,6 +584,9 @@ pub trait SessionStore {
     /// For protocols whose bearer token is the only scope (Authly `session_id`): tokens are
     /// unique across apps. Expired sessions are returned too.
     async fn session_by_token_any(&self, token: &str) -> StoreResult<Option<Session>>;
+    /// [`SessionStore::session_by_token_any`] for many tokens in one query (the sessions that
+    /// concurrent requests name, read together): one answer per token, in order.
+    async fn sessions_by_tokens_any(&self, tokens: &[String]) -> StoreResult<Vec<Option<Session>>>;
     /// Attach the session to a user or a license after a login (`None` leaves a link as it is),
     /// record the device, and move `expires_at` forward to `expires_at` if later.
     async fn bind_session(

@@ -131,7 +131,8 @@ pub async fn live_session(state: &AppState, caller: &Caller, token: &str) -> Res
     if !session::plausible_token(token) {
         return Err(DomainError::InvalidSession);
     }
-    let found = state.store.session_by_token_any(token).await.map_err(store_err)?;
+    // Read with the sessions of concurrent requests, in one query started after this request.
+    let found = state.session_reads.submit(token.to_owned()).await.map_err(store_err)?;
     let session = session::check(found, now())?;
     let app = state.apps.by_id(state.store.as_ref(), &session.app_id).await.map_err(store_err)?;
     // The app was deleted under the session (the cascade removes sessions; a race can lose).

@@ -214,9 +214,10 @@ async fn replayable(s: &TestServer, endpoint: &str, body: &Value, rid: &str, non
     r
 }
 
-/// Group commit under load: 48 concurrent inits, each with its own nonce, each open their own
-/// session, all valid at once; 32 concurrent copies of one request (sent to two nodes when the
-/// database can be shared) are accepted exactly once, every other copy refused as a replay.
+/// Batching under load: 48 concurrent inits, each with its own nonce, each open their own
+/// session, all valid at once; after a kill, 48 concurrent checks on two nodes (when the database
+/// can be shared) are all refused; 32 concurrent copies of one request, on both nodes, are
+/// accepted exactly once, every other copy refused as a replay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_share_commits_and_a_nonce_still_counts_once() {
     let s = TestServer::start().await;
@@ -240,9 +241,24 @@ async fn concurrent_requests_share_commits_and_a_nonce_still_counts_once() {
         r.assert_status(200);
     }
 
+    // Killing every session on one node is in force at the next requests on every node, however
+    // the reads are batched: 48 concurrent checks, half of them on the other node, all refused.
+    let r = s.delete(&format!("/v1/admin/apps/{}/sessions", app.id), &app.seller.token).await;
+    r.assert_status(200);
+    let nodes = [&s, other.as_ref().unwrap_or(&s)];
+    let checks = futures::future::join_all(
+        ids.iter().enumerate().map(|(i, sid)| call(nodes[i % 2], "validate-session", json!({ "session_id": sid }))),
+    )
+    .await;
+    for r in &checks {
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert_eq!(r.body["code"], "INVALID_SESSION", "{}", r.body);
+    }
+    let ids: std::collections::HashSet<String> =
+        futures::future::join_all((0..8).map(|_| init(&s, &app))).await.into_iter().collect();
+
     let (rid, nonce, ts) = fresh_meta();
     let body = json!({ "session_id": ids.iter().next().unwrap() });
-    let nodes = [&s, other.as_ref().unwrap_or(&s)];
     let copies = futures::future::join_all(
         (0..32).map(|i| replayable(nodes[i % 2], "validate-session", &body, &rid, &nonce, ts)),
     )

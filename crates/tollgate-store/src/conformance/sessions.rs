@@ -100,6 +100,15 @@ pub async fn sessions<S: Store>(s: &S) {
     assert_eq!(s.count_live_sessions(&b.id, t).await.unwrap(), 1);
     assert_eq!(s.delete_app_sessions(&a.id).await.unwrap(), 0);
 
+    // Many tokens in one read: one answer per token, in order, whatever the app; expired
+    // sessions too; unknown and repeated tokens answered as such.
+    let expired = session(&a.id, None, t - Duration::seconds(1));
+    s.create_session(&expired, &[]).await.unwrap();
+    let tokens = vec![s_other.token.clone(), ids::new_token(), expired.token.clone(), s_other.token.clone()];
+    let got = s.sessions_by_tokens_any(&tokens).await.unwrap();
+    assert_eq!(got, [Some(s_other.clone()), None, Some(expired.clone()), Some(s_other.clone())]);
+    assert!(s.sessions_by_tokens_any(&[]).await.unwrap().is_empty());
+
     // A batch: one transaction, one answer per session; a session of an app that is gone is
     // refused alone, the others are created; an empty batch writes nothing.
     let (s_b1, s_b2) = (session(&a.id, None, t + Duration::hours(1)), session(&b.id, None, t + Duration::hours(1)));

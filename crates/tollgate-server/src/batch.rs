@@ -1,14 +1,18 @@
-//! Group commit: the writes of many concurrent requests in one database transaction.
+//! Batching: the database work of many concurrent requests in one round trip. For writes this
+//! is a group commit (one transaction for the nonces, or the new sessions, of many requests);
+//! for reads, one query for the sessions many requests name.
 //!
-//! A request hands its item to [`GroupCommit::submit`] and waits. While no batch is being
-//! written, the first request starts a writer; the writer takes everything queued (at most
-//! `max_batch`), writes it with one store call, answers each request with its own result, and
-//! goes on until the queue is empty. Requests arriving while a batch commits wait for the next
-//! one, so under load one transaction carries the writes of every request that came in during
-//! the previous one, and when idle a request is written at once, alone.
+//! A request hands its item to [`Batcher::submit`] and waits. While no batch is being
+//! worked on, the first request starts a worker; the worker takes everything queued (at most
+//! `max_batch`), handles it with one store call, answers each request with its own result, and
+//! goes on until the queue is empty. Requests arriving while a batch is in the database wait for
+//! the next one, so under load one round trip carries the work of every request that came in
+//! during the previous one, and when idle a request is handled at once, alone.
 //!
 //! Nothing is weakened: a request is answered only after the transaction carrying its write has
-//! committed (or failed, and then it gets the error), exactly as if it had written alone.
+//! committed (or failed, and then it gets the error), exactly as if it had written alone; a read
+//! starts after the request was queued, so it sees every write committed before the request
+//! arrived.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,55 +21,56 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tollgate_store::{StoreError, StoreResult};
 
-type Write<T, R> = dyn Fn(Vec<T>) -> Pin<Box<dyn Future<Output = StoreResult<Vec<R>>> + Send>> + Send + Sync;
+type Work<T, R> = dyn Fn(Vec<T>) -> Pin<Box<dyn Future<Output = StoreResult<Vec<R>>> + Send>> + Send + Sync;
 type Waiter<R> = oneshot::Sender<StoreResult<R>>;
 
-/// One queue of writes of one kind, with at most one batch being written at a time.
-pub struct GroupCommit<T, R> {
+/// One queue of work of one kind, with at most one batch in the database at a time.
+pub struct Batcher<T, R> {
     inner: Arc<Inner<T, R>>,
 }
 
 struct Inner<T, R> {
     queue: Mutex<Queue<T, R>>,
-    write: Box<Write<T, R>>,
+    work: Box<Work<T, R>>,
     max_batch: usize,
 }
 
 struct Queue<T, R> {
     items: Vec<(T, Waiter<R>)>,
-    /// A writer is running; it takes whatever is queued before it stops.
-    writing: bool,
+    /// A worker is running; it takes whatever is queued before it stops.
+    working: bool,
 }
 
-impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
-    /// Batches of at most `max_batch` items, each written by one call of `write`, which answers
+impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
+    /// Batches of at most `max_batch` items, each handled by one call of `work`, which answers
     /// one result per item, in order.
-    pub fn new<F, Fut>(max_batch: usize, write: F) -> GroupCommit<T, R>
+    pub fn new<F, Fut>(max_batch: usize, work: F) -> Batcher<T, R>
     where
         F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = StoreResult<Vec<R>>> + Send + 'static,
     {
-        GroupCommit {
+        Batcher {
             inner: Arc::new(Inner {
-                queue: Mutex::new(Queue { items: Vec::new(), writing: false }),
-                write: Box::new(move |items| Box::pin(write(items))),
+                queue: Mutex::new(Queue { items: Vec::new(), working: false }),
+                work: Box::new(move |items| Box::pin(work(items))),
                 max_batch: max_batch.max(1),
             }),
         }
     }
 
-    /// Queue `item` and wait until the batch carrying it is committed: its own result.
+    /// Queue `item` and wait until the batch carrying it is done (a write: committed): its own
+    /// result.
     pub async fn submit(&self, item: T) -> StoreResult<R> {
         let (tx, rx) = oneshot::channel();
         let start = {
             let mut q = self.inner.lock();
             q.items.push((item, tx));
-            !std::mem::replace(&mut q.writing, true)
+            !std::mem::replace(&mut q.working, true)
         };
         if start {
             tokio::spawn(self.inner.clone().drain());
         }
-        rx.await.unwrap_or_else(|_| Err(StoreError::Other("a group commit ended without an answer".into())))
+        rx.await.unwrap_or_else(|_| Err(StoreError::Other("a batch ended without an answer".into())))
     }
 }
 
@@ -75,13 +80,13 @@ impl<T: Send + 'static, R: Send + 'static> Inner<T, R> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Write batches until the queue is empty, then stop (the next `submit` starts a new writer).
+    /// Handle batches until the queue is empty, then stop (the next `submit` starts a new worker).
     async fn drain(self: Arc<Self>) {
         loop {
             let batch: Vec<(T, Waiter<R>)> = {
                 let mut q = self.lock();
                 if q.items.is_empty() {
-                    q.writing = false;
+                    q.working = false;
                     return;
                 }
                 let n = q.items.len().min(self.max_batch);
@@ -89,14 +94,14 @@ impl<T: Send + 'static, R: Send + 'static> Inner<T, R> {
             };
             let (items, waiters): (Vec<T>, Vec<Waiter<R>>) = batch.into_iter().unzip();
             let n = items.len();
-            // Its own task, so that a panic in the write fails this batch, not the writer.
-            let answers = match tokio::spawn((self.write)(items)).await {
+            // Its own task, so that a panic in the work fails this batch, not the worker.
+            let answers = match tokio::spawn((self.work)(items)).await {
                 Ok(Ok(answers)) if answers.len() == n => Ok(answers),
                 Ok(Ok(answers)) => {
-                    Err(StoreError::Other(format!("a batch of {n} writes was answered {} times", answers.len())))
+                    Err(StoreError::Other(format!("a batch of {n} items was answered {} times", answers.len())))
                 }
                 Ok(Err(e)) => Err(e),
-                Err(e) => Err(StoreError::Other(format!("a batch write failed: {e}"))),
+                Err(e) => Err(StoreError::Other(format!("a batch failed: {e}"))),
             };
             match answers {
                 Ok(answers) => {
@@ -125,7 +130,7 @@ mod tests {
     async fn concurrent_items_share_batches_and_each_gets_its_own_answer() {
         let calls = Arc::new(AtomicUsize::new(0));
         let counted = calls.clone();
-        let gc = Arc::new(GroupCommit::new(16, move |items: Vec<u32>| {
+        let gc = Arc::new(Batcher::new(16, move |items: Vec<u32>| {
             counted.fetch_add(1, Ordering::SeqCst);
             async move {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -151,10 +156,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_or_panicking_batch_fails_its_items_and_the_next_batch_still_runs() {
-        let gc = GroupCommit::new(8, |items: Vec<u32>| async move {
+        let gc = Batcher::new(8, |items: Vec<u32>| async move {
             match items[0] {
                 0 => Err(StoreError::Unavailable("down".into())),
-                1 => panic!("a bug in the write"),
+                1 => panic!("a bug in the work"),
                 2 => Ok(Vec::new()),
                 _ => Ok(items),
             }
