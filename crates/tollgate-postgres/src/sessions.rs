@@ -193,11 +193,18 @@ impl SessionStore for PgStore {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query("SELECT * FROM sessions WHERE token = ANY($1)")
-            .bind(tokens)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        // One index lookup per token, whatever the planner thinks of the table: `token = ANY`
+        // was planned as a scan of the whole table while its statistics still said it was small
+        // (a busy app's sessions table grows fast), and the LIMIT keeps the lateral from being
+        // flattened into such a join.
+        let rows = sqlx::query(
+            "SELECT s.* FROM UNNEST($1::text[]) AS t(token)
+             CROSS JOIN LATERAL (SELECT * FROM sessions WHERE sessions.token = t.token LIMIT 1) AS s",
+        )
+        .bind(tokens)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         let mut found = std::collections::HashMap::with_capacity(rows.len());
         for row in &rows {
             let session = SessionRow::decode(row)?;

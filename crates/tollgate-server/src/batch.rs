@@ -33,27 +33,31 @@ struct Inner<T, R> {
     queue: Mutex<Queue<T, R>>,
     work: Box<Work<T, R>>,
     max_batch: usize,
+    /// Batches in the database at once, at most.
+    workers: usize,
 }
 
 struct Queue<T, R> {
     items: Vec<(T, Waiter<R>)>,
-    /// A worker is running; it takes whatever is queued before it stops.
-    working: bool,
+    /// Workers running; each takes whatever is queued before it stops.
+    working: usize,
 }
 
 impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     /// Batches of at most `max_batch` items, each handled by one call of `work`, which answers
-    /// one result per item, in order.
-    pub fn new<F, Fut>(max_batch: usize, work: F) -> Batcher<T, R>
+    /// one result per item, in order; at most `workers` batches at once (1 for writes: a group
+    /// commit; more for reads, which the database runs side by side).
+    pub fn new<F, Fut>(max_batch: usize, workers: usize, work: F) -> Batcher<T, R>
     where
         F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = StoreResult<Vec<R>>> + Send + 'static,
     {
         Batcher {
             inner: Arc::new(Inner {
-                queue: Mutex::new(Queue { items: Vec::new(), working: false }),
+                queue: Mutex::new(Queue { items: Vec::new(), working: 0 }),
                 work: Box::new(move |items| Box::pin(work(items))),
                 max_batch: max_batch.max(1),
+                workers: workers.max(1),
             }),
         }
     }
@@ -65,7 +69,9 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
         let start = {
             let mut q = self.inner.lock();
             q.items.push((item, tx));
-            !std::mem::replace(&mut q.working, true)
+            let start = q.working < self.inner.workers;
+            q.working += usize::from(start);
+            start
         };
         if start {
             tokio::spawn(self.inner.clone().drain());
@@ -86,7 +92,7 @@ impl<T: Send + 'static, R: Send + 'static> Inner<T, R> {
             let batch: Vec<(T, Waiter<R>)> = {
                 let mut q = self.lock();
                 if q.items.is_empty() {
-                    q.working = false;
+                    q.working -= 1;
                     return;
                 }
                 let n = q.items.len().min(self.max_batch);
@@ -130,7 +136,7 @@ mod tests {
     async fn concurrent_items_share_batches_and_each_gets_its_own_answer() {
         let calls = Arc::new(AtomicUsize::new(0));
         let counted = calls.clone();
-        let gc = Arc::new(Batcher::new(16, move |items: Vec<u32>| {
+        let gc = Arc::new(Batcher::new(16, 1, move |items: Vec<u32>| {
             counted.fetch_add(1, Ordering::SeqCst);
             async move {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -154,9 +160,37 @@ mod tests {
         assert_eq!(gc.submit(7).await.unwrap(), 14);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn at_most_the_given_number_of_batches_run_at_once() {
+        let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (n, p) = (now.clone(), peak.clone());
+        let gc = Arc::new(Batcher::new(4, 3, move |items: Vec<u32>| {
+            let (n, p) = (n.clone(), p.clone());
+            async move {
+                p.fetch_max(n.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                n.fetch_sub(1, Ordering::SeqCst);
+                Ok(items)
+            }
+        }));
+        let tasks: Vec<_> = (0..120u32)
+            .map(|i| {
+                tokio::spawn({
+                    let gc = gc.clone();
+                    async move { gc.submit(i).await }
+                })
+            })
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap().unwrap(), i as u32);
+        }
+        let peak = peak.load(Ordering::SeqCst);
+        assert!((2..=3).contains(&peak), "batches at once: {peak}");
+    }
+
     #[tokio::test]
     async fn a_failed_or_panicking_batch_fails_its_items_and_the_next_batch_still_runs() {
-        let gc = Batcher::new(8, |items: Vec<u32>| async move {
+        let gc = Batcher::new(8, 1, |items: Vec<u32>| async move {
             match items[0] {
                 0 => Err(StoreError::Unavailable("down".into())),
                 1 => panic!("a bug in the work"),

@@ -70,6 +70,8 @@ const NONCE_BATCH: usize = 512;
 const SESSION_BATCH: usize = 128;
 /// Sessions read in one query at most.
 const SESSION_READ_BATCH: usize = 256;
+/// Session reads in the database at once, at most.
+const SESSION_READERS: usize = 4;
 
 /// A per-IP token bucket (governor's keyed limiter).
 pub type ClientLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
@@ -93,21 +95,21 @@ impl AppState {
         });
         let nonces = {
             let store = store.clone();
-            Arc::new(Batcher::new(NONCE_BATCH, move |batch: Vec<(String, Timestamp)>| {
+            Arc::new(Batcher::new(NONCE_BATCH, 1, move |batch: Vec<(String, Timestamp)>| {
                 let store = store.clone();
                 async move { store.remember_nonces(&batch).await }
             }))
         };
         let sessions = {
             let store = store.clone();
-            Arc::new(Batcher::new(SESSION_BATCH, move |batch: Vec<(Session, Vec<Event>)>| {
+            Arc::new(Batcher::new(SESSION_BATCH, 1, move |batch: Vec<(Session, Vec<Event>)>| {
                 let store = store.clone();
                 async move { store.create_sessions(&batch).await }
             }))
         };
         let session_reads = {
             let store = store.clone();
-            Arc::new(Batcher::new(SESSION_READ_BATCH, move |tokens: Vec<String>| {
+            Arc::new(Batcher::new(SESSION_READ_BATCH, SESSION_READERS, move |tokens: Vec<String>| {
                 let store = store.clone();
                 async move { store.sessions_by_tokens_any(&tokens).await }
             }))
