@@ -5,7 +5,7 @@ use tollgate_core::events::Event;
 use tollgate_core::model::{Session, SessionView};
 use tollgate_core::time::Timestamp;
 use tollgate_sql::{count, ms, ms_opt, IntoModel, SessionRow, SessionViewRow};
-use tollgate_store::{SessionStore, StoreResult};
+use tollgate_store::{SessionStore, StoreError, StoreResult};
 
 use crate::error::db_err;
 use crate::webhooks::queue_events;
@@ -15,27 +15,10 @@ async fn insert_session<'e, E>(exec: E, session: &Session) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
 {
-    sqlx::query(
-        "INSERT INTO sessions
-            (id, app_id, token, user_id, license_id, ip, hwid, client_id,
-             created_at, expires_at, last_seen)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&session.id)
-    .bind(&session.app_id)
-    .bind(&session.token)
-    .bind(&session.user_id)
-    .bind(&session.license_id)
-    .bind(&session.ip)
-    .bind(&session.hwid)
-    .bind(&session.client_id)
-    .bind(ms(&session.created_at))
-    .bind(ms(&session.expires_at))
-    .bind(ms(&session.last_seen))
-    .execute(exec)
-    .await
-    .map_err(db_err)?;
-    Ok(())
+    match insert_session_of_live_app(exec, session).await? {
+        true => Ok(()),
+        false => Err(StoreError::NotFound),
+    }
 }
 
 /// Insert `session` unless its app is gone (then `false`, and nothing is written).

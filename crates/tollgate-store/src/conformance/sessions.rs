@@ -119,6 +119,8 @@ pub async fn sessions<S: Store>(s: &S) {
     assert_eq!(s.session_by_token(&b.id, &s_b2.token).await.unwrap(), Some(s_b2.clone()));
     assert_eq!(s.session_by_token_any(&gone.token).await.unwrap(), None);
     assert!(s.create_sessions(&[]).await.unwrap().is_empty());
+    // One at a time, a session of an app that is gone is the documented NotFound.
+    assert!(matches!(s.create_session(&gone, &[]).await, Err(StoreError::NotFound)));
     // A conflict fails the whole batch and writes none of it.
     let fresh = session(&a.id, None, t + Duration::hours(1));
     let mut dup = session(&a.id, None, t + Duration::hours(1));
