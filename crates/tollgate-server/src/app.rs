@@ -67,7 +67,12 @@ impl Modify for BearerAuth {
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match config.database {
         DatabaseKind::Sqlite => {
-            let store = tollgate_sqlite::SqliteStore::open(&config.database_url, config.db_pool_size).await?;
+            let store = tollgate_sqlite::SqliteStore::open_with_cache(
+                &config.database_url,
+                config.db_pool_size,
+                config.sqlite_cache_mib,
+            )
+            .await?;
             Ok(Arc::new(store))
         }
         DatabaseKind::Postgres => {
@@ -236,7 +241,12 @@ pub fn spawn_workers(state: &AppState) {
         loop {
             tokio::select! {
                 got = feed.recv() => match got {
-                    Ok(tollgate_store::Invalidation::App(_) | tollgate_store::Invalidation::Seller(_) | tollgate_store::Invalidation::Live { .. }) => continue,
+                    Ok(
+                        tollgate_store::Invalidation::App(_)
+                        | tollgate_store::Invalidation::Variables(_)
+                        | tollgate_store::Invalidation::Seller(_)
+                        | tollgate_store::Invalidation::Live { .. },
+                    ) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                     Ok(_) | Err(_) => {}
                 },

@@ -1,5 +1,6 @@
-//! Per-process cache of what every client request reads: the app (settings, keys) and its
-//! blacklist; and of what every admin request checks: the seller's token generation. Entries are dropped when any process sharing the database publishes an
+//! Per-process cache of what every client request reads: the app (settings, keys), its
+//! blacklist and its variables; and of what every admin request checks: the seller's token
+//! generation. Entries are dropped when any process sharing the database publishes an
 //! `Invalidation` (SQLite: in-process; PostgreSQL: `LISTEN/NOTIFY`), so a change made through
 //! one node is in force on every node as soon as the notification arrives.
 
@@ -7,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tollgate_core::model::{App, BlacklistEntry, BlacklistKind};
+use tollgate_core::model::{App, AppVariable, BlacklistEntry, BlacklistKind};
 use tollgate_store::{Invalidation, Store, StoreResult};
 
 /// An app as client requests see it.
@@ -29,10 +30,34 @@ struct Maps {
     /// seller id → its token generation, `None` for a seller that does not exist (checked on
     /// every bearer request of the admin API)
     sellers: HashMap<String, Option<i64>>,
+    /// app id → variable key → the app variable, `None` for a key the app has no variable of
+    /// (a client asking for it is then looking for its own variable, or for nothing)
+    variables: HashMap<String, HashMap<String, Option<Arc<AppVariable>>>>,
+    /// What `variables` holds, counted as key and value bytes plus [`VARIABLE_OVERHEAD`] each.
+    variable_bytes: usize,
 }
 
 /// Cached sellers at most; past it the seller map starts over.
 const MAX_SELLERS: usize = 100_000;
+/// The most the variable cache holds (keys, values and overhead); past it it starts over, so
+/// clients asking for many keys, or for keys that do not exist, cannot grow it without bound.
+const MAX_VARIABLE_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes counted per cached variable beside its key and value (the maps' entries, the Arc).
+const VARIABLE_OVERHEAD: usize = 128;
+
+/// What one cached variable (or absent key) counts against [`MAX_VARIABLE_BYTES`].
+fn variable_size(key: &str, var: &Option<Arc<AppVariable>>) -> usize {
+    key.len() + var.as_ref().map_or(0, |v| v.value.len()) + VARIABLE_OVERHEAD
+}
+
+impl Maps {
+    fn forget_variables(&mut self, app_id: &str) {
+        if let Some(vars) = self.variables.remove(app_id) {
+            let freed: usize = vars.iter().map(|(k, v)| variable_size(k, v)).sum();
+            self.variable_bytes = self.variable_bytes.saturating_sub(freed);
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct AppCache {
@@ -62,8 +87,37 @@ impl AppCache {
                 m.by_id.remove(id);
                 m.by_name.retain(|_, v| v != id);
                 m.by_ws_key.retain(|_, v| v != id);
+                m.forget_variables(id);
             }
+            Invalidation::Variables(id) => m.forget_variables(id),
         }
+    }
+
+    /// The app's variable of that key, `None` when it has none. Cached per app and key, absent
+    /// keys too; dropped by `Invalidation::Variables` or `Invalidation::App` of the app from any
+    /// process.
+    pub async fn app_variable(
+        &self,
+        store: &dyn Store,
+        app_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<Arc<AppVariable>>> {
+        if let Some(hit) = self.read().variables.get(app_id).and_then(|vars| vars.get(key)) {
+            return Ok(hit.clone());
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let found = store.get_variable(app_id, key).await?.map(Arc::new);
+        let mut m = self.write();
+        if self.generation.load(Ordering::SeqCst) == generation {
+            let size = variable_size(key, &found);
+            if m.variable_bytes + size > MAX_VARIABLE_BYTES {
+                m.variables.clear();
+                m.variable_bytes = 0;
+            }
+            let old = m.variables.entry(app_id.to_owned()).or_default().insert(key.to_owned(), found.clone());
+            m.variable_bytes = m.variable_bytes + size - old.map_or(0, |old| variable_size(key, &old));
+        }
+        Ok(found)
     }
 
     /// The seller's token generation, `None` when the seller does not exist. Cached; dropped by

@@ -292,6 +292,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     pub webhooks: WebhookConfig,
     pub ws: WsConfig,
+    /// SQLite page cache per connection, in MiB; `None` keeps SQLite's 2 MiB. Not a setting:
+    /// bulk commands (`license generate`) raise it for themselves.
+    pub sqlite_cache_mib: Option<u32>,
 }
 
 /// The Blazeauth WebSocket endpoint's limits.
@@ -520,6 +523,7 @@ impl Config {
             metrics_token,
             webhooks,
             ws,
+            sqlite_cache_mib: None,
         })
     }
 }

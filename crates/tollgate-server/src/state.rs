@@ -157,6 +157,17 @@ impl AppState {
         }
     }
 
+    /// Drop the app's cached variables here at once, and on every other process sharing the
+    /// database as soon as the notification arrives. A failed notification is logged: the change
+    /// itself is committed.
+    pub async fn invalidate_variables(&self, app_id: &str) {
+        let inv = tollgate_store::Invalidation::Variables(app_id.to_owned());
+        self.apps.invalidate(&inv);
+        if let Err(e) = self.store.publish(&inv).await {
+            tracing::error!(error = %e, "could not publish a cache invalidation");
+        }
+    }
+
     /// Record an admin action. A failure to write the trail is logged, not returned: the action
     /// itself has already happened.
     pub async fn audit(

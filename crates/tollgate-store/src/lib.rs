@@ -932,6 +932,9 @@ pub trait DeviceLicenseStore {
 pub enum Invalidation {
     /// The app's row or anything cached with it (settings, keys, blacklist) changed.
     App(String),
+    /// One of the app's variables was created, changed or deleted: cached variable reads of that
+    /// app must be read again.
+    Variables(String),
     /// The active response-signing key changed (`tollgate keys rotate`).
     SigningKeys,
     /// The seller was deleted or its access tokens were revoked (token generation moved on).
@@ -1004,6 +1007,7 @@ impl Invalidation {
     pub fn to_payload(&self) -> String {
         match self {
             Invalidation::App(id) => format!("app:{id}"),
+            Invalidation::Variables(id) => format!("vars:{id}"),
             Invalidation::Live { app_id, change } => match change {
                 LiveChange::SessionKilled(id) => format!("live:{app_id}:session:{id}"),
                 LiveChange::AllSessionsKilled => format!("live:{app_id}:sessions:"),
@@ -1032,6 +1036,9 @@ impl Invalidation {
         }
         if let Some(id) = p.strip_prefix("seller:").filter(|id| !id.is_empty()) {
             return Invalidation::Seller(id.to_owned());
+        }
+        if let Some(id) = p.strip_prefix("vars:").filter(|id| !id.is_empty()) {
+            return Invalidation::Variables(id.to_owned());
         }
         match p.strip_prefix("app:") {
             Some(id) if !id.is_empty() => Invalidation::App(id.to_owned()),
@@ -1119,6 +1126,7 @@ mod invalidation_tests {
     fn every_invalidation_survives_its_payload() {
         let mut all = vec![
             Invalidation::App("app_1".into()),
+            Invalidation::Variables("app_1".into()),
             Invalidation::SigningKeys,
             Invalidation::Seller("seller_1".into()),
             Invalidation::WebhooksDue,
@@ -1136,7 +1144,9 @@ mod invalidation_tests {
         for inv in all {
             assert_eq!(Invalidation::from_payload(&inv.to_payload()), inv, "{}", inv.to_payload());
         }
-        for junk in ["live:", "live:app_1", "live:app_1:user:", "live:app_1:license-nope:lic_1", "live::session:s"] {
+        for junk in
+            ["vars:", "live:", "live:app_1", "live:app_1:user:", "live:app_1:license-nope:lic_1", "live::session:s"]
+        {
             assert_eq!(Invalidation::from_payload(junk), Invalidation::All, "{junk}");
         }
     }

@@ -2,6 +2,7 @@
 //! chats.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tollgate_core::ids::{self, prefix};
 use tollgate_core::model::{
@@ -18,7 +19,7 @@ use crate::state::AppState;
 /// A variable as clients read it: the app's, or the signed-in session's own (its user's, or for
 /// a key-only session its license's).
 pub enum Variable {
-    App(AppVariable),
+    App(Arc<AppVariable>),
     User(UserVariable),
     License(LicenseVariable),
 }
@@ -58,7 +59,7 @@ pub async fn get_variable(state: &AppState, live: &Live, key: &str) -> Result<Va
 }
 
 /// The app variable of that key only (one marked `authRequired` only for a signed-in session).
-pub async fn app_variable(state: &AppState, live: &Live, key: &str) -> Result<AppVariable, DomainError> {
+pub async fn app_variable(state: &AppState, live: &Live, key: &str) -> Result<Arc<AppVariable>, DomainError> {
     let key = rules::variable_key("key", key)?;
     find_app_variable(state, live, &key).await?.ok_or(DomainError::VariableNotFound)
 }
@@ -73,8 +74,9 @@ pub async fn own_variable(state: &AppState, live: &Live, key: &str) -> Result<Va
     find_own_variable(state, live, &key).await?.ok_or(DomainError::VariableNotFound)
 }
 
-async fn find_app_variable(state: &AppState, live: &Live, key: &str) -> Result<Option<AppVariable>, DomainError> {
-    let Some(var) = state.store.get_variable(&live.app.app.id, key).await.map_err(store_err)? else {
+async fn find_app_variable(state: &AppState, live: &Live, key: &str) -> Result<Option<Arc<AppVariable>>, DomainError> {
+    let Some(var) = state.apps.app_variable(state.store.as_ref(), &live.app.app.id, key).await.map_err(store_err)?
+    else {
         return Ok(None);
     };
     // A key login signs a session in as much as an account login does.

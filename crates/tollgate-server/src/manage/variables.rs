@@ -37,6 +37,7 @@ pub async fn create(
         updated_at: t,
     };
     state.store.create_variable(&var).await?;
+    state.invalidate_variables(app_id).await;
     audit(state, by, "variable.create", Some(app_id), Some(&var.key)).await;
     Ok(var)
 }
@@ -54,6 +55,7 @@ pub async fn update(
     }
     let var =
         state.store.update_variable(app_id, key, &patch, now()).await?.ok_or(ManageError::NotFound("Variable"))?;
+    state.invalidate_variables(app_id).await;
     audit(state, by, "variable.update", Some(app_id), Some(&var.key)).await;
     Ok(var)
 }
@@ -63,6 +65,7 @@ pub async fn delete(state: &AppState, by: &Actor, app_id: &str, key: &str) -> Ma
     if !state.store.delete_variable(app_id, key).await? {
         return Err(ManageError::NotFound("Variable"));
     }
+    state.invalidate_variables(app_id).await;
     audit(state, by, "variable.delete", Some(app_id), Some(key)).await;
     Ok(())
 }

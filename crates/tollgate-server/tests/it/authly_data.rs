@@ -74,6 +74,64 @@ async fn app_variables_are_read_and_auth_required_ones_only_after_login() {
     assert_variable(&get_var(&s, "variables", &key_sid, "dl_url").await, "dl_url", "https://example.com/x");
 }
 
+/// App variables are cached per process (absent keys too): a seller's change is served at the
+/// next read on the node that made it, and on another node as soon as its notification arrives.
+#[tokio::test]
+async fn a_changed_app_variable_is_served_at_once_and_on_every_node() {
+    let s = TestServer::start().await;
+    let app = client_app(&s).await;
+    let t = &app.seller.token;
+    app_variable(&s, &app, "motd", "v1", false, false).await;
+    let sid = init(&s, &app).await;
+    for _ in 0..2 {
+        assert_variable(&get_var(&s, "variables", &sid, "motd").await, "motd", "v1");
+        let r = get_var(&s, "variables", &sid, "later").await;
+        assert_error(&r, 404, "VARIABLE_NOT_FOUND", "Variable not found");
+    }
+
+    s.patch(&admin(&app, "/variables/motd"), t, json!({ "value": "v2" })).await.assert_status(200);
+    assert_variable(&get_var(&s, "variables", &sid, "motd").await, "motd", "v2");
+    app_variable(&s, &app, "later", "now", false, false).await;
+    assert_variable(&get_var(&s, "variables", &sid, "later").await, "later", "now");
+    s.patch(&admin(&app, "/variables/later"), t, json!({ "authRequired": true })).await.assert_status(200);
+    let r = get_var(&s, "variables", &sid, "later").await;
+    assert_error(&r, 401, "LOGIN_REQUIRED", "Log in first to read this variable");
+    s.delete(&admin(&app, "/variables/motd"), t).await.assert_status(200);
+    let r = get_var(&s, "variables", &sid, "motd").await;
+    assert_error(&r, 404, "VARIABLE_NOT_FOUND", "Variable not found");
+
+    // A second node over the same PostgreSQL database caches its own reads.
+    if !crate::multinode::on_postgres() {
+        return;
+    }
+    let b = s.second_node().await;
+    app_variable(&s, &app, "shared", "a1", false, false).await;
+    assert_variable(&get_var(&b, "variables", &sid, "shared").await, "shared", "a1");
+    let r = get_var(&b, "variables", &sid, "fresh").await;
+    assert_error(&r, 404, "VARIABLE_NOT_FOUND", "Variable not found");
+    s.patch(&admin(&app, "/variables/shared"), t, json!({ "value": "a2" })).await.assert_status(200);
+    app_variable(&s, &app, "fresh", "f1", false, false).await;
+    let served = |key: &'static str, value: &'static str| {
+        let (b, sid) = (&b, sid.clone());
+        move || {
+            let sid = sid.clone();
+            async move {
+                let r = get_var(b, "variables", &sid, key).await;
+                r.status == 200 && r.body["variable"]["var_value"] == value
+            }
+        }
+    };
+    let limit = std::time::Duration::from_secs(5);
+    assert!(crate::multinode::eventually(limit, served("shared", "a2")).await, "node B still serves the old value");
+    assert!(crate::multinode::eventually(limit, served("fresh", "f1")).await, "node B still has no `fresh`");
+    s.delete(&admin(&app, "/variables/shared"), t).await.assert_status(200);
+    let gone = || {
+        let (b, sid) = (&b, sid.clone());
+        async move { get_var(b, "variables", &sid, "shared").await.status == 404 }
+    };
+    assert!(crate::multinode::eventually(limit, gone).await, "node B still serves a deleted variable");
+}
+
 #[tokio::test]
 async fn user_variables_round_trip_and_never_touch_app_variables() {
     let s = TestServer::start().await;

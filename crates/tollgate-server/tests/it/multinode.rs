@@ -10,7 +10,7 @@ use tollgate_core::time::now;
 use crate::harness::TestServer;
 
 /// Poll `check` every 10 ms until it holds; false after `limit`.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

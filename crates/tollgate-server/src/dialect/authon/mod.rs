@@ -303,7 +303,7 @@ async fn with_session(state: &AppState, caller: &Caller, live: &Live, input: Ses
         }
         SessionInput::Var { key } => {
             let v = data::app_variable(state, live, key).await?;
-            ok(Success::data(VariableData { key: v.key, value: v.value }))
+            ok(Success::data(VariableData { key: v.key.clone(), value: v.value.clone() }))
         }
         SessionInput::GetVar { key } => {
             let v = data::own_variable(state, live, key).await?;

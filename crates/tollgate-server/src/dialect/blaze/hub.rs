@@ -158,6 +158,8 @@ pub async fn dispatch(store: &dyn Store, apps: &AppCache, hub: &Hub, inv: &Inval
             hub.send_where(|_| true, &Control::Recheck);
         }
         Invalidation::Live { app_id, change } => live(store, hub, app_id, change).await,
+        // As above: a connection reading a variable right after must not find the stale one.
+        Invalidation::Variables(_) => apps.invalidate(inv),
         Invalidation::SigningKeys | Invalidation::Seller(_) | Invalidation::WebhooksDue => {}
     }
 }
