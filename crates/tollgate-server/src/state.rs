@@ -19,8 +19,20 @@ use crate::metrics::Metrics;
 use crate::netpolicy::NetPolicy;
 use crate::signing::{Signer, SignerCell};
 
+/// Shared state handed to every handler: one reference count to bump per request, however many
+/// parts it has (axum clones the state for every extractor that asks for it).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     /// Apps and blacklists as client requests read them; see `cache`.
     pub apps: Arc<AppCache>,
@@ -114,7 +126,7 @@ impl AppState {
                 async move { store.sessions_by_tokens_any(&tokens).await }
             }))
         };
-        AppState {
+        AppState(Arc::new(Shared {
             nonces,
             sessions,
             session_reads,
@@ -134,7 +146,7 @@ impl AppState {
             webhooks: Arc::new(webhooks),
             hub: Arc::new(crate::dialect::blaze::hub::Hub::default()),
             ws_backoff: Arc::new(crate::dialect::blaze::limits::Backoff::default()),
-        }
+        }))
     }
 
     /// Drop the seller's cached token generation here at once and on every other process: after
