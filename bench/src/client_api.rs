@@ -161,6 +161,9 @@ pub struct Series {
     /// Register: the keys ran out this far into the measured window (zero: during the warm-up).
     pub ran_out: Option<Duration>,
     pub cpu: Option<CpuShare>,
+    /// The server's highest `VmRSS` sampled (every 50 ms) from the warm-up to the end of the
+    /// series, KiB.
+    pub rss_peak_kib: Option<u64>,
 }
 
 impl Series {
@@ -759,6 +762,37 @@ fn merge(what: String, outs: Vec<WorkerOut>, win: Window, warmup: Duration, cpu:
         samples,
         ran_out,
         cpu,
+        rss_peak_kib: None,
+    }
+}
+
+/// Samples a process's `VmRSS` every 50 ms until stopped, keeping the highest.
+struct RssSampler {
+    peak: Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = peak.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                tick.tick().await;
+                if let Some(kib) = proc::vm_rss_kib(pid) {
+                    seen.fetch_max(kib, Ordering::Relaxed);
+                }
+            }
+        });
+        RssSampler { peak, task }
+    }
+
+    /// The highest sample, `None` when none could be read.
+    async fn stop(self) -> Option<u64> {
+        self.task.abort();
+        let _ = self.task.await;
+        Some(self.peak.load(Ordering::Relaxed)).filter(|&kib| kib > 0)
     }
 }
 
@@ -778,6 +812,7 @@ async fn series(
         opts.duration.as_secs_f64()
     );
     let n = sessions.len();
+    let rss = RssSampler::start(probe.server_pid);
     let clock = Arc::new(Clock::new(opts.duration));
     let mut tasks = Vec::with_capacity(n);
     for s in sessions {
@@ -797,7 +832,8 @@ async fn series(
     for task in tasks {
         outs.push(task.await.context("a request task panicked")?);
     }
-    let s = merge(what, outs, win, warmup, Some(share(&a, &b)));
+    let mut s = merge(what, outs, win, warmup, Some(share(&a, &b)));
+    s.rss_peak_kib = rss.stop().await;
     eprintln!(
         "tollgate-bench:   {} req/s, p50 {} ms, p99 {} ms, {} errors (warm-up {:.1} s)",
         rate(s.rps()),
@@ -1200,7 +1236,8 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
          {} keep-alive HTTP/1.1 connections, one worker each that sends its next request as soon as the previous \
          answer is read; per series a warm-up of at least {} s and until every connection has had an answer, then \
          {} s measured. `GET /healthz` is measured the same way right before each endpoint on the same server \
-         (`serve --client-rate-limit 0`). The bench runs on the same machine ({} runtime threads): client, \
+         (`serve --client-rate-limit 0`). *server RSS peak* is the server's highest `VmRSS`, sampled every 50 ms \
+         from the series' warm-up to its end. The bench runs on the same machine ({} runtime threads): client, \
          server{} share the cores.{}\n",
         r.concurrency,
         secs(r.warmup),
@@ -1217,16 +1254,16 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
     let pg = if r.postgres { " / postgres / others" } else { " / others" };
     let _ = writeln!(
         s,
-        "| endpoint | req/s | p50 ms | p99 ms | requests | errors | `/healthz` req/s | `/healthz` p50 / p99 ms | endpoint / healthz | CPU cores: server / bench{pg} |"
+        "| endpoint | req/s | p50 ms | p99 ms | requests | errors | `/healthz` req/s | `/healthz` p50 / p99 ms | endpoint / healthz | CPU cores: server / bench{pg} | server RSS peak |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in &r.rows {
         let (a, h) = (&row.api, &row.healthz);
         let errs = if a.errors > 0 { format!("**{}**", group(a.errors)) } else { "0".to_owned() };
         let hz = if h.errors > 0 { format!(" (**{} errors**)", group(h.errors)) } else { String::new() };
         let _ = writeln!(
             s,
-            "| `{}` | **{}** | {} | {} | {} | {errs} | {}{hz} | {} / {} | {} | {} |",
+            "| `{}` | **{}** | {} | {} | {} | {errs} | {}{hz} | {} / {} | {} | {} | {} |",
             row.endpoint.name(),
             rate(a.rps()),
             ms(a.stats.p50),
@@ -1237,6 +1274,7 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
             ms(h.stats.p99),
             ratio(a.rps() / h.rps().max(1e-9)),
             cores(&a.cpu),
+            a.rss_peak_kib.map_or_else(|| "unknown".to_owned(), crate::mib),
         );
     }
     let long: Vec<String> = r

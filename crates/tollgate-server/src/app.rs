@@ -229,8 +229,20 @@ pub const DELIVERY_LOG_DAYS: i64 = 30;
 /// Spawn the background workers: expired sessions, resume records and nonces purged, rate-limit
 /// state trimmed, finished webhook deliveries older than [`DELIVERY_LOG_DAYS`] deleted; and the
 /// listener that turns a seller's actions into kicks and events on live WebSocket connections.
+/// How often recorded request latencies are folded into their histogram buckets.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 pub fn spawn_workers(state: &AppState) {
     crate::cache::spawn_invalidation_listener(state.store.clone(), state.apps.clone());
+    // Request latencies folded into their buckets, so unscraped metrics do not grow.
+    let metrics = state.metrics.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(METRICS_UPKEEP);
+        loop {
+            tick.tick().await;
+            metrics.upkeep();
+        }
+    });
     // A seller's actions reaching the live WebSocket connections of this process.
     crate::dialect::blaze::hub::spawn_listener(state);
     // Signing-key rotations: at once when announced, and checked every minute besides.
