@@ -121,6 +121,10 @@ pub struct RawConfig {
     #[arg(long, global = true)]
     #[serde(default, deserialize_with = "scalar")]
     pub ws_resume_window: Option<String>,
+    /// Open Blazeauth WebSocket connections at most; past it an upgrade is answered 503 SERVER_BUSY with Retry-After [default: 20000]
+    #[arg(long, global = true)]
+    #[serde(default, deserialize_with = "scalar")]
+    pub ws_max_connections: Option<String>,
 }
 
 /// A setting's value from a TOML file as text: `pool = 8` and `allow = true` read as `"8"` and
@@ -171,6 +175,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("ws_init_timeout", "TOLLGATE_WS_INIT_TIMEOUT", "--ws-init-timeout"),
     ("ws_rate_limit", "TOLLGATE_WS_RATE_LIMIT", "--ws-rate-limit"),
     ("ws_resume_window", "TOLLGATE_WS_RESUME_WINDOW", "--ws-resume-window"),
+    ("ws_max_connections", "TOLLGATE_WS_MAX_CONNECTIONS", "--ws-max-connections"),
 ];
 
 impl RawConfig {
@@ -206,7 +211,8 @@ impl RawConfig {
             webhook_concurrency,
             ws_init_timeout,
             ws_rate_limit,
-            ws_resume_window
+            ws_resume_window,
+            ws_max_connections
         );
         self
     }
@@ -249,6 +255,7 @@ impl RawConfig {
             ws_init_timeout: v("TOLLGATE_WS_INIT_TIMEOUT"),
             ws_rate_limit: v("TOLLGATE_WS_RATE_LIMIT"),
             ws_resume_window: v("TOLLGATE_WS_RESUME_WINDOW"),
+            ws_max_connections: v("TOLLGATE_WS_MAX_CONNECTIONS"),
         }
     }
 }
@@ -306,6 +313,8 @@ pub struct WsConfig {
     pub rate_limit: u32,
     /// How long a dropped session can be resumed.
     pub resume_window: std::time::Duration,
+    /// Open connections at most (upgraded sockets are not counted by `max_connections`).
+    pub max_connections: usize,
 }
 
 /// How webhook deliveries are sent.
@@ -499,6 +508,7 @@ impl Config {
             init_timeout: secs(number("ws_init_timeout", raw.ws_init_timeout, 15, 1, 3600)?),
             rate_limit: number("ws_rate_limit", raw.ws_rate_limit, 60, 1, 1_000_000)? as u32,
             resume_window: secs(number("ws_resume_window", raw.ws_resume_window, 300, 1, 86_400)?),
+            max_connections: number("ws_max_connections", raw.ws_max_connections, 20_000, 1, 1_000_000)? as usize,
         };
         Ok(Config {
             listen,

@@ -63,6 +63,8 @@ pub struct Shared {
     pub hub: Arc<crate::dialect::blaze::hub::Hub>,
     /// Addresses whose WebSocket hit `--ws-rate-limit`, held back for a while.
     pub ws_backoff: Arc<crate::dialect::blaze::limits::Backoff>,
+    /// One permit per open WebSocket connection, `ws.max_connections` in all.
+    pub ws_slots: Arc<tokio::sync::Semaphore>,
     /// Client activity (inits, logins, registrations, refusals) pending its next write.
     pub activity: Arc<crate::client::activity::ActivityRecorder>,
     /// The request nonces of the replay defence, written in group commits: one transaction for
@@ -98,6 +100,7 @@ impl AppState {
         webhooks: crate::webhooks::Webhooks,
     ) -> AppState {
         let tokens = TokenService::new(&master.derive("jwt"));
+        let ws_max_connections = config.ws.max_connections.min(tokio::sync::Semaphore::MAX_PERMITS);
         let apps = Arc::new(AppCache::default());
         let metrics = Arc::new(Metrics::default());
         let activity = Arc::new(crate::client::activity::ActivityRecorder::new(store.clone(), metrics.clone()));
@@ -146,6 +149,7 @@ impl AppState {
             webhooks: Arc::new(webhooks),
             hub: Arc::new(crate::dialect::blaze::hub::Hub::default()),
             ws_backoff: Arc::new(crate::dialect::blaze::limits::Backoff::default()),
+            ws_slots: Arc::new(tokio::sync::Semaphore::new(ws_max_connections)),
         }))
     }
 

@@ -317,3 +317,51 @@ async fn a_plain_get_is_not_found_and_the_client_closing_is_clean() {
     let end = ws.next().await;
     assert!(matches!(end, Frame::Close(..) | Frame::Ended), "{end:?}");
 }
+
+#[tokio::test]
+async fn past_the_connection_cap_upgrades_are_refused_503_until_one_closes() {
+    let s = TestServer::start_with(|c| c.ws_max_connections = Some("3".into())).await;
+    let app = BlazeApp::create(&s).await;
+    app.variable(&s, "motd", "hello", false).await;
+    let mut initialized = app.connect(&s, "cl-cap-1").await;
+    let mut open = vec![Ws::connect(&s, "/ws").await, Ws::connect(&s, "/").await];
+
+    for path in ["/ws", "/"] {
+        let (status, retry) = refused_upgrade(&s, path).await;
+        assert_eq!(status, 503, "{path}");
+        assert!(retry.is_some_and(|r| r >= 1), "Retry-After on {path}: {retry:?}");
+    }
+    // Plain HTTP is not counted against the WebSocket cap.
+    s.get("/healthz", "").await.assert_status(200);
+    // The open connections are served as before.
+    let a = initialized.call(11, json!({"name": "motd"})).await;
+    assert_eq!(a["status"], 1, "{a}");
+
+    // One closes: exactly one place is free again, even for many upgrades at once.
+    drop(open.pop());
+    let mut freed = false;
+    for _ in 0..500 {
+        match Ws::connect_with(&s, "/ws", &[]).await {
+            Ok(ws) => {
+                open.push(ws);
+                freed = true;
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+    assert!(freed, "the closed connection's place was not given back");
+    drop(open.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let tries = (0..20).map(|_| Ws::connect_with(&s, "/ws", &[]));
+    let results = futures::future::join_all(tries).await;
+    let mut accepted = Vec::new();
+    for r in results {
+        match r {
+            Ok(ws) => accepted.push(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status().as_u16(), 503),
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(accepted.len(), 1, "one free place, {} upgrades accepted", accepted.len());
+}

@@ -63,7 +63,8 @@ pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// The WebSocket upgrade. A plain GET of `/` (no upgrade asked) is a browser: the dashboard's
 /// home; of `/ws`, not found. An address in backoff
 /// after hitting the WebSocket rate limit, or past the per-address client rate limit, is refused
-/// with 429 and `Retry-After` before anything is opened.
+/// with 429 and `Retry-After` before anything is opened; past `--ws-max-connections` open
+/// connections, with 503 `SERVER_BUSY` and `Retry-After`.
 async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -84,6 +85,11 @@ async fn upgrade(
     if let Err(e) = crate::client::guard::rate_limit(&state, ip) {
         return ApiError::from(e).into_response();
     }
+    // Held by the connection until it closes: past `--ws-max-connections` open sockets a new one
+    // is refused before the upgrade.
+    let Ok(slot) = state.ws_slots.clone().try_acquire_owned() else {
+        return ApiError::busy().into_response();
+    };
     // Small buffers: an idle connection should cost a few KiB, not the library's 128 KiB read
     // buffer (packets are small; a file chunk larger than the write buffer is written through).
     let ws = ws
@@ -94,7 +100,10 @@ async fn upgrade(
     let asked_resume = headers.get(RESUME_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let resume_id = resume::new_id();
     let header = HeaderValue::from_str(&resume_id).ok();
-    let mut res = ws.on_upgrade(move |socket| run(socket, state, ip, resume_id, asked_resume));
+    let mut res = ws.on_upgrade(move |socket| async move {
+        run(socket, state, ip, resume_id, asked_resume).await;
+        drop(slot);
+    });
     if let Some(h) = header {
         res.headers_mut().insert(RESUME_ID, h);
     }
