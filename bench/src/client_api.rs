@@ -92,6 +92,9 @@ pub struct ClientApiOptions {
     pub endpoints: Vec<Endpoint>,
     /// PostgreSQL: `ANALYZE` after generating the keys (autovacuum may be off, or not yet run).
     pub analyze: bool,
+    /// `tollgate serve` processes over the one database; connection i of a series goes to node
+    /// i mod `nodes`.
+    pub nodes: usize,
     pub startup_timeout: Duration,
 }
 
@@ -201,6 +204,8 @@ pub struct ClientApiResult {
     pub load_before: Option<String>,
     /// `ANALYZE` ran after the keys were generated (PostgreSQL).
     pub analyzed: bool,
+    /// `tollgate serve` processes over the database.
+    pub nodes: usize,
 }
 
 impl ClientApiResult {
@@ -259,6 +264,8 @@ fn uuid_v4(random: &[u8]) -> String {
 /// The app and the users the requests speak for.
 pub(crate) struct Target {
     base: String,
+    /// Every node's base URL (the first is `base`); series spread their connections over them.
+    nodes: Vec<String>,
     /// The app's id and key, as Authon clients send them on every call.
     app_id: String,
     owner_id: String,
@@ -332,16 +339,22 @@ enum Outcome {
 }
 
 /// One request, timed by the caller: `ep = None` is `GET /healthz`.
-async fn send(client: &reqwest::Client, t: &Target, ep: Option<Endpoint>, session: Option<&str>) -> Outcome {
+async fn send(
+    client: &reqwest::Client,
+    t: &Target,
+    base: &str,
+    ep: Option<Endpoint>,
+    session: Option<&str>,
+) -> Outcome {
     let req = match ep {
-        None => client.get(format!("{}/healthz", t.base)),
+        None => client.get(format!("{base}/healthz")),
         Some(ep) => {
             let Some(mut body) = t.fields(ep, session) else { return Outcome::NoKey };
             if ep.authon() {
                 // As Authon's Go SDK: the JSON body and its user agent, no replay fields.
                 let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
                 client
-                    .post(format!("{}/v1", t.base))
+                    .post(format!("{base}/v1"))
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .header(reqwest::header::USER_AGENT, AUTHON_UA)
                     .body(bytes)
@@ -351,7 +364,7 @@ async fn send(client: &reqwest::Client, t: &Target, ep: Option<Endpoint>, sessio
                 // serde_json's map is sorted and `to_vec` compact: the canonical JSON the SDKs send.
                 let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
                 client
-                    .post(format!("{}/api/v2/{}", t.base, ep.name()))
+                    .post(format!("{base}/api/v2/{}", ep.name()))
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .header("x-request-id", &stamp.request_id)
                     .header("x-auth-nonce", &stamp.nonce)
@@ -509,7 +522,8 @@ pub(crate) struct CpuSample {
 }
 
 pub(crate) struct CpuProbe {
-    pub(crate) server_pid: u32,
+    /// The server processes (nodes) measured together.
+    pub(crate) server_pids: Vec<u32>,
     /// The bench's database, on PostgreSQL.
     pub(crate) postgres: Option<String>,
 }
@@ -518,7 +532,7 @@ impl CpuProbe {
     pub(crate) fn sample(&self) -> CpuSample {
         CpuSample {
             at: Instant::now(),
-            server: pid_cpu(self.server_pid).unwrap_or_default(),
+            server: self.server_pids.iter().filter_map(|&p| pid_cpu(p)).sum(),
             bench: self_cpu(),
             postgres: self.postgres.as_deref().map(postgres_cpu),
             machine: machine_busy().unwrap_or_default(),
@@ -679,6 +693,7 @@ struct WorkerOut {
 async fn worker(
     client: reqwest::Client,
     t: Arc<Target>,
+    base: String,
     ep: Option<Endpoint>,
     session: Option<String>,
     clock: Arc<Clock>,
@@ -690,7 +705,7 @@ async fn worker(
         if clock.window().is_some_and(|w| start >= w.end) {
             break;
         }
-        let outcome = send(&client, &t, ep, session.as_deref()).await;
+        let outcome = send(&client, &t, &base, ep, session.as_deref()).await;
         let done = Instant::now();
         if !answered {
             answered = true;
@@ -766,21 +781,21 @@ fn merge(what: String, outs: Vec<WorkerOut>, win: Window, warmup: Duration, cpu:
     }
 }
 
-/// Samples a process's `VmRSS` every 50 ms until stopped, keeping the highest.
+/// Samples the summed `VmRSS` of processes every 50 ms until stopped, keeping the highest.
 struct RssSampler {
     peak: Arc<std::sync::atomic::AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
+    fn start(pids: Vec<u32>) -> RssSampler {
         let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let seen = peak.clone();
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(50));
             loop {
                 tick.tick().await;
-                if let Some(kib) = proc::vm_rss_kib(pid) {
+                if let Some(kib) = pids.iter().map(|&p| proc::vm_rss_kib(p)).sum::<Option<u64>>() {
                     seen.fetch_max(kib, Ordering::Relaxed);
                 }
             }
@@ -812,11 +827,12 @@ async fn series(
         opts.duration.as_secs_f64()
     );
     let n = sessions.len();
-    let rss = RssSampler::start(probe.server_pid);
+    let rss = RssSampler::start(probe.server_pids.clone());
     let clock = Arc::new(Clock::new(opts.duration));
     let mut tasks = Vec::with_capacity(n);
-    for s in sessions {
-        tasks.push(tokio::spawn(worker(client.clone(), t.clone(), ep, s, clock.clone())));
+    for (i, s) in sessions.into_iter().enumerate() {
+        let base = t.nodes[i % t.nodes.len()].clone();
+        tasks.push(tokio::spawn(worker(client.clone(), t.clone(), base, ep, s, clock.clone())));
     }
     tokio::time::sleep(opts.warmup).await;
     let cap = Instant::now() + MAX_EXTRA_WARMUP;
@@ -940,6 +956,7 @@ pub(crate) async fn setup(
     };
     let t = Target {
         base: base.to_owned(),
+        nodes: vec![base.to_owned()],
         app_id: app_id.to_owned(),
         owner_id: field("ownerId")?,
         app_name: field("name")?,
@@ -1047,6 +1064,7 @@ struct Prepared {
 async fn measure(
     client: &reqwest::Client,
     server: &mut Server,
+    others: &mut [Server],
     state: &BenchState,
     prepared: Prepared,
     opts: &ClientApiOptions,
@@ -1054,8 +1072,13 @@ async fn measure(
     (between, after): (Option<Between>, Option<Between>),
 ) -> Result<Measured> {
     let startup = server.wait_healthy(client, opts.startup_timeout).await?;
+    for other in others.iter_mut() {
+        other.wait_healthy(client, opts.startup_timeout).await?;
+    }
     let Prepared { app_id, keys, tag } = prepared;
-    let t = Arc::new(setup(client, &server.base, state, &app_id, keys, &tag, opts.concurrency.max(1)).await?);
+    let mut t = setup(client, &server.base, state, &app_id, keys, &tag, opts.concurrency.max(1)).await?;
+    t.nodes.extend(others.iter().map(|o| o.base.clone()));
+    let t = Arc::new(t);
     let rows = pass(client, &t, opts, probe).await?;
     let second = match between {
         None => None,
@@ -1122,6 +1145,13 @@ pub fn run_with(
     let serve_args: Vec<&str> = SERVE_ARGS.iter().chain(extra_serve_args).copied().collect();
     let mut server = Server::start(tg, opts.port, &serve_args)?;
     let pid = server.pid;
+    if opts.nodes > 1 && pg_url.is_none() {
+        bail!("--nodes {} needs PostgreSQL (--database-url postgres://...): SQLite is one process's", opts.nodes);
+    }
+    let mut others = (1..opts.nodes)
+        .map(|n| Server::start_logged(tg, None, &serve_args, &format!("bench-server-{}.log", n + 1)))
+        .collect::<Result<Vec<_>>>()?;
+    let pids: Vec<u32> = std::iter::once(pid).chain(others.iter().map(|o| o.pid)).collect();
     let client_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(client_threads)
@@ -1136,10 +1166,12 @@ pub fn run_with(
         .pool_max_idle_per_host(opts.concurrency.max(1))
         .build()
         .context("building the HTTP client")?;
-    let probe = CpuProbe { server_pid: pid, postgres: pg_url.and_then(crate::pg::database_of).map(str::to_owned) };
+    let probe =
+        CpuProbe { server_pids: pids.clone(), postgres: pg_url.and_then(crate::pg::database_of).map(str::to_owned) };
 
     let prepared = Prepared { app_id: app_id.clone(), keys, tag };
-    let measured = rt.block_on(measure(&client, &mut server, state, prepared, opts, &probe, (between, after)));
+    let measured =
+        rt.block_on(measure(&client, &mut server, &mut others, state, prepared, opts, &probe, (between, after)));
     let m = match measured {
         Ok(m) => m,
         Err(e) => {
@@ -1152,7 +1184,10 @@ pub fn run_with(
             bail!("{e:#}\n--- server log (last lines) ---\n{tail}{hint}");
         }
     };
-    let server_peak_rss_kib = proc::vm_hwm_kib(pid);
+    let server_peak_rss_kib = pids.iter().map(|&p| proc::vm_hwm_kib(p)).sum::<Option<u64>>();
+    for other in &mut others {
+        other.stop()?;
+    }
     let shutdown = Some(server.stop()?);
     let result = ClientApiResult {
         concurrency: opts.concurrency.max(1),
@@ -1170,6 +1205,7 @@ pub fn run_with(
         postgres: probe.postgres.is_some(),
         load_before,
         analyzed,
+        nodes: pids.len(),
     };
     Ok((result, m.second))
 }
@@ -1251,6 +1287,15 @@ pub fn render(s: &mut String, r: &ClientApiResult) {
             " *others* is whatever else the machine ran meanwhile."
         }
     );
+    if r.nodes > 1 {
+        let _ = writeln!(
+            s,
+            "**{} nodes**: as many `tollgate serve` processes over the one database; connection *i* of every series \
+             goes to node *i* mod {} (the bench's own round robin), so sessions opened on one node are checked on \
+             another. *server* CPU and *server RSS peak* are the nodes' sums.\n",
+            r.nodes, r.nodes
+        );
+    }
     let pg = if r.postgres { " / postgres / others" } else { " / others" };
     let _ = writeln!(
         s,
@@ -1354,6 +1399,7 @@ mod tests {
     fn target(keys: &[&str]) -> Target {
         Target {
             base: "http://127.0.0.1:1".into(),
+            nodes: vec!["http://127.0.0.1:1".into()],
             app_id: "app_x".into(),
             owner_id: "seller_x".into(),
             app_name: "App".into(),

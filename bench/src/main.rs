@@ -82,6 +82,10 @@ struct Cli {
     /// would, where it runs; without statistics the planner may pick poor plans)
     #[arg(long, global = true)]
     analyze: bool,
+    /// client-api: `tollgate serve` processes over the one database (more than one needs
+    /// PostgreSQL); each connection of a series goes to the next node in turn
+    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=8))]
+    nodes: u64,
     /// client-api: the endpoints to measure, comma-separated [default: all]
     #[arg(long, global = true, value_delimiter = ',', value_enum)]
     endpoints: Vec<Endpoint>,
@@ -480,6 +484,7 @@ fn client_api_options(cli: &Cli, endpoints: &[Endpoint]) -> ClientApiOptions {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         endpoints: if cli.endpoints.is_empty() { endpoints.to_vec() } else { cli.endpoints.clone() },
         analyze: cli.analyze,
+        nodes: cli.nodes as usize,
         startup_timeout: Duration::from_secs(120),
     }
 }

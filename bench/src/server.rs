@@ -25,12 +25,17 @@ impl Server {
     /// `tollgate --data-dir D [--database-url U] --listen 127.0.0.1:PORT serve <serve_args>`, its
     /// output to `D/bench-server.log`.
     pub fn start(tg: &Tollgate, port: Option<u16>, serve_args: &[&str]) -> Result<Server> {
+        Server::start_logged(tg, port, serve_args, "bench-server.log")
+    }
+
+    /// [`Server::start`] with its output to `D/<log_name>` (a second node beside the first).
+    pub fn start_logged(tg: &Tollgate, port: Option<u16>, serve_args: &[&str], log_name: &str) -> Result<Server> {
         let port = match port {
             Some(p) => p,
             None => free_port()?,
         };
         let listen = format!("127.0.0.1:{port}");
-        let log = tg.data_dir.join("bench-server.log");
+        let log = tg.data_dir.join(log_name);
         let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let log_err = log_file.try_clone()?;
         let mut cmd = tg.command();
