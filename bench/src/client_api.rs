@@ -1063,8 +1063,7 @@ struct Prepared {
 
 async fn measure(
     client: &reqwest::Client,
-    server: &mut Server,
-    others: &mut [Server],
+    (server, others): (&mut Server, &mut [Server]),
     state: &BenchState,
     prepared: Prepared,
     opts: &ClientApiOptions,
@@ -1171,7 +1170,7 @@ pub fn run_with(
 
     let prepared = Prepared { app_id: app_id.clone(), keys, tag };
     let measured =
-        rt.block_on(measure(&client, &mut server, &mut others, state, prepared, opts, &probe, (between, after)));
+        rt.block_on(measure(&client, (&mut server, &mut others), state, prepared, opts, &probe, (between, after)));
     let m = match measured {
         Ok(m) => m,
         Err(e) => {

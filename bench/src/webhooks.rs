@@ -353,7 +353,8 @@ pub fn throughput(tg: &Tollgate, state: &BenchState, opts: &ThroughputOptions) -
     let pid = server.pid;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the tokio runtime")?;
     let pg_url = tg.database_url.as_deref().filter(|u| crate::pg::is_postgres(u));
-    let probe = CpuProbe { server_pids: vec![pid], postgres: pg_url.and_then(crate::pg::database_of).map(str::to_owned) };
+    let probe =
+        CpuProbe { server_pids: vec![pid], postgres: pg_url.and_then(crate::pg::database_of).map(str::to_owned) };
     let client = http_client()?;
     let r = rt.block_on(async {
         let startup = server.wait_healthy(&client, opts.startup_timeout).await?;
