@@ -23,11 +23,6 @@ struct Cli {
     command: Option<Command>,
 }
 
-/// mimalloc instead of glibc's malloc: per-request allocations are a tenth of the server's CPU
-/// under load with glibc, and its per-thread arenas keep what a burst freed.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     // Everything this process creates (database, WAL, keys, uploads, backups) is the owner's only.
     #[cfg(unix)]
