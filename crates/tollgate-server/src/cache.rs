@@ -218,3 +218,86 @@ pub fn spawn_invalidation_listener(store: Arc<dyn Store>, cache: Arc<AppCache>) 
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use tollgate_core::ids::{self, prefix};
+    use tollgate_core::model::{AppStatus, Seller};
+    use tollgate_core::settings::AppSettings;
+    use tollgate_core::time::now;
+    use tollgate_store::{AppStore, SellerStore, VariablePatch, VariableStore};
+
+    use super::*;
+
+    fn variable(app_id: &str, key: &str, value: &str) -> AppVariable {
+        AppVariable {
+            id: ids::new_id(prefix::VARIABLE),
+            app_id: app_id.into(),
+            key: key.into(),
+            value: value.into(),
+            read_only: false,
+            auth_required: false,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    /// Changes made straight in the store (no invalidation) stay unseen until the app's
+    /// variables are invalidated: the answers come from the cache, absent keys included.
+    #[tokio::test]
+    async fn variables_are_cached_until_their_invalidation() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = tollgate_sqlite::SqliteStore::open(&url, 2).await.unwrap();
+        let seller = Seller {
+            id: ids::new_id(prefix::SELLER),
+            email: "cache@example.com".into(),
+            name: "Cache".into(),
+            password_hash: "x".into(),
+            plan: "free".into(),
+            created_at: now(),
+        };
+        store.create_seller(&seller).await.unwrap();
+        let app = App {
+            id: ids::new_id(prefix::APP),
+            owner_id: seller.id.clone(),
+            name: "Cached".into(),
+            api_key: ids::new_api_key(),
+            ws_key: ids::new_ws_key(),
+            version: "1.0".into(),
+            status: AppStatus::Active,
+            settings: AppSettings::default(),
+            created_at: now(),
+            updated_at: now(),
+        };
+        store.create_app(&app).await.unwrap();
+        store.create_variable(&variable(&app.id, "motd", "v1")).await.unwrap();
+        let cache = AppCache::default();
+        let value = |v: Option<Arc<AppVariable>>| v.map(|v| v.value.clone());
+
+        assert_eq!(value(cache.app_variable(&store, &app.id, "motd").await.unwrap()), Some("v1".into()));
+        assert_eq!(value(cache.app_variable(&store, &app.id, "later").await.unwrap()), None);
+        let patch = VariablePatch { value: Some("v2".into()), ..Default::default() };
+        store.update_variable(&app.id, "motd", &patch, now()).await.unwrap().unwrap();
+        store.create_variable(&variable(&app.id, "later", "now")).await.unwrap();
+        assert_eq!(value(cache.app_variable(&store, &app.id, "motd").await.unwrap()), Some("v1".into()));
+        assert_eq!(value(cache.app_variable(&store, &app.id, "later").await.unwrap()), None);
+        let held = cache.read().variable_bytes;
+        assert_eq!(held, "motd".len() + "v1".len() + "later".len() + 2 * VARIABLE_OVERHEAD);
+
+        // Another app's invalidation changes nothing here.
+        cache.invalidate(&Invalidation::Variables("app_other".into()));
+        assert_eq!(value(cache.app_variable(&store, &app.id, "motd").await.unwrap()), Some("v1".into()));
+
+        cache.invalidate(&Invalidation::Variables(app.id.clone()));
+        assert_eq!(cache.read().variable_bytes, 0);
+        assert_eq!(value(cache.app_variable(&store, &app.id, "motd").await.unwrap()), Some("v2".into()));
+        assert_eq!(value(cache.app_variable(&store, &app.id, "later").await.unwrap()), Some("now".into()));
+
+        // The app's own invalidation (settings, deletion) drops its variables too.
+        store.delete_variable(&app.id, "motd").await.unwrap();
+        cache.invalidate(&Invalidation::App(app.id.clone()));
+        assert_eq!(value(cache.app_variable(&store, &app.id, "motd").await.unwrap()), None);
+        store.close().await;
+    }
+}
