@@ -156,28 +156,24 @@ impl AppState {
     /// Drop the seller's cached token generation here at once and on every other process: after
     /// a logout, a detected refresh-token reuse or the seller's deletion.
     pub async fn invalidate_seller(&self, seller_id: &str) {
-        let inv = tollgate_store::Invalidation::Seller(seller_id.to_owned());
-        self.apps.invalidate(&inv);
-        if let Err(e) = self.store.publish(&inv).await {
-            tracing::error!(error = %e, "could not publish a cache invalidation");
-        }
+        self.invalidate(tollgate_store::Invalidation::Seller(seller_id.to_owned())).await;
     }
 
     /// Drop the app from this process's cache at once, and tell every other process sharing the
-    /// database. A failed notification is logged: the change itself is committed.
+    /// database.
     pub async fn invalidate_app(&self, app_id: &str) {
-        let inv = tollgate_store::Invalidation::App(app_id.to_owned());
-        self.apps.invalidate(&inv);
-        if let Err(e) = self.store.publish(&inv).await {
-            tracing::error!(error = %e, "could not publish a cache invalidation");
-        }
+        self.invalidate(tollgate_store::Invalidation::App(app_id.to_owned())).await;
     }
 
     /// Drop the app's cached variables here at once, and on every other process sharing the
-    /// database as soon as the notification arrives. A failed notification is logged: the change
-    /// itself is committed.
+    /// database as soon as the notification arrives.
     pub async fn invalidate_variables(&self, app_id: &str) {
-        let inv = tollgate_store::Invalidation::Variables(app_id.to_owned());
+        self.invalidate(tollgate_store::Invalidation::Variables(app_id.to_owned())).await;
+    }
+
+    /// Apply `inv` to this process's cache at once, then publish it to every process sharing the
+    /// database. A failed notification is logged: the change itself is committed.
+    async fn invalidate(&self, inv: tollgate_store::Invalidation) {
         self.apps.invalidate(&inv);
         if let Err(e) = self.store.publish(&inv).await {
             tracing::error!(error = %e, "could not publish a cache invalidation");
